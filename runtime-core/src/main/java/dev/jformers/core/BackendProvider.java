@@ -1,0 +1,24 @@
+package dev.jformers.core;
+
+/**
+ * Found with {@link java.util.ServiceLoader}: each kernel module registers one provider in
+ * {@code META-INF/services/dev.jformers.core.BackendProvider}.
+ */
+public interface BackendProvider {
+    /** The name users select it by: "scalar", "cpu", "opencl". */
+    String name();
+
+    /** Higher wins when no backend is named. */
+    int priority();
+
+    /** Null when usable here, else why not (e.g. "no OpenCL platform"). */
+    String unavailableReason();
+
+    /**
+     * Creates a backend.
+     *
+     * @param device  the part after ':' in "opencl:1", or null
+     * @param threads worker threads, or 0 for the default (all available processors)
+     */
+    Backend create(String device, int threads);
+}
