@@ -1,0 +1,145 @@
+package dev.jformers.cpu;
+
+import dev.jformers.core.Backend;
+import dev.jformers.core.DType;
+import dev.jformers.core.JformersException;
+import dev.jformers.core.ShapeException;
+import dev.jformers.core.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+import static dev.jformers.cpu.HostTensors.F32;
+
+/** What both CPU backends share: tensors live in host memory, so moving data is trivial. */
+abstract class CpuBackend implements Backend {
+
+    @Override
+    public Tensor upload(Tensor hostTensor) {
+        return hostTensor.toF32();
+    }
+
+    @Override
+    public Tensor toHost(Tensor t) {
+        return t;
+    }
+
+    @Override
+    public Tensor zeros(int... shape) {
+        return Tensor.zeros(DType.F32, shape);
+    }
+
+    @Override
+    public void copyInto(Tensor src, Tensor dst) {
+        if (!Arrays.equals(src.shape(), dst.shape())) {
+            throw ShapeException.mismatch("copyInto", src.shape(), dst.shape(), "shapes must be equal");
+        }
+        HostTensors.requireF32("copyInto", dst);
+        Tensor s = src.toF32();
+        int cols = s.rank() == 0 ? 1 : s.dim(-1);
+        long rows = HostTensors.rows(s);
+        long colStride = dst.rank() == 0 ? 1 : dst.stride(-1);
+        MemorySegment from = s.segment(), to = dst.segment();
+        for (long r = 0; r < rows; r++) {
+            long srcRow = s.offset() + r * cols;
+            long dstRow = HostTensors.rowOffset(dst, r);
+            if (colStride == 1) {
+                MemorySegment.copy(from, srcRow * 4, to, dstRow * 4, cols * 4L);
+            } else {
+                for (int c = 0; c < cols; c++) {
+                    to.setAtIndex(F32, dstRow + c * colStride, from.getAtIndex(F32, srcRow + c));
+                }
+            }
+        }
+    }
+
+    /** Looks up rows of a [V, C] table: out[..., :] = table[ids[...], :]. */
+    @Override
+    public Tensor embedding(Tensor table, Tensor ids) {
+        if (table.rank() != 2) {
+            throw ShapeException.of("embedding", "a table [vocab, channels]", table.shape());
+        }
+        if (ids.dtype().isFloatingPoint()) {
+            throw new ShapeException("embedding: ids must be integers, got " + ids);
+        }
+        Tensor t = table.toF32();
+        int vocab = t.dim(0), channels = t.dim(1);
+        long[] idx = ids.toLongArray();
+        int[] outShape = Arrays.copyOf(ids.shape(), ids.rank() + 1);
+        outShape[ids.rank()] = channels;
+        Tensor out = Tensor.zeros(DType.F32, outShape);
+        for (int i = 0; i < idx.length; i++) {
+            long id = idx[i];
+            if (id < 0 || id >= vocab) {
+                throw new JformersException("embedding: id " + id + " is outside the table of " + vocab + " rows");
+            }
+            MemorySegment.copy(t.segment(), (t.offset() + id * channels) * 4, out.segment(), (long) i * channels * 4,
+                    channels * 4L);
+        }
+        return out;
+    }
+
+    /** Checks that b's shape equals the trailing part of a's, for a broadcast add. */
+    static void checkBroadcast(String op, Tensor a, Tensor b) {
+        int[] as = a.shape(), bs = b.shape();
+        boolean ok = bs.length <= as.length;
+        for (int i = 1; ok && i <= bs.length; i++) {
+            ok = as[as.length - i] == bs[bs.length - i];
+        }
+        if (!ok) {
+            throw ShapeException.mismatch(op, as, bs, "the second must equal the trailing dimensions of the first");
+        }
+    }
+
+    /** a [..., M, K], b [..., K, N] (batch dims equal, or b without them): returns {batch, M, K, N, bBatched}. */
+    static int[] matmulDims(Tensor a, Tensor b) {
+        if (a.rank() < 2 || b.rank() < 2) {
+            throw ShapeException.mismatch("matmul", a.shape(), b.shape(), "both need at least 2 dimensions");
+        }
+        int m = a.dim(-2), k = a.dim(-1), k2 = b.dim(-2), n = b.dim(-1);
+        if (k != k2) {
+            throw ShapeException.mismatch("matmul", a.shape(), b.shape(), "inner dimensions " + k + " and " + k2);
+        }
+        long batch = a.numel() / Math.max(1, (long) m * k);
+        long bBatch = b.numel() / Math.max(1, (long) k * n);
+        boolean batched = b.rank() > 2;
+        if (batched && (b.rank() != a.rank() || bBatch != batch
+                || !Arrays.equals(Arrays.copyOf(a.shape(), a.rank() - 2), Arrays.copyOf(b.shape(), b.rank() - 2)))) {
+            throw ShapeException.mismatch("matmul", a.shape(), b.shape(), "batch dimensions differ");
+        }
+        return new int[] {(int) batch, m, k, n, batched ? 1 : 0};
+    }
+
+    static int[] matmulOutShape(Tensor a, int n) {
+        int[] s = a.shape();
+        s[s.length - 1] = n;
+        return s;
+    }
+
+    /** The key-padding mask as floats [B·Tk], or null; checks its shape. */
+    static float[] paddingMask(Tensor mask, int batch, int keys) {
+        if (mask == null) {
+            return null;
+        }
+        if (mask.rank() != 2 || mask.dim(0) != batch || mask.dim(1) != keys) {
+            throw ShapeException.of("attention", "a key padding mask [" + batch + ", " + keys + "]", mask.shape());
+        }
+        return mask.toFloatArray();
+    }
+
+    static void checkAttention(Tensor q, Tensor k, Tensor v, int heads) {
+        if (q.rank() != 3 || k.rank() != 3 || v.rank() != 3) {
+            throw ShapeException.mismatch("attention", q.shape(), k.shape(), "q, k, v must be [B, T, C]");
+        }
+        if (!Arrays.equals(k.shape(), v.shape()) || k.dim(0) != q.dim(0) || k.dim(2) != q.dim(2)) {
+            throw ShapeException.mismatch("attention", q.shape(), k.shape(), "q [B, Tq, C] needs k, v [B, Tk, C]");
+        }
+        if (heads <= 0 || q.dim(2) % heads != 0) {
+            throw new ShapeException("attention: " + q.dim(2) + " channels don't split into " + heads + " heads");
+        }
+        for (Tensor t : new Tensor[] {q, k, v}) {
+            HostTensors.requireF32("attention", t);
+            HostTensors.requireLastDimContiguous("attention", t);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+package dev.jformers.cpu;
+
+import dev.jformers.core.DType;
+import dev.jformers.core.ShapeException;
+import dev.jformers.core.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+
+/** Small helpers the CPU backends share for reading host tensors. */
+final class HostTensors {
+    static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private HostTensors() {
+    }
+
+    /** The tensor as contiguous float32 on the host (no copy when it already is). */
+    static Tensor f32(Tensor t) {
+        return t.toF32();
+    }
+
+    /** Number of rows when the last dimension is the row: numel / last dim. */
+    static long rows(Tensor t) {
+        int last = t.rank() == 0 ? 1 : t.dim(-1);
+        return last == 0 ? 0 : t.numel() / last;
+    }
+
+    /**
+     * Element offset of row {@code row} of a tensor viewed as [rows, lastDim], for any strides
+     * (rows are numbered in row-major order over the leading dimensions).
+     */
+    static long rowOffset(Tensor t, long row) {
+        long off = t.offset();
+        int[] shape = t.shape();
+        long[] strides = t.strides();
+        for (int d = shape.length - 2; d >= 0; d--) {
+            off += (row % shape[d]) * strides[d];
+            row /= shape[d];
+        }
+        return off;
+    }
+
+    static void requireF32(String op, Tensor t) {
+        if (t.dtype() != DType.F32) {
+            throw new ShapeException(op + ": expected a float32 tensor, got " + t);
+        }
+    }
+
+    static void requireLastDimContiguous(String op, Tensor t) {
+        if (t.rank() > 0 && t.dim(-1) > 1 && t.stride(-1) != 1) {
+            throw new ShapeException(op + ": the last dimension of " + t + " must be contiguous");
+        }
+    }
+
+    static MemorySegment seg(Tensor t) {
+        return t.segment();
+    }
+}

@@ -1,0 +1,21 @@
+package dev.jformers.models;
+
+import dev.jformers.core.Backend;
+
+import java.nio.file.Path;
+
+/** HF {@code AutoModelForMultipleChoice}: builds a multiple-choice model, chosen by config.json's {@code model_type}. */
+public final class AutoModelForMultipleChoice {
+    private AutoModelForMultipleChoice() {
+    }
+
+    /** From a model folder, on the default backend. */
+    public static PreTrainedModel fromPretrained(Path dir) {
+        return fromPretrained(dir, null);
+    }
+
+    /** From a model folder, on {@code backend}. */
+    public static PreTrainedModel fromPretrained(Path dir, Backend backend) {
+        return AutoModels.load(Task.MULTIPLE_CHOICE, dir, backend);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.jformers.models;
+
+import dev.jformers.core.Backend;
+import dev.jformers.core.Tensor;
+
+/** Output plumbing shared by the task heads. */
+public final class Heads {
+    private Heads() {
+    }
+
+    /** Question answering: logits [B, T, 2] → {@code start_logits}, {@code end_logits} [B, T]. */
+    public static ModelOutput spanLogits(Backend backend, Tensor logits, EncoderOutput enc) {
+        Tensor host = Tensors.host(backend, logits);
+        return enc.addTo(new ModelOutput()
+                .put("start_logits", host.select(2, 0).contiguous())
+                .put("end_logits", host.select(2, 1).contiguous()), backend);
+    }
+
+    /** Multiple choice: one score per flattened row [B·C, 1] → {@code logits} [B, C]. */
+    public static ModelOutput choiceLogits(Backend backend, Tensor scores, int choices, EncoderOutput enc) {
+        return enc.addTo(new ModelOutput().put("logits", Tensors.host(backend, scores).reshape(-1, choices)), backend);
+    }
+
+    /** {@code logits} on the host plus hidden states / attentions when asked for. */
+    public static ModelOutput logits(Backend backend, Tensor logits, EncoderOutput enc) {
+        return enc.addTo(new ModelOutput().put("logits", Tensors.host(backend, logits)), backend);
+    }
+
+    /** The number of choices of multiple-choice input [B, C, T]. */
+    public static int choices(ModelInput in, String model) {
+        if (in.inputIds().rank() != 3) {
+            throw dev.jformers.core.ShapeException.of(model, "input_ids [batch, choices, tokens]", in.inputIds().shape());
+        }
+        return in.inputIds().dim(1);
+    }
+}

@@ -1,0 +1,155 @@
+package dev.jformers.models;
+
+import dev.jformers.core.Backend;
+import dev.jformers.core.DType;
+import dev.jformers.core.ShapeException;
+import dev.jformers.core.Tensor;
+import dev.jformers.loaders.WeightSource;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+
+/**
+ * A checkpoint seen through a name prefix, the way a module tree sees it: the embeddings of a
+ * BERT read {@code weights.child("embeddings").tensor("LayerNorm.weight")}. Accepts checkpoints
+ * saved with or without the base-model prefix ("bert.", "roberta.", "transformer." …), records
+ * which tensors were read, and collects every missing one so that {@link #finish} can name them
+ * all in one error, as Hugging Face does.
+ */
+public final class ModelWeights {
+    private final Shared shared;
+    private final String prefix;
+
+    private static final class Shared {
+        final WeightSource source;
+        final String sourceName;
+        final Backend backend;
+        final String basePrefix;
+        final Set<String> used = ConcurrentHashMap.newKeySet();
+        final List<String> missing = Collections.synchronizedList(new ArrayList<>());
+
+        Shared(WeightSource source, String sourceName, Backend backend, String basePrefix) {
+            this.source = source;
+            this.sourceName = sourceName;
+            this.backend = backend;
+            this.basePrefix = basePrefix;
+        }
+    }
+
+    private ModelWeights(Shared shared, String prefix) {
+        this.shared = shared;
+        this.prefix = prefix;
+    }
+
+    /**
+     * @param basePrefix the base model's name in head models ("bert", "roberta", "distilbert",
+     *                   "transformer"): names are looked up with and without it
+     */
+    public static ModelWeights of(WeightSource source, String sourceName, Backend backend, String basePrefix) {
+        return new ModelWeights(new Shared(source, sourceName, backend, basePrefix), "");
+    }
+
+    public Backend backend() {
+        return shared.backend;
+    }
+
+    /** The view of a sub-module: names below get {@code name + "."} in front. */
+    public ModelWeights child(String name) {
+        return new ModelWeights(shared, prefix + name + ".");
+    }
+
+    /** The view of a numbered sub-module such as {@code layer.3}. */
+    public ModelWeights child(String name, int index) {
+        return child(name + "." + index);
+    }
+
+    /** True when the checkpoint holds {@code name} (under this prefix). */
+    public boolean has(String name) {
+        return resolve(prefix + name) != null;
+    }
+
+    /**
+     * The tensor {@code name}, checked against {@code shape}, on the host in its file's dtype.
+     * A missing tensor is recorded and a zero placeholder returned, so loading goes on to find
+     * every missing name before {@link #finish} fails.
+     */
+    public Tensor tensor(String name, int... shape) {
+        String full = prefix + name;
+        String key = resolve(full);
+        if (key == null) {
+            shared.missing.add(full);
+            return Tensor.zeros(DType.F32, shape);
+        }
+        shared.used.add(key);
+        Tensor t = shared.source.get(key);
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new ShapeException(shared.sourceName + ": weight '" + key + "' has shape " + Arrays.toString(t.shape())
+                    + ", the config expects " + Arrays.toString(shape));
+        }
+        return t;
+    }
+
+    /** Like {@link #tensor} but returns null without complaint when absent. */
+    public Tensor optionalTensor(String name, int... shape) {
+        return has(name) ? tensor(name, shape) : null;
+    }
+
+    /** {@link #tensor} uploaded to the backend as float32. */
+    public Tensor upload(String name, int... shape) {
+        return shared.backend.upload(tensor(name, shape));
+    }
+
+    /** Marks a name as consumed without reading it (tied copies, buffers). */
+    public void ignore(String name) {
+        String key = resolve(prefix + name);
+        if (key != null) {
+            shared.used.add(key);
+        }
+    }
+
+    private String resolve(String full) {
+        Set<String> names = shared.source.names();
+        if (names.contains(full)) {
+            return full;
+        }
+        String base = shared.basePrefix + ".";
+        if (!shared.basePrefix.isEmpty()) {
+            if (full.startsWith(base) && names.contains(full.substring(base.length()))) {
+                return full.substring(base.length());
+            }
+            if (!full.startsWith(base) && names.contains(base + full)) {
+                return base + full;
+            }
+        }
+        return null;
+    }
+
+    /** Buffers and tied copies that checkpoints carry but models never read. */
+    private static final Pattern NOT_WEIGHTS = Pattern.compile(
+            ".*(position_ids|attn\\.bias|attn\\.masked_bias|\\.decoder\\.weight|\\.decoder\\.bias|^lm_head\\.weight"
+                    + "|vocab_projector\\.weight)$");
+
+    /**
+     * Ends loading: throws {@link MissingWeightsException} naming every missing weight, and
+     * returns the checkpoint's tensors no module used (HF prints these as a warning).
+     */
+    public List<String> finish(String modelName) {
+        if (!shared.missing.isEmpty()) {
+            throw new MissingWeightsException(modelName, shared.sourceName, List.copyOf(shared.missing));
+        }
+        Set<String> unused = new TreeSet<>(shared.source.names());
+        unused.removeAll(shared.used);
+        unused.removeIf(n -> NOT_WEIGHTS.matcher(n).matches());
+        if (!unused.isEmpty()) {
+            System.getLogger("dev.jformers.models").log(System.Logger.Level.WARNING,
+                    "Some weights of " + shared.sourceName + " were not used by " + modelName + ": " + unused);
+        }
+        return List.copyOf(unused);
+    }
+}

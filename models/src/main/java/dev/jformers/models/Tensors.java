@@ -1,0 +1,48 @@
+package dev.jformers.models;
+
+import dev.jformers.core.Backend;
+import dev.jformers.core.DType;
+import dev.jformers.core.ShapeException;
+import dev.jformers.core.Tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.List;
+
+/** Small host-side tensor utilities the models share. */
+public final class Tensors {
+    private Tensors() {
+    }
+
+    /** Stacks equal-shaped tensors into a new leading dimension, on the host. */
+    public static Tensor stack(Backend backend, List<Tensor> parts) {
+        int[] shape = parts.getFirst().shape();
+        int[] out = new int[shape.length + 1];
+        out[0] = parts.size();
+        System.arraycopy(shape, 0, out, 1, shape.length);
+        Tensor result = Tensor.zeros(DType.F32, out);
+        long bytes = parts.getFirst().numel() * 4;
+        for (int i = 0; i < parts.size(); i++) {
+            Tensor p = backend.toHost(parts.get(i)).toF32();
+            if (!Arrays.equals(p.shape(), shape)) {
+                throw ShapeException.mismatch("stack", shape, p.shape(), "parts must have equal shapes");
+            }
+            MemorySegment.copy(p.segment(), p.offset() * 4, result.segment(), i * bytes, bytes);
+        }
+        return result;
+    }
+
+    /** A host copy of {@code t} as contiguous float32. */
+    public static Tensor host(Backend backend, Tensor t) {
+        return backend.toHost(t).toF32();
+    }
+
+    /** Positions 0..T−1 as an I64 tensor [T]. */
+    public static Tensor arange(int start, int count) {
+        long[] v = new long[count];
+        for (int i = 0; i < count; i++) {
+            v[i] = start + i;
+        }
+        return Tensor.ofLongs(v, count);
+    }
+}

@@ -1,0 +1,84 @@
+package dev.jformers.models.bert;
+
+import dev.jformers.core.Backend;
+import dev.jformers.core.JformersException;
+import dev.jformers.core.Tensor;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.Tensors;
+import dev.jformers.models.nn.Embedding;
+import dev.jformers.models.nn.LayerNorm;
+
+/**
+ * Token + position + token-type embeddings, then LayerNorm (HF {@code BertEmbeddings},
+ * {@code RobertaEmbeddings}). The two differ only in position ids: BERT counts 0..T−1 in every
+ * row; RoBERTa counts real tokens from pad+1 and gives padding the position pad.
+ */
+public final class BertEmbeddings {
+    private final BertConfig config;
+    private final Backend backend;
+    private final Embedding wordEmbeddings;
+    private final Embedding positionEmbeddings;
+    private final Embedding tokenTypeEmbeddings;
+    private final LayerNorm layerNorm;
+
+    public BertEmbeddings(BertConfig config, ModelWeights w) {
+        this.config = config;
+        this.backend = w.backend();
+        int c = config.hiddenSize();
+        wordEmbeddings = new Embedding(w, "word_embeddings", config.vocabSize(), c);
+        positionEmbeddings = new Embedding(w, "position_embeddings", config.maxPositionEmbeddings(), c);
+        tokenTypeEmbeddings = new Embedding(w, "token_type_embeddings", config.typeVocabSize(), c);
+        layerNorm = new LayerNorm(w, "LayerNorm", c, config.layerNormEps());
+        w.ignore("position_ids");
+    }
+
+    /** input ids, token types [B, T] (types may be null: all 0), position ids [B, T] or null → [B, T, C]. */
+    public Tensor forward(Tensor inputIds, Tensor tokenTypeIds, Tensor positionIds) {
+        int batch = inputIds.dim(0), tokens = inputIds.dim(1);
+        if (positionIds == null) {
+            positionIds = config.isRoberta()
+                    ? robertaPositionIds(inputIds, config.common().padTokenId())
+                    : Tensors.arange(0, tokens);          // [T], broadcast over the batch
+        }
+        checkPositions(positionIds);
+        if (tokenTypeIds == null) {
+            tokenTypeIds = Tensor.zeros(dev.jformers.core.DType.I64, batch, tokens);
+        }
+        Tensor x = backend.embedding(wordEmbeddings.weight(), inputIds);              // [B, T, C]
+        x = backend.add(x, tokenTypeEmbeddings.forward(tokenTypeIds));                // [B, T, C]
+        x = backend.add(x, positionEmbeddings.forward(positionIds));                  // + [T, C] or [B, T, C]
+        return layerNorm.forward(x);
+    }
+
+    /** RoBERTa: position = cumsum(id ≠ pad)·(id ≠ pad) + pad, so real tokens start at pad+1. */
+    static Tensor robertaPositionIds(Tensor inputIds, Integer padId) {
+        int pad = padId == null ? 1 : padId;
+        int batch = inputIds.dim(0), tokens = inputIds.dim(1);
+        long[] ids = inputIds.toLongArray();
+        long[] pos = new long[ids.length];
+        for (int b = 0; b < batch; b++) {
+            long count = 0;
+            for (int t = 0; t < tokens; t++) {
+                int i = b * tokens + t;
+                boolean real = ids[i] != pad;
+                count += real ? 1 : 0;
+                pos[i] = real ? count + pad : pad;
+            }
+        }
+        return Tensor.ofLongs(pos, batch, tokens);
+    }
+
+    private void checkPositions(Tensor positionIds) {
+        int max = config.maxPositionEmbeddings();
+        for (long p : positionIds.toLongArray()) {
+            if (p < 0 || p >= max) {
+                throw new JformersException("position id " + p + " is outside the model's " + max
+                        + " position embeddings (input too long: truncate it to the model's maximum length)");
+            }
+        }
+    }
+
+    public Embedding wordEmbeddings() {
+        return wordEmbeddings;
+    }
+}

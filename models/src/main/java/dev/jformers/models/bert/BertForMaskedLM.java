@@ -1,0 +1,36 @@
+package dev.jformers.models.bert;
+
+import dev.jformers.core.Backend;
+import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.Heads;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.ModelOutput;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.nn.Linear;
+
+/** HF {@code BertForMaskedLM}: BERT → {@code cls.predictions} → {@code logits} [B, T, vocab]. */
+public final class BertForMaskedLM implements PreTrainedModel {
+    private final BertModel bert;
+    private final BertLMPredictionHead predictions;
+    public BertForMaskedLM(BertConfig config, ModelWeights w) {
+        bert = new BertModel(config, w.child("bert"), false);
+        predictions = new BertLMPredictionHead(config, w.child("cls").child("predictions"), bert);
+    }
+
+    @Override
+    public BertConfig config() {
+        return bert.config();
+    }
+
+    @Override
+    public Backend backend() {
+        return bert.backend();
+    }
+
+    @Override
+    public ModelOutput forward(ModelInput in) {
+        EncoderOutput enc = bert.encode(in);
+        return Heads.logits(bert.backend(), predictions.forward(enc.lastHiddenState()), enc);
+    }
+}

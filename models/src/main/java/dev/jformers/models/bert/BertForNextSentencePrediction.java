@@ -1,0 +1,36 @@
+package dev.jformers.models.bert;
+
+import dev.jformers.core.Backend;
+import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.Heads;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.ModelOutput;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.nn.Linear;
+
+/** HF {@code BertForNextSentencePrediction}: {@code cls.seq_relationship} on the pooler → {@code logits} [B, 2] (0 = is next). */
+public final class BertForNextSentencePrediction implements PreTrainedModel {
+    private final BertModel bert;
+    private final Linear seqRelationship;
+    public BertForNextSentencePrediction(BertConfig config, ModelWeights w) {
+        bert = new BertModel(config, w.child("bert"), true);
+        seqRelationship = Linear.load(w.child("cls"), "seq_relationship", config.hiddenSize(), 2);
+    }
+
+    @Override
+    public BertConfig config() {
+        return bert.config();
+    }
+
+    @Override
+    public Backend backend() {
+        return bert.backend();
+    }
+
+    @Override
+    public ModelOutput forward(ModelInput in) {
+        EncoderOutput enc = bert.encode(in);
+        return Heads.logits(bert.backend(), seqRelationship.forward(bert.pool(enc.lastHiddenState())), enc);
+    }
+}

@@ -1,0 +1,36 @@
+package dev.jformers.models.bert;
+
+import dev.jformers.core.Backend;
+import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.Heads;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.ModelOutput;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.nn.Linear;
+
+/** HF {@code BertForSequenceClassification}: {@code classifier} on the pooler → {@code logits} [B, labels]. */
+public final class BertForSequenceClassification implements PreTrainedModel {
+    private final BertModel bert;
+    private final Linear classifier;
+    public BertForSequenceClassification(BertConfig config, ModelWeights w) {
+        bert = new BertModel(config, w.child("bert"), true);
+        classifier = Linear.load(w, "classifier", config.hiddenSize(), config.common().numLabels());
+    }
+
+    @Override
+    public BertConfig config() {
+        return bert.config();
+    }
+
+    @Override
+    public Backend backend() {
+        return bert.backend();
+    }
+
+    @Override
+    public ModelOutput forward(ModelInput in) {
+        EncoderOutput enc = bert.encode(in);
+        return Heads.logits(bert.backend(), classifier.forward(bert.pool(enc.lastHiddenState())), enc);
+    }
+}

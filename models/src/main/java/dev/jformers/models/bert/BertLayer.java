@@ -1,0 +1,67 @@
+package dev.jformers.models.bert;
+
+import dev.jformers.core.AttentionMask;
+import dev.jformers.core.AttentionOutput;
+import dev.jformers.core.Backend;
+import dev.jformers.core.Tensor;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.nn.LayerNorm;
+import dev.jformers.models.nn.Linear;
+
+/**
+ * One post-LayerNorm transformer block (HF {@code BertLayer}, also RoBERTa's):
+ * <pre>
+ *   a = LayerNorm(x + attention.output.dense(selfAttention(x)))   // BertAttention
+ *   y = LayerNorm(a + output.dense(act(intermediate.dense(a))))   // BertIntermediate + BertOutput
+ * </pre>
+ */
+public final class BertLayer {
+    private final Backend backend;
+    private final int heads;
+    private final float scale;
+    // attention.self
+    private final Linear query;
+    private final Linear key;
+    private final Linear value;
+    // attention.output
+    private final Linear attentionOutputDense;
+    private final LayerNorm attentionOutputLayerNorm;
+    // intermediate, output
+    private final Linear intermediateDense;
+    private final BertConfig config;
+    private final Linear outputDense;
+    private final LayerNorm outputLayerNorm;
+
+    public BertLayer(BertConfig config, ModelWeights w) {
+        this.config = config;
+        this.backend = w.backend();
+        int c = config.hiddenSize();
+        heads = config.numAttentionHeads();
+        scale = (float) (1.0 / Math.sqrt(config.headSize()));
+        ModelWeights self = w.child("attention").child("self");
+        query = Linear.load(self, "query", c, c);
+        key = Linear.load(self, "key", c, c);
+        value = Linear.load(self, "value", c, c);
+        ModelWeights attnOut = w.child("attention").child("output");
+        attentionOutputDense = Linear.load(attnOut, "dense", c, c);
+        attentionOutputLayerNorm = new LayerNorm(attnOut, "LayerNorm", c, config.layerNormEps());
+        intermediateDense = Linear.load(w.child("intermediate"), "dense", c, config.intermediateSize());
+        outputDense = Linear.load(w.child("output"), "dense", config.intermediateSize(), c);
+        outputLayerNorm = new LayerNorm(w.child("output"), "LayerNorm", c, config.layerNormEps());
+    }
+
+    /** x [B, T, C] → [B, T, C]; probs [B, heads, T, T] when asked for. */
+    public AttentionOutput forward(Tensor x, AttentionMask mask, boolean returnProbs) {
+        // BertSelfAttention: softmax(q·kᵀ/√d + mask)·v, heads side by side in C
+        Tensor q = query.forward(x);                                                    // [B, T, C]
+        Tensor k = key.forward(x);
+        Tensor v = value.forward(x);
+        AttentionOutput attn = backend.attention(q, k, v, heads, mask, scale, returnProbs); // [B, T, C]
+        // BertSelfOutput: dense, residual, LayerNorm
+        Tensor a = attentionOutputLayerNorm.forward(backend.add(attentionOutputDense.forward(attn.context()), x));
+        // BertIntermediate + BertOutput: the feed-forward network
+        Tensor h = backend.activation(intermediateDense.forward(a), config.hiddenAct()); // [B, T, 4C]
+        Tensor y = outputLayerNorm.forward(backend.add(outputDense.forward(h), a));       // [B, T, C]
+        return new AttentionOutput(y, attn.probs());
+    }
+}

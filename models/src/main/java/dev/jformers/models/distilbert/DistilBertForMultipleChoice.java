@@ -1,0 +1,38 @@
+package dev.jformers.models.distilbert;
+
+import dev.jformers.core.Backend;
+import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.Heads;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.ModelOutput;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.nn.LayerNorm;
+import dev.jformers.models.nn.Linear;
+
+/** HF {@code DistilBertForMultipleChoice}: input [B, choices, T] flattened, classifier(ReLU(pre_classifier(h[:, 0]))) → {@code logits} [B, choices]. */
+public final class DistilBertForMultipleChoice implements PreTrainedModel {
+    private final DistilBertModel distilbert;
+    private final DistilBertClassifier head;
+    public DistilBertForMultipleChoice(DistilBertConfig config, ModelWeights w) {
+        distilbert = new DistilBertModel(config, w.child("distilbert"));
+        head = new DistilBertClassifier(config, w, 1);
+    }
+
+    @Override
+    public DistilBertConfig config() {
+        return distilbert.config();
+    }
+
+    @Override
+    public Backend backend() {
+        return distilbert.backend();
+    }
+
+    @Override
+    public ModelOutput forward(ModelInput in) {
+        int choices = Heads.choices(in, modelClass());
+        EncoderOutput enc = distilbert.encode(in.flattenChoices());
+        return Heads.choiceLogits(distilbert.backend(), head.forward(enc.lastHiddenState()), choices, enc);
+    }
+}

@@ -1,0 +1,37 @@
+package dev.jformers.models.gpt2;
+
+import dev.jformers.core.Backend;
+import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.Heads;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.ModelOutput;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.nn.Linear;
+
+/** HF {@code GPT2ForTokenClassification}: {@code classifier} on every token → {@code logits} [B, T, labels]. */
+public final class GPT2ForTokenClassification implements PreTrainedModel {
+    private final GPT2Model transformer;
+    private final Linear classifier;
+
+    public GPT2ForTokenClassification(GPT2Config config, ModelWeights w) {
+        transformer = new GPT2Model(config, w.child("transformer"));
+        classifier = Linear.load(w, "classifier", config.nEmbd(), config.common().numLabels());
+    }
+
+    @Override
+    public GPT2Config config() {
+        return transformer.config();
+    }
+
+    @Override
+    public Backend backend() {
+        return transformer.backend();
+    }
+
+    @Override
+    public ModelOutput forward(ModelInput in) {
+        EncoderOutput enc = transformer.transform(in);
+        return Heads.logits(backend(), classifier.forward(enc.lastHiddenState()), enc);
+    }
+}

@@ -1,0 +1,62 @@
+package dev.jformers.models.gpt2;
+
+import dev.jformers.core.Backend;
+import dev.jformers.core.Tensor;
+import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.Heads;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.ModelOutput;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.Tensors;
+import dev.jformers.models.nn.Linear;
+
+/**
+ * HF {@code GPT2LMHeadModel}: GPT-2 → {@code lm_head} [C → vocab], no bias, tied to wte →
+ * {@code logits} [B, T, vocab]. {@link dev.jformers.models.generation.Generator} drives it with a
+ * {@link KVCache}.
+ */
+public final class GPT2LMHeadModel implements PreTrainedModel {
+    private final GPT2Model transformer;
+    private final Linear lmHead;
+
+    public GPT2LMHeadModel(GPT2Config config, ModelWeights w) {
+        transformer = new GPT2Model(config, w.child("transformer"));
+        Tensor weight = config.common().tieWordEmbeddings()
+                ? transformer.wte().weight()
+                : w.child("lm_head").tensor("weight", config.vocabSize(), config.nEmbd());
+        w.ignore("lm_head.weight");
+        lmHead = Linear.of(w.backend(), weight, null);
+    }
+
+    @Override
+    public GPT2Config config() {
+        return transformer.config();
+    }
+
+    @Override
+    public Backend backend() {
+        return transformer.backend();
+    }
+
+    @Override
+    public ModelOutput forward(ModelInput in) {
+        EncoderOutput enc = transformer.transform(in);
+        return Heads.logits(backend(), lmHead.forward(enc.lastHiddenState()), enc);
+    }
+
+    /**
+     * One decoding step: runs the new tokens [B, T] through the cached model and returns the
+     * logits of the last position [B, vocab] on the host.
+     */
+    public Tensor nextTokenLogits(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KVCache cache) {
+        EncoderOutput enc = transformer.transform(inputIds, attentionMask, positionIds, cache, false, false);
+        Tensor last = enc.lastHiddenState().select(1, inputIds.dim(1) - 1);                 // [B, C]
+        return Tensors.host(backend(), lmHead.forward(last));                                // [B, vocab]
+    }
+
+    /** A cache for {@code batch} sequences of up to {@code capacity} positions. */
+    public KVCache newCache(int batch, int capacity) {
+        return new KVCache(backend(), config(), batch, capacity);
+    }
+}

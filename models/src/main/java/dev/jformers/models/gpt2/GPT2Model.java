@@ -1,0 +1,144 @@
+package dev.jformers.models.gpt2;
+
+import dev.jformers.core.AttentionMask;
+import dev.jformers.core.AttentionOutput;
+import dev.jformers.core.Backend;
+import dev.jformers.core.JformersException;
+import dev.jformers.core.Tensor;
+import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.ModelOutput;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.Tensors;
+import dev.jformers.models.nn.Embedding;
+import dev.jformers.models.nn.LayerNorm;
+import dev.jformers.models.nn.Linear;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * HF {@code GPT2Model}: token (wte) + position (wpe) embeddings, N pre-LayerNorm blocks with
+ * causal self-attention, then ln_f. Each block ({@code h.i}):
+ * <pre>
+ *   x = x + attn.c_proj(attention(split(attn.c_attn(ln_1(x)))))   // causal, optionally cached
+ *   x = x + mlp.c_proj(act(mlp.c_fc(ln_2(x))))                     // act = gelu_new by default
+ * </pre>
+ * Linear layers are {@code Conv1D}: weights stored [in, out].
+ */
+public final class GPT2Model implements PreTrainedModel {
+    private final GPT2Config config;
+    private final Backend backend;
+    private final Embedding wte;
+    private final Embedding wpe;
+    private final List<Block> h = new ArrayList<>();
+    private final LayerNorm lnF;
+
+    private record Block(LayerNorm ln1, Linear cAttn, Linear attnCProj, float scale, LayerNorm ln2, Linear cFc,
+                         Linear mlpCProj) {
+    }
+
+    public GPT2Model(GPT2Config config, ModelWeights w) {
+        this.config = config;
+        this.backend = w.backend();
+        int c = config.nEmbd();
+        wte = new Embedding(w, "wte", config.vocabSize(), c);
+        wpe = new Embedding(w, "wpe", config.nPositions(), c);
+        for (int i = 0; i < config.nLayer(); i++) {
+            ModelWeights b = w.child("h", i);
+            double scale = config.scaleAttnWeights() ? 1.0 / Math.sqrt(config.headSize()) : 1.0;
+            if (config.scaleAttnByInverseLayerIdx()) {
+                scale /= i + 1;
+            }
+            b.ignore("attn.bias");          // the causal mask buffer: computed, not read
+            b.ignore("attn.masked_bias");
+            h.add(new Block(
+                    new LayerNorm(b, "ln_1", c, config.layerNormEpsilon()),
+                    Linear.conv1d(b.child("attn"), "c_attn", c, 3 * c),
+                    Linear.conv1d(b.child("attn"), "c_proj", c, c),
+                    (float) scale,
+                    new LayerNorm(b, "ln_2", c, config.layerNormEpsilon()),
+                    Linear.conv1d(b.child("mlp"), "c_fc", c, config.nInner()),
+                    Linear.conv1d(b.child("mlp"), "c_proj", config.nInner(), c)));
+        }
+        lnF = new LayerNorm(w, "ln_f", c, config.layerNormEpsilon());
+    }
+
+    @Override
+    public GPT2Config config() {
+        return config;
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    Embedding wte() {
+        return wte;
+    }
+
+    /**
+     * input ids [B, T] → hidden states [B, T, C] after ln_f.
+     *
+     * @param attentionMask [B, past + T] (1 = token, 0 = padding) or null
+     * @param positionIds   [B, T] or null for past .. past+T−1
+     * @param cache         keys/values of earlier tokens, extended by this call; or null
+     */
+    public EncoderOutput transform(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KVCache cache,
+                                   boolean outputHiddenStates, boolean outputAttentions) {
+        int tokens = inputIds.dim(1), past = cache == null ? 0 : cache.length();
+        if (past + tokens > config.nPositions()) {
+            throw new JformersException((past + tokens) + " positions exceed the model's n_positions " + config.nPositions());
+        }
+        if (positionIds == null) {
+            positionIds = Tensors.arange(past, tokens);                                  // [T]
+        }
+        int c = config.nEmbd();
+        Tensor x = backend.add(wte.forward(inputIds), wpe.forward(positionIds));          // [B, T, C]
+        AttentionMask mask = AttentionMask.causal(attentionMask);
+        List<Tensor> hidden = new ArrayList<>();
+        List<Tensor> attentions = new ArrayList<>();
+        for (int i = 0; i < h.size(); i++) {
+            Block b = h.get(i);
+            if (outputHiddenStates) {
+                hidden.add(x);
+            }
+            Tensor qkv = b.cAttn().forward(b.ln1().forward(x));                          // [B, T, 3C]
+            Tensor q = qkv.narrow(2, 0, c), k = qkv.narrow(2, c, c), v = qkv.narrow(2, 2 * c, c);
+            if (cache != null) {
+                Tensor[] kv = cache.append(i, k, v);                                     // [B, past+T, C]
+                k = kv[0];
+                v = kv[1];
+            }
+            AttentionOutput attn = backend.attention(q, k, v, config.nHead(), mask, b.scale(), outputAttentions);
+            x = backend.add(x, b.attnCProj().forward(attn.context()));
+            Tensor m = backend.activation(b.cFc().forward(b.ln2().forward(x)), config.activation()); // [B, T, 4C]
+            x = backend.add(x, b.mlpCProj().forward(m));
+            if (outputAttentions) {
+                attentions.add(attn.probs());
+            }
+        }
+        if (cache != null) {
+            cache.advance(tokens);
+        }
+        x = lnF.forward(x);
+        if (outputHiddenStates) {
+            hidden.add(x);   // HF: the last hidden state is taken after ln_f
+        }
+        return new EncoderOutput(x, hidden, attentions);
+    }
+
+    EncoderOutput transform(ModelInput in) {
+        in.requireRank2(modelClass());
+        return transform(in.inputIds(), in.effectiveAttentionMask(), in.positionIds(), null,
+                in.outputHiddenStates(), in.outputAttentions());
+    }
+
+    @Override
+    public ModelOutput forward(ModelInput in) {
+        EncoderOutput enc = transform(in);
+        return enc.addTo(new ModelOutput().put("last_hidden_state", Tensors.host(backend, enc.lastHiddenState())), backend);
+    }
+}

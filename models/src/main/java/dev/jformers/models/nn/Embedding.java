@@ -1,0 +1,30 @@
+package dev.jformers.models.nn;
+
+import dev.jformers.core.Backend;
+import dev.jformers.core.Tensor;
+import dev.jformers.models.ModelWeights;
+
+/** {@code nn.Embedding(rows, size)}: integer ids [...] → vectors [..., size]. */
+public final class Embedding {
+    private final Backend backend;
+    private final Tensor weight;
+
+    /** Reads {@code name.weight} [rows, size]. */
+    public Embedding(ModelWeights w, String name, int rows, int size) {
+        this.backend = w.backend();
+        this.weight = w.child(name).upload("weight", rows, size);
+    }
+
+    public Tensor forward(Tensor ids) {
+        return backend.embedding(weight, ids);
+    }
+
+    /** The table [rows, size], for output layers tied to it. */
+    public Tensor weight() {
+        return weight;
+    }
+
+    public int rows() {
+        return weight.dim(0);
+    }
+}

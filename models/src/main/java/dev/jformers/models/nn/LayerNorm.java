@@ -1,0 +1,26 @@
+package dev.jformers.models.nn;
+
+import dev.jformers.core.Backend;
+import dev.jformers.core.Tensor;
+import dev.jformers.models.ModelWeights;
+
+/** {@code nn.LayerNorm(size, eps)} over the last dimension; weight and bias [size]. */
+public final class LayerNorm {
+    private final Backend backend;
+    private final Tensor weight;
+    private final Tensor bias;
+    private final float eps;
+
+    /** Reads {@code name.weight} and {@code name.bias}. */
+    public LayerNorm(ModelWeights w, String name, int size, double eps) {
+        ModelWeights m = w.child(name);
+        this.backend = w.backend();
+        this.weight = m.upload("weight", size);
+        this.bias = m.upload("bias", size);
+        this.eps = (float) eps;
+    }
+
+    public Tensor forward(Tensor x) {
+        return backend.layerNorm(x, weight, bias, eps);
+    }
+}

@@ -1,0 +1,53 @@
+package dev.jformers.models.nn;
+
+import dev.jformers.core.Backend;
+import dev.jformers.core.LinearWeight;
+import dev.jformers.core.Tensor;
+import dev.jformers.core.WeightLayout;
+import dev.jformers.models.ModelWeights;
+
+/** {@code nn.Linear} (weight [out, in]) or GPT-2's {@code Conv1D} (weight [in, out]): x [..., in] → [..., out]. */
+public final class Linear {
+    private final Backend backend;
+    private final LinearWeight weight;
+
+    private Linear(Backend backend, LinearWeight weight) {
+        this.backend = backend;
+        this.weight = weight;
+    }
+
+    /** {@code nn.Linear(in, out)} read from {@code name.weight} [out, in] and {@code name.bias} [out]. */
+    public static Linear load(ModelWeights w, String name, int in, int out) {
+        return load(w, name, in, out, true);
+    }
+
+    public static Linear load(ModelWeights w, String name, int in, int out, boolean bias) {
+        ModelWeights m = w.child(name);
+        return new Linear(w.backend(), w.backend().prepareLinear(
+                m.tensor("weight", out, in), bias ? m.tensor("bias", out) : null, WeightLayout.OUT_IN));
+    }
+
+    /** GPT-2's {@code Conv1D(out, in)}: {@code name.weight} [in, out], y = x·W + b. */
+    public static Linear conv1d(ModelWeights w, String name, int in, int out) {
+        ModelWeights m = w.child(name);
+        return new Linear(w.backend(), w.backend().prepareLinear(
+                m.tensor("weight", in, out), m.tensor("bias", out), WeightLayout.IN_OUT));
+    }
+
+    /** A linear layer over a weight already in hand (tied embeddings): weight [out, in]. */
+    public static Linear of(Backend backend, Tensor weight, Tensor bias) {
+        return new Linear(backend, backend.prepareLinear(weight, bias, WeightLayout.OUT_IN));
+    }
+
+    public Tensor forward(Tensor x) {
+        return backend.linear(x, weight);
+    }
+
+    public int inFeatures() {
+        return weight.inFeatures();
+    }
+
+    public int outFeatures() {
+        return weight.outFeatures();
+    }
+}

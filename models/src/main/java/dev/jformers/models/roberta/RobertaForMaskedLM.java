@@ -1,0 +1,37 @@
+package dev.jformers.models.roberta;
+
+import dev.jformers.core.Backend;
+import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.Heads;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.ModelOutput;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.bert.BertConfig;
+import dev.jformers.models.nn.Linear;
+
+/** HF {@code RobertaForMaskedLM}: RoBERTa → {@code lm_head} → {@code logits} [B, T, vocab]. */
+public final class RobertaForMaskedLM implements PreTrainedModel {
+    private final RobertaModel roberta;
+    private final RobertaLMHead lmHead;
+    public RobertaForMaskedLM(BertConfig config, ModelWeights w) {
+        roberta = new RobertaModel(config, w.child("roberta"), false);
+        lmHead = new RobertaLMHead(config, w.child("lm_head"), roberta);
+    }
+
+    @Override
+    public BertConfig config() {
+        return roberta.config();
+    }
+
+    @Override
+    public Backend backend() {
+        return roberta.backend();
+    }
+
+    @Override
+    public ModelOutput forward(ModelInput in) {
+        EncoderOutput enc = roberta.encode(in);
+        return Heads.logits(roberta.backend(), lmHead.forward(enc.lastHiddenState()), enc);
+    }
+}

@@ -1,0 +1,37 @@
+package dev.jformers.models.roberta;
+
+import dev.jformers.core.Backend;
+import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.Heads;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.ModelOutput;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.bert.BertConfig;
+import dev.jformers.models.nn.Linear;
+
+/** HF {@code RobertaForSequenceClassification}: {@code classifier} (dense → tanh → out_proj) on {@code <s>} → {@code logits} [B, labels]. */
+public final class RobertaForSequenceClassification implements PreTrainedModel {
+    private final RobertaModel roberta;
+    private final RobertaClassificationHead classifier;
+    public RobertaForSequenceClassification(BertConfig config, ModelWeights w) {
+        roberta = new RobertaModel(config, w.child("roberta"), false);
+        classifier = new RobertaClassificationHead(config, w.child("classifier"));
+    }
+
+    @Override
+    public BertConfig config() {
+        return roberta.config();
+    }
+
+    @Override
+    public Backend backend() {
+        return roberta.backend();
+    }
+
+    @Override
+    public ModelOutput forward(ModelInput in) {
+        EncoderOutput enc = roberta.encode(in);
+        return Heads.logits(roberta.backend(), classifier.forward(enc.lastHiddenState()), enc);
+    }
+}
