@@ -52,7 +52,9 @@ final class ModelRegistry {
             "bert", "bert", "roberta", "roberta", "distilbert", "distilbert", "gpt2", "transformer");
 
     static {
-        CLASSES.put("BertModel", (c, w) -> new BertModel((BertConfig) c, w, true));
+        // Base models take the pooler when the checkpoint has one (masked-LM checkpoints don't):
+        // HF would initialise it randomly; here pooler_output is then simply absent.
+        CLASSES.put("BertModel", (c, w) -> new BertModel((BertConfig) c, w, hasPooler(w)));
         CLASSES.put("BertForMaskedLM", (c, w) -> new BertForMaskedLM((BertConfig) c, w));
         CLASSES.put("BertLMHeadModel", (c, w) -> new BertLMHeadModel((BertConfig) c, w));
         CLASSES.put("BertForPreTraining", (c, w) -> new BertForPreTraining((BertConfig) c, w));
@@ -62,7 +64,7 @@ final class ModelRegistry {
         CLASSES.put("BertForQuestionAnswering", (c, w) -> new BertForQuestionAnswering((BertConfig) c, w));
         CLASSES.put("BertForMultipleChoice", (c, w) -> new BertForMultipleChoice((BertConfig) c, w));
 
-        CLASSES.put("RobertaModel", (c, w) -> new RobertaModel((BertConfig) c, w, true));
+        CLASSES.put("RobertaModel", (c, w) -> new RobertaModel((BertConfig) c, w, hasPooler(w)));
         CLASSES.put("RobertaForMaskedLM", (c, w) -> new RobertaForMaskedLM((BertConfig) c, w));
         CLASSES.put("RobertaForCausalLM", (c, w) -> new RobertaForCausalLM((BertConfig) c, w));
         CLASSES.put("RobertaForSequenceClassification", (c, w) -> new RobertaForSequenceClassification((BertConfig) c, w));
@@ -81,6 +83,15 @@ final class ModelRegistry {
         CLASSES.put("GPT2LMHeadModel", (c, w) -> new GPT2LMHeadModel((GPT2Config) c, w));
         CLASSES.put("GPT2ForSequenceClassification", (c, w) -> new GPT2ForSequenceClassification((GPT2Config) c, w));
         CLASSES.put("GPT2ForTokenClassification", (c, w) -> new GPT2ForTokenClassification((GPT2Config) c, w));
+    }
+
+    private static boolean hasPooler(ModelWeights w) {
+        boolean has = w.has("pooler.dense.weight");
+        if (!has) {
+            System.getLogger("dev.jformers.models").log(System.Logger.Level.INFO,
+                    "the checkpoint has no pooler weights: the model gives no pooler_output");
+        }
+        return has;
     }
 
     /** The class an Auto class picks for a model type; null when HF has none either. */
