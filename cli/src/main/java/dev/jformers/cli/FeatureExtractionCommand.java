@@ -1,0 +1,75 @@
+package dev.jformers.cli;
+
+import dev.jformers.pipelines.FeatureExtractionPipeline;
+import dev.jformers.pipelines.Pipeline;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.Locale;
+
+/** {@code jformers feature-extraction} (alias embed): token embeddings, or one pooled vector per text. */
+@Command(name = "feature-extraction", aliases = "embed", mixinStandardHelpOptions = true,
+        description = {"Token embeddings (HF's feature-extraction: [1][T][H] per TEXT), or with --pooling one vector per TEXT.",
+                "Example: jformers embed --pooling=mean --normalize 'Hello world!'"})
+final class FeatureExtractionCommand extends PipelineCommand {
+    @Parameters(paramLabel = "TEXT", arity = "1..*")
+    List<String> texts;
+
+    @Option(names = "--pooling", paramLabel = "P", description = "mean | cls: one vector per text (sentence embedding)")
+    String pooling;
+
+    @Option(names = "--normalize", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+            description = "L2-normalise pooled vectors")
+    boolean normalize;
+
+    @Option(names = "--truncation", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+            description = "cut texts at the model's maximum length (always on with --pooling)")
+    boolean truncation;
+
+    @Override
+    String task() {
+        return "feature-extraction";
+    }
+
+    @Override
+    void run(Pipeline pipeline, PrintWriter out) throws Exception {
+        FeatureExtractionPipeline p = (FeatureExtractionPipeline) pipeline;
+        FeatureExtractionPipeline.Pooling pool = pooling == null ? null : FeatureExtractionPipeline.Pooling.parse(pooling);
+        if (normalize && pool == null) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--normalize needs --pooling=mean|cls");
+        }
+        FeatureExtractionPipeline.Options o = new FeatureExtractionPipeline.Options(truncation, pool, normalize);
+        if (json) {
+            out.println(toJson(texts.size() == 1 ? p.call(texts.get(0), o) : p.call(texts, o)));
+            return;
+        }
+        for (String text : texts) {
+            out.println(text);
+            if (pool != null) {
+                float[] v = p.sentenceEmbedding(text, pool, normalize);
+                out.println("  [" + v.length + "] " + format(v));
+                continue;
+            }
+            float[][] tokens = p.tokenEmbeddings(text, truncation);
+            List<String> names = p.tokenizer().encode(text).tokens();
+            out.println("  [1][" + tokens.length + "][" + (tokens.length == 0 ? 0 : tokens[0].length) + "]");
+            for (int i = 0; i < tokens.length; i++) {
+                out.printf("  %-4d %-14s %s%n", i, i < names.size() ? names.get(i) : "", format(tokens[i]));
+            }
+        }
+    }
+
+    private static String format(float[] v) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < v.length; i++) {
+            if (i > 0) {
+                sb.append(' ');
+            }
+            sb.append(String.format(Locale.ROOT, "%.4f", v[i]));
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,186 @@
+package dev.jformers.pipelines;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jformers.core.Backend;
+import dev.jformers.core.Tensor;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.tokenizers.EncodeOptions;
+import dev.jformers.tokenizers.Encoding;
+import dev.jformers.tokenizers.Tokenizer;
+import dev.jformers.tokenizers.TruncationStrategy;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * HF's {@code FeatureExtractionPipeline}: the base model's {@code last_hidden_state}, [1][T][H] per text
+ * ([CLS] and [SEP] included), plus what sentence-transformers users want: one vector per text, pooled (mean over
+ * the attention mask, or [CLS]) and optionally L2-normalised.
+ */
+public final class FeatureExtractionPipeline extends Pipeline {
+
+    /** How token vectors become one sentence vector. */
+    public enum Pooling {
+        /** Mean of the token vectors, weighted by the attention mask (sentence-transformers' default). */
+        MEAN,
+        /** The first token's vector ([CLS] / {@code <s>}). */
+        CLS;
+
+        public static Pooling parse(String s) {
+            try {
+                return valueOf(s.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new PipelineException("unknown pooling '" + s + "' (use mean or cls)");
+            }
+        }
+    }
+
+    /**
+     * @param truncation cut texts at the model's maximum length (HF's {@code truncation=True}; default off, as in HF;
+     *                   sentence embeddings always cut, at sentence-transformers' max_seq_length when the folder
+     *                   has a sentence_bert_config.json)
+     * @param pooling    null: token embeddings (HF's output); MEAN or CLS: one vector per text
+     * @param normalize  L2-normalise pooled vectors
+     */
+    public record Options(boolean truncation, Pooling pooling, boolean normalize) {
+        public static Options defaults() {
+            return new Options(false, null, false);
+        }
+
+        /** What all-MiniLM-L6-v2 and most sentence-transformers models do: mean pooling, normalised. */
+        public static Options sentenceTransformers() {
+            return new Options(true, Pooling.MEAN, true);
+        }
+
+        public Options withTruncation(boolean v) {
+            return new Options(v, pooling, normalize);
+        }
+
+        public Options withPooling(Pooling p) {
+            return new Options(truncation, p, normalize);
+        }
+
+        public Options withNormalize(boolean v) {
+            return new Options(truncation, pooling, v);
+        }
+    }
+
+    /** sentence-transformers' max_seq_length, when the folder says. */
+    private final Integer sentenceMaxLength;
+
+    FeatureExtractionPipeline(Path dir, PreTrainedModel model, Tokenizer tokenizer, Backend owned) {
+        super("feature-extraction", dir, model, tokenizer, owned);
+        this.sentenceMaxLength = readSentenceMaxLength(dir);
+    }
+
+    private static Integer readSentenceMaxLength(Path dir) {
+        Path f = dir.resolve("sentence_bert_config.json");
+        if (!Files.isRegularFile(f)) {
+            return null;
+        }
+        try {
+            JsonNode n = new ObjectMapper().readTree(f.toFile());
+            return n.hasNonNull("max_seq_length") ? n.get("max_seq_length").asInt() : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private Encoding encode(String text, boolean truncate, boolean sentence) {
+        EncodeOptions eo = EncodeOptions.defaults();
+        Integer max = truncate || sentence ? truncationLength() : null;
+        if (sentence && sentenceMaxLength != null) {
+            max = max == null ? sentenceMaxLength : Math.min(max, sentenceMaxLength);
+        }
+        if (max != null) {
+            eo = eo.withMaxLength(max).withTruncation(TruncationStrategy.LONGEST_FIRST);
+        }
+        return tokenizer().encode(text, eo);
+    }
+
+    private static float[][] rows(Tensor hidden) {
+        // hidden: [1, T, H]
+        int t = hidden.dim(1);
+        int h = hidden.dim(2);
+        float[] flat = hidden.toFloatArray();
+        float[][] out = new float[t][h];
+        for (int i = 0; i < t; i++) {
+            System.arraycopy(flat, i * h, out[i], 0, h);
+        }
+        return out;
+    }
+
+    /** The token vectors of one text, [T][H] (HF's output without the batch axis). */
+    public float[][] tokenEmbeddings(String text, boolean truncation) {
+        return rows(forward(encode(text, truncation, false)).lastHiddenState());
+    }
+
+    /** One vector for a text: pooled token vectors, L2-normalised when asked. */
+    public float[] sentenceEmbedding(String text, Pooling pooling, boolean normalize) {
+        Encoding enc = encode(text, true, true);
+        float[][] tokens = rows(forward(enc).lastHiddenState());
+        int[] mask = enc.attentionMask();
+        int h = tokens.length == 0 ? 0 : tokens[0].length;
+        double[] acc = new double[h];
+        if (pooling == Pooling.CLS) {
+            for (int j = 0; j < h; j++) {
+                acc[j] = tokens[0][j];
+            }
+        } else {
+            double count = 0;
+            for (int i = 0; i < tokens.length; i++) {
+                if (mask[i] == 0) {
+                    continue;
+                }
+                count++;
+                for (int j = 0; j < h; j++) {
+                    acc[j] += tokens[i][j];
+                }
+            }
+            count = Math.max(count, 1e-9); // sentence-transformers clamps the count the same way
+            for (int j = 0; j < h; j++) {
+                acc[j] /= count;
+            }
+        }
+        if (normalize) {
+            double norm = 0;
+            for (double v : acc) {
+                norm += v * v;
+            }
+            norm = Math.max(Math.sqrt(norm), 1e-12); // torch.nn.functional.normalize's eps
+            for (int j = 0; j < h; j++) {
+                acc[j] /= norm;
+            }
+        }
+        float[] out = new float[h];
+        for (int j = 0; j < h; j++) {
+            out[j] = (float) acc[j];
+        }
+        return out;
+    }
+
+    /**
+     * HF's return value for one text, [1][T][H]; with pooling, the text's vector [H] (as sentence-transformers'
+     * {@code encode(str)}).
+     */
+    public Object call(String text, Options o) {
+        if (o.pooling() != null) {
+            return sentenceEmbedding(text, o.pooling(), o.normalize());
+        }
+        return new float[][][] {tokenEmbeddings(text, o.truncation())};
+    }
+
+    /** HF's return value for a list of texts: one result per text (each [1][T][H], or [H] with pooling). */
+    public List<Object> call(List<String> texts, Options o) {
+        List<Object> out = new ArrayList<>();
+        for (String t : texts) {
+            out.add(call(t, o));
+        }
+        return out;
+    }
+}
