@@ -26,6 +26,9 @@ final class DevicesCommand implements Callable<Integer> {
             try (Backend b = p.create(null, 0)) {
                 out.printf("%-8s %s%n", p.name(), b.describe());
             }
+            for (String device : p.devices()) {
+                out.printf("%-8s   %s:%s%n", "", p.name(), device);
+            }
         }
         return 0;
     }

@@ -13,11 +13,20 @@ import java.io.PrintWriter;
 @Command(name = "jformers", mixinStandardHelpOptions = true, version = "jformers 0.1.0-SNAPSHOT",
         description = "Run BERT-family encoders and GPT-2 in pure Java, with Hugging Face's outputs.",
         subcommands = {
+                FillMaskCommand.class,
+                TextClassificationCommand.class,
+                TokenClassificationCommand.class,
+                QuestionAnsweringCommand.class,
+                TextGenerationCommand.class,
+                FeatureExtractionCommand.class,
                 ForwardCommand.class,
                 GenerateCommand.class,
                 InspectCommand.class,
                 ConvertCommand.class,
                 DevicesCommand.class,
+                ExplainCommand.class,
+                TokenizeCommand.class,
+                DownloadCommand.class, CacheCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
@@ -30,6 +39,8 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        // Library warnings (e.g. unused checkpoint weights) as one line each.
+        System.setProperty("java.util.logging.SimpleFormatter.format", "jformers: %4$s: %5$s%n");
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 

@@ -11,6 +11,11 @@ public interface BackendProvider {
     /** Higher wins when no backend is named. */
     int priority();
 
+    /** The devices this backend can run on, one line each, as "index: name" (empty when it has no choice). */
+    default java.util.List<String> devices() {
+        return java.util.List.of();
+    }
+
     /** Null when usable here, else why not (e.g. "no OpenCL platform"). */
     String unavailableReason();
 
