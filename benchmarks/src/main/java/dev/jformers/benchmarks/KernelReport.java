@@ -1,0 +1,167 @@
+package dev.jformers.benchmarks;
+
+import dev.jformers.cpu.SimdBackend;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.Options;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Runs the kernel benchmarks with a short configuration (1 fork, 2 warm-up × 1 s, 3 × 1 s) and prints a
+ * markdown table: GFLOP/s and GB/s, and their ratio to the FMA peak and read bandwidth measured in the
+ * same run ({@link PeakBenchmark}) and to the nominal peak of docs/benchmarks.md.
+ *
+ * <p>Usage: {@code java -cp benchmarks.jar dev.jformers.benchmarks.KernelReport [regex]} (see run.sh);
+ * the regex narrows which benchmarks run (default: all three classes).
+ */
+public final class KernelReport {
+    /** The nominal FP32 FMA peak of the reference machine (2-core AMD EPYC), GFLOP/s on 1 and 2 cores. */
+    static final double[] NOMINAL_PEAK = {0, 287, 570};
+
+    private KernelReport() {
+    }
+
+    public static void main(String[] args) throws RunnerException {
+        String include = args.length > 0 ? args[0] : "dev\\.jformers\\.(benchmarks\\.(Peak|Gemm|RowOps)|cpu\\.(KernelLoop|GemmKernel))Benchmark";
+        List<String> forkFlags = new ArrayList<>(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"));
+        String bits = System.getProperty(SimdBackend.BITS_PROPERTY);
+        if (bits != null) {   // forks don't inherit system properties; this list replaces the @Fork flags
+            forkFlags.add("-D" + SimdBackend.BITS_PROPERTY + "=" + bits);
+        }
+        String loadBefore = loadAverage();
+        Options options = new OptionsBuilder()
+                .include(include)
+                .jvmArgsAppend(forkFlags.toArray(String[]::new))
+                .forks(1)
+                .warmupIterations(2).warmupTime(TimeValue.seconds(1))
+                .measurementIterations(3).measurementTime(TimeValue.seconds(1))
+                .build();
+        Collection<RunResult> results = new Runner(options).run();
+        System.out.println();
+        System.out.printf("Load average (1, 5, 15 min) before: %s; after: %s%n", loadBefore, loadAverage());
+        System.out.print(markdown(results));
+    }
+
+    static String markdown(Collection<RunResult> results) {
+        double[] peak = new double[3], bandwidth = new double[3];
+        List<RunResult> gemm = new ArrayList<>(), gemmKernel = new ArrayList<>(), rowOps = new ArrayList<>(),
+                loops = new ArrayList<>();
+        for (RunResult r : results) {
+            String method = method(r);
+            double opsPerSecond = r.getPrimaryResult().getScore();
+            switch (method) {
+                case "fma1" -> peak[1] = opsPerSecond * PeakBenchmark.fmaFlops() / 1e9;
+                case "fma2" -> peak[2] = opsPerSecond * PeakBenchmark.fmaFlops() / 1e9;
+                case "read1" -> bandwidth[1] = opsPerSecond * PeakBenchmark.READ_FLOATS * 4.0 / 1e9;
+                case "read2" -> bandwidth[2] = opsPerSecond * PeakBenchmark.READ_FLOATS * 4.0 / 1e9;
+                case "linear" -> gemm.add(r);
+                case "gemmIntoPreallocatedOutput" -> gemmKernel.add(r);
+                default -> (r.getParams().getBenchmark().contains("KernelLoop") ? loops : rowOps).add(r);
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "Date %s; %s; %d processors; JDK %s; %s.%n%n", LocalDate.now(), cpuModel(),
+                Runtime.getRuntime().availableProcessors(), Runtime.version(), widthNote()));
+        out.append("| bound (measured in this run) | 1 thread | 2 threads |\n|---|---:|---:|\n");
+        out.append(String.format(Locale.ROOT, "| FP32 FMA peak, GFLOP/s | %.1f | %.1f |%n", peak[1], peak[2]));
+        out.append(String.format(Locale.ROOT, "| read bandwidth, GB/s | %.1f | %.1f |%n%n", bandwidth[1], bandwidth[2]));
+
+        out.append("| linear M×K×N | threads | ms/call | GFLOP/s | % measured peak | % nominal peak | weight GB/s"
+                + " | % measured bandwidth | GFLOP/s without allocating the output | % measured peak |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (RunResult r : gemm) {
+            String shape = r.getParams().getParam("shape");
+            int threads = Integer.parseInt(r.getParams().getParam("threads"));
+            String[] mkn = shape.split("x");
+            double m = Double.parseDouble(mkn[0]), k = Double.parseDouble(mkn[1]), n = Double.parseDouble(mkn[2]);
+            double ops = r.getPrimaryResult().getScore();
+            double gflops = ops * 2 * m * k * n / 1e9, gbs = ops * 4 * k * n / 1e9;
+            boolean memoryBound = m == 1;
+            double kernelGflops = gemmKernel.stream()
+                    .filter(g -> g.getParams().getParam("shape").equals(shape) && g.getParams().getParam("threads").equals(String.valueOf(threads)))
+                    .mapToDouble(g -> g.getPrimaryResult().getScore() * 2 * m * k * n / 1e9).findFirst().orElse(Double.NaN);
+            out.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.1f | %s | %s | %s | %s | %s | %s |%n", shape.replace("x", "×"),
+                    threads, 1e3 / ops, gflops, percent(gflops, peak[threads]), percent(gflops, NOMINAL_PEAK[threads]),
+                    memoryBound ? String.format(Locale.ROOT, "%.1f", gbs) : "–",
+                    memoryBound ? percent(gbs, bandwidth[threads]) : "–",
+                    Double.isNaN(kernelGflops) ? "–" : String.format(Locale.ROOT, "%.1f", kernelGflops),
+                    Double.isNaN(kernelGflops) ? "–" : percent(kernelGflops, peak[threads])));
+        }
+        out.append("\n| op | threads | µs/call | GB/s (read + write) | µs/call of it allocating the output |\n");
+        out.append("|---|---:|---:|---:|---:|\n");
+        for (RunResult r : rowOps) {
+            String method = method(r);
+            if (method.startsWith("zeros")) {
+                continue;
+            }
+            String size = method.replaceFirst("^[a-zA-Z]+", "");   // "128x768" of "layerNorm128x768"
+            int threads = Integer.parseInt(r.getParams().getParam("threads"));
+            long elements = 1;
+            for (String d : size.split("x")) {
+                elements *= Long.parseLong(d);
+            }
+            double ops = r.getPrimaryResult().getScore();
+            double allocation = rowOps.stream()
+                    .filter(z -> method(z).equals("zeros" + size) && z.getParams().getParam("threads").equals(String.valueOf(threads)))
+                    .mapToDouble(z -> 1e6 / z.getPrimaryResult().getScore()).findFirst().orElse(Double.NaN);
+            out.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.1f |%n", method, threads, 1e6 / ops,
+                    ops * elements * 8 / 1e9, allocation));
+        }
+        out.append("\n| inner loop only (1 thread, no allocation) | µs/call | GB/s (read + write) |\n|---|---:|---:|\n");
+        for (RunResult r : loops) {
+            String method = method(r);
+            long elements = 1;
+            for (String d : method.replaceFirst("^[a-zA-Z]+", "").split("x")) {
+                elements *= Long.parseLong(d);
+            }
+            double ops = r.getPrimaryResult().getScore();
+            out.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f |%n", method, 1e6 / ops, ops * elements * 8 / 1e9));
+        }
+        return out.toString();
+    }
+
+    private static String method(RunResult r) {
+        String b = r.getParams().getBenchmark();
+        return b.substring(b.lastIndexOf('.') + 1);
+    }
+
+    private static String percent(double value, double bound) {
+        return bound > 0 ? String.format(Locale.ROOT, "%.0f%%", 100 * value / bound) : "–";
+    }
+
+    private static String cpuModel() {
+        try {
+            Optional<String> model = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                    .filter(l -> l.startsWith("model name")).findFirst();
+            return model.map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse(System.getProperty("os.arch"));
+        } catch (IOException | RuntimeException e) {
+            return System.getProperty("os.arch");
+        }
+    }
+
+    private static String loadAverage() {
+        try {
+            String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
+            return parts[0] + " " + parts[1] + " " + parts[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
+    private static String widthNote() {
+        String prop = System.getProperty(SimdBackend.BITS_PROPERTY);
+        return "vector width " + (prop == null ? "preferred (" + System.getProperty("os.arch") + ")" : prop);
+    }
+}

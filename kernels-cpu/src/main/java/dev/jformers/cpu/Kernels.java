@@ -1,0 +1,156 @@
+package dev.jformers.cpu;
+
+import dev.jformers.core.Activation;
+
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.io.InputStream;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The inner loops of {@link SimdBackend}, one implementation per vector width: {@link VectorKernels}
+ * (Vector API, 128/256/512 bits) and {@link ScalarKernels} (plain loops). The backend does the
+ * blocking, packing and threading; a kernel only ever sees heap arrays, never a MemorySegment, so
+ * the JIT keeps its loops free of liveness checks and hoists the bounds checks.
+ *
+ * <p>Each width's vector kernels are a separate hidden class (see {@link VectorKernels}), so a JVM may
+ * mix widths — the test suite does — and each keeps its own constant species and compiled code.
+ */
+abstract class Kernels {
+
+    /** Rows of the GEMM register tile: 4 rows × 3 vectors = 12 accumulators, 4 + 3 loads per 12 FMAs. */
+    static final int MR = 4;
+
+    /** Vectors per GEMM tile row: panel width NR = 3 · lanes (48 floats at 512 bits). */
+    static final int NV = 3;
+
+    /** The kernels for a vector width: 512, 256, 128, or {@link SimdBackend#SCALAR_BITS} for plain loops. */
+    static Kernels forBits(int bits) {
+        return switch (bits) {
+            case 512, 256, 128 -> VECTOR_KERNELS.computeIfAbsent(bits, Kernels::defineVectorKernels);
+            case SimdBackend.SCALAR_BITS -> new ScalarKernels();
+            default -> throw new IllegalArgumentException("vector width must be 128, 256, 512 or "
+                    + SimdBackend.SCALAR_BITS + " (scalar), got " + bits);
+        };
+    }
+
+    /** One {@link VectorKernels} per width and JVM: each is a hidden class with its own compiled code. */
+    private static final Map<Integer, Kernels> VECTOR_KERNELS = new ConcurrentHashMap<>();
+
+    /** Defines the {@link VectorKernels} template as a hidden class whose class data is the species of that width. */
+    private static Kernels defineVectorKernels(int bits) {
+        VectorSpecies<Float> species = VectorSpecies.of(float.class, VectorShape.forBitSize(bits));
+        // The template's bytes, read as a resource: the template itself is never loaded the ordinary way
+        // (its static initializer needs class data, which only a hidden class has).
+        String file = "VectorKernels.class";
+        try (InputStream in = Kernels.class.getResourceAsStream(file)) {
+            if (in == null) {
+                throw new IllegalStateException(file + " is missing from the class path");
+            }
+            MethodHandles.Lookup lookup = MethodHandles.lookup()
+                    .defineHiddenClassWithClassData(in.readAllBytes(), species, true);
+            return (Kernels) lookup.findConstructor(lookup.lookupClass(), MethodType.methodType(void.class)).invoke();
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException("cannot define the " + bits + "-bit vector kernels", e);
+        }
+    }
+
+    /** Vector width in bits (32 for the scalar kernels). */
+    abstract int bits();
+
+    /** Floats per vector (1 for the scalar kernels). */
+    abstract int lanes();
+
+    /** Columns of a packed weight panel (NR): the width of the GEMM register tile. */
+    abstract int panelWidth();
+
+    /**
+     * One register tile of C += A·B: {@code rows} (≤ {@link #MR}) rows by one whole packed panel. All
+     * operands are arrays and the tile is always whole (C's scratch block is as wide as its panels),
+     * so the vector code needs no masks.
+     *
+     * @param a A block, row-major: row r, column t at {@code a[aOff + r·lda + t]}
+     * @param b packed panel: row t (of kc), column j at {@code b[bOff + t·panelWidth + j]}
+     * @param c C block: row r, column j at {@code c[cOff + r·ldc + j]}, read, added to and written back
+     */
+    abstract void gemmTile(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows);
+
+    /** out[o..o+n) = x[xOff..xOff+k) · M, M row-major [k × n] at {@code m[mOff + t·ld + j]}. */
+    abstract void vecMat(float[] x, int xOff, int k, float[] m, int mOff, int ld, int n, float[] out, int outOff);
+
+    /** x[off..off+n) *= s. */
+    abstract void scale(float[] x, int off, int n, float s);
+
+    /** x[xOff..xOff+n) += y[yOff..yOff+n). */
+    abstract void add(float[] x, int xOff, float[] y, int yOff, int n);
+
+    /** In place: (x − mean)/√(var + eps)·gamma + beta over x[off..off+n), two passes (mean, then variance). */
+    abstract void layerNorm(float[] x, int off, int n, float[] gamma, float[] beta, float eps);
+
+    /** In place softmax of x[off..off+n); a row whose scores are all −∞ becomes zeros (as ScalarBackend). */
+    abstract void softmax(float[] x, int off, int n);
+
+    /** In place activation of x[off..off+n). */
+    abstract void activation(float[] x, int off, int n, Activation activation);
+
+    // ---------------------------------------------------------------- scalar formulas shared by tails
+
+    static final float INV_SQRT2 = 0.70710678118654752f;
+    static final float SQRT_2_OVER_PI = 0.79788456080286536f;
+
+    /**
+     * erfc(z) for z ≥ 0 with relative error below 1.2e-7 everywhere (Numerical Recipes' Chebyshev
+     * fit "erfcc"): t·exp(−z² + P(t)), t = 1/(1 + z/2). Relative accuracy in erfc (not just absolute
+     * accuracy in erf) keeps GELU of large negative inputs accurate as well.
+     */
+    static float erfc(float z) {
+        float t = 1f / (1f + 0.5f * z);
+        float p = ERFC_C[0];
+        for (int i = 1; i < ERFC_C.length; i++) {
+            p = p * t + ERFC_C[i];
+        }
+        return t * (float) Math.exp(p - z * z);
+    }
+
+    /** P(t) coefficients of {@link #erfc}, highest power first (Horner order). */
+    static final float[] ERFC_C = {
+        0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f,
+        -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f};
+
+    /** erf(x) from {@link #erfc}; absolute error about 1e-7. */
+    static float erf(float x) {
+        float e = erfc(Math.abs(x));
+        return x >= 0 ? 1f - e : e - 1f;
+    }
+
+    static float gelu(float x) {
+        float e = erfc(Math.abs(x) * INV_SQRT2);          // 1 + erf(x/√2) = 2 − erfc(|x|/√2) for x ≥ 0, erfc for x < 0
+        return 0.5f * x * (x >= 0 ? 2f - e : e);
+    }
+
+    /** 0.5·x·(1 + tanh(u)) = x / (1 + e^(−2u)), u = √(2/π)(x + 0.044715x³). */
+    static float geluTanh(float x) {
+        float u = SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
+        return x / (1f + (float) Math.exp(-2f * u));
+    }
+
+    static float silu(float x) {
+        return x / (1f + (float) Math.exp(-x));
+    }
+
+    static float apply(float x, Activation activation) {
+        return switch (activation) {
+            case GELU -> gelu(x);
+            case GELU_TANH -> geluTanh(x);
+            case RELU -> Math.max(0f, x);
+            case TANH -> (float) Math.tanh(x);
+            case SILU -> silu(x);
+        };
+    }
+}

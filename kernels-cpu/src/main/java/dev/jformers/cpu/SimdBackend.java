@@ -1,0 +1,481 @@
+package dev.jformers.cpu;
+
+import dev.jformers.core.Activation;
+import dev.jformers.core.AttentionMask;
+import dev.jformers.core.AttentionOutput;
+import dev.jformers.core.DType;
+import dev.jformers.core.JformersException;
+import dev.jformers.core.LinearWeight;
+import dev.jformers.core.ShapeException;
+import dev.jformers.core.Tensor;
+import dev.jformers.core.WeightLayout;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.Locale;
+
+import static dev.jformers.cpu.HostTensors.F32;
+
+/**
+ * The fast CPU backend: SIMD kernels on the JDK Vector API ({@link VectorKernels}), run on a fixed pool
+ * of worker threads. Results equal {@link ScalarBackend}'s up to float32 rounding (it accumulates in
+ * float, the reference in double).
+ *
+ * <p>How the work is cut:
+ * <ul>
+ *   <li>{@link #linear}: a packed, cache-blocked GEMM (see {@link PackedLinear} for the panel layout,
+ *       {@link #gemm} for the loops). Tasks are blocks of {@value #MC} rows × a range of weight panels;
+ *       each accumulates a C block in a scratch array (L2) over K blocks, sweeping a 4-row register
+ *       tile down the A block (L2) along one panel's K block. Inputs of at most
+ *       {@value #SKINNY_ROWS} rows (decoding) skip K blocking and split the panels between the threads,
+ *       so a GEMV streams the weight exactly once.</li>
+ *   <li>{@link #attention}: one task per (batch, head): gather Kᵀ and V of the head, then per query
+ *       row scores = q·Kᵀ, mask, softmax, context = p·V, all in the task's scratch arrays.</li>
+ *   <li>Row-wise and element-wise ops: rows (or chunks) split between the threads when large.</li>
+ * </ul>
+ *
+ * <p>The vector width is {@link jdk.incubator.vector.FloatVector#SPECIES_PREFERRED} unless the system
+ * property {@value #BITS_PROPERTY} says 128, 256, 512 or scalar (plain loops), or a constructor does.
+ * Thread-safe: concurrent callers share the pool; each thread keeps its own scratch arrays.
+ */
+public final class SimdBackend extends CpuBackend {
+
+    /** System property forcing the vector width: "128", "256", "512" or "scalar". */
+    public static final String BITS_PROPERTY = "jformers.simd.bits";
+
+    /** The width that selects the plain-loop kernels: one float per "vector". */
+    public static final int SCALAR_BITS = 32;
+
+    /** Rows of A per GEMM task: an MC × kc block of A stays in L2 (128 × 512 floats = 256 KiB). */
+    static final int MC = 128;
+
+    /** Inputs with at most this many rows are GEMVs: no K blocking, weight panels streamed once. */
+    static final int SKINNY_ROWS = 8;
+
+    /** Columns of a task's C block: 128 × 384 floats = 192 KiB, in L2 next to the A block. */
+    static final int NC = 384;
+
+    /**
+     * Bytes of a panel's K block (kc × NR floats; kc = 512 at 512 bits), read by the register tile once
+     * per 4 rows of A. This core issues one 512-bit FMA per cycle, so a tile step (12 FMAs) needs 192
+     * bytes of panel per 12 cycles, which L2 delivers: a block in L2 next to the A and C blocks measured
+     * 3–4% faster than one sized for the 32 KiB L1 (kc = 128), which reloads the C tile 4× as often.
+     */
+    static final int PANEL_BLOCK_BYTES = 96 * 1024;
+
+    /** Below this many elements (or multiply-adds), an op runs on the calling thread alone. */
+    static final long PARALLEL_THRESHOLD = 1 << 15;
+
+    /**
+     * Below this many multiply-adds a linear layer runs on the calling thread alone: waking a parked
+     * helper costs tens of µs here, about what a 768 × 768 GEMV (2.4 MB of weight) takes on one thread.
+     */
+    static final long GEMM_PARALLEL_THRESHOLD = 1 << 21;
+
+    /** Elements per chunk of element-wise ops: 16 KiB, copied to a scratch array, done in L1, copied back. */
+    static final int CHUNK = 4096;
+
+    private final Kernels kernels;
+    private final WorkerPool pool;
+    private final int kcBlock;
+
+    /** All available processors, the width from {@value #BITS_PROPERTY} or the preferred species. */
+    public SimdBackend() {
+        this(0, 0);
+    }
+
+    /**
+     * @param threads    worker threads (the caller counts as one); 0 means all available processors
+     * @param vectorBits 128, 256, 512, {@link #SCALAR_BITS} for plain loops, or 0 for the default
+     *                   ({@value #BITS_PROPERTY}, else the preferred species)
+     */
+    public SimdBackend(int threads, int vectorBits) {
+        if (threads < 0) {
+            throw new IllegalArgumentException("threads must be ≥ 0, got " + threads);
+        }
+        this.kernels = Kernels.forBits(vectorBits == 0 ? defaultBits() : vectorBits);
+        this.pool = new WorkerPool(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
+        this.kcBlock = Math.max(16, PANEL_BLOCK_BYTES / (4 * kernels.panelWidth()));
+    }
+
+    /** The width {@value #BITS_PROPERTY} names, else the preferred species' (scalar if that is under 128 bits). */
+    public static int defaultBits() {
+        String prop = System.getProperty(BITS_PROPERTY);
+        if (prop == null || prop.isBlank()) {
+            int preferred = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
+            return preferred >= 128 ? Math.min(preferred, 512) : SCALAR_BITS;
+        }
+        String p = prop.trim().toLowerCase(Locale.ROOT);
+        return switch (p) {
+            case "scalar", "32" -> SCALAR_BITS;
+            case "128", "256", "512" -> Integer.parseInt(p);
+            default -> throw new JformersException(BITS_PROPERTY + " must be 128, 256, 512 or scalar, got '" + prop + "'");
+        };
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String describe() {
+        String width = kernels.bits() == SCALAR_BITS ? "scalar loops"
+                : "Vector API " + kernels.bits() + "-bit (" + kernels.lanes() + " floats)";
+        return "cpu (" + width + ", " + pool.threads() + (pool.threads() == 1 ? " thread)" : " threads)");
+    }
+
+    /** Vector width in bits ({@link #SCALAR_BITS} for plain loops). */
+    public int vectorBits() {
+        return kernels.bits();
+    }
+
+    public int threads() {
+        return pool.threads();
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    // ---------------------------------------------------------------- scratch arrays
+
+    /**
+     * Per-thread work arrays, grown on demand and reused, so the hot loops allocate nothing. They keep
+     * the largest size a thread has needed (a GEMM's A and C blocks, an attention head's Kᵀ and V).
+     */
+    private static final class Scratch {
+        private final float[][] arrays = new float[5][];
+
+        float[] get(int slot, int size) {
+            float[] a = arrays[slot];
+            if (a == null || a.length < size) {
+                a = new float[Math.max(size, 16)];
+                arrays[slot] = a;
+            }
+            return a;
+        }
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    // ---------------------------------------------------------------- linear and matmul
+
+    @Override
+    public LinearWeight prepareLinear(Tensor weight, Tensor bias, WeightLayout layout) {
+        return PackedLinear.pack(weight, bias, layout, kernels.panelWidth(), pool);
+    }
+
+    @Override
+    public Tensor linear(Tensor x, LinearWeight lw) {
+        if (!(lw instanceof PackedLinear w) || w.panelWidth != kernels.panelWidth()) {
+            throw new JformersException("linear: weight was not prepared by this backend (" + describe() + ")");
+        }
+        if (x.rank() == 0 || x.dim(-1) != w.in) {
+            throw ShapeException.of("linear", "[..., " + w.in + "]", x.shape());
+        }
+        Tensor xc = x.toF32();
+        int[] outShape = x.shape();
+        outShape[outShape.length - 1] = w.out;
+        Tensor y = Tensor.zeros(DType.F32, outShape);
+        long rows = HostTensors.rows(xc);
+        if (rows > Integer.MAX_VALUE) {
+            throw new JformersException("linear: too many rows in " + x);
+        }
+        if (rows > 0 && w.out > 0) {
+            gemm(xc.segment(), xc.offset(), (int) rows, w, y.segment());
+        }
+        return y;
+    }
+
+    /**
+     * Y[m, out] = X[m, in] · B + bias, X contiguous from element {@code xIndex}, Y contiguous from 0.
+     *
+     * <p>Loops, outermost first: task (row block × panel range) → column block of {@link #NC} columns
+     * (its C block, a scratch array started from the bias, lives in L2) → K block of kc → copy of the
+     * A block (≤ MC × kc, L2) → panel (its kc × NR block) → register tile down the rows.
+     */
+    void gemm(MemorySegment x, long xIndex, int m, PackedLinear w, MemorySegment y) {   // package-private for benchmarks
+        int k = w.in, n = w.out, nr = w.panelWidth, panels = w.panelCount;
+        boolean skinny = m <= SKINNY_ROWS;
+        int kc = skinny ? Math.max(1, k) : Math.min(kcBlock, Math.max(1, k));
+        int mc = skinny ? m : MC;
+        int ncPanels = Math.max(1, NC / nr);
+        int rowBlocks = (m + mc - 1) / mc;
+        int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
+        // Few row blocks: give every thread its own range of panels as well (GEMV: each streams part of the weight).
+        int colChunks = threads > 1 && rowBlocks < 4 * threads ? Math.min(panels, threads) : 1;
+        int tasks = threads == 1 ? 1 : rowBlocks * colChunks;
+        int blocksPerTask = threads == 1 ? rowBlocks : 1;
+        pool.parallelFor(tasks, task -> {
+            int rb0 = (task / colChunks) * blocksPerTask, cc = task % colChunks;
+            int p0 = (int) ((long) panels * cc / colChunks), p1 = (int) ((long) panels * (cc + 1) / colChunks);
+            Scratch scratch = SCRATCH.get();
+            float[] a = scratch.get(0, mc * kc);
+            float[] c = scratch.get(1, mc * Math.min(ncPanels, p1 - p0) * nr);
+            for (int rb = rb0; rb < rb0 + blocksPerTask; rb++) {
+                int r0 = rb * mc, rows = Math.min(mc, m - r0);
+                for (int pc = p0; pc < p1; pc += ncPanels) {
+                    int pcEnd = Math.min(p1, pc + ncPanels), ldc = (pcEnd - pc) * nr;
+                    for (int r = 0; r < rows; r++) {
+                        System.arraycopy(w.bias, pc * nr, c, r * ldc, ldc);
+                    }
+                    for (int t0 = 0; t0 < k; t0 += kc) {
+                        int kb = Math.min(kc, k - t0);
+                        for (int r = 0; r < rows; r++) {   // the A block, row-major with row stride kb
+                            MemorySegment.copy(x, F32, (xIndex + (long) (r0 + r) * k + t0) * 4, a, r * kb, kb);
+                        }
+                        for (int p = pc; p < pcEnd; p++) {
+                            int bOff = w.panelRow(p, t0), cOff = (p - pc) * nr;
+                            for (int r = 0; r < rows; r += Kernels.MR) {
+                                kernels.gemmTile(a, r * kb, kb, w.panels, bOff, kb, c, cOff + r * ldc, ldc,
+                                        Math.min(Kernels.MR, rows - r));
+                            }
+                        }
+                    }
+                    int cols = Math.min(n, pcEnd * nr) - pc * nr;
+                    for (int r = 0; r < rows; r++) {
+                        MemorySegment.copy(c, r * ldc, y, F32, ((long) (r0 + r) * n + (long) pc * nr) * 4, cols);
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b) {
+        int[] d = matmulDims(a, b);
+        int batch = d[0], m = d[1], k = d[2], n = d[3];
+        boolean bBatched = d[4] == 1;
+        Tensor ac = a.toF32(), bc = b.dtype() == DType.F32 ? b : b.toF32();
+        Tensor c = Tensor.zeros(DType.F32, matmulOutShape(a, n));
+        if (batch == 0 || m == 0 || n == 0) {
+            return c;
+        }
+        MemorySegment as = ac.segment(), bs = bc.segment(), cs = c.segment();
+        long sk = bc.stride(-2), sn = bc.stride(-1);
+        int threads = (long) batch * m * n * k < PARALLEL_THRESHOLD ? 1 : pool.threads();
+        int rowChunks = batch >= threads ? 1 : Math.min(m, threads);
+        pool.parallelFor(threads == 1 ? 1 : batch * rowChunks, task -> {
+            int p0 = threads == 1 ? 0 : task / rowChunks, p1 = threads == 1 ? batch : p0 + 1;
+            int chunk = threads == 1 ? 0 : task % rowChunks;
+            int i0 = (int) ((long) m * chunk / rowChunks), i1 = threads == 1 ? m : (int) ((long) m * (chunk + 1) / rowChunks);
+            Scratch scratch = SCRATCH.get();
+            float[] bp = scratch.get(0, k * n), aRow = scratch.get(1, k), cRow = scratch.get(2, n);
+            for (int p = p0; p < p1; p++) {
+                // Gather this batch's B (any strides: a transposed view included) into a row-major [k × n] array.
+                long bBase = bBatched ? batchOffset(bc, p) : bc.offset();
+                for (int t = 0; t < k; t++) {
+                    if (sn == 1) {
+                        MemorySegment.copy(bs, F32, (bBase + t * sk) * 4, bp, t * n, n);
+                    } else {
+                        for (int j = 0; j < n; j++) {
+                            bp[t * n + j] = bs.getAtIndex(F32, bBase + t * sk + j * sn);
+                        }
+                    }
+                }
+                for (int i = i0; i < i1; i++) {
+                    long row = (long) p * m + i;
+                    MemorySegment.copy(as, F32, (ac.offset() + row * k) * 4, aRow, 0, k);
+                    kernels.vecMat(aRow, 0, k, bp, 0, n, n, cRow, 0);
+                    MemorySegment.copy(cRow, 0, cs, F32, row * n * 4, n);
+                }
+            }
+        });
+        return c;
+    }
+
+    /** Storage offset of matrix {@code p} (row-major over the leading dimensions) of a rank ≥ 2 tensor. */
+    private static long batchOffset(Tensor t, long p) {
+        long off = t.offset();
+        for (int dim = t.rank() - 3; dim >= 0; dim--) {
+            int size = t.dim(dim);
+            off += (p % size) * t.stride(dim);
+            p /= size;
+        }
+        return off;
+    }
+
+    // ---------------------------------------------------------------- element-wise and row-wise
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        checkBroadcast("add", a, b);
+        Tensor ac = a.toF32(), bc = b.toF32();
+        Tensor c = Tensor.zeros(DType.F32, a.shape());
+        long total = ac.numel();
+        if (total == 0) {
+            return c;
+        }
+        MemorySegment as = ac.segment(), cs = c.segment();
+        MemorySegment bs = bc.segment();
+        long bIndex = bc.offset(), period = Math.max(1, bc.numel());
+        if (period < CHUNK) {
+            // A short b (a bias, a scalar): repeat it to about one chunk, so chunks can be whole periods.
+            int repeats = (int) (CHUNK / period);
+            float[] one = bc.toFloatArray();
+            float[] repeated = new float[(int) (repeats * period)];
+            for (int r = 0; r < repeats; r++) {
+                System.arraycopy(one, 0, repeated, (int) (r * period), one.length);
+            }
+            bs = MemorySegment.ofArray(repeated);
+            bIndex = 0;
+            period = repeated.length;
+        }
+        MemorySegment bSeg = bs;
+        long bStart = bIndex, bPeriod = period;
+        forChunks(total, (start, len) -> {
+            Scratch scratch = SCRATCH.get();
+            float[] x = scratch.get(0, CHUNK), y = scratch.get(1, CHUNK);
+            for (long i = start, end = start + len; i < end; ) {
+                int n = (int) Math.min(end - i, Math.min(CHUNK, bPeriod - i % bPeriod));
+                MemorySegment.copy(as, F32, (ac.offset() + i) * 4, x, 0, n);
+                MemorySegment.copy(bSeg, F32, (bStart + i % bPeriod) * 4, y, 0, n);
+                kernels.add(x, 0, y, 0, n);
+                MemorySegment.copy(x, 0, cs, F32, i * 4, n);
+                i += n;
+            }
+        });
+        return c;
+    }
+
+    @Override
+    public Tensor activation(Tensor x, Activation activation) {
+        Tensor xc = x.toF32();
+        Tensor y = Tensor.zeros(DType.F32, x.shape());
+        MemorySegment xs = xc.segment(), ys = y.segment();
+        forChunks(xc.numel(), (start, len) -> {
+            float[] buf = SCRATCH.get().get(0, CHUNK);
+            for (long i = start, end = start + len; i < end; i += CHUNK) {
+                int n = (int) Math.min(CHUNK, end - i);
+                MemorySegment.copy(xs, F32, (xc.offset() + i) * 4, buf, 0, n);
+                kernels.activation(buf, 0, n, activation);
+                MemorySegment.copy(buf, 0, ys, F32, i * 4, n);
+            }
+        });
+        return y;
+    }
+
+    @Override
+    public Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, float eps) {
+        int c = x.dim(-1);
+        if (weight.numel() != c || bias.numel() != c) {
+            throw ShapeException.mismatch("layerNorm", x.shape(), weight.shape(), "weight and bias must be [" + c + "]");
+        }
+        float[] gamma = weight.toFloatArray(), beta = bias.toFloatArray();
+        return rowWise(x, (row, off, n) -> kernels.layerNorm(row, off, n, gamma, beta, eps));
+    }
+
+    @Override
+    public Tensor softmax(Tensor x) {
+        return rowWise(x, kernels::softmax);
+    }
+
+    private interface RowOp {
+        void apply(float[] row, int off, int n);
+    }
+
+    /** Applies op to each row (last dimension) of x, rows split between threads when there is enough work. */
+    private Tensor rowWise(Tensor x, RowOp op) {
+        Tensor xc = x.toF32();
+        Tensor y = Tensor.zeros(DType.F32, x.shape());
+        int c = x.rank() == 0 ? 1 : x.dim(-1);
+        long rows = HostTensors.rows(xc);
+        if (rows == 0 || c == 0) {
+            return y;
+        }
+        MemorySegment xs = xc.segment(), ys = y.segment();
+        int threads = rows * c < PARALLEL_THRESHOLD ? 1 : (int) Math.min(rows, pool.threads());
+        pool.parallelFor(threads, task -> {
+            long r0 = rows * task / threads, r1 = rows * (task + 1) / threads;
+            float[] buf = SCRATCH.get().get(0, c);
+            for (long r = r0; r < r1; r++) {
+                MemorySegment.copy(xs, F32, (xc.offset() + r * c) * 4, buf, 0, c);
+                op.apply(buf, 0, c);
+                MemorySegment.copy(buf, 0, ys, F32, r * c * 4, c);
+            }
+        });
+        return y;
+    }
+
+    private interface RangeOp {
+        void apply(long start, long length);
+    }
+
+    /** Splits [0, total) into one contiguous range per thread (one range when small). */
+    private void forChunks(long total, RangeOp op) {
+        if (total == 0) {
+            return;
+        }
+        int threads = total < PARALLEL_THRESHOLD ? 1 : pool.threads();
+        pool.parallelFor(threads, task -> {
+            long start = total * task / threads, end = total * (task + 1) / threads;
+            op.apply(start, end - start);
+        });
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    @Override
+    public AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale,
+                                     boolean returnProbs) {
+        checkAttention(q, k, v, heads);
+        int batch = q.dim(0), tq = q.dim(1), tk = k.dim(1), channels = q.dim(2), d = channels / heads;
+        float[] pad = paddingMask(mask.keyPadding(), batch, tk);
+        boolean causal = mask.causal();
+        Tensor context = Tensor.zeros(DType.F32, batch, tq, channels);
+        Tensor probs = returnProbs ? Tensor.zeros(DType.F32, batch, heads, tq, tk) : null;
+        if (batch == 0 || tq == 0 || channels == 0) {
+            return new AttentionOutput(context, probs);
+        }
+        MemorySegment qs = q.segment(), ks = k.segment(), vs = v.segment(), cs = context.segment();
+        MemorySegment ps = probs == null ? null : probs.segment();
+        long work = (long) batch * heads * tq * tk * d;
+        pool.parallelFor(work < PARALLEL_THRESHOLD ? 1 : batch * heads, task -> {
+            int first = work < PARALLEL_THRESHOLD ? 0 : task, last = work < PARALLEL_THRESHOLD ? batch * heads : task + 1;
+            Scratch scratch = SCRATCH.get();
+            float[] kT = scratch.get(0, d * tk), vh = scratch.get(1, tk * d);
+            float[] qRow = scratch.get(2, d), p = scratch.get(3, tk), ctx = scratch.get(4, d);
+            for (int bh = first; bh < last; bh++) {
+                int b = bh / heads, h = bh % heads;
+                // This head's keys, transposed to [d × tk] so scores come out as whole vectors of keys,
+                // and its values [tk × d], contiguous.
+                for (int j = 0; j < tk; j++) {
+                    long kRow = k.offset() + b * k.stride(0) + j * k.stride(1) + (long) h * d;
+                    MemorySegment.copy(ks, F32, kRow * 4, qRow, 0, d);
+                    for (int t = 0; t < d; t++) {
+                        kT[t * tk + j] = qRow[t];
+                    }
+                    long vRow = v.offset() + b * v.stride(0) + j * v.stride(1) + (long) h * d;
+                    MemorySegment.copy(vs, F32, vRow * 4, vh, j * d, d);
+                }
+                for (int i = 0; i < tq; i++) {
+                    long qIndex = q.offset() + b * q.stride(0) + i * q.stride(1) + (long) h * d;
+                    MemorySegment.copy(qs, F32, qIndex * 4, qRow, 0, d);
+                    // Keys after the query's position are masked anyway: don't compute their scores.
+                    int visible = causal ? Math.max(0, Math.min(tk, tk - tq + i + 1)) : tk;
+                    kernels.vecMat(qRow, 0, d, kT, 0, tk, visible, p, 0);
+                    kernels.scale(p, 0, visible, scale);
+                    if (visible < tk) {
+                        Arrays.fill(p, visible, tk, ScalarBackend.MASKED);
+                    }
+                    if (pad != null) {
+                        for (int j = 0; j < tk; j++) {
+                            if (pad[b * tk + j] == 0f) {
+                                p[j] += ScalarBackend.MASKED;   // as HF: a masked causal score becomes −∞
+                            }
+                        }
+                    }
+                    kernels.softmax(p, 0, tk);
+                    kernels.vecMat(p, 0, tk, vh, 0, d, d, ctx, 0);
+                    MemorySegment.copy(ctx, 0, cs, F32, (((long) b * tq + i) * channels + (long) h * d) * 4, d);
+                    if (ps != null) {
+                        MemorySegment.copy(p, 0, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
+                    }
+                }
+            }
+        });
+        return new AttentionOutput(context, probs);
+    }
+}

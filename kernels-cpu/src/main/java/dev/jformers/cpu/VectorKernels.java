@@ -1,0 +1,306 @@
+package dev.jformers.cpu;
+
+import dev.jformers.core.Activation;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+import java.lang.constant.ConstantDescs;
+import java.lang.invoke.MethodHandles;
+
+/**
+ * {@link Kernels} on the JDK Vector API, written once for any width.
+ *
+ * <p>The Vector API turns into SIMD instructions only where the JIT sees the species as a constant;
+ * a species passed around as a value silently runs ~50× slower. So this class is a template: it is
+ * never loaded by name. {@link Kernels#forBits} defines it once per width as a hidden class whose
+ * class data is that width's species, and {@link #S}, a {@code static final}, is a true constant
+ * in each copy — each width gets its own compiled code, and widths can be mixed in one JVM.
+ */
+final class VectorKernels extends Kernels {
+
+    /** This copy's species: the class data given when the hidden class was defined. */
+    private static final VectorSpecies<Float> S = speciesFromClassData();
+
+    @SuppressWarnings("unchecked")
+    private static VectorSpecies<Float> speciesFromClassData() {
+        try {
+            return MethodHandles.classData(MethodHandles.lookup(), ConstantDescs.DEFAULT_NAME, VectorSpecies.class);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException("VectorKernels must be defined as a hidden class with its species", e);
+        }
+    }
+
+    @Override
+    int bits() {
+        return S.vectorBitSize();
+    }
+
+    @Override
+    int lanes() {
+        return S.length();
+    }
+
+    @Override
+    int panelWidth() {
+        return NV * S.length();
+    }
+
+    // ---------------------------------------------------------------- GEMM
+
+    @Override
+    void gemmTile(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
+        if (rows == MR) {
+            tile4x3(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
+        } else {
+            for (int r = 0; r < rows; r++) {
+                tile1x3(a, aOff + r * lda, b, bOff, kc, c, cOff + r * ldc);
+            }
+        }
+    }
+
+    /**
+     * The register tile: 4 rows × 3 vectors. Per step t it loads 3 vectors of the panel row and
+     * broadcasts 4 values of A, then issues 12 independent FMAs — enough to cover the FMA latency
+     * with two FMA pipes, while the 15 vectors in flight fit the 16 (AVX2) or 32 (AVX-512) registers.
+     * Plain array loads and stores only: no masks and no branches, so the JIT keeps every vector in a register.
+     */
+    private static void tile4x3(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = NV * l;
+        int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l), v02 = FloatVector.fromArray(s, c, c0 + 2 * l);
+        FloatVector v10 = FloatVector.fromArray(s, c, c1), v11 = FloatVector.fromArray(s, c, c1 + l), v12 = FloatVector.fromArray(s, c, c1 + 2 * l);
+        FloatVector v20 = FloatVector.fromArray(s, c, c2), v21 = FloatVector.fromArray(s, c, c2 + l), v22 = FloatVector.fromArray(s, c, c2 + 2 * l);
+        FloatVector v30 = FloatVector.fromArray(s, c, c3), v31 = FloatVector.fromArray(s, c, c3 + l), v32 = FloatVector.fromArray(s, c, c3 + 2 * l);
+        int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        for (int t = 0; t < kc; t++) {
+            int bi = bOff + t * nr;
+            FloatVector b0 = FloatVector.fromArray(s, b, bi);
+            FloatVector b1 = FloatVector.fromArray(s, b, bi + l);
+            FloatVector b2 = FloatVector.fromArray(s, b, bi + 2 * l);
+            FloatVector x = FloatVector.broadcast(s, a[a0 + t]);
+            v00 = b0.fma(x, v00); v01 = b1.fma(x, v01); v02 = b2.fma(x, v02);
+            x = FloatVector.broadcast(s, a[a1 + t]);
+            v10 = b0.fma(x, v10); v11 = b1.fma(x, v11); v12 = b2.fma(x, v12);
+            x = FloatVector.broadcast(s, a[a2 + t]);
+            v20 = b0.fma(x, v20); v21 = b1.fma(x, v21); v22 = b2.fma(x, v22);
+            x = FloatVector.broadcast(s, a[a3 + t]);
+            v30 = b0.fma(x, v30); v31 = b1.fma(x, v31); v32 = b2.fma(x, v32);
+        }
+        v00.intoArray(c, c0); v01.intoArray(c, c0 + l); v02.intoArray(c, c0 + 2 * l);
+        v10.intoArray(c, c1); v11.intoArray(c, c1 + l); v12.intoArray(c, c1 + 2 * l);
+        v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v22.intoArray(c, c2 + 2 * l);
+        v30.intoArray(c, c3); v31.intoArray(c, c3 + l); v32.intoArray(c, c3 + 2 * l);
+    }
+
+    /**
+     * One row × 3 vectors: the tail rows of a block, and the whole of a GEMV (M = 1). A GEMV is
+     * memory-bound, and one FMA chain per vector would hold the loop to one step per FMA latency,
+     * which keeps too few weight loads in flight to reach DRAM bandwidth; so steps t, t+1 go to two
+     * independent sets of accumulators (6 chains), summed at the end.
+     */
+    private static void tile1x3(float[] a, int aOff, float[] b, int bOff, int kc, float[] c, int cOff) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = NV * l;
+        FloatVector v0 = FloatVector.fromArray(s, c, cOff);
+        FloatVector v1 = FloatVector.fromArray(s, c, cOff + l);
+        FloatVector v2 = FloatVector.fromArray(s, c, cOff + 2 * l);
+        FloatVector w0 = FloatVector.zero(s), w1 = w0, w2 = w0;
+        int t = 0;
+        for (; t + 1 < kc; t += 2) {
+            int bi = bOff + t * nr;
+            FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
+            FloatVector y = FloatVector.broadcast(s, a[aOff + t + 1]);
+            v0 = FloatVector.fromArray(s, b, bi).fma(x, v0);
+            v1 = FloatVector.fromArray(s, b, bi + l).fma(x, v1);
+            v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);
+            w0 = FloatVector.fromArray(s, b, bi + nr).fma(y, w0);
+            w1 = FloatVector.fromArray(s, b, bi + nr + l).fma(y, w1);
+            w2 = FloatVector.fromArray(s, b, bi + nr + 2 * l).fma(y, w2);
+        }
+        if (t < kc) {
+            int bi = bOff + t * nr;
+            FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
+            v0 = FloatVector.fromArray(s, b, bi).fma(x, v0);
+            v1 = FloatVector.fromArray(s, b, bi + l).fma(x, v1);
+            v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);
+        }
+        v0.add(w0).intoArray(c, cOff);
+        v1.add(w1).intoArray(c, cOff + l);
+        v2.add(w2).intoArray(c, cOff + 2 * l);
+    }
+
+    // ---------------------------------------------------------------- vector × matrix
+
+    @Override
+    void vecMat(float[] x, int xOff, int k, float[] m, int mOff, int ld, int n, float[] out, int outOff) {
+        VectorSpecies<Float> s = S;
+        int l = s.length();
+        int j = 0;
+        // Four vectors of columns at a time: four independent FMA chains per broadcast.
+        for (; j + 4 * l <= n; j += 4 * l) {
+            FloatVector acc0 = FloatVector.zero(s), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            for (int t = 0, row = mOff + j; t < k; t++, row += ld) {
+                FloatVector xt = FloatVector.broadcast(s, x[xOff + t]);
+                acc0 = FloatVector.fromArray(s, m, row).fma(xt, acc0);
+                acc1 = FloatVector.fromArray(s, m, row + l).fma(xt, acc1);
+                acc2 = FloatVector.fromArray(s, m, row + 2 * l).fma(xt, acc2);
+                acc3 = FloatVector.fromArray(s, m, row + 3 * l).fma(xt, acc3);
+            }
+            acc0.intoArray(out, outOff + j);
+            acc1.intoArray(out, outOff + j + l);
+            acc2.intoArray(out, outOff + j + 2 * l);
+            acc3.intoArray(out, outOff + j + 3 * l);
+        }
+        for (; j + l <= n; j += l) {
+            FloatVector acc = FloatVector.zero(s);
+            for (int t = 0, row = mOff + j; t < k; t++, row += ld) {
+                acc = FloatVector.fromArray(s, m, row).fma(FloatVector.broadcast(s, x[xOff + t]), acc);
+            }
+            acc.intoArray(out, outOff + j);
+        }
+        for (; j < n; j++) {
+            float sum = 0;
+            for (int t = 0, row = mOff + j; t < k; t++, row += ld) {
+                sum = Math.fma(x[xOff + t], m[row], sum);
+            }
+            out[outOff + j] = sum;
+        }
+    }
+
+    // ---------------------------------------------------------------- element-wise
+
+    @Override
+    void scale(float[] x, int off, int n, float factor) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector.fromArray(s, x, off + i).mul(factor).intoArray(x, off + i);
+        }
+        for (; i < n; i++) {
+            x[off + i] *= factor;
+        }
+    }
+
+    @Override
+    void add(float[] x, int xOff, float[] y, int yOff, int n) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector.fromArray(s, x, xOff + i).add(FloatVector.fromArray(s, y, yOff + i)).intoArray(x, xOff + i);
+        }
+        for (; i < n; i++) {
+            x[xOff + i] += y[yOff + i];
+        }
+    }
+
+    @Override
+    void layerNorm(float[] x, int off, int n, float[] gamma, float[] beta, float eps) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(n);
+        FloatVector acc = FloatVector.zero(s);
+        int i = 0;
+        for (; i < bound; i += l) {
+            acc = acc.add(FloatVector.fromArray(s, x, off + i));
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += x[off + i];
+        }
+        float mean = sum / n;
+        // Second pass over the deviations: no cancellation, unlike E[x²] − E[x]².
+        acc = FloatVector.zero(s);
+        for (i = 0; i < bound; i += l) {
+            FloatVector dev = FloatVector.fromArray(s, x, off + i).sub(mean);
+            acc = dev.fma(dev, acc);
+        }
+        float sq = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float dev = x[off + i] - mean;
+            sq += dev * dev;
+        }
+        float inv = (float) (1.0 / Math.sqrt((double) (sq / n) + eps));
+        for (i = 0; i < bound; i += l) {
+            FloatVector norm = FloatVector.fromArray(s, x, off + i).sub(mean).mul(inv);
+            norm.fma(FloatVector.fromArray(s, gamma, i), FloatVector.fromArray(s, beta, i)).intoArray(x, off + i);
+        }
+        for (; i < n; i++) {
+            x[off + i] = (x[off + i] - mean) * inv * gamma[i] + beta[i];
+        }
+    }
+
+    @Override
+    void softmax(float[] x, int off, int n) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(n);
+        FloatVector vmax = FloatVector.broadcast(s, Float.NEGATIVE_INFINITY);
+        int i = 0;
+        for (; i < bound; i += l) {
+            vmax = vmax.max(FloatVector.fromArray(s, x, off + i));
+        }
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            max = Math.max(max, x[off + i]);
+        }
+        if (max == Float.NEGATIVE_INFINITY) {
+            java.util.Arrays.fill(x, off, off + n, 0f);
+            return;
+        }
+        FloatVector vsum = FloatVector.zero(s);
+        for (i = 0; i < bound; i += l) {
+            FloatVector e = FloatVector.fromArray(s, x, off + i).sub(max).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + i);
+            vsum = vsum.add(e);
+        }
+        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float e = (float) Math.exp(x[off + i] - max);
+            x[off + i] = e;
+            sum += e;
+        }
+        scale(x, off, n, 1f / sum);
+    }
+
+    @Override
+    void activation(float[] x, int off, int n, Activation activation) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector v = FloatVector.fromArray(s, x, off + i);
+            FloatVector r = switch (activation) {
+                case GELU -> gelu(v);
+                case GELU_TANH -> geluTanh(v);
+                case RELU -> v.max(0f);
+                case TANH -> v.lanewise(VectorOperators.TANH);
+                case SILU -> v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+            };
+            r.intoArray(x, off + i);
+        }
+        for (; i < n; i++) {
+            x[off + i] = apply(x[off + i], activation);
+        }
+    }
+
+    /** Exact GELU through {@link Kernels#erfc}: 0.5·x·(2 − erfc(z)) for x ≥ 0, 0.5·x·erfc(z) below, z = |x|/√2. */
+    private static FloatVector gelu(FloatVector x) {
+        VectorSpecies<Float> s = S;
+        FloatVector z = x.abs().mul(INV_SQRT2);
+        FloatVector t = FloatVector.broadcast(s, 1f).div(z.fma(0.5f, 1f));
+        FloatVector p = FloatVector.broadcast(s, ERFC_C[0]);
+        for (int i = 1; i < ERFC_C.length; i++) {   // constant trip count: unrolled by the JIT
+            p = p.fma(t, FloatVector.broadcast(s, ERFC_C[i]));
+        }
+        FloatVector erfc = t.mul(p.sub(z.mul(z)).lanewise(VectorOperators.EXP));
+        VectorMask<Float> nonNegative = x.compare(VectorOperators.GE, 0f);
+        FloatVector onePlusErf = erfc.blend(erfc.neg().add(2f), nonNegative);
+        return x.mul(0.5f).mul(onePlusErf);
+    }
+
+    /** x / (1 + e^(−2u)) with u = √(2/π)(x + 0.044715x³): the tanh form of GELU, one exp, no cancellation. */
+    private static FloatVector geluTanh(FloatVector x) {
+        FloatVector u = x.mul(x).mul(0.044715f).fma(x, x).mul(SQRT_2_OVER_PI);
+        return x.div(u.mul(-2f).lanewise(VectorOperators.EXP).add(1f));
+    }
+}

@@ -1,0 +1,277 @@
+package dev.jformers.cpu;
+
+import dev.jformers.core.Activation;
+import dev.jformers.core.AttentionMask;
+import dev.jformers.core.AttentionOutput;
+import dev.jformers.core.Backend;
+import dev.jformers.core.LinearWeight;
+import dev.jformers.core.Tensor;
+import dev.jformers.core.WeightLayout;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static dev.jformers.cpu.TestTensors.assertClose;
+import static dev.jformers.cpu.TestTensors.random;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every SimdBackend operation against ScalarBackend, for each vector width (512, 256, 128, scalar
+ * loops) with 1 and 2 threads, on shapes chosen to hit the edges: 1, odd sizes, vector tails, row and
+ * K blocks that don't divide, partial weight panels, GEMVs, and strided views.
+ */
+class SimdBackendTest {
+    static final ScalarBackend REFERENCE = new ScalarBackend();
+    static final List<SimdBackend> BACKENDS = new ArrayList<>();
+
+    static {
+        for (int bits : new int[] {512, 256, 128, SimdBackend.SCALAR_BITS}) {
+            for (int threads : new int[] {1, 2}) {
+                BACKENDS.add(new SimdBackend(threads, bits));
+            }
+        }
+    }
+
+    static List<SimdBackend> backends() {
+        return BACKENDS;
+    }
+
+    @AfterAll
+    static void closeAll() {
+        BACKENDS.forEach(SimdBackend::close);
+    }
+
+    // ---------------------------------------------------------------- linear
+
+    /**
+     * {m, in, out}: tiny, odd, tails of the 4-row tile and of panels, GEMVs (m ≤ 8), K blocks that don't
+     * divide (kc = 512, 1024, 2048, 3072 floats at 512, 256, 128 bits, scalar; m > 8); the last three are
+     * large enough (≥ 2M multiply-adds) to be split between threads.
+     */
+    static final int[][] LINEAR_SHAPES = {
+        {1, 1, 1}, {1, 7, 5}, {3, 5, 7}, {4, 16, 48}, {5, 33, 49}, {9, 300, 50}, {17, 64, 100},
+        {130, 70, 97}, {1, 200, 1000}, {2, 129, 3}, {8, 520, 33}, {37, 257, 130}, {3, 0, 5},
+        {9, 1100, 70}, {13, 2100, 20}, {10, 3100, 9},
+        {261, 90, 97}, {1, 2100, 1001}, {6, 700, 530}};
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void linearMatchesReferenceForBothLayoutsWithAndWithoutBias(SimdBackend simd) {
+        Random rnd = new Random(1);
+        for (int[] s : LINEAR_SHAPES) {
+            int m = s[0], in = s[1], out = s[2];
+            Tensor x = random(rnd, 1f, m, in);
+            for (WeightLayout layout : WeightLayout.values()) {
+                Tensor w = layout == WeightLayout.OUT_IN ? random(rnd, 1f, out, in) : random(rnd, 1f, in, out);
+                for (boolean withBias : new boolean[] {false, true}) {
+                    Tensor b = withBias ? random(rnd, 1f, out) : null;
+                    Tensor expected = REFERENCE.linear(x, REFERENCE.prepareLinear(w, b, layout));
+                    Tensor actual = simd.linear(x, simd.prepareLinear(w, b, layout));
+                    // float accumulation: the error grows with the number of terms (cancellation near 0)
+                    assertClose(expected, actual, 1e-5 + 1e-7 * in, 1e-5, simd.describe() + " linear " + m + "×" + in + "→" + out
+                            + " " + layout + (withBias ? " +bias" : ""));
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void linearTakesLeadingDimensionsAndStridedViews(SimdBackend simd) {
+        Random rnd = new Random(2);
+        Tensor w = random(rnd, 1f, 19, 23), b = random(rnd, 1f, 19);
+        LinearWeight ref = REFERENCE.prepareLinear(w, b, WeightLayout.OUT_IN);
+        LinearWeight packed = simd.prepareLinear(w, b, WeightLayout.OUT_IN);
+        Tensor x3 = random(rnd, 1f, 2, 6, 23);
+        assertClose(REFERENCE.linear(x3, ref), simd.linear(x3, packed), 1e-5, 1e-5, "linear [2, 6, 23]");
+        Tensor view = random(rnd, 1f, 23, 11).transpose(0, 1);   // [11, 23], not contiguous
+        assertClose(REFERENCE.linear(view, ref), simd.linear(view, packed), 1e-5, 1e-5, "linear on a transposed view");
+        Tensor narrow = random(rnd, 1f, 5, 40).narrow(1, 3, 23);   // rows with stride 40
+        assertClose(REFERENCE.linear(narrow, ref), simd.linear(narrow, packed), 1e-5, 1e-5, "linear on a narrowed view");
+    }
+
+    // ---------------------------------------------------------------- matmul
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void matmulMatchesReferenceIncludingTransposedViews(SimdBackend simd) {
+        Random rnd = new Random(3);
+        int[][] shapes = {{1, 1, 1, 1}, {1, 3, 5, 7}, {6, 17, 64, 33}, {2, 70, 9, 130}, {3, 1, 100, 1}};
+        for (int[] s : shapes) {
+            int batch = s[0], m = s[1], k = s[2], n = s[3];
+            Tensor a = random(rnd, 1f, batch, m, k);
+            Tensor b = random(rnd, 1f, batch, k, n);
+            assertClose(REFERENCE.matmul(a, b), simd.matmul(a, b), 1e-5, 1e-5, "matmul " + batch + "×" + m + "×" + k + "×" + n);
+            Tensor bT = random(rnd, 1f, batch, n, k).transpose(1, 2);   // [batch, k, n] view of [batch, n, k]
+            assertClose(REFERENCE.matmul(a, bT), simd.matmul(a, bT), 1e-5, 1e-5, "matmul with transposed b");
+            Tensor b2 = random(rnd, 1f, k, n);   // b without batch dimensions: shared by every batch
+            assertClose(REFERENCE.matmul(a, b2), simd.matmul(a, b2), 1e-5, 1e-5, "matmul with a 2-d b");
+        }
+        // 4-d, as attention would: q [B, h, T, d] · kᵀ [B, h, d, T]
+        Tensor q = random(rnd, 1f, 2, 3, 5, 8), k = random(rnd, 1f, 2, 3, 7, 8);
+        Tensor kT = k.transpose(2, 3);
+        assertClose(REFERENCE.matmul(q, kT), simd.matmul(q, kT), 1e-5, 1e-5, "4-d matmul with kᵀ view");
+    }
+
+    // ---------------------------------------------------------------- element-wise and row-wise
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void addBroadcastsLikeReference(SimdBackend simd) {
+        Random rnd = new Random(4);
+        int[][][] cases = {
+            {{1}, {1}}, {{7, 37}, {37}}, {{7, 37}, {7, 37}}, {{2, 5000, 3}, {3}}, {{2, 3, 4100}, {3, 4100}},
+            {{40001}, {40001}}, {{64, 768}, {768}}, {{3, 0}, {0}}};
+        for (int[][] c : cases) {
+            Tensor a = random(rnd, 1f, c[0]), b = random(rnd, 1f, c[1]);
+            assertClose(REFERENCE.add(a, b), simd.add(a, b), 0, 0, "add");
+        }
+        Tensor view = random(rnd, 1f, 9, 4).transpose(0, 1);
+        Tensor b = random(rnd, 1f, 9);
+        assertClose(REFERENCE.add(view, b), simd.add(view, b), 0, 0, "add on a transposed view");
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void layerNormMatchesReference(SimdBackend simd) {
+        Random rnd = new Random(5);
+        int[][] shapes = {{1, 1}, {3, 7}, {2, 5, 33}, {5, 768}, {64, 1000}, {130, 17}};
+        for (int[] s : shapes) {
+            int c = s[s.length - 1];
+            Tensor x = random(rnd, 3f, s);
+            Tensor g = random(rnd, 1f, c), b = random(rnd, 1f, c);
+            assertClose(REFERENCE.layerNorm(x, g, b, 1e-5f), simd.layerNorm(x, g, b, 1e-5f), 1e-5, 1e-5, "layerNorm");
+            Tensor shifted = simd.add(x, Tensor.full(1000f, c));   // a large mean: the two-pass variance keeps it exact
+            assertClose(REFERENCE.layerNorm(shifted, g, b, 1e-12f), simd.layerNorm(shifted, g, b, 1e-12f), 2e-3, 2e-3,
+                    "layerNorm of values near 1000");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void softmaxMatchesReferenceIncludingMaskedRows(SimdBackend simd) {
+        Random rnd = new Random(6);
+        int[][] shapes = {{1}, {3, 17}, {2, 3, 100}, {12, 128, 128}, {4, 1000}};
+        for (int[] s : shapes) {
+            Tensor x = random(rnd, 10f, s);
+            assertClose(REFERENCE.softmax(x), simd.softmax(x), 1e-7, 1e-5, "softmax");
+        }
+        float inf = Float.NEGATIVE_INFINITY, min = -Float.MAX_VALUE;
+        Tensor special = Tensor.of(new float[] {
+            inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf, inf,
+            min, min, min, min, min, min, min, min, min, min, min, min, min, min, min, min, min, min, min,
+            1, 2, inf, min, 3, 0, inf, inf, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 3, 19);
+        assertClose(REFERENCE.softmax(special), simd.softmax(special), 1e-7, 1e-5, "softmax of −∞ and float32.min rows");
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void activationsMatchReference(SimdBackend simd) {
+        Random rnd = new Random(7);
+        for (Activation act : Activation.values()) {
+            for (int n : new int[] {1, 15, 1003, 70001}) {
+                Tensor x = random(rnd, 8f, n);
+                assertClose(REFERENCE.activation(x, act), simd.activation(x, act), 2e-6, 2e-6, act + " of " + n + " values");
+            }
+            Tensor edges = Tensor.of(new float[] {0f, -0f, 1e-30f, -1e-30f, 1e-5f, -1e-5f, 0.5f, -0.5f, 3f, -3f,
+                12f, -12f, 30f, -30f, 90f, -90f, 1e4f, -1e4f}, 18);
+            assertClose(REFERENCE.activation(edges, act), simd.activation(edges, act), 2e-6, 2e-6, act + " at edge values");
+        }
+    }
+
+    // ---------------------------------------------------------------- attention
+
+    record AttentionCase(int batch, int tq, int tk, int heads, int d, boolean causal, boolean padding) {
+    }
+
+    static final AttentionCase[] ATTENTION_CASES = {
+        new AttentionCase(1, 1, 1, 1, 1, false, false),
+        new AttentionCase(2, 7, 7, 3, 5, false, true),
+        new AttentionCase(2, 9, 9, 2, 16, true, false),
+        new AttentionCase(3, 6, 6, 4, 8, true, true),
+        new AttentionCase(1, 33, 33, 12, 64, false, true),
+        new AttentionCase(2, 17, 17, 2, 19, true, true)};
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void attentionOnViewsOfFusedQkvMatchesReference(SimdBackend simd) {
+        Random rnd = new Random(8);
+        for (AttentionCase c : ATTENTION_CASES) {
+            int channels = c.heads() * c.d();
+            Tensor qkv = random(rnd, 2f, c.batch(), c.tq(), 3 * channels);   // as a fused QKV projection writes it
+            Tensor q = qkv.narrow(2, 0, channels), k = qkv.narrow(2, channels, channels), v = qkv.narrow(2, 2 * channels, channels);
+            Tensor pad = c.padding() ? paddingMask(rnd, c.batch(), c.tk()) : null;
+            AttentionMask mask = new AttentionMask(pad, c.causal());
+            compareAttention(simd, q, k, v, c.heads(), mask, c.toString());
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void attentionOverAKvCacheWithFewerQueriesThanKeys(SimdBackend simd) {
+        Random rnd = new Random(9);
+        int batch = 2, heads = 3, d = 7, channels = heads * d, capacity = 40;
+        Tensor kCache = random(rnd, 2f, batch, capacity, channels), vCache = random(rnd, 2f, batch, capacity, channels);
+        for (int[] qk : new int[][] {{1, 1}, {1, 13}, {4, 13}, {3, 40}}) {
+            int tq = qk[0], tk = qk[1];
+            Tensor q = random(rnd, 2f, batch, tq, channels);
+            Tensor k = kCache.narrow(1, 0, tk), v = vCache.narrow(1, 0, tk);   // rows with stride capacity·channels per batch
+            Tensor pad = paddingMask(rnd, batch, tk);
+            compareAttention(simd, q, k, v, heads, AttentionMask.causal(pad), "cache tq=" + tq + " tk=" + tk + " causal+pad");
+            compareAttention(simd, q, k, v, heads, AttentionMask.causal(null), "cache tq=" + tq + " tk=" + tk + " causal");
+            compareAttention(simd, q, k, v, heads, AttentionMask.NONE, "cache tq=" + tq + " tk=" + tk);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void attentionWithFullyPaddedRowsMatchesReference(SimdBackend simd) {
+        Random rnd = new Random(10);
+        int batch = 2, t = 5, heads = 2, d = 4;
+        Tensor q = random(rnd, 1f, batch, t, heads * d), k = random(rnd, 1f, batch, t, heads * d), v = random(rnd, 1f, batch, t, heads * d);
+        Tensor pad = Tensor.of(new float[] {0, 0, 0, 0, 0, 1, 1, 0, 0, 1}, batch, t);   // batch 0: every key padded
+        compareAttention(simd, q, k, v, heads, AttentionMask.padding(pad), "all keys padded");
+        compareAttention(simd, q, k, v, heads, AttentionMask.causal(pad), "all keys padded, causal");   // some rows all −∞
+        Tensor longPad = Tensor.ofLongs(new long[] {1, 1, 0, 0, 0, 0, 1, 1, 1, 1}, batch, t);     // an integer mask
+        compareAttention(simd, q, k, v, heads, AttentionMask.causal(longPad), "left padding, I64 mask");
+    }
+
+    private static Tensor paddingMask(Random rnd, int batch, int keys) {
+        float[] m = new float[batch * keys];
+        for (int i = 0; i < m.length; i++) {
+            m[i] = rnd.nextInt(4) == 0 ? 0f : 1f;
+        }
+        m[0] = 1f;
+        return Tensor.of(m, batch, keys);
+    }
+
+    private static void compareAttention(Backend simd, Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, String what) {
+        float scale = (float) (1 / Math.sqrt(q.dim(2) / heads));
+        AttentionOutput expected = REFERENCE.attention(q, k, v, heads, mask, scale, true);
+        AttentionOutput withProbs = simd.attention(q, k, v, heads, mask, scale, true);
+        AttentionOutput withoutProbs = simd.attention(q, k, v, heads, mask, scale, false);
+        assertClose(expected.context(), withProbs.context(), 1e-5, 1e-4, simd.describe() + " attention context " + what);
+        assertClose(expected.probs(), withProbs.probs(), 1e-6, 1e-4, simd.describe() + " attention probs " + what);
+        assertClose(expected.context(), withoutProbs.context(), 1e-5, 1e-4, simd.describe() + " attention context (no probs) " + what);
+        assertNull(withoutProbs.probs());
+    }
+
+    // ---------------------------------------------------------------- configuration
+
+    @Test
+    void widthsAndThreadsAreWhatTheConstructorSays() {
+        for (SimdBackend b : BACKENDS) {
+            assertEquals("cpu", b.name());
+            assertTrue(b.describe().contains(b.threads() == 1 ? "1 thread" : b.threads() + " threads"), b.describe());
+        }
+        assertEquals(512, BACKENDS.get(0).vectorBits());
+        assertEquals(SimdBackend.SCALAR_BITS, BACKENDS.get(BACKENDS.size() - 1).vectorBits());
+    }
+}
