@@ -114,7 +114,7 @@ class PipelineCommandsTest {
             String strategy = call.get("name").asText().replaceAll("^s\\d+_", "").replace("_emulated_fast", "");
             args.add("--aggregation-strategy=" + strategy);
         }
-        for (Iterator<Map.Entry<String, JsonNode>> it = kw.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = kw.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> f = it.next();
             String key = f.getKey();
             JsonNode v = f.getValue();

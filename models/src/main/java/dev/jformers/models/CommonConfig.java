@@ -29,7 +29,7 @@ public record CommonConfig(String modelType, List<String> architectures, Map<Int
         Map<Integer, String> labels = new TreeMap<>();
         JsonNode id2label = json.get("id2label");
         if (id2label != null && id2label.isObject()) {
-            Iterator<Map.Entry<String, JsonNode>> it = id2label.fields();
+            Iterator<Map.Entry<String, JsonNode>> it = id2label.properties().iterator();
             while (it.hasNext()) {
                 Map.Entry<String, JsonNode> e = it.next();
                 try {

@@ -118,7 +118,7 @@ public final class TextGenerationPipeline extends Pipeline {
     }
 
     private static void merge(ObjectNode into, JsonNode from) {
-        for (Iterator<Map.Entry<String, JsonNode>> it = from.fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = from.properties().iterator(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             into.set(e.getKey(), e.getValue());
         }

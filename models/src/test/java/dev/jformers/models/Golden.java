@@ -98,9 +98,9 @@ final class Golden {
         List<Case> out = new ArrayList<>();
         for (JsonNode c : golden.get("cases")) {
             Map<String, Tensor> inputs = new LinkedHashMap<>();
-            c.get("inputs").fields().forEachRemaining(e -> inputs.put(e.getKey(), longTensor(e.getValue())));
+            c.get("inputs").properties().forEach(e -> inputs.put(e.getKey(), longTensor(e.getValue())));
             Map<String, Expected> outputs = new LinkedHashMap<>();
-            c.get("outputs").fields().forEachRemaining(e ->
+            c.get("outputs").properties().forEach(e ->
                     outputs.put(e.getKey(), new Expected(shape(e.getValue()), floats(e.getValue().get("data")))));
             out.add(new Case(c.get("name").asText(), inputs, outputs));
         }

@@ -308,6 +308,7 @@ public final class HubClient {
     }
 
     /** Makes {@code snapshots/COMMIT/FILE} exist; {@code meta} may be null (then it is asked for). */
+    @SuppressWarnings("try") // the lock is held for the block's duration, never read
     private Path fetch(RepoId repo, String commit, String file, FileMeta meta) {
         checkFileName(file);
         Path pointer = cache.pointer(repo, commit, file);
