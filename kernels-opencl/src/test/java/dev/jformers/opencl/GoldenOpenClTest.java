@@ -1,5 +1,6 @@
 package dev.jformers.opencl;
 
+import dev.jformers.models.Golden;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.core.Tensor;
 import dev.jformers.loaders.Checkpoints;

@@ -18,11 +18,11 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
-/** Reads Hugging Face's golden outputs (testdata/golden) and compares ours with them. */
-final class Golden {
-    static final ObjectMapper JSON = new ObjectMapper();
+/** Shared with other modules' tests through the models test-jar. Reads Hugging Face's golden outputs (testdata/golden) and compares ours with them. */
+public final class Golden {
+    public static final ObjectMapper JSON = new ObjectMapper();
 
-    static Path testdata() {
+    public static Path testdata() {
         String p = System.getProperty("jformers.testdata");
         Path dir = p != null ? Path.of(p) : Path.of("..", "testdata");
         if (!Files.isDirectory(dir)) {
@@ -31,12 +31,12 @@ final class Golden {
         return dir;
     }
 
-    static Path golden() {
+    public static Path golden() {
         return testdata().resolve("golden");
     }
 
     /** Every model folder with a golden.json: "bert/masked_lm", … (pipelines excluded). */
-    static List<String> modelDirs() {
+    public static List<String> modelDirs() {
         try (Stream<Path> s = Files.walk(golden(), 2)) {
             return s.filter(d -> Files.isRegularFile(d.resolve("golden.json")))
                     .map(d -> golden().relativize(d).toString().replace('\\', '/'))
@@ -47,7 +47,7 @@ final class Golden {
         }
     }
 
-    static JsonNode read(Path file) {
+    public static JsonNode read(Path file) {
         try {
             return JSON.readTree(file.toFile());
         } catch (IOException e) {
@@ -55,21 +55,21 @@ final class Golden {
         }
     }
 
-    record Expected(int[] shape, float[] data) {
+    public record Expected(int[] shape, float[] data) {
     }
 
-    record Case(String name, Map<String, Tensor> inputs, Map<String, Expected> outputs) {
-        Tensor mask() {
+    public record Case(String name, Map<String, Tensor> inputs, Map<String, Expected> outputs) {
+        public Tensor mask() {
             return inputs.get("attention_mask");
         }
 
-        ModelInput modelInput(boolean hiddenStates, boolean attentions) {
+        public ModelInput modelInput(boolean hiddenStates, boolean attentions) {
             return new ModelInput(inputs.get("input_ids"), inputs.get("attention_mask"), inputs.get("token_type_ids"),
                     null, hiddenStates, attentions);
         }
     }
 
-    static int[] shape(JsonNode t) {
+    public static int[] shape(JsonNode t) {
         int[] s = new int[t.get("shape").size()];
         for (int i = 0; i < s.length; i++) {
             s[i] = t.get("shape").get(i).asInt();
@@ -77,7 +77,7 @@ final class Golden {
         return s;
     }
 
-    static Tensor longTensor(JsonNode t) {
+    public static Tensor longTensor(JsonNode t) {
         JsonNode data = t.get("data");
         long[] v = new long[data.size()];
         for (int i = 0; i < v.length; i++) {
@@ -86,7 +86,7 @@ final class Golden {
         return Tensor.ofLongs(v, shape(t));
     }
 
-    static float[] floats(JsonNode data) {
+    public static float[] floats(JsonNode data) {
         float[] v = new float[data.size()];
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) data.get(i).asDouble();
@@ -94,7 +94,7 @@ final class Golden {
         return v;
     }
 
-    static List<Case> cases(JsonNode golden) {
+    public static List<Case> cases(JsonNode golden) {
         List<Case> out = new ArrayList<>();
         for (JsonNode c : golden.get("cases")) {
             Map<String, Tensor> inputs = new LinkedHashMap<>();
@@ -111,7 +111,7 @@ final class Golden {
      * Element-by-element comparison, |actual − expected| ≤ atol + rtol·|expected|, skipping
      * positions whose token is padding (attention mask 0): HF's values there are arbitrary.
      */
-    static void assertClose(String what, String output, Expected expected, Tensor actual, Tensor mask, double tol) {
+    public static void assertClose(String what, String output, Expected expected, Tensor actual, Tensor mask, double tol) {
         assertArrayEquals(expected.shape(), actual.shape(), what + ": shape of " + output);
         float[] a = actual.toFloatArray();
         float[] e = expected.data();
