@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Head-to-head model benchmarks: jformers against ONNX Runtime 1.29 (all-MiniLM-L6-v2, e5-small-v2 on the
+# same ONNX files), against libtorch 2.7.1 through DJL (BERT-base with Google's weights; GPT-2 124M-shaped
+# greedy decoding on random weights), and tokenizer throughput. Builds benchmarks.jar (with the modules it
+# depends on, from source), runs the JMH suites and prints markdown tables (ms, ratio, GFLOP/s and % of
+# the machine's FP32 peak, GPT-2 tokens/s and % of the memory-bandwidth bound, tokenizer MB/s).
+#
+#   benchmarks/compare.sh            # = --short: 1 fork, 1 warm-up × 1 s, 3 × 1 s; ONNX shapes 1x16, 1x128, 32x128 (~10 min)
+#   benchmarks/compare.sh --full     # every shape (also 1x512, 8x128), 2 warm-ups × 2 s, 5 × 2 s (~35 min)
+#   benchmarks/compare.sh --short 'LibtorchComparison'   # a regex over benchmark names
+#   NO_BUILD=1 benchmarks/compare.sh # reuse target/benchmarks.jar
+#
+# Everything runs offline: the models come from the local Maven repository (MavenModels), libtorch from
+# the pytorch-native-cpu jar on the class path (DJL offline mode). Tables also go to target/compare-*.md.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+source "$ROOT/scripts/find-jdk.sh"
+MODE=--short
+ARGS=()
+for a in "$@"; do
+  case "$a" in
+    --short|--full) MODE="$a" ;;
+    *) ARGS+=("$a") ;;
+  esac
+done
+JAR="$HERE/target/benchmarks.jar"
+if [ -z "${NO_BUILD:-}" ]; then
+  echo "compare.sh: building $JAR" >&2
+  (cd "$ROOT" && ./mvnw -q -B -pl benchmarks -am package -DskipTests)
+fi
+[ -f "$JAR" ] || { echo "compare.sh: $JAR is missing" >&2; exit 1; }
+# JMH forks start from the jar: run a private copy, so that a rebuild of target/ meanwhile cannot break the run.
+RUNDIR=$(mktemp -d "${TMPDIR:-/tmp}/jformers-compare.XXXXXX")
+trap 'rm -rf "$RUNDIR"' EXIT
+cp "$JAR" "$RUNDIR/benchmarks.jar"
+JAR="$RUNDIR/benchmarks.jar"
+echo "compare.sh: load before: $(uptime)" >&2
+export DJL_OFFLINE=true PYTORCH_VERSION=2.7.1 PYTORCH_FLAVOR=cpu
+LOG="$HERE/target/compare-$(date -u +%Y%m%dT%H%M%SZ)"
+cd "$ROOT"   # the tokenizer benchmark finds testdata/vocab from here
+"$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+  -Djformers.bench.vocab="$ROOT/testdata/vocab" \
+  -cp "$JAR" dev.jformers.benchmarks.models.ModelReport "$MODE" ${ARGS[@]+"${ARGS[@]}"} | tee "$LOG.log"
+# The tables are everything after the line that starts "Run " (printed once the suites are done).
+sed -n '/^Run .* configuration)/,$p' "$LOG.log" > "$LOG.md"
+echo "compare.sh: load after: $(uptime); tables in $LOG.md, JMH log in $LOG.log" >&2

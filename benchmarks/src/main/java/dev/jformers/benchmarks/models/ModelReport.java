@@ -1,0 +1,204 @@
+package dev.jformers.benchmarks.models;
+
+import dev.jformers.benchmarks.PeakBenchmark;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Runs the model comparisons ({@link OnnxRuntimeComparison}, {@link LibtorchComparison},
+ * {@link TokenizerThroughput}) and prints markdown tables: ms per call of jformers and the native engine,
+ * their ratio, GFLOP/s and % of this machine's nominal FP32 peak, GPT-2 tokens/s against the memory
+ * bandwidth bound, tokenizer MB/s.
+ *
+ * <p>Usage (see benchmarks/compare.sh): {@code java -cp benchmarks.jar dev.jformers.benchmarks.models.ModelReport
+ * [--short|--full] [regex]}. Short: 1 fork, 1 warm-up × 1 s, 3 × 1 s, ONNX shapes 1x16, 1x128, 32x128.
+ * Full: 1 fork, 2 warm-ups × 2 s, 5 × 2 s, every shape.
+ */
+public final class ModelReport {
+    private ModelReport() {
+    }
+
+    public static void main(String[] args) throws RunnerException {
+        boolean full = false;
+        String include = "dev\\.jformers\\.benchmarks\\.(PeakBenchmark|models\\.(OnnxRuntimeComparison|LibtorchComparison|TokenizerThroughput))";
+        for (String a : args) {
+            switch (a) {
+                case "--full" -> full = true;
+                case "--short" -> full = false;
+                default -> include = a;
+            }
+        }
+        List<String> forkFlags = new ArrayList<>(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
+                "-Dai.djl.offline=true", "-DPYTORCH_VERSION=2.7.1", "-DPYTORCH_FLAVOR=cpu", "-Dai.djl.default_engine=PyTorch"));
+        for (String p : System.getProperties().stringPropertyNames()) {   // forks don't inherit system properties
+            if (p.startsWith("jformers.")) {
+                forkFlags.add("-D" + p + "=" + System.getProperty(p));
+            }
+        }
+        ChainedOptionsBuilder options = new OptionsBuilder()
+                .include(include)
+                .jvmArgsAppend(forkFlags.toArray(String[]::new))
+                .forks(1)
+                .shouldFailOnError(false);
+        if (full) {
+            options.warmupIterations(2).warmupTime(TimeValue.seconds(2)).measurementIterations(5).measurementTime(TimeValue.seconds(2));
+        } else {
+            options.warmupIterations(1).warmupTime(TimeValue.seconds(1)).measurementIterations(3).measurementTime(TimeValue.seconds(1))
+                    .param("shape", "1x16", "1x128", "32x128");
+        }
+        String loadBefore = loadAverage();
+        Instant start = Instant.now();
+        Collection<RunResult> results = new Runner(options.build()).run();
+        System.out.println();
+        System.out.printf("Run %s → %s (%s configuration). Load average (1, 5, 15 min) before: %s; after: %s%n%n", start,
+                Instant.now(), full ? "full" : "short", loadBefore, loadAverage());
+        System.out.print(markdown(results));
+    }
+
+    /** Score (ms per call) of one benchmark method with the given parameters, NaN when it did not run. */
+    private static double score(Collection<RunResult> results, String method, String... params) {
+        outer:
+        for (RunResult r : results) {
+            if (!r.getParams().getBenchmark().endsWith("." + method)) {
+                continue;
+            }
+            for (int i = 0; i < params.length; i += 2) {
+                if (!params[i + 1].equals(r.getParams().getParam(params[i]))) {
+                    continue outer;
+                }
+            }
+            return r.getPrimaryResult().getScore();
+        }
+        return Double.NaN;
+    }
+
+    private static boolean ran(Collection<RunResult> results, String benchmarkClass) {
+        return results.stream().anyMatch(r -> r.getParams().getBenchmark().contains("." + benchmarkClass + "."));
+    }
+
+    static String markdown(Collection<RunResult> results) {
+        StringBuilder out = new StringBuilder();
+        // The machine's bounds measured in this run by PeakBenchmark (NaN when it was not included).
+        double[] peak = {Double.NaN, Double.NaN, Double.NaN}, bandwidth = {Double.NaN, Double.NaN, Double.NaN};
+        for (RunResult r : results) {
+            String b = r.getParams().getBenchmark();
+            double opsPerSecond = r.getPrimaryResult().getScore();
+            if (b.endsWith("PeakBenchmark.fma1") || b.endsWith("PeakBenchmark.fma2")) {
+                peak[b.endsWith("1") ? 1 : 2] = opsPerSecond * PeakBenchmark.fmaFlops() / 1e9;
+            } else if (b.endsWith("PeakBenchmark.read1") || b.endsWith("PeakBenchmark.read2")) {
+                bandwidth[b.endsWith("1") ? 1 : 2] = opsPerSecond * PeakBenchmark.READ_FLOATS * 4.0 / 1e9;
+            }
+        }
+        measuredPeak = peak;
+        out.append("### The machine's bounds\n\n| bound | 1 thread | 2 threads |\n|---|---:|---:|\n");
+        out.append(String.format(Locale.ROOT, "| FP32 FMA peak, nominal (DESIGN.md), GFLOP/s | %.0f | %.0f |%n", ModelShapes.PEAK_GFLOPS[1], ModelShapes.PEAK_GFLOPS[2]));
+        out.append(String.format(Locale.ROOT, "| FP32 FMA peak, measured in this run (PeakBenchmark), GFLOP/s | %s | %s |%n", f1(peak[1]), f1(peak[2])));
+        out.append(String.format(Locale.ROOT, "| memory bandwidth, nominal (DESIGN.md), GB/s | %.0f | %.0f |%n", ModelShapes.PEAK_GBS[1], ModelShapes.PEAK_GBS[2]));
+        out.append(String.format(Locale.ROOT, "| read bandwidth, measured in this run (PeakBenchmark), GB/s | %s | %s |%n%n", f1(bandwidth[1]), f1(bandwidth[2])));
+        String header = "| case | threads | jformers ms | %s ms | ratio (jformers/%s) | jformers GFLOP/s (%% of nominal peak / of measured peak) | %s GFLOP/s (%% of nominal / measured peak) |%n|---|---:|---:|---:|---:|---:|---:|%n";
+        if (ran(results, "OnnxRuntimeComparison")) {
+            out.append("### Encoders against ONNX Runtime 1.29 (same ONNX files)\n\n").append(String.format(header, "ORT", "ORT", "ORT"));
+            for (String model : List.of("all-MiniLM-L6-v2", "e5-small-v2")) {
+                for (String shape : List.of("1x16", "1x128", "1x512", "8x128", "32x128")) {
+                    for (String threads : List.of("1", "2")) {
+                        double ours = score(results, "jformers", "model", model, "shape", shape, "threads", threads);
+                        double theirs = score(results, "onnxruntime", "model", model, "shape", shape, "threads", threads);
+                        if (Double.isNaN(ours) && Double.isNaN(theirs)) {
+                            continue;
+                        }
+                        int[] bs = ModelShapes.batchSeq(shape);
+                        out.append(encoderRow(model + " b" + bs[0] + "×s" + bs[1], ModelShapes.encoder(model).flops(bs[0], bs[1]),
+                                Integer.parseInt(threads), ours, theirs));
+                    }
+                }
+            }
+            out.append('\n');
+        }
+        if (ran(results, "LibtorchComparison")) {
+            out.append("### BERT-base against libtorch 2.7.1 (DJL 0.36, eager ops, same weights)\n\n")
+                    .append(String.format(header, "libtorch", "libtorch", "libtorch"));
+            for (String shape : List.of("1x128", "8x128")) {
+                for (String threads : List.of("1", "2")) {
+                    double ours = score(results, "jformers", "scenario", "bert-" + shape, "threads", threads);
+                    double theirs = score(results, "libtorch", "scenario", "bert-" + shape, "threads", threads);
+                    int[] bs = ModelShapes.batchSeq(shape);
+                    out.append(encoderRow("bert-base-uncased b" + bs[0] + "×s" + bs[1], ModelShapes.BERT_BASE.flops(bs[0], bs[1]),
+                            Integer.parseInt(threads), ours, theirs));
+                }
+            }
+            double bytes = ModelShapes.gpt2WeightBytesPerToken();
+            out.append(String.format(Locale.ROOT, "%n### GPT-2 124M-shaped greedy decoding against libtorch (prompt %d, %d new tokens, KV cache)%n%n"
+                            + "ms/token = time of the whole generation / %d (the prompt pass included). Bandwidth bound: %.0f MB of fp32 weights "
+                            + "per token / %.0f GB/s (1 core) or %.0f GB/s (2 cores).%n%n",
+                    ModelShapes.GPT2_PROMPT, ModelShapes.GPT2_NEW_TOKENS, ModelShapes.GPT2_NEW_TOKENS, bytes / 1e6,
+                    ModelShapes.PEAK_GBS[1], ModelShapes.PEAK_GBS[2]));
+            out.append("| case | threads | jformers ms/token | libtorch ms/token | ratio (jformers/libtorch) | jformers tokens/s | libtorch tokens/s | bound tokens/s, nominal (measured) bandwidth | jformers % of nominal (measured) bound | libtorch % of nominal (measured) bound |\n");
+            out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+            for (String threads : List.of("1", "2")) {
+                int t = Integer.parseInt(threads);
+                double ours = score(results, "jformers", "scenario", "gpt2-decode", "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
+                double theirs = score(results, "libtorch", "scenario", "gpt2-decode", "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
+                double bound = ModelShapes.PEAK_GBS[t] * 1e9 / bytes, measured = bandwidth[t] * 1e9 / bytes;
+                out.append(String.format(Locale.ROOT, "| gpt2-124m decode | %d | %s | %s | %s | %s | %s | %.0f (%s) | %s (%s) | %s (%s) |%n", t, f2(ours), f2(theirs),
+                        f2(ours / theirs), f1(1e3 / ours), f1(1e3 / theirs), bound, f1(measured), pct(1e3 / ours / bound),
+                        pct(1e3 / ours / measured), pct(1e3 / theirs / bound), pct(1e3 / theirs / measured)));
+            }
+            out.append('\n');
+        }
+        if (ran(results, "TokenizerThroughput")) {
+            long bytes = TokenizerThroughput.corpus().stream().mapToLong(p -> p.getBytes(StandardCharsets.UTF_8).length).sum();
+            out.append(String.format(Locale.ROOT, "### Tokenizers (1 thread, %.2f MB of English text, full encodings)%n%n", bytes / 1e6));
+            out.append("| tokenizer | ms per corpus | MB/s per core |\n|---|---:|---:|\n");
+            for (String tok : List.of("bert-wordpiece", "gpt2-bpe")) {
+                double ms = score(results, "encodeCorpus", "tokenizer", tok);
+                out.append(String.format(Locale.ROOT, "| %s | %s | %s |%n", tok, f1(ms), f1(bytes / 1e6 / (ms / 1e3))));
+            }
+            out.append('\n');
+        }
+        return out.toString();
+    }
+
+    private static double[] measuredPeak = {Double.NaN, Double.NaN, Double.NaN};
+
+    private static String encoderRow(String name, double flops, int threads, double ours, double theirs) {
+        double peak = ModelShapes.PEAK_GFLOPS[threads], measured = measuredPeak[threads];
+        double a = flops / ours / 1e6, b = flops / theirs / 1e6;
+        return String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s (%s / %s) | %s (%s / %s) |%n", name, threads, f2(ours), f2(theirs), f2(ours / theirs),
+                f1(a), pct(a / peak), pct(a / measured), f1(b), pct(b / peak), pct(b / measured));
+    }
+
+    private static String f1(double v) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? "failed" : String.format(Locale.ROOT, "%.1f", v);
+    }
+
+    private static String f2(double v) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? "failed" : String.format(Locale.ROOT, v < 10 ? "%.2f" : "%.1f", v);
+    }
+
+    private static String pct(double v) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? "–" : String.format(Locale.ROOT, "%.0f%%", 100 * v);
+    }
+
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+            return f[0] + ", " + f[1] + ", " + f[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+}

@@ -1,0 +1,159 @@
+package dev.jformers.benchmarks.models;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.jformers.core.Backend;
+import dev.jformers.core.Backends;
+import dev.jformers.models.AutoModel;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.hub.MavenModels;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * jformers against ONNX Runtime on the very same ONNX files (all-MiniLM-L6-v2, e5-small-v2 from Maven
+ * artifacts): one encoder forward to {@code last_hidden_state}, the same token ids, the same number of
+ * intra-op threads (inter-op 1). The setup checks both answers agree within 1e-3 before anything is timed.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
+@Warmup(iterations = 2, time = 1)
+@Measurement(iterations = 5, time = 1)
+public class OnnxRuntimeComparison {
+    static final double TOLERANCE = 1e-3;
+
+    @Param({"all-MiniLM-L6-v2", "e5-small-v2"})
+    public String model;
+
+    /** batch × sequence length. */
+    @Param({"1x16", "1x128", "1x512", "8x128", "32x128"})
+    public String shape;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private Backend backend;
+    private PreTrainedModel jformers;
+    private OrtEnvironment env;
+    private OrtSession session;
+    private long[][] ids, mask, types;
+
+    @Setup(Level.Trial)
+    public void setup(BenchmarkParams params) throws OrtException {
+        Path dir = MavenModels.fetch(model);
+        int[] bs = ModelShapes.batchSeq(shape);
+        ids = ModelShapes.bertIds(bs[0], bs[1]);
+        mask = ModelShapes.ones(bs[0], bs[1]);
+        types = ModelShapes.zeros(bs[0], bs[1]);
+
+        backend = Backends.create("cpu", threads);
+        jformers = AutoModel.fromPretrained(dir, backend);
+
+        env = OrtEnvironment.getEnvironment();
+        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+        options.setIntraOpNumThreads(threads);
+        options.setInterOpNumThreads(1);
+        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+        session = env.createSession(dir.resolve("model.onnx").toString(), options);
+
+        float[] ours = runJformers();
+        float[] theirs = runOrt();
+        double diff = ModelShapes.maxAbsDiff(ours, theirs);
+        System.out.printf("%n[check] %s %s: max |jformers - onnxruntime| of last_hidden_state = %.3g (%s)%n", model, shape, diff,
+                backend.describe());
+        if (!(diff <= TOLERANCE)) {
+            throw new IllegalStateException("jformers and ONNX Runtime disagree on " + model + " " + shape
+                    + ": max abs difference " + diff + " > " + TOLERANCE + "; not benchmarking a wrong answer");
+        }
+        // Only the engine being measured keeps its threads: the other one's pool must not compete for the cores.
+        if (params.getBenchmark().endsWith(".jformers")) {
+            session.close();
+            session = null;
+        } else {
+            backend.close();
+            backend = null;
+            jformers = null;
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() throws OrtException {
+        if (session != null) {
+            session.close();
+        }
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    float[] runJformers() {
+        return jformers.forward(ModelInput.of(ids).withAttentionMask(mask).withTokenTypeIds(types)).lastHiddenState().toFloatArray();
+    }
+
+    float[] runOrt() throws OrtException {
+        try (OrtSession.Result r = ortRun()) {
+            FloatBuffer fb = ((OnnxTensor) output(r)).getFloatBuffer();
+            float[] out = new float[fb.remaining()];
+            fb.get(out);
+            return out;
+        }
+    }
+
+    private OrtSession.Result ortRun() throws OrtException {
+        Map<String, OnnxTensor> inputs = new HashMap<>();
+        try {
+            for (String name : session.getInputNames()) {
+                long[][] value = switch (name) {
+                    case "input_ids" -> ids;
+                    case "attention_mask" -> mask;
+                    case "token_type_ids" -> types;
+                    default -> throw new IllegalStateException("unexpected ONNX input " + name);
+                };
+                inputs.put(name, OnnxTensor.createTensor(env, value));
+            }
+            return session.run(inputs);
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    private static OnnxValue output(OrtSession.Result r) {
+        return r.get("last_hidden_state").orElseGet(() -> r.get(0));
+    }
+
+    @Benchmark
+    public float jformers() {
+        return jformers.forward(ModelInput.of(ids).withAttentionMask(mask).withTokenTypeIds(types)).lastHiddenState().getFloat(0, 0, 0);
+    }
+
+    @Benchmark
+    public float onnxruntime() throws OrtException {
+        try (OrtSession.Result r = ortRun()) {
+            return ((OnnxTensor) output(r)).getFloatBuffer().get(0);
+        }
+    }
+}

