@@ -23,6 +23,9 @@ public final class Tensor {
     /** Alignment of buffers jformers allocates: one 512-bit vector. */
     public static final long ALIGNMENT = 64;
 
+    /** Tensors up to this many bytes are allocated on the Java heap (see {@link #zeros}). */
+    static final long HEAP_LIMIT = Long.getLong("jformers.heapTensorLimit", Integer.MAX_VALUE - 16);
+
     private final Storage storage;
     private final DType dtype;
     private final int[] shape;
@@ -59,7 +62,12 @@ public final class Tensor {
     public static Tensor zeros(DType dtype, int... shape) {
         checkShape(shape);
         long bytes = Math.max(1, numel(shape) * dtype.byteSize());
-        MemorySegment seg = Arena.ofAuto().allocate(bytes, ALIGNMENT);
+        // Activations live on the Java heap: allocating is a pointer bump and the young-generation GC
+        // frees them at once, where fresh native memory is page-faulted and zeroed on every forward
+        // pass and returned only after a GC. byte[] (not float[]) keeps asByteBuffer() usable.
+        MemorySegment seg = bytes <= HEAP_LIMIT
+                ? MemorySegment.ofArray(new byte[(int) bytes])
+                : Arena.ofAuto().allocate(bytes, ALIGNMENT);
         return new Tensor(new Storage.Host(seg), dtype, shape.clone(), contiguousStrides(shape), 0);
     }
 
