@@ -20,9 +20,7 @@ public final class BertLayer {
     private final int heads;
     private final float scale;
     // attention.self
-    private final Linear query;
-    private final Linear key;
-    private final Linear value;
+    private final Linear queryKeyValue;   // query, key, value fused: one product [C → 3C]
     // attention.output
     private final Linear attentionOutputDense;
     private final LayerNorm attentionOutputLayerNorm;
@@ -39,9 +37,7 @@ public final class BertLayer {
         heads = config.numAttentionHeads();
         scale = (float) (1.0 / Math.sqrt(config.headSize()));
         ModelWeights self = w.child("attention").child("self");
-        query = Linear.load(self, "query", c, c);
-        key = Linear.load(self, "key", c, c);
-        value = Linear.load(self, "value", c, c);
+        queryKeyValue = Linear.fused(self, c, c, "query", "key", "value");
         ModelWeights attnOut = w.child("attention").child("output");
         attentionOutputDense = Linear.load(attnOut, "dense", c, c);
         attentionOutputLayerNorm = new LayerNorm(attnOut, "LayerNorm", c, config.layerNormEps());
@@ -53,9 +49,9 @@ public final class BertLayer {
     /** x [B, T, C] → [B, T, C]; probs [B, heads, T, T] when asked for. */
     public AttentionOutput forward(Tensor x, AttentionMask mask, boolean returnProbs) {
         // BertSelfAttention: softmax(q·kᵀ/√d + mask)·v, heads side by side in C
-        Tensor q = query.forward(x);                                                    // [B, T, C]
-        Tensor k = key.forward(x);
-        Tensor v = value.forward(x);
+        int c = config.hiddenSize();
+        Tensor qkv = queryKeyValue.forward(x);                                          // [B, T, 3C]
+        Tensor q = qkv.narrow(2, 0, c), k = qkv.narrow(2, c, c), v = qkv.narrow(2, 2 * c, c); // views [B, T, C]
         AttentionOutput attn = backend.attention(q, k, v, heads, mask, scale, returnProbs); // [B, T, C]
         // BertSelfOutput: dense, residual, LayerNorm
         Tensor a = attentionOutputLayerNorm.forward(backend.add(attentionOutputDense.forward(attn.context()), x));

@@ -27,6 +27,22 @@ public final class Linear {
                 m.tensor("weight", out, in), bias ? m.tensor("bias", out) : null, WeightLayout.OUT_IN));
     }
 
+    /**
+     * Several {@code nn.Linear(in, out)} layers over the same input as one, their outputs side by
+     * side ([..., k·out]): one matrix product instead of k (BERT's query, key and value).
+     */
+    public static Linear fused(ModelWeights w, int in, int out, String... names) {
+        float[] weight = new float[names.length * out * in];
+        float[] bias = new float[names.length * out];
+        for (int i = 0; i < names.length; i++) {
+            ModelWeights m = w.child(names[i]);
+            System.arraycopy(m.tensor("weight", out, in).toFloatArray(), 0, weight, i * out * in, out * in);
+            System.arraycopy(m.tensor("bias", out).toFloatArray(), 0, bias, i * out, out);
+        }
+        return new Linear(w.backend(), w.backend().prepareLinear(
+                Tensor.of(weight, names.length * out, in), Tensor.of(bias, names.length * out), WeightLayout.OUT_IN));
+    }
+
     /** GPT-2's {@code Conv1D(out, in)}: {@code name.weight} [in, out], y = x·W + b. */
     public static Linear conv1d(ModelWeights w, String name, int in, int out) {
         ModelWeights m = w.child(name);
