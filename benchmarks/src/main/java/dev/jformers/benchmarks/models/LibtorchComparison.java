@@ -52,6 +52,7 @@ import java.util.concurrent.TimeUnit;
         "-Dai.djl.offline=true", "-DPYTORCH_VERSION=2.7.1", "-DPYTORCH_FLAVOR=cpu", "-Dai.djl.default_engine=PyTorch"})
 @Warmup(iterations = 1, time = 1)
 @Measurement(iterations = 3, time = 1)
+@SuppressWarnings("try") // NDScope frees the NDArrays made inside its block; it is never read
 public class LibtorchComparison {
     static final double TOLERANCE = 1e-3;
     static final int CHECK_TOKENS = 16;
