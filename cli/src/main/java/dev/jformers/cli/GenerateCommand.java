@@ -8,6 +8,7 @@ import dev.jformers.core.JformersException;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.AutoModelForCausalLM;
 import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.Tensors;
 import dev.jformers.models.generation.GenerationConfig;
 import dev.jformers.models.generation.Generator;
 import dev.jformers.models.gpt2.GPT2LMHeadModel;
@@ -80,7 +81,7 @@ final class GenerateCommand implements Callable<Integer> {
                 config = config.withSampling(temperature == null ? 1.0 : temperature, topK == null ? 50 : topK,
                         topP == null ? 1.0 : topP, seed);
             }
-            long[][] out = new Generator(gpt2).generate(rows(ids), mask == null ? null : rows(mask), config, null);
+            long[][] out = new Generator(gpt2).generate(Tensors.rows(ids), mask == null ? null : Tensors.rows(mask), config, null);
             ObjectNode result = Json.MAPPER.createObjectNode();
             ArrayNode seqs = result.putArray("sequences");
             for (long[] row : out) {
@@ -93,15 +94,5 @@ final class GenerateCommand implements Callable<Integer> {
                     com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(result));
         }
         return 0;
-    }
-
-    static long[][] rows(Tensor t) {
-        long[] flat = t.toLongArray();
-        int cols = t.dim(1);
-        long[][] out = new long[t.dim(0)][cols];
-        for (int r = 0; r < out.length; r++) {
-            System.arraycopy(flat, r * cols, out[r], 0, cols);
-        }
-        return out;
     }
 }

@@ -1,6 +1,7 @@
 package dev.jformers.opencl;
 
 import dev.jformers.models.Golden;
+import dev.jformers.models.Tensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.core.Tensor;
 import dev.jformers.loaders.Checkpoints;
@@ -93,9 +94,9 @@ class GoldenOpenClTest {
         int eos = gen.get("settings").get("eos_token_id").asInt();
         int prompts = 0;
         for (JsonNode p : gen.get("single_prompts")) {
-            long[] prompt = longs(p.get("prompt_ids"));
+            long[] prompt = Golden.longs(p.get("prompt_ids"));
             long[] out = generator.generate(prompt, GenerationConfig.greedy(maxNew, eos), null);
-            assertArrayEquals(longs(p.get("output_ids")), out, "prompt " + prompts);
+            assertArrayEquals(Golden.longs(p.get("output_ids")), out, "prompt " + prompts);
             ModelOutput full = model.forward(ModelInput.of(new long[][] {out}));
             Tensor last = full.logits().select(0, 0).select(0, out.length - 1);
             JsonNode ref = p.get("final_sequence_last_position_logits");
@@ -115,25 +116,7 @@ class GoldenOpenClTest {
         Tensor ids = Golden.longTensor(batch.get("input_ids"));
         Tensor mask = Golden.longTensor(batch.get("attention_mask"));
         Tensor expected = Golden.longTensor(batch.get("output_ids"));
-        long[][] out = new Generator(gpt2()).generate(rows(ids), rows(mask), GenerationConfig.greedy(maxNew, eos), null);
-        assertArrayEquals(rows(expected), out);
-    }
-
-    static long[] longs(JsonNode a) {
-        long[] v = new long[a.size()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = a.get(i).asLong();
-        }
-        return v;
-    }
-
-    static long[][] rows(Tensor t) {
-        long[] flat = t.toLongArray();
-        int cols = t.dim(1);
-        long[][] out = new long[t.dim(0)][cols];
-        for (int r = 0; r < out.length; r++) {
-            System.arraycopy(flat, r * cols, out[r], 0, cols);
-        }
-        return out;
+        long[][] out = new Generator(gpt2()).generate(Tensors.rows(ids), Tensors.rows(mask), GenerationConfig.greedy(maxNew, eos), null);
+        assertArrayEquals(Tensors.rows(expected), out);
     }
 }

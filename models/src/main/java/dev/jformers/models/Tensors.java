@@ -37,6 +37,20 @@ public final class Tensors {
         return backend.toHost(t).toF32();
     }
 
+    /** An integer tensor [rows, cols] as rows of longs (the inverse of {@link ModelInput#ids}). */
+    public static long[][] rows(Tensor t) {
+        if (t.rank() != 2) {
+            throw new ShapeException("rows: expected a 2-d tensor, got " + t);
+        }
+        long[] flat = t.toLongArray();
+        int cols = t.dim(1);
+        long[][] out = new long[t.dim(0)][cols];
+        for (int r = 0; r < out.length; r++) {
+            System.arraycopy(flat, r * cols, out[r], 0, cols);
+        }
+        return out;
+    }
+
     /** Positions 0..T−1 as an I64 tensor [T]. */
     public static Tensor arange(int start, int count) {
         long[] v = new long[count];

@@ -70,10 +70,10 @@ class FormatsAndGenerationTest {
         int maxNew = gen.get("settings").get("max_new_tokens").asInt();
         int eos = gen.get("settings").get("eos_token_id").asInt();
         for (JsonNode p : gen.get("single_prompts")) {
-            long[] prompt = longs(p.get("prompt_ids"));
+            long[] prompt = Golden.longs(p.get("prompt_ids"));
             List<Long> streamed = new ArrayList<>();
             long[] out = generator.generate(prompt, GenerationConfig.greedy(maxNew, eos), (step, t) -> streamed.add(t[0]));
-            assertArrayEquals(longs(p.get("output_ids")), out);
+            assertArrayEquals(Golden.longs(p.get("output_ids")), out);
             assertEquals(p.get("new_ids").size(), streamed.size());
             // the last position's logits of a full forward over the final sequence
             ModelOutput full = model.forward(ModelInput.of(new long[][] {out}));
@@ -90,8 +90,8 @@ class FormatsAndGenerationTest {
         Tensor ids = Golden.longTensor(batch.get("input_ids"));
         Tensor mask = Golden.longTensor(batch.get("attention_mask"));
         Tensor expected = Golden.longTensor(batch.get("output_ids"));
-        long[][] out = new Generator(gpt2()).generate(rows(ids), rows(mask), GenerationConfig.greedy(10, 999), null);
-        assertArrayEquals(rows(expected), out);
+        long[][] out = new Generator(gpt2()).generate(Tensors.rows(ids), Tensors.rows(mask), GenerationConfig.greedy(10, 999), null);
+        assertArrayEquals(Tensors.rows(expected), out);
     }
 
     @Test
@@ -101,23 +101,5 @@ class FormatsAndGenerationTest {
         GenerationConfig cfg = GenerationConfig.sampling(12, null, 42L).withSampling(0.8, 20, 0.9, 42L);
         assertArrayEquals(g.generate(prompt, cfg, null), g.generate(prompt, cfg, null));
         assertEquals(15, g.generate(prompt, cfg, null).length);
-    }
-
-    static long[] longs(JsonNode a) {
-        long[] v = new long[a.size()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = a.get(i).asLong();
-        }
-        return v;
-    }
-
-    static long[][] rows(Tensor t) {
-        long[] flat = t.toLongArray();
-        int cols = t.dim(1);
-        long[][] out = new long[t.dim(0)][cols];
-        for (int r = 0; r < out.length; r++) {
-            System.arraycopy(flat, r * cols, out[r], 0, cols);
-        }
-        return out;
     }
 }

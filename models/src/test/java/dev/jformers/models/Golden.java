@@ -86,6 +86,14 @@ public final class Golden {
         return Tensor.ofLongs(v, shape(t));
     }
 
+    public static long[] longs(JsonNode data) {
+        long[] v = new long[data.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = data.get(i).asLong();
+        }
+        return v;
+    }
+
     public static float[] floats(JsonNode data) {
         float[] v = new float[data.size()];
         for (int i = 0; i < v.length; i++) {
