@@ -1,6 +1,7 @@
 package dev.jformers.models.bert;
 
 import dev.jformers.core.Backend;
+import dev.jformers.core.DType;
 import dev.jformers.core.JformersException;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.ModelWeights;
@@ -42,9 +43,9 @@ public final class BertEmbeddings {
         }
         checkPositions(positionIds);
         if (tokenTypeIds == null) {
-            tokenTypeIds = Tensor.zeros(dev.jformers.core.DType.I64, batch, tokens);
+            tokenTypeIds = Tensor.zeros(DType.I64, batch, tokens);
         }
-        Tensor x = backend.embedding(wordEmbeddings.weight(), inputIds);              // [B, T, C]
+        Tensor x = wordEmbeddings.forward(inputIds);                                   // [B, T, C]
         x = backend.add(x, tokenTypeEmbeddings.forward(tokenTypeIds));                // [B, T, C]
         x = backend.add(x, positionEmbeddings.forward(positionIds));                  // + [T, C] or [B, T, C]
         return layerNorm.forward(x);
