@@ -53,6 +53,24 @@ final class HostTensors {
         }
     }
 
+    /**
+     * The tensor itself if it is float32 in a float[] on the heap (kernels then read its array in
+     * place, through {@link Tensor#floatArray()} and its strides), else a contiguous float[] copy.
+     */
+    static Tensor onHeap(Tensor t) {
+        if (t.floatArray() != null) {
+            return t;
+        }
+        long n = t.numel();
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new ShapeException("tensor too large for the CPU kernels' arrays: " + t);
+        }
+        float[] a = new float[(int) Math.max(1, n)];
+        Tensor c = t.toF32().contiguous();
+        MemorySegment.copy(c.segment(), F32, c.offset() * 4, a, 0, (int) n);
+        return Tensor.wrap(MemorySegment.ofArray(a), DType.F32, t.shape());
+    }
+
     static MemorySegment seg(Tensor t) {
         return t.segment();
     }

@@ -84,6 +84,19 @@ abstract class Kernels {
     /** out[o..o+n) = x[xOff..xOff+k) · M, M row-major [k × n] at {@code m[mOff + t·ld + j]}. */
     abstract void vecMat(float[] x, int xOff, int k, float[] m, int mOff, int ld, int n, float[] out, int outOff);
 
+    /**
+     * C = A·B for a few rows: C[r, j] = Σ_t A[r, t]·B[t, j] for r < rows, j < n, t < k, C overwritten.
+     * All row-major with any leading dimensions — A at {@code a[aOff + r·lda + t]}, B at
+     * {@code b[bOff + t·ldb + j]}, C at {@code c[cOff + r·ldc + j]} — so B can be a head's slice of a
+     * [T, C] tensor read in place. Register tiles of 4 rows share each load of B: attention's
+     * scores (Q·Kᵀ with Kᵀ gathered) and context (P·V) and {@code matmul}.
+     */
+    abstract void matMulRows(float[] a, int aOff, int lda, int rows, int k, float[] b, int bOff, int ldb, int n,
+                             float[] c, int cOff, int ldc);
+
+    /** Σ a[aOff + i]·b[bOff + i] for i < n. */
+    abstract float dot(float[] a, int aOff, float[] b, int bOff, int n);
+
     /** x[off..off+n) *= s. */
     abstract void scale(float[] x, int off, int n, float s);
 

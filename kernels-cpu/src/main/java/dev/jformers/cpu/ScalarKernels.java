@@ -52,6 +52,23 @@ final class ScalarKernels extends Kernels {
     }
 
     @Override
+    void matMulRows(float[] a, int aOff, int lda, int rows, int k, float[] b, int bOff, int ldb, int n,
+                    float[] c, int cOff, int ldc) {
+        for (int r = 0; r < rows; r++) {
+            vecMat(a, aOff + r * lda, k, b, bOff, ldb, n, c, cOff + r * ldc);
+        }
+    }
+
+    @Override
+    float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum = Math.fma(a[aOff + i], b[bOff + i], sum);
+        }
+        return sum;
+    }
+
+    @Override
     void scale(float[] x, int off, int n, float s) {
         for (int i = 0; i < n; i++) {
             x[off + i] *= s;

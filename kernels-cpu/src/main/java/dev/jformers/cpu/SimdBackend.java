@@ -67,10 +67,10 @@ public final class SimdBackend extends CpuBackend {
     static final long PARALLEL_THRESHOLD = 1 << 15;
 
     /**
-     * Below this many multiply-adds a linear layer runs on the calling thread alone: waking a parked
-     * helper costs tens of µs here, about what a 768 × 768 GEMV (2.4 MB of weight) takes on one thread.
+     * Below this many multiply-adds a linear layer runs on the calling thread alone. The pool's helpers
+     * spin between jobs, so handing out work costs about a µs: a 768 × 768 GEMV (≈ 30 µs) is worth splitting.
      */
-    static final long GEMM_PARALLEL_THRESHOLD = 1 << 21;
+    static final long GEMM_PARALLEL_THRESHOLD = 1 << 17;
 
     /** Elements per chunk of element-wise ops: 16 KiB, copied to a scratch array, done in L1, copied back. */
     static final int CHUNK = 4096;
@@ -429,53 +429,83 @@ public final class SimdBackend extends CpuBackend {
         if (batch == 0 || tq == 0 || channels == 0) {
             return new AttentionOutput(context, probs);
         }
-        MemorySegment qs = q.segment(), ks = k.segment(), vs = v.segment(), cs = context.segment();
+        // Q, K and V are read in place (a KV cache, or views into the fused QKV projection): host F32
+        // tensors are float[] on the heap; anything else is copied to one once.
+        Tensor qh = HostTensors.onHeap(q), kh = HostTensors.onHeap(k), vh = HostTensors.onHeap(v);
+        Tensor ch = HostTensors.onHeap(context);
+        float[] qa = qh.floatArray(), ka = kh.floatArray(), va = vh.floatArray(), ca = ch.floatArray();
         MemorySegment ps = probs == null ? null : probs.segment();
         long work = (long) batch * heads * tq * tk * d;
-        pool.parallelFor(work < PARALLEL_THRESHOLD ? 1 : batch * heads, task -> {
-            int first = work < PARALLEL_THRESHOLD ? 0 : task, last = work < PARALLEL_THRESHOLD ? batch * heads : task + 1;
+        boolean serial = work < PARALLEL_THRESHOLD;
+        pool.parallelFor(serial ? 1 : batch * heads, task -> {
             Scratch scratch = SCRATCH.get();
-            float[] kT = scratch.get(0, d * tk), vh = scratch.get(1, tk * d);
-            float[] qRow = scratch.get(2, d), p = scratch.get(3, tk), ctx = scratch.get(4, d);
-            for (int bh = first; bh < last; bh++) {
+            // Decoding (a query row or two) reads the keys in place; longer queries gather Kᵀ [d × tk] once
+            // per head, so that blocks of 4 query rows get their scores as whole vectors of keys.
+            boolean gather = tq >= Kernels.MR;
+            float[] kT = gather ? scratch.get(0, d * tk) : null;
+            float[] p = scratch.get(1, Kernels.MR * tk);
+            for (int bh = serial ? 0 : task, last = serial ? batch * heads : task + 1; bh < last; bh++) {
                 int b = bh / heads, h = bh % heads;
-                // This head's keys, transposed to [d × tk] so scores come out as whole vectors of keys,
-                // and its values [tk × d], contiguous.
-                for (int j = 0; j < tk; j++) {
-                    long kRow = k.offset() + b * k.stride(0) + j * k.stride(1) + (long) h * d;
-                    MemorySegment.copy(ks, F32, kRow * 4, qRow, 0, d);
-                    for (int t = 0; t < d; t++) {
-                        kT[t * tk + j] = qRow[t];
+                int qBase = (int) (qh.arrayOffset() + b * qh.stride(0) + (long) h * d), qStride = (int) qh.stride(1);
+                int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
+                int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
+                int cBase = (int) (ch.arrayOffset() + (long) b * tq * channels + (long) h * d);
+                if (gather) {
+                    for (int j = 0; j < tk; j++) {
+                        for (int t = 0, src = kBase + j * kStride; t < d; t++) {
+                            kT[t * tk + j] = ka[src + t];
+                        }
                     }
-                    long vRow = v.offset() + b * v.stride(0) + j * v.stride(1) + (long) h * d;
-                    MemorySegment.copy(vs, F32, vRow * 4, vh, j * d, d);
                 }
-                for (int i = 0; i < tq; i++) {
-                    long qIndex = q.offset() + b * q.stride(0) + i * q.stride(1) + (long) h * d;
-                    MemorySegment.copy(qs, F32, qIndex * 4, qRow, 0, d);
-                    // Keys after the query's position are masked anyway: don't compute their scores.
-                    int visible = causal ? Math.max(0, Math.min(tk, tk - tq + i + 1)) : tk;
-                    kernels.vecMat(qRow, 0, d, kT, 0, tk, visible, p, 0);
-                    kernels.scale(p, 0, visible, scale);
-                    if (visible < tk) {
-                        Arrays.fill(p, visible, tk, ScalarBackend.MASKED);
-                    }
-                    if (pad != null) {
-                        for (int j = 0; j < tk; j++) {
-                            if (pad[b * tk + j] == 0f) {
-                                p[j] += ScalarBackend.MASKED;   // as HF: a masked causal score becomes −∞
+                for (int i0 = 0; i0 < tq; i0 += Kernels.MR) {
+                    int rows = Math.min(Kernels.MR, tq - i0);
+                    // Keys after a query's position are masked anyway: don't compute their scores.
+                    int visibleMax = causal ? visible(tk, tq, i0 + rows - 1) : tk;
+                    if (gather) {
+                        kernels.matMulRows(qa, qBase + i0 * qStride, qStride, rows, d, kT, 0, tk, visibleMax, p, 0, tk);
+                    } else {
+                        for (int r = 0; r < rows; r++) {
+                            for (int j = 0; j < visibleMax; j++) {
+                                p[r * tk + j] = kernels.dot(qa, qBase + (i0 + r) * qStride, ka, kBase + j * kStride, d);
                             }
                         }
                     }
-                    kernels.softmax(p, 0, tk);
-                    kernels.vecMat(p, 0, tk, vh, 0, d, d, ctx, 0);
-                    MemorySegment.copy(ctx, 0, cs, F32, (((long) b * tq + i) * channels + (long) h * d) * 4, d);
-                    if (ps != null) {
-                        MemorySegment.copy(p, 0, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
+                    for (int r = 0; r < rows; r++) {
+                        int i = i0 + r, row = r * tk, visible = causal ? visible(tk, tq, i) : tk;
+                        kernels.scale(p, row, visible, scale);
+                        if (visible < tk) {
+                            Arrays.fill(p, row + visible, row + tk, ScalarBackend.MASKED);
+                        }
+                        if (pad != null) {
+                            for (int j = 0; j < tk; j++) {
+                                if (pad[b * tk + j] == 0f) {
+                                    p[row + j] += ScalarBackend.MASKED;   // as HF: a masked causal score becomes −∞
+                                }
+                            }
+                        }
+                        kernels.softmax(p, row, tk);
+                        if (ps != null) {
+                            MemorySegment.copy(p, row, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
+                        }
                     }
+                    // context rows = P · V_head, V read in place ([tk × d] with row stride vStride). Over all
+                    // keys: a row whose every key is masked attends uniformly to all of them, as in HF.
+                    kernels.matMulRows(p, 0, tk, rows, tk, va, vBase, vStride, d, ca, cBase + i0 * channels, channels);
                 }
             }
         });
+        if (ch != context) {
+            backendCopy(ch, context);
+        }
         return new AttentionOutput(context, probs);
+    }
+
+    /** Keys query row i may see under a causal mask (the last tq of tk positions are the queries). */
+    private static int visible(int tk, int tq, int i) {
+        return Math.max(0, Math.min(tk, tk - tq + i + 1));
+    }
+
+    private void backendCopy(Tensor from, Tensor to) {
+        MemorySegment.copy(from.segment(), from.offset() * 4, to.segment(), to.offset() * 4, from.numel() * 4);
     }
 }

@@ -170,6 +170,81 @@ final class VectorKernels extends Kernels {
         }
     }
 
+    // ---------------------------------------------------------------- small products for attention
+
+    @Override
+    void matMulRows(float[] a, int aOff, int lda, int rows, int k, float[] b, int bOff, int ldb, int n,
+                    float[] c, int cOff, int ldc) {
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            fourRows(a, aOff + r * lda, lda, k, b, bOff, ldb, n, c, cOff + r * ldc, ldc);
+        }
+        for (; r < rows; r++) {
+            vecMat(a, aOff + r * lda, k, b, bOff, ldb, n, c, cOff + r * ldc);
+        }
+    }
+
+    /** Four rows of C = A·B: 4 × 4-vector tiles (16 accumulators, 4 loads of B and 4 broadcasts per 16 FMAs), then 4 × 1, then a masked tail. */
+    private static void fourRows(float[] a, int aOff, int lda, int k, float[] b, int bOff, int ldb, int n,
+                                 float[] c, int cOff, int ldc) {
+        VectorSpecies<Float> s = S;
+        int l = s.length();
+        int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        int j = 0;
+        for (; j + 4 * l <= n; j += 4 * l) {
+            FloatVector v00 = FloatVector.zero(s), v01 = v00, v02 = v00, v03 = v00, v10 = v00, v11 = v00, v12 = v00, v13 = v00;
+            FloatVector v20 = v00, v21 = v00, v22 = v00, v23 = v00, v30 = v00, v31 = v00, v32 = v00, v33 = v00;
+            for (int t = 0, bi = bOff + j; t < k; t++, bi += ldb) {
+                FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
+                FloatVector b2 = FloatVector.fromArray(s, b, bi + 2 * l), b3 = FloatVector.fromArray(s, b, bi + 3 * l);
+                FloatVector x = FloatVector.broadcast(s, a[a0 + t]);
+                v00 = b0.fma(x, v00); v01 = b1.fma(x, v01); v02 = b2.fma(x, v02); v03 = b3.fma(x, v03);
+                x = FloatVector.broadcast(s, a[a1 + t]);
+                v10 = b0.fma(x, v10); v11 = b1.fma(x, v11); v12 = b2.fma(x, v12); v13 = b3.fma(x, v13);
+                x = FloatVector.broadcast(s, a[a2 + t]);
+                v20 = b0.fma(x, v20); v21 = b1.fma(x, v21); v22 = b2.fma(x, v22); v23 = b3.fma(x, v23);
+                x = FloatVector.broadcast(s, a[a3 + t]);
+                v30 = b0.fma(x, v30); v31 = b1.fma(x, v31); v32 = b2.fma(x, v32); v33 = b3.fma(x, v33);
+            }
+            int c0 = cOff + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+            v00.intoArray(c, c0); v01.intoArray(c, c0 + l); v02.intoArray(c, c0 + 2 * l); v03.intoArray(c, c0 + 3 * l);
+            v10.intoArray(c, c1); v11.intoArray(c, c1 + l); v12.intoArray(c, c1 + 2 * l); v13.intoArray(c, c1 + 3 * l);
+            v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v22.intoArray(c, c2 + 2 * l); v23.intoArray(c, c2 + 3 * l);
+            v30.intoArray(c, c3); v31.intoArray(c, c3 + l); v32.intoArray(c, c3 + 2 * l); v33.intoArray(c, c3 + 3 * l);
+        }
+        for (; j < n; j += l) {
+            VectorMask<Float> m = s.indexInRange(j, n);
+            FloatVector v0 = FloatVector.zero(s), v1 = v0, v2 = v0, v3 = v0;
+            for (int t = 0, bi = bOff + j; t < k; t++, bi += ldb) {
+                FloatVector bv = FloatVector.fromArray(s, b, bi, m);
+                v0 = bv.fma(FloatVector.broadcast(s, a[a0 + t]), v0);
+                v1 = bv.fma(FloatVector.broadcast(s, a[a1 + t]), v1);
+                v2 = bv.fma(FloatVector.broadcast(s, a[a2 + t]), v2);
+                v3 = bv.fma(FloatVector.broadcast(s, a[a3 + t]), v3);
+            }
+            v0.intoArray(c, cOff + j, m);
+            v1.intoArray(c, cOff + ldc + j, m);
+            v2.intoArray(c, cOff + 2 * ldc + j, m);
+            v3.intoArray(c, cOff + 3 * ldc + j, m);
+        }
+    }
+
+    @Override
+    float dot(float[] a, int aOff, float[] b, int bOff, int n) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), i = 0;
+        FloatVector acc0 = FloatVector.zero(s), acc1 = acc0;
+        for (; i + 2 * l <= n; i += 2 * l) {
+            acc0 = FloatVector.fromArray(s, a, aOff + i).fma(FloatVector.fromArray(s, b, bOff + i), acc0);
+            acc1 = FloatVector.fromArray(s, a, aOff + i + l).fma(FloatVector.fromArray(s, b, bOff + i + l), acc1);
+        }
+        for (; i < n; i += l) {
+            VectorMask<Float> m = s.indexInRange(i, n);
+            acc0 = FloatVector.fromArray(s, a, aOff + i, m).fma(FloatVector.fromArray(s, b, bOff + i, m), acc0);
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
     // ---------------------------------------------------------------- element-wise
 
     @Override

@@ -1,10 +1,7 @@
 package dev.jformers.cpu;
 
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
@@ -12,31 +9,48 @@ import java.util.function.IntConsumer;
 /**
  * A fixed set of {@code threads} workers: the calling thread plus {@code threads − 1} daemon helpers
  * owned by this pool (never the ForkJoin common pool, so a backend doesn't fight other code for it).
- * {@link #parallelFor} hands out task indices through one atomic counter: the caller works too, so a
- * job finishes even if no helper is free (several callers at once, or a call after {@link #close}).
+ *
+ * <p>A forward pass makes hundreds of short parallel calls (a decoding step's 768 × 768 GEMV takes
+ * about 50 µs), and waking a parked thread costs tens of µs on this kind of VM. So a helper that has
+ * finished a job spins for {@link #SPIN_NANOS} waiting for the next one before it parks, as the
+ * OpenMP runtimes and ONNX Runtime's intra-op threads do; an idle pool costs nothing after that.
+ *
+ * <p>{@link #parallelFor} publishes one job at a time in a slot; tasks are claimed through one atomic
+ * counter and the caller works too. A second caller that finds the slot taken (another thread's job,
+ * or a parallelFor nested in a task) runs its own tasks alone, so nothing can deadlock or wait on a
+ * busy pool, and a job still finishes after {@link #close}.
  */
 final class WorkerPool implements AutoCloseable {
     private static final AtomicInteger POOL_IDS = new AtomicInteger();
 
+    /** How long a helper (and a caller waiting for helpers) spins before parking. */
+    static final long SPIN_NANOS = 200_000;
+
     private final int threads;
-    private final ExecutorService helpers;
+    private final Helper[] helpers;
+    private final AtomicReference<Job> slot = new AtomicReference<>();
+    private volatile boolean closed;
+    private volatile boolean started;
+    private final AtomicLong jobIds = new AtomicLong();
 
     WorkerPool(int threads) {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be at least 1, got " + threads);
         }
         this.threads = threads;
-        this.helpers = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, daemonThreads());
+        this.helpers = new Helper[threads - 1];
     }
 
-    private static ThreadFactory daemonThreads() {
-        int pool = POOL_IDS.incrementAndGet();
-        AtomicInteger ids = new AtomicInteger();
-        return runnable -> {
-            Thread t = new Thread(runnable, "jformers-cpu-" + pool + "-" + ids.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
+    /** Starts the helpers on the first parallel call, so that a backend that never needs them costs no threads. */
+    private synchronized void startHelpers() {
+        if (helpers.length > 0 && helpers[0] == null) {
+            int pool = POOL_IDS.incrementAndGet();
+            for (int h = 0; h < helpers.length; h++) {
+                helpers[h] = new Helper("jformers-cpu-" + pool + "-" + (h + 1));
+                helpers[h].start();
+            }
+            started = true;
+        }
     }
 
     int threads() {
@@ -48,28 +62,69 @@ final class WorkerPool implements AutoCloseable {
         if (tasks <= 0) {
             return;
         }
-        if (helpers == null || tasks == 1) {
-            for (int t = 0; t < tasks; t++) {
-                body.accept(t);
-            }
+        if (!started && helpers.length > 0 && tasks > 1) {
+            startHelpers();
+        }
+        Job job = new Job(jobIds.incrementAndGet(), tasks, body, Thread.currentThread());
+        if (helpers.length == 0 || tasks == 1 || closed || !slot.compareAndSet(null, job)) {
+            job.run();   // alone: no helpers, one task, or the helpers are busy with another caller's job
+            job.rethrow();
             return;
         }
-        Job job = new Job(tasks, body, Thread.currentThread());
         try {
-            for (int h = Math.min(threads, tasks) - 1; h > 0; h--) {
-                helpers.execute(job);
+            for (Helper h : helpers) {
+                if (h.parked) {   // read after the slot was written: a helper parks only after re-reading it
+                    LockSupport.unpark(h);
+                }
             }
-        } catch (RejectedExecutionException closed) {
-            // The pool was closed: the caller does the remaining work alone.
+            job.run();
+            job.awaitAll();
+        } finally {
+            slot.set(null);
         }
-        job.run();
-        job.awaitAll();
+        job.rethrow();
     }
 
     @Override
     public void close() {
-        if (helpers != null) {
-            helpers.shutdown();
+        closed = true;
+        if (started) {
+            for (Helper h : helpers) {
+                LockSupport.unpark(h);
+            }
+        }
+    }
+
+    private final class Helper extends Thread {
+        volatile boolean parked;
+
+        Helper(String name) {
+            super(name);
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            long last = 0;   // the id of the last job run: ids, not references, so no finished job is kept alive
+            long idleSince = System.nanoTime();
+            while (!closed) {
+                Job job = slot.get();
+                if (job != null && job.id != last) {
+                    last = job.id;
+                    job.run();
+                    idleSince = System.nanoTime();
+                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    parked = true;
+                    job = slot.get();
+                    if ((job == null || job.id == last) && !closed) {
+                        LockSupport.park(WorkerPool.this);
+                    }
+                    parked = false;
+                    idleSince = System.nanoTime();
+                }
+            }
         }
     }
 
@@ -81,8 +136,11 @@ final class WorkerPool implements AutoCloseable {
         private final AtomicInteger next = new AtomicInteger();
         private final AtomicInteger finished = new AtomicInteger();
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
+        private volatile boolean callerParked;
+        private final long id;
 
-        Job(int tasks, IntConsumer body, Thread caller) {
+        Job(long id, int tasks, IntConsumer body, Thread caller) {
+            this.id = id;
             this.tasks = tasks;
             this.body = body;
             this.caller = caller;
@@ -98,17 +156,29 @@ final class WorkerPool implements AutoCloseable {
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
                 } finally {
-                    if (finished.incrementAndGet() == tasks) {
+                    if (finished.incrementAndGet() == tasks && callerParked) {
                         LockSupport.unpark(caller);
                     }
                 }
             }
         }
 
+        /** Spins a little (the helpers are usually about to finish), then parks until the last task is done. */
         void awaitAll() {
+            long start = System.nanoTime();
             while (finished.get() < tasks) {
-                LockSupport.park(this);
+                if (System.nanoTime() - start < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    callerParked = true;
+                    if (finished.get() < tasks) {
+                        LockSupport.parkNanos(this, 1_000_000);
+                    }
+                }
             }
+        }
+
+        void rethrow() {
             Throwable e = failure.get();
             if (e instanceof RuntimeException re) {
                 throw re;

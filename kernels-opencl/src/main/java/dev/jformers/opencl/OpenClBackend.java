@@ -27,7 +27,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -598,14 +597,16 @@ public final class OpenClBackend implements Backend {
                 src = empty(t.shape());
                 copy(t, src);
             }
-            Tensor out = Tensor.zeros(DType.F32, t.shape());
             long bytes = t.numel() * Sizeof.cl_float;
-            if (bytes > 0) {
-                ByteBuffer buf = out.segment().asSlice(0, bytes).asByteBuffer();
-                CL.clEnqueueReadBuffer(queue, mem(src), CL_TRUE, src.offset() * Sizeof.cl_float, bytes,
-                        Pointer.to(buf), 0, null, null);
+            if (bytes > Integer.MAX_VALUE - 16) {
+                throw new JformersException("toHost: " + t + " is too large for one host array");
             }
-            return out;
+            float[] host = new float[(int) t.numel()];
+            if (bytes > 0) {
+                CL.clEnqueueReadBuffer(queue, mem(src), CL_TRUE, src.offset() * Sizeof.cl_float, bytes,
+                        Pointer.to(host), 0, null, null);
+            }
+            return Tensor.wrap(MemorySegment.ofArray(host), DType.F32, t.shape());
         } catch (CLException e) {
             throw translate("toHost", e);
         } finally {

@@ -7,6 +7,7 @@ import dev.jformers.core.Tensor;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -46,9 +47,13 @@ public final class SafetensorsWriter {
                 Tensor c = t.contiguous();
                 long es = c.dtype().byteSize();
                 MemorySegment bytes = c.segment().asSlice(c.offset() * es, c.numel() * es);
-                // Write in chunks: a ByteBuffer view is limited to 2 GB.
-                for (long pos = 0; pos < bytes.byteSize(); pos += 1 << 30) {
-                    writeFully(ch, bytes.asSlice(pos, Math.min(1 << 30, bytes.byteSize() - pos)).asByteBuffer());
+                // Write in chunks: a ByteBuffer view is limited to 2 GB, and only native or byte[]
+                // memory has one (F32 tensors on the heap are float[]: copied out 16 MB at a time).
+                boolean view = bytes.isNative() || bytes.heapBase().orElse(null) instanceof byte[];
+                long chunk = view ? 1 << 30 : 1 << 24;
+                for (long pos = 0; pos < bytes.byteSize(); pos += chunk) {
+                    MemorySegment part = bytes.asSlice(pos, Math.min(chunk, bytes.byteSize() - pos));
+                    writeFully(ch, view ? part.asByteBuffer() : ByteBuffer.wrap(part.toArray(ValueLayout.JAVA_BYTE)));
                 }
             }
         } catch (IOException e) {

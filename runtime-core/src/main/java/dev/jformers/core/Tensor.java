@@ -58,17 +58,43 @@ public final class Tensor {
         return of(new Storage.Host(segment), dtype, 0, shape);
     }
 
-    /** A zero-filled, 64-byte aligned host tensor whose memory the garbage collector frees. */
+    /**
+     * A zero-filled host tensor whose memory the garbage collector frees: on the Java heap up to
+     * {@code jformers.heapTensorLimit} bytes (F32 as a {@code float[]}, so that kernels can work on
+     * the array itself; other dtypes as a {@code byte[]}), above that 64-byte aligned native memory.
+     */
     public static Tensor zeros(DType dtype, int... shape) {
         checkShape(shape);
         long bytes = Math.max(1, numel(shape) * dtype.byteSize());
         // Activations live on the Java heap: allocating is a pointer bump and the young-generation GC
         // frees them at once, where fresh native memory is page-faulted and zeroed on every forward
-        // pass and returned only after a GC. byte[] (not float[]) keeps asByteBuffer() usable.
-        MemorySegment seg = bytes <= HEAP_LIMIT
-                ? MemorySegment.ofArray(new byte[(int) bytes])
-                : Arena.ofAuto().allocate(bytes, ALIGNMENT);
+        // pass and returned only after a GC.
+        MemorySegment seg;
+        if (bytes > HEAP_LIMIT) {
+            seg = Arena.ofAuto().allocate(bytes, ALIGNMENT);
+        } else if (dtype == DType.F32) {
+            seg = MemorySegment.ofArray(new float[(int) ((bytes + 3) / 4)]);
+        } else {
+            seg = MemorySegment.ofArray(new byte[(int) bytes]);
+        }
         return new Tensor(new Storage.Host(seg), dtype, shape.clone(), contiguousStrides(shape), 0);
+    }
+
+    /**
+     * The float[] holding this host F32 tensor's elements, or null (native or mapped memory, other
+     * dtypes, device tensors). Element i of the tensor (at {@link #offset()} + Σ index·stride) is at
+     * {@code array[arrayOffset() + …]}: see {@link #arrayOffset()}.
+     */
+    public float[] floatArray() {
+        if (dtype != DType.F32 || !(storage instanceof Storage.Host)) {
+            return null;
+        }
+        return storage.segment().heapBase().orElse(null) instanceof float[] a ? a : null;
+    }
+
+    /** Index in {@link #floatArray()} of this tensor's element at {@link #offset()}. */
+    public long arrayOffset() {
+        return storage.segment().address() / Float.BYTES + offset;
     }
 
     /** An F32 tensor holding a copy of {@code data}. */
