@@ -71,6 +71,12 @@ final class HostTensors {
         return Tensor.wrap(MemorySegment.ofArray(a), DType.F32, t.shape());
     }
 
+    /** {@link #onHeap}, and contiguous: rows of the last dimension one after another in the array. */
+    static Tensor contiguousOnHeap(Tensor t) {
+        Tensor h = onHeap(t);
+        return h.isContiguous() ? h : onHeap(h.contiguous());
+    }
+
     static MemorySegment seg(Tensor t) {
         return t.segment();
     }

@@ -24,13 +24,14 @@ import static dev.jformers.cpu.HostTensors.F32;
  * <p>How the work is cut:
  * <ul>
  *   <li>{@link #linear}: a packed, cache-blocked GEMM (see {@link PackedLinear} for the panel layout,
- *       {@link #gemm} for the loops). Tasks are blocks of {@value #MC} rows × a range of weight panels;
- *       each accumulates a C block in a scratch array (L2) over K blocks, sweeping a 4-row register
- *       tile down the A block (L2) along one panel's K block. Inputs of at most
+ *       {@link #gemm} for the loops) that works in place on the input's and output's arrays. Tasks are
+ *       blocks of {@value #MC} rows × a range of weight panels; a 4-row register tile sweeps down the
+ *       rows along one panel's K block (in L2) and accumulates into the output. Inputs of at most
  *       {@value #SKINNY_ROWS} rows (decoding) skip K blocking and split the panels between the threads,
  *       so a GEMV streams the weight exactly once.</li>
- *   <li>{@link #attention}: one task per (batch, head): gather Kᵀ and V of the head, then per query
- *       row scores = q·Kᵀ, mask, softmax, context = p·V, all in the task's scratch arrays.</li>
+ *   <li>{@link #attention}: one task per (batch, head), reading Q, K and V in place: scores for blocks
+ *       of 4 query rows against a gathered Kᵀ (or, when decoding, dot products with the cached keys),
+ *       mask, softmax, then context = P·V with V's rows read where they are.</li>
  *   <li>Row-wise and element-wise ops: rows (or chunks) split between the threads when large.</li>
  * </ul>
  *
@@ -52,16 +53,13 @@ public final class SimdBackend extends CpuBackend {
     /** Inputs with at most this many rows are GEMVs: no K blocking, weight panels streamed once. */
     static final int SKINNY_ROWS = 8;
 
-    /** Columns of a task's C block: 128 × 384 floats = 192 KiB, in L2 next to the A block. */
-    static final int NC = 384;
-
     /**
-     * Bytes of a panel's K block (kc × NR floats; kc = 512 at 512 bits), read by the register tile once
-     * per 4 rows of A. This core issues one 512-bit FMA per cycle, so a tile step (12 FMAs) needs 192
-     * bytes of panel per 12 cycles, which L2 delivers: a block in L2 next to the A and C blocks measured
-     * 3–4% faster than one sized for the 32 KiB L1 (kc = 128), which reloads the C tile 4× as often.
+     * Bytes of a panel's K block (kc × NR floats; kc = 512 at 512 bits, where NR = 64), read by the
+     * register tile once per 4 rows of A. This core issues one 512-bit FMA per cycle, so a tile step
+     * (16 FMAs) needs 256 bytes of panel per 16 cycles, which L2 delivers: blocks of 64–256 KiB in L2
+     * next to the A block measured within the noise of each other, and 3–7% faster than 32 KiB (L1).
      */
-    static final int PANEL_BLOCK_BYTES = 96 * 1024;
+    static final int PANEL_BLOCK_BYTES = 128 * 1024;
 
     /** Below this many elements (or multiply-adds), an op runs on the calling thread alone. */
     static final long PARALLEL_THRESHOLD = 1 << 15;
@@ -175,33 +173,44 @@ public final class SimdBackend extends CpuBackend {
         if (x.rank() == 0 || x.dim(-1) != w.in) {
             throw ShapeException.of("linear", "[..., " + w.in + "]", x.shape());
         }
-        Tensor xc = x.toF32();
+        Tensor xc = HostTensors.contiguousOnHeap(x);
         int[] outShape = x.shape();
         outShape[outShape.length - 1] = w.out;
         Tensor y = Tensor.zeros(DType.F32, outShape);
         long rows = HostTensors.rows(xc);
-        if (rows > Integer.MAX_VALUE) {
-            throw new JformersException("linear: too many rows in " + x);
+        if (rows == 0 || w.out == 0) {
+            return y;
         }
-        if (rows > 0 && w.out > 0) {
-            gemm(xc.segment(), xc.offset(), (int) rows, w, y.segment());
+        float[] xa = xc.floatArray(), ya = y.floatArray();
+        if (ya != null) {
+            gemm(xa, (int) xc.arrayOffset(), (int) rows, w, ya, (int) y.arrayOffset());
+        } else {
+            // An output beyond one Java array (> 2^31 floats): blocks of rows through a heap array.
+            int block = (int) Math.max(1, (1 << 24) / w.out);
+            float[] part = new float[block * w.out];
+            for (long r0 = 0; r0 < rows; r0 += block) {
+                int m = (int) Math.min(block, rows - r0);
+                gemm(xa, (int) (xc.arrayOffset() + r0 * w.in), m, w, part, 0);
+                MemorySegment.copy(part, 0, y.segment(), F32, r0 * w.out * 4, m * w.out);
+            }
         }
         return y;
     }
 
     /**
-     * Y[m, out] = X[m, in] · B + bias, X contiguous from element {@code xIndex}, Y contiguous from 0.
+     * Y[m, out] = X[m, in] · B + bias, X and Y row-major arrays from {@code xOff} / {@code yOff},
+     * computed in place: the register tile reads A straight from X's rows and accumulates into Y.
      *
-     * <p>Loops, outermost first: task (row block × panel range) → column block of {@link #NC} columns
-     * (its C block, a scratch array started from the bias, lives in L2) → K block of kc → copy of the
-     * A block (≤ MC × kc, L2) → panel (its kc × NR block) → register tile down the rows.
+     * <p>Loops, outermost first: task (block of {@value #MC} rows × a range of panels) → bias into its
+     * Y block → K block of kc → panel (its kc × NR block, in L2) → register tile down the rows (the
+     * A block, MC × kc, stays in L2 across the panels). A panel that runs past {@code out} (the last
+     * one, when NR doesn't divide it) goes through a scratch tile, so no write leaves the row.
      */
-    void gemm(MemorySegment x, long xIndex, int m, PackedLinear w, MemorySegment y) {   // package-private for benchmarks
-        int k = w.in, n = w.out, nr = w.panelWidth, panels = w.panelCount;
+    void gemm(float[] x, int xOff, int m, PackedLinear w, float[] y, int yOff) {   // package-private for benchmarks
+        int k = w.in, n = w.out, nr = w.panelWidth, panels = w.panelCount, mr = Kernels.MR;
         boolean skinny = m <= SKINNY_ROWS;
         int kc = skinny ? Math.max(1, k) : Math.min(kcBlock, Math.max(1, k));
         int mc = skinny ? m : MC;
-        int ncPanels = Math.max(1, NC / nr);
         int rowBlocks = (m + mc - 1) / mc;
         int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
         // Few row blocks: give every thread its own range of panels as well (GEMV: each streams part of the weight).
@@ -211,32 +220,37 @@ public final class SimdBackend extends CpuBackend {
         pool.parallelFor(tasks, task -> {
             int rb0 = (task / colChunks) * blocksPerTask, cc = task % colChunks;
             int p0 = (int) ((long) panels * cc / colChunks), p1 = (int) ((long) panels * (cc + 1) / colChunks);
-            Scratch scratch = SCRATCH.get();
-            float[] a = scratch.get(0, mc * kc);
-            float[] c = scratch.get(1, mc * Math.min(ncPanels, p1 - p0) * nr);
+            int col0 = p0 * nr, cols = Math.min(n, p1 * nr) - col0;
+            float[] edge = null;   // the scratch tile of a panel that runs past n
             for (int rb = rb0; rb < rb0 + blocksPerTask; rb++) {
                 int r0 = rb * mc, rows = Math.min(mc, m - r0);
-                for (int pc = p0; pc < p1; pc += ncPanels) {
-                    int pcEnd = Math.min(p1, pc + ncPanels), ldc = (pcEnd - pc) * nr;
-                    for (int r = 0; r < rows; r++) {
-                        System.arraycopy(w.bias, pc * nr, c, r * ldc, ldc);
-                    }
-                    for (int t0 = 0; t0 < k; t0 += kc) {
-                        int kb = Math.min(kc, k - t0);
-                        for (int r = 0; r < rows; r++) {   // the A block, row-major with row stride kb
-                            MemorySegment.copy(x, F32, (xIndex + (long) (r0 + r) * k + t0) * 4, a, r * kb, kb);
-                        }
-                        for (int p = pc; p < pcEnd; p++) {
-                            int bOff = w.panelRow(p, t0), cOff = (p - pc) * nr;
-                            for (int r = 0; r < rows; r += Kernels.MR) {
-                                kernels.gemmTile(a, r * kb, kb, w.panels, bOff, kb, c, cOff + r * ldc, ldc,
-                                        Math.min(Kernels.MR, rows - r));
+                for (int r = 0; r < rows; r++) {
+                    System.arraycopy(w.bias, col0, y, yOff + (r0 + r) * n + col0, cols);
+                }
+                for (int t0 = 0; t0 < k; t0 += kc) {
+                    int kb = Math.min(kc, k - t0), aBlock = xOff + r0 * k + t0;
+                    for (int p = p0; p < p1; p++) {
+                        int bOff = w.panelRow(p, t0), c0 = yOff + r0 * n + p * nr;
+                        if ((p + 1) * nr <= n) {
+                            for (int r = 0; r < rows; r += mr) {
+                                kernels.gemmTile(x, aBlock + r * k, k, w.panels, bOff, kb, y, c0 + r * n, n, Math.min(mr, rows - r));
+                            }
+                        } else {
+                            int valid = n - p * nr;
+                            if (edge == null) {
+                                edge = new float[mr * nr];
+                            }
+                            for (int r = 0; r < rows; r += mr) {
+                                int tileRows = Math.min(mr, rows - r);
+                                for (int i = 0; i < tileRows; i++) {
+                                    System.arraycopy(y, c0 + (r + i) * n, edge, i * nr, valid);
+                                }
+                                kernels.gemmTile(x, aBlock + r * k, k, w.panels, bOff, kb, edge, 0, nr, tileRows);
+                                for (int i = 0; i < tileRows; i++) {
+                                    System.arraycopy(edge, i * nr, y, c0 + (r + i) * n, valid);
+                                }
                             }
                         }
-                    }
-                    int cols = Math.min(n, pcEnd * nr) - pc * nr;
-                    for (int r = 0; r < rows; r++) {
-                        MemorySegment.copy(c, r * ldc, y, F32, ((long) (r0 + r) * n + (long) pc * nr) * 4, cols);
                     }
                 }
             }

@@ -42,22 +42,105 @@ final class VectorKernels extends Kernels {
         return S.length();
     }
 
+    /**
+     * At 512 bits (AVX-512: 32 registers) the tile is 4 rows × 4 vectors: 16 accumulators, 4 panel loads
+     * and 4 broadcasts per 16 FMAs, and NR = 64 divides every width of BERT and GPT-2 (384 … 3072) and
+     * 1024. Narrower species may run on AVX2's 16 registers, where 4 × 3 is what fits.
+     */
+    private static final boolean WIDE = S.vectorBitSize() == 512;
+
     @Override
     int panelWidth() {
-        return NV * S.length();
+        return (WIDE ? 4 : NV) * S.length();
     }
 
     // ---------------------------------------------------------------- GEMM
 
     @Override
     void gemmTile(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
-        if (rows == MR) {
-            tile4x3(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
-        } else {
-            for (int r = 0; r < rows; r++) {
+        int r = 0;
+        for (; r + MR <= rows; r += MR) {
+            if (WIDE) {
+                tile4x4(a, aOff + r * lda, lda, b, bOff, kc, c, cOff + r * ldc, ldc);
+            } else {
+                tile4x3(a, aOff + r * lda, lda, b, bOff, kc, c, cOff + r * ldc, ldc);
+            }
+        }
+        for (; r < rows; r++) {
+            if (WIDE) {
+                tile1x4(a, aOff + r * lda, b, bOff, kc, c, cOff + r * ldc);
+            } else {
                 tile1x3(a, aOff + r * lda, b, bOff, kc, c, cOff + r * ldc);
             }
         }
+    }
+
+    /** The 512-bit register tile, 4 rows × 4 vectors: per step t, 4 panel vectors and 4 broadcasts of A feed 16 FMAs. */
+    private static void tile4x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = 4 * l;
+        int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, c, c1), v11 = FloatVector.fromArray(s, c, c1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, c, c1 + 2 * l), v13 = FloatVector.fromArray(s, c, c1 + 3 * l);
+        FloatVector v20 = FloatVector.fromArray(s, c, c2), v21 = FloatVector.fromArray(s, c, c2 + l);
+        FloatVector v22 = FloatVector.fromArray(s, c, c2 + 2 * l), v23 = FloatVector.fromArray(s, c, c2 + 3 * l);
+        FloatVector v30 = FloatVector.fromArray(s, c, c3), v31 = FloatVector.fromArray(s, c, c3 + l);
+        FloatVector v32 = FloatVector.fromArray(s, c, c3 + 2 * l), v33 = FloatVector.fromArray(s, c, c3 + 3 * l);
+        int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        for (int t = 0; t < kc; t++) {
+            int bi = bOff + t * nr;
+            FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
+            FloatVector b2 = FloatVector.fromArray(s, b, bi + 2 * l), b3 = FloatVector.fromArray(s, b, bi + 3 * l);
+            FloatVector x = FloatVector.broadcast(s, a[a0 + t]);
+            v00 = b0.fma(x, v00); v01 = b1.fma(x, v01); v02 = b2.fma(x, v02); v03 = b3.fma(x, v03);
+            x = FloatVector.broadcast(s, a[a1 + t]);
+            v10 = b0.fma(x, v10); v11 = b1.fma(x, v11); v12 = b2.fma(x, v12); v13 = b3.fma(x, v13);
+            x = FloatVector.broadcast(s, a[a2 + t]);
+            v20 = b0.fma(x, v20); v21 = b1.fma(x, v21); v22 = b2.fma(x, v22); v23 = b3.fma(x, v23);
+            x = FloatVector.broadcast(s, a[a3 + t]);
+            v30 = b0.fma(x, v30); v31 = b1.fma(x, v31); v32 = b2.fma(x, v32); v33 = b3.fma(x, v33);
+        }
+        v00.intoArray(c, c0); v01.intoArray(c, c0 + l); v02.intoArray(c, c0 + 2 * l); v03.intoArray(c, c0 + 3 * l);
+        v10.intoArray(c, c1); v11.intoArray(c, c1 + l); v12.intoArray(c, c1 + 2 * l); v13.intoArray(c, c1 + 3 * l);
+        v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v22.intoArray(c, c2 + 2 * l); v23.intoArray(c, c2 + 3 * l);
+        v30.intoArray(c, c3); v31.intoArray(c, c3 + l); v32.intoArray(c, c3 + 2 * l); v33.intoArray(c, c3 + 3 * l);
+    }
+
+    /** One row × 4 vectors (512 bits): as {@link #tile1x3}, steps t and t+1 on separate accumulators. */
+    private static void tile1x4(float[] a, int aOff, float[] b, int bOff, int kc, float[] c, int cOff) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = 4 * l;
+        FloatVector v0 = FloatVector.fromArray(s, c, cOff), v1 = FloatVector.fromArray(s, c, cOff + l);
+        FloatVector v2 = FloatVector.fromArray(s, c, cOff + 2 * l), v3 = FloatVector.fromArray(s, c, cOff + 3 * l);
+        FloatVector w0 = FloatVector.zero(s), w1 = w0, w2 = w0, w3 = w0;
+        int t = 0;
+        for (; t + 1 < kc; t += 2) {
+            int bi = bOff + t * nr;
+            FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
+            FloatVector y = FloatVector.broadcast(s, a[aOff + t + 1]);
+            v0 = FloatVector.fromArray(s, b, bi).fma(x, v0);
+            v1 = FloatVector.fromArray(s, b, bi + l).fma(x, v1);
+            v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);
+            v3 = FloatVector.fromArray(s, b, bi + 3 * l).fma(x, v3);
+            w0 = FloatVector.fromArray(s, b, bi + nr).fma(y, w0);
+            w1 = FloatVector.fromArray(s, b, bi + nr + l).fma(y, w1);
+            w2 = FloatVector.fromArray(s, b, bi + nr + 2 * l).fma(y, w2);
+            w3 = FloatVector.fromArray(s, b, bi + nr + 3 * l).fma(y, w3);
+        }
+        if (t < kc) {
+            int bi = bOff + t * nr;
+            FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
+            v0 = FloatVector.fromArray(s, b, bi).fma(x, v0);
+            v1 = FloatVector.fromArray(s, b, bi + l).fma(x, v1);
+            v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);
+            v3 = FloatVector.fromArray(s, b, bi + 3 * l).fma(x, v3);
+        }
+        v0.add(w0).intoArray(c, cOff);
+        v1.add(w1).intoArray(c, cOff + l);
+        v2.add(w2).intoArray(c, cOff + 2 * l);
+        v3.add(w3).intoArray(c, cOff + 3 * l);
     }
 
     /**
@@ -184,7 +267,7 @@ final class VectorKernels extends Kernels {
         }
     }
 
-    /** Four rows of C = A·B: 4 × 4-vector tiles (16 accumulators, 4 loads of B and 4 broadcasts per 16 FMAs), then 4 × 1, then a masked tail. */
+    /** Four rows of C = A·B: 4 × 4-vector tiles (16 accumulators, 4 loads of B and 4 broadcasts per 16 FMAs), then 4 × 2, then 4 × 1 with a masked tail. */
     private static void fourRows(float[] a, int aOff, int lda, int k, float[] b, int bOff, int ldb, int n,
                                  float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
@@ -211,6 +294,24 @@ final class VectorKernels extends Kernels {
             v10.intoArray(c, c1); v11.intoArray(c, c1 + l); v12.intoArray(c, c1 + 2 * l); v13.intoArray(c, c1 + 3 * l);
             v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v22.intoArray(c, c2 + 2 * l); v23.intoArray(c, c2 + 3 * l);
             v30.intoArray(c, c3); v31.intoArray(c, c3 + l); v32.intoArray(c, c3 + 2 * l); v33.intoArray(c, c3 + 3 * l);
+        }
+        if (j + 2 * l <= n) {   // two vectors left (a 32-wide head at 512 bits): 4 × 2 tile
+            FloatVector v00 = FloatVector.zero(s), v01 = v00, v10 = v00, v11 = v00, v20 = v00, v21 = v00, v30 = v00, v31 = v00;
+            for (int t = 0, bi = bOff + j; t < k; t++, bi += ldb) {
+                FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
+                FloatVector x = FloatVector.broadcast(s, a[a0 + t]);
+                v00 = b0.fma(x, v00); v01 = b1.fma(x, v01);
+                x = FloatVector.broadcast(s, a[a1 + t]);
+                v10 = b0.fma(x, v10); v11 = b1.fma(x, v11);
+                x = FloatVector.broadcast(s, a[a2 + t]);
+                v20 = b0.fma(x, v20); v21 = b1.fma(x, v21);
+                x = FloatVector.broadcast(s, a[a3 + t]);
+                v30 = b0.fma(x, v30); v31 = b1.fma(x, v31);
+            }
+            int c0 = cOff + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+            v00.intoArray(c, c0); v01.intoArray(c, c0 + l); v10.intoArray(c, c1); v11.intoArray(c, c1 + l);
+            v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v30.intoArray(c, c3); v31.intoArray(c, c3 + l);
+            j += 2 * l;
         }
         for (; j < n; j += l) {
             VectorMask<Float> m = s.indexInRange(j, n);
