@@ -71,6 +71,21 @@ final class HostTensors {
         return Tensor.wrap(MemorySegment.ofArray(a), DType.F32, t.shape());
     }
 
+    /**
+     * A zero-filled float32 tensor in a float[] of its own, whatever its size up to Java's array limit
+     * (Tensor.zeros may use native memory, which the kernels can't address as an array).
+     */
+    static Tensor newF32(int... shape) {
+        long n = 1;
+        for (int d : shape) {
+            n = Math.multiplyExact(n, d);
+        }
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new ShapeException("tensor too large for the CPU kernels' arrays: " + java.util.Arrays.toString(shape));
+        }
+        return Tensor.wrap(MemorySegment.ofArray(new float[(int) n]), DType.F32, shape);
+    }
+
     /** {@link #onHeap}, and contiguous: rows of the last dimension one after another in the array. */
     static Tensor contiguousOnHeap(Tensor t) {
         Tensor h = onHeap(t);

@@ -76,9 +76,9 @@ final class ScalarKernels extends Kernels {
     }
 
     @Override
-    void add(float[] x, int xOff, float[] y, int yOff, int n) {
+    void add(float[] x, int xOff, float[] y, int yOff, float[] out, int outOff, int n) {
         for (int i = 0; i < n; i++) {
-            x[xOff + i] += y[yOff + i];
+            out[outOff + i] = x[xOff + i] + y[yOff + i];
         }
     }
 

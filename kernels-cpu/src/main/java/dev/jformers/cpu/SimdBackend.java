@@ -70,7 +70,7 @@ public final class SimdBackend extends CpuBackend {
      */
     static final long GEMM_PARALLEL_THRESHOLD = 1 << 17;
 
-    /** Elements per chunk of element-wise ops: 16 KiB, copied to a scratch array, done in L1, copied back. */
+    /** Elements per chunk of an activation: 16 KiB, copied to the output, then done in place while in L1. */
     static final int CHUNK = 4096;
 
     private final Kernels kernels;
@@ -141,7 +141,7 @@ public final class SimdBackend extends CpuBackend {
 
     /**
      * Per-thread work arrays, grown on demand and reused, so the hot loops allocate nothing. They keep
-     * the largest size a thread has needed (a GEMM's A and C blocks, an attention head's Kᵀ and V).
+     * the largest size a thread has needed (an attention head's Kᵀ and score rows, matmul's B).
      */
     private static final class Scratch {
         private final float[][] arrays = new float[5][];
@@ -176,23 +176,10 @@ public final class SimdBackend extends CpuBackend {
         Tensor xc = HostTensors.contiguousOnHeap(x);
         int[] outShape = x.shape();
         outShape[outShape.length - 1] = w.out;
-        Tensor y = Tensor.zeros(DType.F32, outShape);
+        Tensor y = HostTensors.newF32(outShape);
         long rows = HostTensors.rows(xc);
-        if (rows == 0 || w.out == 0) {
-            return y;
-        }
-        float[] xa = xc.floatArray(), ya = y.floatArray();
-        if (ya != null) {
-            gemm(xa, (int) xc.arrayOffset(), (int) rows, w, ya, (int) y.arrayOffset());
-        } else {
-            // An output beyond one Java array (> 2^31 floats): blocks of rows through a heap array.
-            int block = (int) Math.max(1, (1 << 24) / w.out);
-            float[] part = new float[block * w.out];
-            for (long r0 = 0; r0 < rows; r0 += block) {
-                int m = (int) Math.min(block, rows - r0);
-                gemm(xa, (int) (xc.arrayOffset() + r0 * w.in), m, w, part, 0);
-                MemorySegment.copy(part, 0, y.segment(), F32, r0 * w.out * 4, m * w.out);
-            }
+        if (rows > 0 && w.out > 0) {
+            gemm(xc.floatArray(), (int) xc.arrayOffset(), (int) rows, w, y.floatArray(), 0);
         }
         return y;
     }
@@ -316,38 +303,19 @@ public final class SimdBackend extends CpuBackend {
     @Override
     public Tensor add(Tensor a, Tensor b) {
         checkBroadcast("add", a, b);
-        Tensor ac = a.toF32(), bc = b.toF32();
-        Tensor c = Tensor.zeros(DType.F32, a.shape());
+        Tensor ac = HostTensors.contiguousOnHeap(a), bc = HostTensors.contiguousOnHeap(b);
+        Tensor c = HostTensors.newF32(a.shape());
         long total = ac.numel();
         if (total == 0) {
             return c;
         }
-        MemorySegment as = ac.segment(), cs = c.segment();
-        MemorySegment bs = bc.segment();
-        long bIndex = bc.offset(), period = Math.max(1, bc.numel());
-        if (period < CHUNK) {
-            // A short b (a bias, a scalar): repeat it to about one chunk, so chunks can be whole periods.
-            int repeats = (int) (CHUNK / period);
-            float[] one = bc.toFloatArray();
-            float[] repeated = new float[(int) (repeats * period)];
-            for (int r = 0; r < repeats; r++) {
-                System.arraycopy(one, 0, repeated, (int) (r * period), one.length);
-            }
-            bs = MemorySegment.ofArray(repeated);
-            bIndex = 0;
-            period = repeated.length;
-        }
-        MemorySegment bSeg = bs;
-        long bStart = bIndex, bPeriod = period;
+        float[] x = ac.floatArray(), y = bc.floatArray(), out = c.floatArray();
+        int xOff = (int) ac.arrayOffset(), yOff = (int) bc.arrayOffset();
+        long period = Math.max(1, bc.numel());   // b repeats over a's leading dimensions (a bias, a scalar)
         forChunks(total, (start, len) -> {
-            Scratch scratch = SCRATCH.get();
-            float[] x = scratch.get(0, CHUNK), y = scratch.get(1, CHUNK);
             for (long i = start, end = start + len; i < end; ) {
-                int n = (int) Math.min(end - i, Math.min(CHUNK, bPeriod - i % bPeriod));
-                MemorySegment.copy(as, F32, (ac.offset() + i) * 4, x, 0, n);
-                MemorySegment.copy(bSeg, F32, (bStart + i % bPeriod) * 4, y, 0, n);
-                kernels.add(x, 0, y, 0, n);
-                MemorySegment.copy(x, 0, cs, F32, i * 4, n);
+                int n = (int) Math.min(end - i, period - i % period);
+                kernels.add(x, xOff + (int) i, y, yOff + (int) (i % period), out, (int) i, n);
                 i += n;
             }
         });
@@ -356,16 +324,15 @@ public final class SimdBackend extends CpuBackend {
 
     @Override
     public Tensor activation(Tensor x, Activation activation) {
-        Tensor xc = x.toF32();
-        Tensor y = Tensor.zeros(DType.F32, x.shape());
-        MemorySegment xs = xc.segment(), ys = y.segment();
+        Tensor xc = HostTensors.contiguousOnHeap(x);
+        Tensor y = HostTensors.newF32(x.shape());
+        float[] in = xc.floatArray(), out = y.floatArray();
+        int inOff = (int) xc.arrayOffset();
         forChunks(xc.numel(), (start, len) -> {
-            float[] buf = SCRATCH.get().get(0, CHUNK);
-            for (long i = start, end = start + len; i < end; i += CHUNK) {
+            for (long i = start, end = start + len; i < end; i += CHUNK) {   // a chunk is copied, then done in L1
                 int n = (int) Math.min(CHUNK, end - i);
-                MemorySegment.copy(xs, F32, (xc.offset() + i) * 4, buf, 0, n);
-                kernels.activation(buf, 0, n, activation);
-                MemorySegment.copy(buf, 0, ys, F32, i * 4, n);
+                System.arraycopy(in, inOff + (int) i, out, (int) i, n);
+                kernels.activation(out, (int) i, n, activation);
             }
         });
         return y;
@@ -392,22 +359,21 @@ public final class SimdBackend extends CpuBackend {
 
     /** Applies op to each row (last dimension) of x, rows split between threads when there is enough work. */
     private Tensor rowWise(Tensor x, RowOp op) {
-        Tensor xc = x.toF32();
-        Tensor y = Tensor.zeros(DType.F32, x.shape());
+        Tensor xc = HostTensors.contiguousOnHeap(x);
+        Tensor y = HostTensors.newF32(x.shape());
         int c = x.rank() == 0 ? 1 : x.dim(-1);
         long rows = HostTensors.rows(xc);
         if (rows == 0 || c == 0) {
             return y;
         }
-        MemorySegment xs = xc.segment(), ys = y.segment();
+        float[] in = xc.floatArray(), out = y.floatArray();
+        int inOff = (int) xc.arrayOffset();
         int threads = rows * c < PARALLEL_THRESHOLD ? 1 : (int) Math.min(rows, pool.threads());
         pool.parallelFor(threads, task -> {
-            long r0 = rows * task / threads, r1 = rows * (task + 1) / threads;
-            float[] buf = SCRATCH.get().get(0, c);
-            for (long r = r0; r < r1; r++) {
-                MemorySegment.copy(xs, F32, (xc.offset() + r * c) * 4, buf, 0, c);
-                op.apply(buf, 0, c);
-                MemorySegment.copy(buf, 0, ys, F32, r * c * 4, c);
+            int r0 = (int) (rows * task / threads), r1 = (int) (rows * (task + 1) / threads);
+            System.arraycopy(in, inOff + r0 * c, out, r0 * c, (r1 - r0) * c);
+            for (int r = r0; r < r1; r++) {
+                op.apply(out, r * c, c);
             }
         });
         return y;
@@ -438,7 +404,7 @@ public final class SimdBackend extends CpuBackend {
         int batch = q.dim(0), tq = q.dim(1), tk = k.dim(1), channels = q.dim(2), d = channels / heads;
         float[] pad = paddingMask(mask.keyPadding(), batch, tk);
         boolean causal = mask.causal();
-        Tensor context = Tensor.zeros(DType.F32, batch, tq, channels);
+        Tensor context = HostTensors.newF32(batch, tq, channels);
         Tensor probs = returnProbs ? Tensor.zeros(DType.F32, batch, heads, tq, tk) : null;
         if (batch == 0 || tq == 0 || channels == 0) {
             return new AttentionOutput(context, probs);
@@ -446,8 +412,7 @@ public final class SimdBackend extends CpuBackend {
         // Q, K and V are read in place (a KV cache, or views into the fused QKV projection): host F32
         // tensors are float[] on the heap; anything else is copied to one once.
         Tensor qh = HostTensors.onHeap(q), kh = HostTensors.onHeap(k), vh = HostTensors.onHeap(v);
-        Tensor ch = HostTensors.onHeap(context);
-        float[] qa = qh.floatArray(), ka = kh.floatArray(), va = vh.floatArray(), ca = ch.floatArray();
+        float[] qa = qh.floatArray(), ka = kh.floatArray(), va = vh.floatArray(), ca = context.floatArray();
         MemorySegment ps = probs == null ? null : probs.segment();
         long work = (long) batch * heads * tq * tk * d;
         boolean serial = work < PARALLEL_THRESHOLD;
@@ -463,13 +428,9 @@ public final class SimdBackend extends CpuBackend {
                 int qBase = (int) (qh.arrayOffset() + b * qh.stride(0) + (long) h * d), qStride = (int) qh.stride(1);
                 int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
                 int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
-                int cBase = (int) (ch.arrayOffset() + (long) b * tq * channels + (long) h * d);
+                int cBase = (int) ((long) b * tq * channels + (long) h * d);
                 if (gather) {
-                    for (int j = 0; j < tk; j++) {
-                        for (int t = 0, src = kBase + j * kStride; t < d; t++) {
-                            kT[t * tk + j] = ka[src + t];
-                        }
-                    }
+                    Kernels.transpose(ka, kBase, kStride, tk, d, kT, tk);
                 }
                 for (int i0 = 0; i0 < tq; i0 += Kernels.MR) {
                     int rows = Math.min(Kernels.MR, tq - i0);
@@ -508,9 +469,6 @@ public final class SimdBackend extends CpuBackend {
                 }
             }
         });
-        if (ch != context) {
-            backendCopy(ch, context);
-        }
         return new AttentionOutput(context, probs);
     }
 
@@ -519,7 +477,4 @@ public final class SimdBackend extends CpuBackend {
         return Math.max(0, Math.min(tk, tk - tq + i + 1));
     }
 
-    private void backendCopy(Tensor from, Tensor to) {
-        MemorySegment.copy(from.segment(), from.offset() * 4, to.segment(), to.offset() * 4, from.numel() * 4);
-    }
 }

@@ -361,14 +361,14 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
-    void add(float[] x, int xOff, float[] y, int yOff, int n) {
+    void add(float[] x, int xOff, float[] y, int yOff, float[] out, int outOff, int n) {
         VectorSpecies<Float> s = S;
         int i = 0;
         for (int bound = s.loopBound(n); i < bound; i += s.length()) {
-            FloatVector.fromArray(s, x, xOff + i).add(FloatVector.fromArray(s, y, yOff + i)).intoArray(x, xOff + i);
+            FloatVector.fromArray(s, x, xOff + i).add(FloatVector.fromArray(s, y, yOff + i)).intoArray(out, outOff + i);
         }
         for (; i < n; i++) {
-            x[xOff + i] += y[yOff + i];
+            out[outOff + i] = x[xOff + i] + y[yOff + i];
         }
     }
 
