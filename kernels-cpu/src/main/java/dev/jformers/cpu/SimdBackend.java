@@ -167,6 +167,12 @@ public final class SimdBackend extends CpuBackend {
 
     @Override
     public Tensor linear(Tensor x, LinearWeight lw) {
+        return linear(x, lw, null);
+    }
+
+    /** The activation is applied to each panel's columns of a row block as soon as they are final, in cache. */
+    @Override
+    public Tensor linear(Tensor x, LinearWeight lw, Activation activation) {
         if (!(lw instanceof PackedLinear w) || w.panelWidth != kernels.panelWidth()) {
             throw new JformersException("linear: weight was not prepared by this backend (" + describe() + ")");
         }
@@ -179,7 +185,7 @@ public final class SimdBackend extends CpuBackend {
         Tensor y = HostTensors.newF32(outShape);
         long rows = HostTensors.rows(xc);
         if (rows > 0 && w.out > 0) {
-            gemm(xc.floatArray(), (int) xc.arrayOffset(), (int) rows, w, y.floatArray(), 0);
+            gemm(xc.floatArray(), (int) xc.arrayOffset(), (int) rows, w, y.floatArray(), 0, activation);
         }
         return y;
     }
@@ -191,9 +197,10 @@ public final class SimdBackend extends CpuBackend {
      * <p>Loops, outermost first: task (block of {@value #MC} rows × a range of panels) → bias into its
      * Y block → K block of kc → panel (its kc × NR block, in L2) → register tile down the rows (the
      * A block, MC × kc, stays in L2 across the panels). A panel that runs past {@code out} (the last
-     * one, when NR doesn't divide it) goes through a scratch tile, so no write leaves the row.
+     * one, when NR doesn't divide it) goes through a scratch tile, so no write leaves the row. After
+     * the last K block, the activation (if any) runs over the panel's block of Y while it is in cache.
      */
-    void gemm(float[] x, int xOff, int m, PackedLinear w, float[] y, int yOff) {   // package-private for benchmarks
+    void gemm(float[] x, int xOff, int m, PackedLinear w, float[] y, int yOff, Activation activation) {   // package-private for benchmarks
         int k = w.in, n = w.out, nr = w.panelWidth, panels = w.panelCount, mr = Kernels.MR;
         boolean skinny = m <= SKINNY_ROWS;
         int kc = skinny ? Math.max(1, k) : Math.min(kcBlock, Math.max(1, k));
@@ -216,6 +223,7 @@ public final class SimdBackend extends CpuBackend {
                 }
                 for (int t0 = 0; t0 < k; t0 += kc) {
                     int kb = Math.min(kc, k - t0), aBlock = xOff + r0 * k + t0;
+                    boolean last = t0 + kb >= k;
                     for (int p = p0; p < p1; p++) {
                         int bOff = w.panelRow(p, t0), c0 = yOff + r0 * n + p * nr;
                         if ((p + 1) * nr <= n) {
@@ -236,6 +244,11 @@ public final class SimdBackend extends CpuBackend {
                                 for (int i = 0; i < tileRows; i++) {
                                     System.arraycopy(edge, i * nr, y, c0 + (r + i) * n, valid);
                                 }
+                            }
+                        }
+                        if (last && activation != null) {
+                            for (int r = 0, width = Math.min(nr, n - p * nr); r < rows; r++) {
+                                kernels.activation(y, c0 + r * n, width, activation);
                             }
                         }
                     }
@@ -348,6 +361,26 @@ public final class SimdBackend extends CpuBackend {
         return rowWise(x, (row, off, n) -> kernels.layerNorm(row, off, n, gamma, beta, eps));
     }
 
+    /** Row by row: the sum written to the output row, then normalized in place while the row is in L1. */
+    @Override
+    public Tensor addLayerNorm(Tensor x, Tensor residual, Tensor weight, Tensor bias, float eps) {
+        if (!Arrays.equals(x.shape(), residual.shape())) {
+            throw ShapeException.mismatch("addLayerNorm", x.shape(), residual.shape(), "x and residual must have the same shape");
+        }
+        int c = x.rank() == 0 ? 1 : x.dim(-1);
+        if (weight.numel() != c || bias.numel() != c) {
+            throw ShapeException.mismatch("addLayerNorm", x.shape(), weight.shape(), "weight and bias must be [" + c + "]");
+        }
+        float[] gamma = weight.toFloatArray(), beta = bias.toFloatArray();
+        Tensor rc = HostTensors.contiguousOnHeap(residual);
+        float[] r = rc.floatArray();
+        int rOff = (int) rc.arrayOffset();
+        return rowWise(x, (row, off, n) -> {
+            kernels.add(row, off, r, rOff + off, row, off, n);
+            kernels.layerNorm(row, off, n, gamma, beta, eps);
+        });
+    }
+
     @Override
     public Tensor softmax(Tensor x) {
         return rowWise(x, kernels::softmax);
@@ -371,8 +404,8 @@ public final class SimdBackend extends CpuBackend {
         int threads = rows * c < PARALLEL_THRESHOLD ? 1 : (int) Math.min(rows, pool.threads());
         pool.parallelFor(threads, task -> {
             int r0 = (int) (rows * task / threads), r1 = (int) (rows * (task + 1) / threads);
-            System.arraycopy(in, inOff + r0 * c, out, r0 * c, (r1 - r0) * c);
             for (int r = r0; r < r1; r++) {
+                System.arraycopy(in, inOff + r * c, out, r * c, c);
                 op.apply(out, r * c, c);
             }
         });

@@ -5,6 +5,7 @@ import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
 import dev.jformers.core.LinearWeight;
+import dev.jformers.core.ShapeException;
 import dev.jformers.core.Tensor;
 import dev.jformers.core.WeightLayout;
 import org.junit.jupiter.api.AfterAll;
@@ -20,6 +21,7 @@ import static dev.jformers.cpu.TestTensors.assertClose;
 import static dev.jformers.cpu.TestTensors.random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -81,6 +83,42 @@ class SimdBackendTest {
                 }
             }
         }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void linearWithAFusedActivationMatchesLinearThenActivation(SimdBackend simd) {
+        Random rnd = new Random(11);
+        // tails of the row tile and of panels, K blocks (in = 1100), GEMVs, and a 3-d input
+        int[][] shapes = {{1, 7, 5}, {5, 33, 49}, {130, 70, 97}, {9, 1100, 70}, {1, 200, 1000}, {300, 64, 256}};
+        for (int[] s : shapes) {
+            Tensor x = random(rnd, 2f, s[0], s[1]), w = random(rnd, 1f, s[2], s[1]), b = random(rnd, 1f, s[2]);
+            LinearWeight ref = REFERENCE.prepareLinear(w, b, WeightLayout.OUT_IN), packed = simd.prepareLinear(w, b, WeightLayout.OUT_IN);
+            for (Activation act : Activation.values()) {
+                Tensor expected = REFERENCE.activation(REFERENCE.linear(x, ref), act);
+                assertClose(expected, simd.linear(x, packed, act), 1e-5 + 1e-7 * s[1], 1e-5,
+                        simd.describe() + " linear+" + act + " " + s[0] + "×" + s[1] + "→" + s[2]);
+            }
+        }
+        Tensor x3 = random(rnd, 1f, 2, 6, 23), w = random(rnd, 1f, 19, 23);
+        assertClose(REFERENCE.activation(REFERENCE.linear(x3, REFERENCE.prepareLinear(w, null, WeightLayout.OUT_IN)), Activation.GELU),
+                simd.linear(x3, simd.prepareLinear(w, null, WeightLayout.OUT_IN), Activation.GELU), 1e-5, 1e-5, "linear+GELU [2, 6, 23]");
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void addLayerNormMatchesAddThenLayerNorm(SimdBackend simd) {
+        Random rnd = new Random(12);
+        for (int[] shape : new int[][] {{1, 1}, {3, 7}, {2, 5, 33}, {200, 384}, {4, 1000}}) {
+            int c = shape[shape.length - 1];
+            Tensor x = random(rnd, 3f, shape), r = random(rnd, 3f, shape), g = random(rnd, 1f, c), b = random(rnd, 1f, c);
+            Tensor expected = REFERENCE.layerNorm(REFERENCE.add(x, r), g, b, 1e-12f);
+            assertClose(expected, simd.addLayerNorm(x, r, g, b, 1e-12f), 1e-5, 1e-4, simd.describe() + " addLayerNorm " + java.util.Arrays.toString(shape));
+        }
+        Tensor x = random(rnd, 1f, 4, 10), view = random(rnd, 1f, 10, 4).transpose(0, 1), g = random(rnd, 1f, 10), b = random(rnd, 1f, 10);
+        assertClose(REFERENCE.layerNorm(REFERENCE.add(x, view), g, b, 1e-5f), simd.addLayerNorm(x, view, g, b, 1e-5f), 1e-5, 1e-4,
+                "addLayerNorm with a transposed residual");
+        assertThrows(ShapeException.class, () -> simd.addLayerNorm(x, random(rnd, 1f, 10), g, b, 1e-5f));
     }
 
     @ParameterizedTest

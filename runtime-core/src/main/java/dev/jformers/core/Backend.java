@@ -43,6 +43,14 @@ public interface Backend extends AutoCloseable {
     /** y = x·Wᵀ + b: x [..., in] → [..., out]. */
     Tensor linear(Tensor x, LinearWeight w);
 
+    /**
+     * activation(x·Wᵀ + b): a dense layer and the activation after it (BertIntermediate, GPT-2's c_fc).
+     * A backend may fuse the two, applying the activation while the product is still in cache.
+     */
+    default Tensor linear(Tensor x, LinearWeight w, Activation activation) {
+        return activation(linear(x, w), activation);
+    }
+
     /** Batched matrix product: a [..., M, K] · b [..., K, N] → [..., M, N] (b may be a transposed view). */
     Tensor matmul(Tensor a, Tensor b);
 
@@ -51,6 +59,14 @@ public interface Backend extends AutoCloseable {
 
     /** Layer normalization over the last dimension: (x − mean)/√(var + eps)·weight + bias (biased variance). */
     Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, float eps);
+
+    /**
+     * layerNorm(x + residual): HF's post-LayerNorm residual step ({@code LayerNorm(hidden + input)} in
+     * BertSelfOutput/BertOutput), x and residual of the same shape. A backend may fuse the two.
+     */
+    default Tensor addLayerNorm(Tensor x, Tensor residual, Tensor weight, Tensor bias, float eps) {
+        return layerNorm(add(x, residual), weight, bias, eps);
+    }
 
     /** The activation applied element-wise. */
     Tensor activation(Tensor x, Activation activation);

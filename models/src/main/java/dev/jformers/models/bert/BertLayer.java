@@ -54,10 +54,10 @@ public final class BertLayer {
         Tensor q = qkv.narrow(2, 0, c), k = qkv.narrow(2, c, c), v = qkv.narrow(2, 2 * c, c); // views [B, T, C]
         AttentionOutput attn = backend.attention(q, k, v, heads, mask, scale, returnProbs); // [B, T, C]
         // BertSelfOutput: dense, residual, LayerNorm
-        Tensor a = attentionOutputLayerNorm.forward(backend.add(attentionOutputDense.forward(attn.context()), x));
+        Tensor a = attentionOutputLayerNorm.forward(attentionOutputDense.forward(attn.context()), x);
         // BertIntermediate + BertOutput: the feed-forward network
-        Tensor h = backend.activation(intermediateDense.forward(a), config.hiddenAct()); // [B, T, 4C]
-        Tensor y = outputLayerNorm.forward(backend.add(outputDense.forward(h), a));       // [B, T, C]
+        Tensor h = intermediateDense.forward(a, config.hiddenAct());      // [B, T, 4C]
+        Tensor y = outputLayerNorm.forward(outputDense.forward(h), a);     // [B, T, C]
         return new AttentionOutput(y, attn.probs());
     }
 }

@@ -97,9 +97,9 @@ public final class DistilBertModel implements PreTrainedModel {
             }
             AttentionOutput attn = backend.attention(b.qLin().forward(x), b.kLin().forward(x), b.vLin().forward(x),
                     config.nHeads(), mask, scale, in.outputAttentions());
-            Tensor a = b.saLayerNorm().forward(backend.add(b.outLin().forward(attn.context()), x));
-            Tensor h = backend.activation(b.lin1().forward(a), config.activation());
-            x = b.outputLayerNorm().forward(backend.add(b.lin2().forward(h), a));
+            Tensor a = b.saLayerNorm().forward(b.outLin().forward(attn.context()), x);   // LayerNorm(out + x)
+            Tensor h = b.lin1().forward(a, config.activation());
+            x = b.outputLayerNorm().forward(b.lin2().forward(h), a);
             if (in.outputAttentions()) {
                 attentions.add(attn.probs());
             }

@@ -114,7 +114,7 @@ public final class GPT2Model implements PreTrainedModel {
             }
             AttentionOutput attn = backend.attention(q, k, v, config.nHead(), mask, b.scale(), outputAttentions);
             x = backend.add(x, b.attnCProj().forward(attn.context()));
-            Tensor m = backend.activation(b.cFc().forward(b.ln2().forward(x)), config.activation()); // [B, T, 4C]
+            Tensor m = b.cFc().forward(b.ln2().forward(x), config.activation());        // [B, T, 4C]
             x = backend.add(x, b.mlpCProj().forward(m));
             if (outputAttentions) {
                 attentions.add(attn.probs());

@@ -23,4 +23,9 @@ public final class LayerNorm {
     public Tensor forward(Tensor x) {
         return backend.layerNorm(x, weight, bias, eps);
     }
+
+    /** forward(x + residual): the post-LayerNorm residual step, which the backend may fuse. */
+    public Tensor forward(Tensor x, Tensor residual) {
+        return backend.addLayerNorm(x, residual, weight, bias, eps);
+    }
 }

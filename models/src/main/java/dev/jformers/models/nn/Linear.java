@@ -1,5 +1,6 @@
 package dev.jformers.models.nn;
 
+import dev.jformers.core.Activation;
 import dev.jformers.core.Backend;
 import dev.jformers.core.LinearWeight;
 import dev.jformers.core.Tensor;
@@ -57,6 +58,11 @@ public final class Linear {
 
     public Tensor forward(Tensor x) {
         return backend.linear(x, weight);
+    }
+
+    /** activation(forward(x)), which the backend may fuse into the product. */
+    public Tensor forward(Tensor x, Activation activation) {
+        return backend.linear(x, weight, activation);
     }
 
     public int inFeatures() {
