@@ -116,6 +116,13 @@ public final class TimingBackend implements Backend {
     }
 
     @Override
+    public Tensor linear(Tensor x, LinearWeight w, Activation activation) {
+        long m = x.numel() / x.dim(x.rank() - 1);
+        return time("linear+" + activation + " M×K×N " + m + "×" + w.inFeatures() + "×" + w.outFeatures(),
+                () -> delegate.linear(x, w, activation));
+    }
+
+    @Override
     public Tensor matmul(Tensor a, Tensor b) {
         return time("matmul", () -> delegate.matmul(a, b));
     }
@@ -128,6 +135,11 @@ public final class TimingBackend implements Backend {
     @Override
     public Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, float eps) {
         return time("layerNorm " + rows(x), () -> delegate.layerNorm(x, weight, bias, eps));
+    }
+
+    @Override
+    public Tensor addLayerNorm(Tensor x, Tensor residual, Tensor weight, Tensor bias, float eps) {
+        return time("add+layerNorm " + rows(x), () -> delegate.addLayerNorm(x, residual, weight, bias, eps));
     }
 
     @Override
