@@ -5,7 +5,7 @@
 # depends on, from source), runs the JMH suites and prints markdown tables (ms, ratio, GFLOP/s and % of
 # the machine's FP32 peak, GPT-2 tokens/s and % of the memory-bandwidth bound, tokenizer MB/s).
 #
-#   benchmarks/compare.sh            # = --short: 1 fork, 1 warm-up × 1 s, 3 × 1 s; ONNX shapes 1x16, 1x128, 32x128 (~10 min)
+#   benchmarks/compare.sh            # = --short: 1 fork, 3 warm-ups × 1 s, 3 × 1 s; ONNX shapes 1x16, 1x128, 32x128 (~10 min)
 #   benchmarks/compare.sh --full     # every shape (also 1x512, 8x128), 2 warm-ups × 2 s, 5 × 2 s (~35 min)
 #   benchmarks/compare.sh --short 'LibtorchComparison'   # a regex over benchmark names
 #   NO_BUILD=1 benchmarks/compare.sh # reuse target/benchmarks.jar

@@ -98,29 +98,29 @@ abstract class Kernels {
                              float[] c, int cOff, int ldc);
 
     /**
-     * dst[c·ldd + r] = src[srcOff + r·srcStride + c] for r < rows, c < cols: a [rows × cols] block
-     * (rows strided) transposed into a row-major [cols × ldd] array, 8 source rows at a time so
+     * dst[c·ldd + r] = scale · src[srcOff + r·srcStride + c] for r < rows, c < cols: a [rows × cols]
+     * block (rows strided) transposed into a row-major [cols × ldd] array, 8 source rows at a time so
      * that they stay in L1 while each destination row gets 8 consecutive floats.
      */
-    static void transpose(float[] src, int srcOff, int srcStride, int rows, int cols, float[] dst, int ldd) {
+    static void transpose(float[] src, int srcOff, int srcStride, int rows, int cols, float[] dst, int ldd, float scale) {
         int r0 = 0;
         for (; r0 + 8 <= rows; r0 += 8) {
             int s0 = srcOff + r0 * srcStride;
             for (int c = 0; c < cols; c++) {
                 int d = c * ldd + r0, s = s0 + c;
-                dst[d] = src[s];
-                dst[d + 1] = src[s + srcStride];
-                dst[d + 2] = src[s + 2 * srcStride];
-                dst[d + 3] = src[s + 3 * srcStride];
-                dst[d + 4] = src[s + 4 * srcStride];
-                dst[d + 5] = src[s + 5 * srcStride];
-                dst[d + 6] = src[s + 6 * srcStride];
-                dst[d + 7] = src[s + 7 * srcStride];
+                dst[d] = scale * src[s];
+                dst[d + 1] = scale * src[s + srcStride];
+                dst[d + 2] = scale * src[s + 2 * srcStride];
+                dst[d + 3] = scale * src[s + 3 * srcStride];
+                dst[d + 4] = scale * src[s + 4 * srcStride];
+                dst[d + 5] = scale * src[s + 5 * srcStride];
+                dst[d + 6] = scale * src[s + 6 * srcStride];
+                dst[d + 7] = scale * src[s + 7 * srcStride];
             }
         }
         for (; r0 < rows; r0++) {
             for (int c = 0, s = srcOff + r0 * srcStride; c < cols; c++) {
-                dst[c * ldd + r0] = src[s + c];
+                dst[c * ldd + r0] = scale * src[s + c];
             }
         }
     }

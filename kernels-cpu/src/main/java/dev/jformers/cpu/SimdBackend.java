@@ -463,7 +463,7 @@ public final class SimdBackend extends CpuBackend {
                 int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
                 int cBase = (int) ((long) b * tq * channels + (long) h * d);
                 if (gather) {
-                    Kernels.transpose(ka, kBase, kStride, tk, d, kT, tk);
+                    Kernels.transpose(ka, kBase, kStride, tk, d, kT, tk, scale);   // scores come out scaled
                 }
                 for (int i0 = 0; i0 < tq; i0 += Kernels.MR) {
                     int rows = Math.min(Kernels.MR, tq - i0);
@@ -474,13 +474,12 @@ public final class SimdBackend extends CpuBackend {
                     } else {
                         for (int r = 0; r < rows; r++) {
                             for (int j = 0; j < visibleMax; j++) {
-                                p[r * tk + j] = kernels.dot(qa, qBase + (i0 + r) * qStride, ka, kBase + j * kStride, d);
+                                p[r * tk + j] = kernels.dot(qa, qBase + (i0 + r) * qStride, ka, kBase + j * kStride, d) * scale;
                             }
                         }
                     }
                     for (int r = 0; r < rows; r++) {
                         int i = i0 + r, row = r * tk, visible = causal ? visible(tk, tq, i) : tk;
-                        kernels.scale(p, row, visible, scale);
                         if (visible < tk) {
                             Arrays.fill(p, row + visible, row + tk, ScalarBackend.MASKED);
                         }

@@ -25,7 +25,9 @@ import java.util.Locale;
  * bandwidth bound, tokenizer MB/s.
  *
  * <p>Usage (see benchmarks/compare.sh): {@code java -cp benchmarks.jar dev.jformers.benchmarks.models.ModelReport
- * [--short|--full] [regex]}. Short: 1 fork, 1 warm-up × 1 s, 3 × 1 s, ONNX shapes 1x16, 1x128, 32x128.
+ * [--short|--full] [regex]}. Short: 1 fork, 3 warm-ups × 1 s, 3 × 1 s, ONNX shapes 1x16, 1x128, 32x128
+ * (one warm-up second was too little: the JIT was still compiling jformers' kernels in the first
+ * measured iterations).
  * Full: 1 fork, 2 warm-ups × 2 s, 5 × 2 s, every shape.
  */
 public final class ModelReport {
@@ -57,7 +59,7 @@ public final class ModelReport {
         if (full) {
             options.warmupIterations(2).warmupTime(TimeValue.seconds(2)).measurementIterations(5).measurementTime(TimeValue.seconds(2));
         } else {
-            options.warmupIterations(1).warmupTime(TimeValue.seconds(1)).measurementIterations(3).measurementTime(TimeValue.seconds(1))
+            options.warmupIterations(3).warmupTime(TimeValue.seconds(1)).measurementIterations(3).measurementTime(TimeValue.seconds(1))
                     .param("shape", "1x16", "1x128", "32x128");
         }
         String loadBefore = loadAverage();
