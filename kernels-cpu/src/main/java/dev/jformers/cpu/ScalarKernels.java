@@ -60,6 +60,23 @@ final class ScalarKernels extends Kernels {
     }
 
     @Override
+    void headDots(float[] q, int qOff, float[] k, int kOff, int heads, int d, float scale, float[] out, int pOff, int pStride) {
+        for (int h = 0; h < heads; h++) {
+            out[pOff + h * pStride] = dot(q, qOff + h * d, k, kOff + h * d, d) * scale;
+        }
+    }
+
+    @Override
+    void headAxpys(float[] p, int pOff, int pStride, float[] v, int vOff, float[] y, int yOff, int heads, int d) {
+        for (int h = 0; h < heads; h++) {
+            float a = p[pOff + h * pStride];
+            for (int i = 0; i < d; i++) {
+                y[yOff + h * d + i] = Math.fma(a, v[vOff + h * d + i], y[yOff + h * d + i]);
+            }
+        }
+    }
+
+    @Override
     float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         float sum = 0;
         for (int i = 0; i < n; i++) {

@@ -447,14 +447,49 @@ public final class SimdBackend extends CpuBackend {
         Tensor qh = HostTensors.onHeap(q), kh = HostTensors.onHeap(k), vh = HostTensors.onHeap(v);
         float[] qa = qh.floatArray(), ka = kh.floatArray(), va = vh.floatArray(), ca = context.floatArray();
         MemorySegment ps = probs == null ? null : probs.segment();
-        long work = (long) batch * heads * tq * tk * d;
-        boolean serial = work < PARALLEL_THRESHOLD;
+        boolean serial = (long) batch * heads * tq * tk * d < PARALLEL_THRESHOLD;
+        if (tq < Kernels.MR) {
+            // Decoding (a query row or two): per batch row and group of heads, the cached keys and values
+            // are read position by position across the group's heads — one contiguous run each — which
+            // streams the cache instead of striding through it once per head.
+            int groups = serial ? 1 : Math.min(heads, pool.threads());
+            pool.parallelFor(serial ? 1 : batch * groups, task -> {
+                for (int t = serial ? 0 : task, last = serial ? batch * groups : task + 1; t < last; t++) {
+                    int b = t / groups, g = t % groups;
+                    int h0 = heads * g / groups, h1 = heads * (g + 1) / groups;
+                    Scratch scratch = SCRATCH.get();
+                    float[] p = scratch.get(1, (h1 - h0) * tk), acc = scratch.get(2, (h1 - h0) * d);
+                    for (int i = 0; i < tq; i++) {
+                        int visible = causal ? visible(tk, tq, i) : tk;
+                        int qRow = (int) (qh.arrayOffset() + b * qh.stride(0) + i * qh.stride(1));
+                        for (int j = 0; j < visible; j++) {
+                            int kRow = (int) (kh.arrayOffset() + b * kh.stride(0) + j * kh.stride(1));
+                            kernels.headDots(qa, qRow + h0 * d, ka, kRow + h0 * d, h1 - h0, d, scale, p, j, tk);
+                        }
+                        for (int h = h0; h < h1; h++) {
+                            maskAndSoftmax(p, (h - h0) * tk, tk, visible, pad, b);
+                            if (ps != null) {
+                                MemorySegment.copy(p, (h - h0) * tk, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
+                            }
+                        }
+                        // context = P·V accumulated in a scratch row (the other group's threads write the
+                        // neighbouring channels: no cache line shared while accumulating), then stored.
+                        Arrays.fill(acc, 0, (h1 - h0) * d, 0f);
+                        for (int j = 0; j < tk; j++) {   // all keys: see maskAndSoftmax
+                            int vRow = (int) (vh.arrayOffset() + b * vh.stride(0) + j * vh.stride(1));
+                            kernels.headAxpys(p, j, tk, va, vRow + h0 * d, acc, 0, h1 - h0, d);
+                        }
+                        System.arraycopy(acc, 0, ca, (b * tq + i) * channels + h0 * d, (h1 - h0) * d);
+                    }
+                }
+            });
+            return new AttentionOutput(context, probs);
+        }
+        // Longer queries: per (batch, head), Kᵀ [d × tk] gathered once, so that blocks of 4 query rows get
+        // their scores as whole vectors of keys; V read in place.
         pool.parallelFor(serial ? 1 : batch * heads, task -> {
             Scratch scratch = SCRATCH.get();
-            // Decoding (a query row or two) reads the keys in place; longer queries gather Kᵀ [d × tk] once
-            // per head, so that blocks of 4 query rows get their scores as whole vectors of keys.
-            boolean gather = tq >= Kernels.MR;
-            float[] kT = gather ? scratch.get(0, d * tk) : null;
+            float[] kT = scratch.get(0, d * tk);
             float[] p = scratch.get(1, Kernels.MR * tk);
             for (int bh = serial ? 0 : task, last = serial ? batch * heads : task + 1; bh < last; bh++) {
                 int b = bh / heads, h = bh % heads;
@@ -462,46 +497,44 @@ public final class SimdBackend extends CpuBackend {
                 int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
                 int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
                 int cBase = (int) ((long) b * tq * channels + (long) h * d);
-                if (gather) {
-                    Kernels.transpose(ka, kBase, kStride, tk, d, kT, tk, scale);   // scores come out scaled
-                }
+                Kernels.transpose(ka, kBase, kStride, tk, d, kT, tk, scale);   // scores come out scaled
                 for (int i0 = 0; i0 < tq; i0 += Kernels.MR) {
                     int rows = Math.min(Kernels.MR, tq - i0);
                     // Keys after a query's position are masked anyway: don't compute their scores.
                     int visibleMax = causal ? visible(tk, tq, i0 + rows - 1) : tk;
-                    if (gather) {
-                        kernels.matMulRows(qa, qBase + i0 * qStride, qStride, rows, d, kT, 0, tk, visibleMax, p, 0, tk);
-                    } else {
-                        for (int r = 0; r < rows; r++) {
-                            for (int j = 0; j < visibleMax; j++) {
-                                p[r * tk + j] = kernels.dot(qa, qBase + (i0 + r) * qStride, ka, kBase + j * kStride, d) * scale;
-                            }
-                        }
-                    }
+                    kernels.matMulRows(qa, qBase + i0 * qStride, qStride, rows, d, kT, 0, tk, visibleMax, p, 0, tk);
                     for (int r = 0; r < rows; r++) {
-                        int i = i0 + r, row = r * tk, visible = causal ? visible(tk, tq, i) : tk;
-                        if (visible < tk) {
-                            Arrays.fill(p, row + visible, row + tk, ScalarBackend.MASKED);
-                        }
-                        if (pad != null) {
-                            for (int j = 0; j < tk; j++) {
-                                if (pad[b * tk + j] == 0f) {
-                                    p[row + j] += ScalarBackend.MASKED;   // as HF: a masked causal score becomes −∞
-                                }
-                            }
-                        }
-                        kernels.softmax(p, row, tk);
+                        int i = i0 + r;
+                        maskAndSoftmax(p, r * tk, tk, causal ? visible(tk, tq, i) : tk, pad, b);
                         if (ps != null) {
-                            MemorySegment.copy(p, row, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
+                            MemorySegment.copy(p, r * tk, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
                         }
                     }
-                    // context rows = P · V_head, V read in place ([tk × d] with row stride vStride). Over all
-                    // keys: a row whose every key is masked attends uniformly to all of them, as in HF.
+                    // context rows = P · V_head, V read in place ([tk × d] with row stride vStride).
                     kernels.matMulRows(p, 0, tk, rows, tk, va, vBase, vStride, d, ca, cBase + i0 * channels, channels);
                 }
             }
         });
         return new AttentionOutput(context, probs);
+    }
+
+    /**
+     * Scores row p[row, row + tk) (its first {@code visible} entries computed) → probabilities: keys past
+     * {@code visible} and padded keys masked as HF does, then softmax. Over all keys: a row whose every
+     * key is masked attends uniformly to all of them, as in HF, so P·V must run over all tk keys too.
+     */
+    private void maskAndSoftmax(float[] p, int row, int tk, int visible, float[] pad, int b) {
+        if (visible < tk) {
+            Arrays.fill(p, row + visible, row + tk, ScalarBackend.MASKED);
+        }
+        if (pad != null) {
+            for (int j = 0; j < tk; j++) {
+                if (pad[b * tk + j] == 0f) {
+                    p[row + j] += ScalarBackend.MASKED;   // as HF: a masked causal score becomes −∞
+                }
+            }
+        }
+        kernels.softmax(p, row, tk);
     }
 
     /** Keys query row i may see under a causal mask (the last tq of tk positions are the queries). */

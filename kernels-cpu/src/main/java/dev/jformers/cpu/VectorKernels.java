@@ -331,6 +331,29 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
+    void headDots(float[] q, int qOff, float[] k, int kOff, int heads, int d, float scale, float[] out, int pOff, int pStride) {
+        for (int h = 0; h < heads; h++) {
+            out[pOff + h * pStride] = dot(q, qOff + h * d, k, kOff + h * d, d) * scale;
+        }
+    }
+
+    @Override
+    void headAxpys(float[] p, int pOff, int pStride, float[] v, int vOff, float[] y, int yOff, int heads, int d) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(d);
+        for (int h = 0; h < heads; h++) {
+            FloatVector a = FloatVector.broadcast(s, p[pOff + h * pStride]);
+            int vo = vOff + h * d, yo = yOff + h * d, i = 0;
+            for (; i < bound; i += l) {
+                FloatVector.fromArray(s, v, vo + i).fma(a, FloatVector.fromArray(s, y, yo + i)).intoArray(y, yo + i);
+            }
+            for (; i < d; i++) {
+                y[yo + i] = Math.fma(p[pOff + h * pStride], v[vo + i], y[yo + i]);
+            }
+        }
+    }
+
+    @Override
     float dot(float[] a, int aOff, float[] b, int bOff, int n) {
         VectorSpecies<Float> s = S;
         int l = s.length(), i = 0;

@@ -271,6 +271,22 @@ class SimdBackendTest {
 
     @ParameterizedTest
     @MethodSource("backends")
+    void decodingAttentionLargeEnoughToSplitBetweenThreads(SimdBackend simd) {
+        Random rnd = new Random(13);
+        int batch = 2, heads = 12, d = 24, channels = heads * d, capacity = 120;   // ≥ 32K multiply-adds per call
+        Tensor kCache = random(rnd, 1f, batch, capacity, channels), vCache = random(rnd, 1f, batch, capacity, channels);
+        for (int[] qk : new int[][] {{1, 100}, {2, 101}, {3, 120}}) {
+            int tq = qk[0], tk = qk[1];
+            Tensor q = random(rnd, 1f, batch, tq, channels);
+            Tensor k = kCache.narrow(1, 0, tk), v = vCache.narrow(1, 0, tk);
+            compareAttention(simd, q, k, v, heads, AttentionMask.causal(paddingMask(rnd, batch, tk)),
+                    "decoding tq=" + tq + " tk=" + tk + " causal+pad");
+            compareAttention(simd, q, k, v, heads, AttentionMask.NONE, "decoding tq=" + tq + " tk=" + tk);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
     void attentionWithFullyPaddedRowsMatchesReference(SimdBackend simd) {
         Random rnd = new Random(10);
         int batch = 2, t = 5, heads = 2, d = 4;
