@@ -62,7 +62,7 @@ public class GemmKernelBenchmark {
 
     @Benchmark
     public Tensor gemmIntoPreallocatedOutput() {
-        backend.gemm(x.floatArray(), (int) x.arrayOffset(), m, weight, y.floatArray(), (int) y.arrayOffset(), null);
+        backend.gemm(x.floatArray(), (int) x.arrayOffset(), m, weight, y.floatArray(), (int) y.arrayOffset());
         return y;
     }
 

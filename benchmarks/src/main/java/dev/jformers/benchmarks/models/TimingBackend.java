@@ -21,9 +21,12 @@ import java.util.function.Supplier;
  * allocating the output ({@code zeros} is counted separately only when the model calls it).
  */
 public final class TimingBackend implements Backend {
-    /** Calls and nanoseconds of one operation key. */
-    public record Cost(long calls, long nanos) {
+    /** Calls, nanoseconds and Java heap bytes allocated (by the calling thread) of one operation key. */
+    public record Cost(long calls, long nanos, long allocatedBytes) {
     }
+
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
 
     private final Backend delegate;
     private final Map<String, LongAdder[]> costs = new ConcurrentHashMap<>();
@@ -44,7 +47,7 @@ public final class TimingBackend implements Backend {
     /** Costs so far, by key. */
     public Map<String, Cost> costs() {
         Map<String, Cost> out = new TreeMap<>();
-        costs.forEach((k, v) -> out.put(k, new Cost(v[0].sum(), v[1].sum())));
+        costs.forEach((k, v) -> out.put(k, new Cost(v[0].sum(), v[1].sum(), v[2].sum())));
         return out;
     }
 
@@ -52,12 +55,15 @@ public final class TimingBackend implements Backend {
         if (!enabled) {
             return op.get();
         }
+        long b0 = THREADS.getCurrentThreadAllocatedBytes();
         long t0 = System.nanoTime();
         T result = op.get();
         long dt = System.nanoTime() - t0;
-        LongAdder[] a = costs.computeIfAbsent(key, k -> new LongAdder[] {new LongAdder(), new LongAdder()});
+        long bytes = THREADS.getCurrentThreadAllocatedBytes() - b0;
+        LongAdder[] a = costs.computeIfAbsent(key, k -> new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder()});
         a[0].increment();
         a[1].add(dt);
+        a[2].add(bytes);
         return result;
     }
 

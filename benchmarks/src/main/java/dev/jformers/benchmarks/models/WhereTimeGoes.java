@@ -77,18 +77,19 @@ public final class WhereTimeGoes {
         double perCall = wall / 1e6 / calls;
         System.out.printf(Locale.ROOT, "%n%s, %d thread(s), %d calls: %.2f ms per call; Java heap allocated %.1f MB per call; GC %.2f ms per call%n%n",
                 title, threads, calls, perCall, alloc / 1e6 / calls, (double) gc / calls);
-        System.out.println("| backend operation | calls per call | ms per call | % of wall |");
-        System.out.println("|---|---:|---:|---:|");
+        System.out.println("| backend operation | calls per call | ms per call | % of wall | MB allocated per call (calling thread) |");
+        System.out.println("|---|---:|---:|---:|---:|");
         List<Map.Entry<String, TimingBackend.Cost>> rows = new ArrayList<>(backend.costs().entrySet());
         rows.sort((a, b) -> Long.compare(b.getValue().nanos(), a.getValue().nanos()));
         long inside = 0;
         for (var e : rows) {
             inside += e.getValue().nanos();
             double ms = e.getValue().nanos() / 1e6 / calls;
-            System.out.printf(Locale.ROOT, "| %s | %.0f | %.3f | %.1f%% |%n", e.getKey(), (double) e.getValue().calls() / calls, ms, 100 * ms / perCall);
+            System.out.printf(Locale.ROOT, "| %s | %.0f | %.3f | %.1f%% | %.2f |%n", e.getKey(), (double) e.getValue().calls() / calls, ms,
+                    100 * ms / perCall, e.getValue().allocatedBytes() / 1e6 / calls);
         }
         double outside = (wall - inside) / 1e6 / calls;
-        System.out.printf(Locale.ROOT, "| (outside backend calls: model code, views, inputs, sampling) | – | %.3f | %.1f%% |%n", outside, 100 * outside / perCall);
+        System.out.printf(Locale.ROOT, "| (outside backend calls: model code, views, inputs, sampling) | – | %.3f | %.1f%% | |%n", outside, 100 * outside / perCall);
     }
 
     private static long gcMillis() {
