@@ -45,7 +45,7 @@ public interface Backend extends AutoCloseable {
 
     /**
      * activation(x·Wᵀ + b): a dense layer and the activation after it (BertIntermediate, GPT-2's c_fc).
-     * A backend may fuse the two, applying the activation while the product is still in cache.
+     * A backend may fuse the two (the CPU backend applies it in place over the product: no second tensor).
      */
     default Tensor linear(Tensor x, LinearWeight w, Activation activation) {
         return activation(linear(x, w), activation);
