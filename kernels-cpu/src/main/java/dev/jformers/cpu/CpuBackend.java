@@ -16,7 +16,9 @@ abstract class CpuBackend implements Backend {
 
     @Override
     public Tensor upload(Tensor hostTensor) {
-        return hostTensor.toF32();
+        // Vectors (layer-norm weights, biases) go to a float[] of their own, which the kernels then read
+        // in place on every call; matrices stay where they are (memory-mapped weights are not copied).
+        return hostTensor.rank() == 1 ? HostTensors.onHeap(hostTensor) : hostTensor.toF32();
     }
 
     @Override

@@ -86,6 +86,12 @@ final class HostTensors {
         return Tensor.wrap(MemorySegment.ofArray(new float[(int) n]), DType.F32, shape);
     }
 
+    /** The elements of a 1-d parameter as an array: its own float[] when it has one (read only!), else a copy. */
+    static float[] vector(Tensor t) {
+        float[] a = t.floatArray();
+        return a != null && t.arrayOffset() == 0 && a.length == t.numel() && t.isContiguous() ? a : t.toFloatArray();
+    }
+
     /** {@link #onHeap}, and contiguous: rows of the last dimension one after another in the array. */
     static Tensor contiguousOnHeap(Tensor t) {
         Tensor h = onHeap(t);

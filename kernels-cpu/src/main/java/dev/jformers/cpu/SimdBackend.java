@@ -11,8 +11,11 @@ import dev.jformers.core.Tensor;
 import dev.jformers.core.WeightLayout;
 
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 
 import static dev.jformers.cpu.HostTensors.F32;
 
@@ -165,6 +168,57 @@ public final class SimdBackend extends CpuBackend {
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
+    // ---------------------------------------------------------------- recycled outputs
+
+    /**
+     * Arrays handed back through {@link #recycle}, by length, per calling thread (a forward pass runs on
+     * one thread, so no locking): the next output of that length reuses one instead of allocating.
+     * Bounded: at most {@value #RECYCLED_PER_LENGTH} arrays per length, {@value #RECYCLED_FLOATS} floats in all.
+     */
+    private static final class Recycled {
+        final Map<Integer, ArrayDeque<float[]>> byLength = new HashMap<>();
+        long floats;
+    }
+
+    static final int RECYCLED_PER_LENGTH = 4;
+    static final long RECYCLED_FLOATS = 64L << 20;
+
+    private static final ThreadLocal<Recycled> RECYCLED = ThreadLocal.withInitial(Recycled::new);
+
+    /**
+     * An F32 output tensor in a float[] of its own, recycled when one of its length is available. Its
+     * contents are NOT zeroed: every op that takes one writes all of it.
+     */
+    private static Tensor output(int... shape) {
+        long n = 1;
+        for (int d : shape) {
+            n = Math.multiplyExact(n, d);
+        }
+        Recycled r = RECYCLED.get();
+        ArrayDeque<float[]> q = n <= Integer.MAX_VALUE ? r.byLength.get((int) n) : null;
+        float[] a = q == null ? null : q.poll();
+        if (a == null) {
+            return HostTensors.newF32(shape);
+        }
+        r.floats -= a.length;
+        return Tensor.wrap(MemorySegment.ofArray(a), DType.F32, shape);
+    }
+
+    @Override
+    public void recycle(Tensor t) {
+        float[] a = t.floatArray();
+        // Only a whole array (not a view into one) of exactly the tensor's size is taken.
+        if (a == null || a.length == 0 || t.arrayOffset() != 0 || a.length != t.numel() || !t.isContiguous()) {
+            return;
+        }
+        Recycled r = RECYCLED.get();
+        ArrayDeque<float[]> q = r.byLength.computeIfAbsent(a.length, len -> new ArrayDeque<>());
+        if (q.size() < RECYCLED_PER_LENGTH && r.floats + a.length <= RECYCLED_FLOATS && !q.contains(a)) {
+            q.push(a);
+            r.floats += a.length;
+        }
+    }
+
     // ---------------------------------------------------------------- linear and matmul
 
     @Override
@@ -193,7 +247,7 @@ public final class SimdBackend extends CpuBackend {
         Tensor xc = HostTensors.contiguousOnHeap(x);
         int[] outShape = x.shape();
         outShape[outShape.length - 1] = w.out;
-        Tensor y = HostTensors.newF32(outShape);
+        Tensor y = output(outShape);
         long rows = HostTensors.rows(xc);
         if (rows > 0 && w.out > 0) {
             gemm(xc.floatArray(), (int) xc.arrayOffset(), (int) rows, w, y.floatArray(), 0);
@@ -329,7 +383,7 @@ public final class SimdBackend extends CpuBackend {
     public Tensor add(Tensor a, Tensor b) {
         checkBroadcast("add", a, b);
         Tensor ac = HostTensors.contiguousOnHeap(a), bc = HostTensors.contiguousOnHeap(b);
-        Tensor c = HostTensors.newF32(a.shape());
+        Tensor c = output(a.shape());
         long total = ac.numel();
         if (total == 0) {
             return c;
@@ -350,7 +404,7 @@ public final class SimdBackend extends CpuBackend {
     @Override
     public Tensor activation(Tensor x, Activation activation) {
         Tensor xc = HostTensors.contiguousOnHeap(x);
-        Tensor y = HostTensors.newF32(x.shape());
+        Tensor y = output(x.shape());
         float[] in = xc.floatArray(), out = y.floatArray();
         int inOff = (int) xc.arrayOffset();
         forChunks(xc.numel(), PARALLEL_THRESHOLD, (start, len) -> {
@@ -369,7 +423,7 @@ public final class SimdBackend extends CpuBackend {
         if (weight.numel() != c || bias.numel() != c) {
             throw ShapeException.mismatch("layerNorm", x.shape(), weight.shape(), "weight and bias must be [" + c + "]");
         }
-        float[] gamma = weight.toFloatArray(), beta = bias.toFloatArray();
+        float[] gamma = HostTensors.vector(weight), beta = HostTensors.vector(bias);
         return rowWise(x, LIGHT_PARALLEL_THRESHOLD, (row, off, n) -> kernels.layerNorm(row, off, n, gamma, beta, eps));
     }
 
@@ -383,7 +437,7 @@ public final class SimdBackend extends CpuBackend {
         if (weight.numel() != c || bias.numel() != c) {
             throw ShapeException.mismatch("addLayerNorm", x.shape(), weight.shape(), "weight and bias must be [" + c + "]");
         }
-        float[] gamma = weight.toFloatArray(), beta = bias.toFloatArray();
+        float[] gamma = HostTensors.vector(weight), beta = HostTensors.vector(bias);
         Tensor rc = HostTensors.contiguousOnHeap(residual);
         float[] r = rc.floatArray();
         int rOff = (int) rc.arrayOffset();
@@ -405,7 +459,7 @@ public final class SimdBackend extends CpuBackend {
     /** Applies op to each row (last dimension) of x, rows split between threads when there is enough work. */
     private Tensor rowWise(Tensor x, long parallelThreshold, RowOp op) {
         Tensor xc = HostTensors.contiguousOnHeap(x);
-        Tensor y = HostTensors.newF32(x.shape());
+        Tensor y = output(x.shape());
         int c = x.rank() == 0 ? 1 : x.dim(-1);
         long rows = HostTensors.rows(xc);
         if (rows == 0 || c == 0) {
@@ -449,7 +503,7 @@ public final class SimdBackend extends CpuBackend {
         int batch = q.dim(0), tq = q.dim(1), tk = k.dim(1), channels = q.dim(2), d = channels / heads;
         float[] pad = paddingMask(mask.keyPadding(), batch, tk);
         boolean causal = mask.causal();
-        Tensor context = HostTensors.newF32(batch, tq, channels);
+        Tensor context = output(batch, tq, channels);
         Tensor probs = returnProbs ? Tensor.zeros(DType.F32, batch, heads, tq, tk) : null;
         if (batch == 0 || tq == 0 || channels == 0) {
             return new AttentionOutput(context, probs);

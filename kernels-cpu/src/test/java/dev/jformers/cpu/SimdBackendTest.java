@@ -20,7 +20,9 @@ import java.util.Random;
 import static dev.jformers.cpu.TestTensors.assertClose;
 import static dev.jformers.cpu.TestTensors.random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -119,6 +121,50 @@ class SimdBackendTest {
         assertClose(REFERENCE.layerNorm(REFERENCE.add(x, view), g, b, 1e-5f), simd.addLayerNorm(x, view, g, b, 1e-5f), 1e-5, 1e-4,
                 "addLayerNorm with a transposed residual");
         assertThrows(ShapeException.class, () -> simd.addLayerNorm(x, random(rnd, 1f, 10), g, b, 1e-5f));
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void recycledOutputsAreReusedAndFullyOverwritten(SimdBackend simd) {
+        Random rnd = new Random(14);
+        int rows = 37, c = 48, heads = 4;
+        Tensor x = random(rnd, 1f, 1, rows, c), r = random(rnd, 1f, 1, rows, c), g = random(rnd, 1f, c), b = random(rnd, 1f, c);
+        Tensor w = random(rnd, 1f, c, c), bias = random(rnd, 1f, c);
+        LinearWeight ref = REFERENCE.prepareLinear(w, bias, WeightLayout.OUT_IN), packed = simd.prepareLinear(w, bias, WeightLayout.OUT_IN);
+        Tensor q = random(rnd, 1f, 1, rows, c), k = random(rnd, 1f, 1, rows, c), v = random(rnd, 1f, 1, rows, c);
+        float scale = 0.25f;
+        List<java.util.function.Supplier<Tensor>> ops = List.of(
+                () -> simd.linear(x, packed),
+                () -> simd.linear(x, packed, Activation.GELU),
+                () -> simd.add(x, r),
+                () -> simd.activation(x, Activation.TANH),
+                () -> simd.layerNorm(x, g, b, 1e-5f),
+                () -> simd.addLayerNorm(x, r, g, b, 1e-5f),
+                () -> simd.softmax(x),
+                () -> simd.attention(q, k, v, heads, AttentionMask.causal(null), scale, false).context(),
+                () -> simd.attention(q.narrow(1, 0, 1), k, v, heads, AttentionMask.NONE, scale, false).context());
+        List<Tensor> expected = List.of(
+                REFERENCE.linear(x, ref),
+                REFERENCE.activation(REFERENCE.linear(x, ref), Activation.GELU),
+                REFERENCE.add(x, r),
+                REFERENCE.activation(x, Activation.TANH),
+                REFERENCE.layerNorm(x, g, b, 1e-5f),
+                REFERENCE.layerNorm(REFERENCE.add(x, r), g, b, 1e-5f),
+                REFERENCE.softmax(x),
+                REFERENCE.attention(q, k, v, heads, AttentionMask.causal(null), scale, false).context(),
+                REFERENCE.attention(q.narrow(1, 0, 1), k, v, heads, AttentionMask.NONE, scale, false).context());
+        for (int i = 0; i < ops.size(); i++) {
+            Tensor first = ops.get(i).get();
+            float[] array = first.floatArray();
+            java.util.Arrays.fill(array, Float.NaN);   // garbage that a reusing op must overwrite entirely
+            simd.recycle(first);
+            Tensor second = ops.get(i).get();
+            assertSame(array, second.floatArray(), "op " + i + " reuses the recycled array");
+            assertClose(expected.get(i), second, 1e-5, 1e-4, simd.describe() + " op " + i + " on a recycled array");
+        }
+        Tensor y = simd.linear(x, packed);
+        simd.recycle(y.narrow(1, 1, 3));   // a view: not taken
+        assertNotSame(y.floatArray(), simd.linear(x, packed).floatArray());
     }
 
     @ParameterizedTest

@@ -73,6 +73,29 @@ class ModelBehaviourTest {
         }
     }
 
+    /**
+     * The models hand their dead intermediates back to the backend (Backend.recycle), which reuses the
+     * memory for later outputs: repeated forwards, with and without hidden states, must not disturb
+     * each other's results or the hidden states already returned.
+     */
+    @Test
+    void recycledIntermediatesNeverLeakIntoResults() {
+        for (String folder : new String[] {"bert/masked_lm", "gpt2/lm_head", "distilroberta/masked_lm"}) {
+            Path dir = Golden.golden().resolve(folder);
+            PreTrainedModel model = AutoModels.loadArchitecture(dir, backend);
+            Golden.Case c = Golden.cases(Golden.read(dir.resolve("golden.json"))).get(0);
+            ModelOutput withHidden = model.forward(c.modelInput(true, false));
+            float[] hidden = withHidden.get("hidden_states").toFloatArray();
+            float[] logits = withHidden.logits().toFloatArray();
+            for (int round = 0; round < 3; round++) {
+                assertArrayEquals(logits, model.forward(c.modelInput(false, false)).logits().toFloatArray(), folder);
+            }
+            // what was returned earlier was not recycled under the caller
+            assertArrayEquals(hidden, withHidden.get("hidden_states").toFloatArray(), folder + " hidden_states");
+            assertArrayEquals(logits, withHidden.logits().toFloatArray(), folder + " logits");
+        }
+    }
+
     @Test
     void autoClassesPickHuggingFacesClasses() {
         Path bert = Golden.golden().resolve("bert/masked_lm");

@@ -85,6 +85,14 @@ public interface Backend extends AutoCloseable {
     AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale,
                               boolean returnProbs);
 
+    /**
+     * Hands back a tensor this backend produced, which the caller and every view of it will never use
+     * again, so that a later output can reuse its memory (a forward pass then allocates nothing in its
+     * steady state). Only the model code that made an intermediate calls this. The default does nothing.
+     */
+    default void recycle(Tensor t) {
+    }
+
     /** Releases threads or device memory; the default does nothing. */
     @Override
     default void close() {

@@ -53,11 +53,20 @@ public final class BertLayer {
         Tensor qkv = queryKeyValue.forward(x);                                          // [B, T, 3C]
         Tensor q = qkv.narrow(2, 0, c), k = qkv.narrow(2, c, c), v = qkv.narrow(2, 2 * c, c); // views [B, T, C]
         AttentionOutput attn = backend.attention(q, k, v, heads, mask, scale, returnProbs); // [B, T, C]
+        backend.recycle(qkv);
         // BertSelfOutput: dense, residual, LayerNorm
-        Tensor a = attentionOutputLayerNorm.forward(attentionOutputDense.forward(attn.context()), x);
+        Tensor d = attentionOutputDense.forward(attn.context());
+        backend.recycle(attn.context());
+        Tensor a = attentionOutputLayerNorm.forward(d, x);
+        backend.recycle(d);
         // BertIntermediate + BertOutput: the feed-forward network
         Tensor h = intermediateDense.forward(a, config.hiddenAct());      // [B, T, 4C]
-        Tensor y = outputLayerNorm.forward(outputDense.forward(h), a);     // [B, T, C]
+        Tensor o = outputDense.forward(h);
+        backend.recycle(h);
+        Tensor y = outputLayerNorm.forward(o, a);                          // [B, T, C]
+        backend.recycle(o);
+        backend.recycle(a);
+        // (recycle: the intermediates are dead, so the next layer's outputs reuse their memory)
         return new AttentionOutput(y, attn.probs());
     }
 }

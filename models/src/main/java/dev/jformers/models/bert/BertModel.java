@@ -66,6 +66,9 @@ public class BertModel implements PreTrainedModel {
                 hidden.add(x);
             }
             AttentionOutput out = layer.forward(x, attentionMask, in.outputAttentions());
+            if (!in.outputHiddenStates()) {
+                backend().recycle(x);   // the layer's input is dead unless it is returned as a hidden state
+            }
             x = out.context();
             if (in.outputAttentions()) {
                 attentions.add(out.probs());

@@ -95,11 +95,26 @@ public final class DistilBertModel implements PreTrainedModel {
             if (in.outputHiddenStates()) {
                 hidden.add(x);
             }
-            AttentionOutput attn = backend.attention(b.qLin().forward(x), b.kLin().forward(x), b.vLin().forward(x),
-                    config.nHeads(), mask, scale, in.outputAttentions());
-            Tensor a = b.saLayerNorm().forward(b.outLin().forward(attn.context()), x);   // LayerNorm(out + x)
+            Tensor q = b.qLin().forward(x), k = b.kLin().forward(x), v = b.vLin().forward(x);
+            AttentionOutput attn = backend.attention(q, k, v, config.nHeads(), mask, scale, in.outputAttentions());
+            // recycle: dead intermediates give their memory to the next outputs of their size
+            backend.recycle(q);
+            backend.recycle(k);
+            backend.recycle(v);
+            Tensor out = b.outLin().forward(attn.context());
+            backend.recycle(attn.context());
+            Tensor a = b.saLayerNorm().forward(out, x);                                    // LayerNorm(out + x)
+            backend.recycle(out);
             Tensor h = b.lin1().forward(a, config.activation());
-            x = b.outputLayerNorm().forward(b.lin2().forward(h), a);
+            Tensor ffn = b.lin2().forward(h);
+            backend.recycle(h);
+            Tensor y = b.outputLayerNorm().forward(ffn, a);
+            backend.recycle(ffn);
+            backend.recycle(a);
+            if (!in.outputHiddenStates()) {
+                backend.recycle(x);
+            }
+            x = y;
             if (in.outputAttentions()) {
                 attentions.add(attn.probs());
             }

@@ -96,7 +96,12 @@ public final class GPT2Model implements PreTrainedModel {
             positionIds = Tensors.arange(past, tokens);                                  // [T]
         }
         int c = config.nEmbd();
-        Tensor x = backend.add(wte.forward(inputIds), wpe.forward(positionIds));          // [B, T, C]
+        Tensor tokenEmbeds = wte.forward(inputIds), positionEmbeds = wpe.forward(positionIds);
+        Tensor x = backend.add(tokenEmbeds, positionEmbeds);                            // [B, T, C]
+        // recycle: an intermediate that is dead gives its memory to the next output of its size, so that
+        // decoding allocates nothing per token (block inputs are kept when they are hidden states)
+        backend.recycle(tokenEmbeds);
+        backend.recycle(positionEmbeds);
         AttentionMask mask = AttentionMask.causal(attentionMask);
         List<Tensor> hidden = new ArrayList<>();
         List<Tensor> attentions = new ArrayList<>();
@@ -105,7 +110,9 @@ public final class GPT2Model implements PreTrainedModel {
             if (outputHiddenStates) {
                 hidden.add(x);
             }
-            Tensor qkv = b.cAttn().forward(b.ln1().forward(x));                          // [B, T, 3C]
+            Tensor ln1 = b.ln1().forward(x);
+            Tensor qkv = b.cAttn().forward(ln1);                                         // [B, T, 3C]
+            backend.recycle(ln1);
             Tensor q = qkv.narrow(2, 0, c), k = qkv.narrow(2, c, c), v = qkv.narrow(2, 2 * c, c);
             if (cache != null) {
                 Tensor[] kv = cache.append(i, k, v);                                     // [B, past+T, C]
@@ -113,9 +120,22 @@ public final class GPT2Model implements PreTrainedModel {
                 v = kv[1];
             }
             AttentionOutput attn = backend.attention(q, k, v, config.nHead(), mask, b.scale(), outputAttentions);
-            x = backend.add(x, b.attnCProj().forward(attn.context()));
-            Tensor m = b.cFc().forward(b.ln2().forward(x), config.activation());        // [B, T, 4C]
-            x = backend.add(x, b.mlpCProj().forward(m));
+            backend.recycle(qkv);   // k and v, when cached, were copied into the cache
+            Tensor proj = b.attnCProj().forward(attn.context());
+            backend.recycle(attn.context());
+            Tensor x1 = backend.add(x, proj);                                            // x + attn(ln_1(x))
+            backend.recycle(proj);
+            if (!outputHiddenStates) {
+                backend.recycle(x);
+            }
+            Tensor ln2 = b.ln2().forward(x1);
+            Tensor m = b.cFc().forward(ln2, config.activation());                        // [B, T, 4C]
+            backend.recycle(ln2);
+            Tensor mlp = b.mlpCProj().forward(m);
+            backend.recycle(m);
+            x = backend.add(x1, mlp);                                                    // x1 + mlp(ln_2(x1))
+            backend.recycle(mlp);
+            backend.recycle(x1);
             if (outputAttentions) {
                 attentions.add(attn.probs());
             }
@@ -123,7 +143,11 @@ public final class GPT2Model implements PreTrainedModel {
         if (cache != null) {
             cache.advance(tokens);
         }
-        x = lnF.forward(x);
+        Tensor last = lnF.forward(x);
+        if (!outputHiddenStates && !h.isEmpty()) {
+            backend.recycle(x);
+        }
+        x = last;
         if (outputHiddenStates) {
             hidden.add(x);   // HF: the last hidden state is taken after ln_f
         }
