@@ -11,11 +11,12 @@ import dev.jformers.core.Tensor;
 import dev.jformers.core.WeightLayout;
 
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayDeque;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static dev.jformers.cpu.HostTensors.F32;
 
@@ -145,6 +146,7 @@ public final class SimdBackend extends CpuBackend {
     @Override
     public void close() {
         pool.close();
+        recycled.clear();
     }
 
     // ---------------------------------------------------------------- scratch arrays
@@ -171,36 +173,32 @@ public final class SimdBackend extends CpuBackend {
     // ---------------------------------------------------------------- recycled outputs
 
     /**
-     * Arrays handed back through {@link #recycle}, by length, per calling thread (a forward pass runs on
-     * one thread, so no locking): the next output of that length reuses one instead of allocating.
-     * Bounded: at most {@value #RECYCLED_PER_LENGTH} arrays per length, {@value #RECYCLED_FLOATS} floats in all.
+     * Arrays handed back through {@link #recycle}, by length, shared by this backend's callers (a pop
+     * hands an array to exactly one of them): the next output of that length reuses one instead of
+     * allocating. Bounded, so that a backend keeps at most {@value #RECYCLED_PER_LENGTH} arrays per
+     * length and {@value #RECYCLED_FLOATS} floats (256 MB) in all, however many threads use it.
      */
-    private static final class Recycled {
-        final Map<Integer, ArrayDeque<float[]>> byLength = new HashMap<>();
-        long floats;
-    }
+    private final Map<Integer, ConcurrentLinkedDeque<float[]>> recycled = new ConcurrentHashMap<>();
+    private final AtomicLong recycledFloats = new AtomicLong();
 
     static final int RECYCLED_PER_LENGTH = 4;
     static final long RECYCLED_FLOATS = 64L << 20;
-
-    private static final ThreadLocal<Recycled> RECYCLED = ThreadLocal.withInitial(Recycled::new);
 
     /**
      * An F32 output tensor in a float[] of its own, recycled when one of its length is available. Its
      * contents are NOT zeroed: every op that takes one writes all of it.
      */
-    private static Tensor output(int... shape) {
+    private Tensor output(int... shape) {
         long n = 1;
         for (int d : shape) {
             n = Math.multiplyExact(n, d);
         }
-        Recycled r = RECYCLED.get();
-        ArrayDeque<float[]> q = n <= Integer.MAX_VALUE ? r.byLength.get((int) n) : null;
-        float[] a = q == null ? null : q.poll();
+        ConcurrentLinkedDeque<float[]> q = n > 0 && n <= Integer.MAX_VALUE ? recycled.get((int) n) : null;
+        float[] a = q == null ? null : q.pollFirst();
         if (a == null) {
             return HostTensors.newF32(shape);
         }
-        r.floats -= a.length;
+        recycledFloats.addAndGet(-a.length);
         return Tensor.wrap(MemorySegment.ofArray(a), DType.F32, shape);
     }
 
@@ -211,12 +209,15 @@ public final class SimdBackend extends CpuBackend {
         if (a == null || a.length == 0 || t.arrayOffset() != 0 || a.length != t.numel() || !t.isContiguous()) {
             return;
         }
-        Recycled r = RECYCLED.get();
-        ArrayDeque<float[]> q = r.byLength.computeIfAbsent(a.length, len -> new ArrayDeque<>());
-        if (q.size() < RECYCLED_PER_LENGTH && r.floats + a.length <= RECYCLED_FLOATS && !q.contains(a)) {
-            q.push(a);
-            r.floats += a.length;
+        ConcurrentLinkedDeque<float[]> q = recycled.computeIfAbsent(a.length, len -> new ConcurrentLinkedDeque<>());
+        if (q.size() >= RECYCLED_PER_LENGTH || q.contains(a)) {
+            return;
         }
+        if (recycledFloats.addAndGet(a.length) > RECYCLED_FLOATS) {
+            recycledFloats.addAndGet(-a.length);
+            return;
+        }
+        q.addFirst(a);
     }
 
     // ---------------------------------------------------------------- linear and matmul
