@@ -15,11 +15,6 @@ final class HostTensors {
     private HostTensors() {
     }
 
-    /** The tensor as contiguous float32 on the host (no copy when it already is). */
-    static Tensor f32(Tensor t) {
-        return t.toF32();
-    }
-
     /** Number of rows when the last dimension is the row: numel / last dim. */
     static long rows(Tensor t) {
         int last = t.rank() == 0 ? 1 : t.dim(-1);
@@ -58,24 +53,27 @@ final class HostTensors {
      * place, through {@link Tensor#floatArray()} and its strides), else a contiguous float[] copy.
      */
     static Tensor onHeap(Tensor t) {
-        if (t.floatArray() != null) {
-            return t;
-        }
-        long n = t.numel();
-        if (n > Integer.MAX_VALUE - 16) {
-            throw new ShapeException("tensor too large for the CPU kernels' arrays: " + t);
-        }
-        float[] a = new float[(int) Math.max(1, n)];
-        Tensor c = t.toF32().contiguous();
-        MemorySegment.copy(c.segment(), F32, c.offset() * 4, a, 0, (int) n);
-        return Tensor.wrap(MemorySegment.ofArray(a), DType.F32, t.shape());
+        return t.floatArray() != null ? t : copyOnHeap(t);
     }
 
-    /**
-     * A zero-filled float32 tensor in a float[] of its own, whatever its size up to Java's array limit
-     * (Tensor.zeros may use native memory, which the kernels can't address as an array).
-     */
-    static Tensor newF32(int... shape) {
+    /** {@link #onHeap}, and contiguous: rows of the last dimension one after another in the array. */
+    static Tensor contiguousOnHeap(Tensor t) {
+        return t.floatArray() != null && t.isContiguous() ? t : copyOnHeap(t);
+    }
+
+    /** A contiguous float32 copy of t in a float[] (one copy: the one toF32 or contiguous makes, if it is on the heap). */
+    private static Tensor copyOnHeap(Tensor t) {
+        Tensor c = t.toF32().contiguous();
+        if (c != t && c.floatArray() != null) {
+            return c;
+        }
+        Tensor h = newF32(t.shape());
+        MemorySegment.copy(c.segment(), F32, c.offset() * 4, h.floatArray(), 0, (int) c.numel());
+        return h;
+    }
+
+    /** The number of floats of a tensor of this shape, checked against Java's array limit. */
+    static int arrayLength(int... shape) {
         long n = 1;
         for (int d : shape) {
             n = Math.multiplyExact(n, d);
@@ -83,22 +81,27 @@ final class HostTensors {
         if (n > Integer.MAX_VALUE - 16) {
             throw new ShapeException("tensor too large for the CPU kernels' arrays: " + java.util.Arrays.toString(shape));
         }
-        return Tensor.wrap(MemorySegment.ofArray(new float[(int) n]), DType.F32, shape);
+        return (int) n;
+    }
+
+    /**
+     * A zero-filled float32 tensor in a float[] of its own, whatever its size up to Java's array limit
+     * (Tensor.zeros may use native memory, which the kernels can't address as an array).
+     */
+    static Tensor newF32(int... shape) {
+        return Tensor.wrap(MemorySegment.ofArray(new float[arrayLength(shape)]), DType.F32, shape);
+    }
+
+    /** t's float[] if t is all of it (contiguous from element 0, as long as the array), else null. */
+    static float[] wholeArray(Tensor t) {
+        float[] a = t.floatArray();
+        return a != null && t.arrayOffset() == 0 && a.length == t.numel() && t.isContiguous() ? a : null;
     }
 
     /** The elements of a 1-d parameter as an array: its own float[] when it has one (read only!), else a copy. */
     static float[] vector(Tensor t) {
-        float[] a = t.floatArray();
-        return a != null && t.arrayOffset() == 0 && a.length == t.numel() && t.isContiguous() ? a : t.toFloatArray();
+        float[] a = wholeArray(t);
+        return a != null ? a : t.toFloatArray();
     }
 
-    /** {@link #onHeap}, and contiguous: rows of the last dimension one after another in the array. */
-    static Tensor contiguousOnHeap(Tensor t) {
-        Tensor h = onHeap(t);
-        return h.isContiguous() ? h : onHeap(h.contiguous());
-    }
-
-    static MemorySegment seg(Tensor t) {
-        return t.segment();
-    }
 }

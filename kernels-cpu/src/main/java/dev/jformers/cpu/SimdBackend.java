@@ -189,11 +189,8 @@ public final class SimdBackend extends CpuBackend {
      * contents are NOT zeroed: every op that takes one writes all of it.
      */
     private Tensor output(int... shape) {
-        long n = 1;
-        for (int d : shape) {
-            n = Math.multiplyExact(n, d);
-        }
-        ConcurrentLinkedDeque<float[]> q = n > 0 && n <= Integer.MAX_VALUE ? recycled.get((int) n) : null;
+        int n = HostTensors.arrayLength(shape);
+        ConcurrentLinkedDeque<float[]> q = n > 0 ? recycled.get(n) : null;
         float[] a = q == null ? null : q.pollFirst();
         if (a == null) {
             return HostTensors.newF32(shape);
@@ -204,9 +201,8 @@ public final class SimdBackend extends CpuBackend {
 
     @Override
     public void recycle(Tensor t) {
-        float[] a = t.floatArray();
-        // Only a whole array (not a view into one) of exactly the tensor's size is taken.
-        if (a == null || a.length == 0 || t.arrayOffset() != 0 || a.length != t.numel() || !t.isContiguous()) {
+        float[] a = HostTensors.wholeArray(t);   // a view into an array is not taken
+        if (a == null || a.length == 0) {
             return;
         }
         ConcurrentLinkedDeque<float[]> q = recycled.computeIfAbsent(a.length, len -> new ConcurrentLinkedDeque<>());
@@ -520,66 +516,62 @@ public final class SimdBackend extends CpuBackend {
             // are read position by position across the group's heads — one contiguous run each — which
             // streams the cache instead of striding through it once per head.
             int groups = serial ? 1 : Math.min(heads, pool.threads());
-            pool.parallelFor(serial ? 1 : batch * groups, task -> {
-                for (int t = serial ? 0 : task, last = serial ? batch * groups : task + 1; t < last; t++) {
-                    int b = t / groups, g = t % groups;
-                    int h0 = heads * g / groups, h1 = heads * (g + 1) / groups;
-                    Scratch scratch = SCRATCH.get();
-                    float[] p = scratch.get(1, (h1 - h0) * tk), acc = scratch.get(2, (h1 - h0) * d);
-                    for (int i = 0; i < tq; i++) {
-                        int visible = causal ? visible(tk, tq, i) : tk;
-                        int qRow = (int) (qh.arrayOffset() + b * qh.stride(0) + i * qh.stride(1));
-                        for (int j = 0; j < visible; j++) {
-                            int kRow = (int) (kh.arrayOffset() + b * kh.stride(0) + j * kh.stride(1));
-                            kernels.headDots(qa, qRow + h0 * d, ka, kRow + h0 * d, h1 - h0, d, scale, p, j, tk);
-                        }
-                        for (int h = h0; h < h1; h++) {
-                            maskAndSoftmax(p, (h - h0) * tk, tk, visible, pad, b);
-                            if (ps != null) {
-                                MemorySegment.copy(p, (h - h0) * tk, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
-                            }
-                        }
-                        // context = P·V accumulated in a scratch row (the other group's threads write the
-                        // neighbouring channels: no cache line shared while accumulating), then stored.
-                        Arrays.fill(acc, 0, (h1 - h0) * d, 0f);
-                        for (int j = 0; j < tk; j++) {   // all keys: see maskAndSoftmax
-                            int vRow = (int) (vh.arrayOffset() + b * vh.stride(0) + j * vh.stride(1));
-                            kernels.headAxpys(p, j, tk, va, vRow + h0 * d, acc, 0, h1 - h0, d);
-                        }
-                        System.arraycopy(acc, 0, ca, (b * tq + i) * channels + h0 * d, (h1 - h0) * d);
+            pool.forEach(batch * groups, !serial, t -> {
+                int b = t / groups, g = t % groups;
+                int h0 = heads * g / groups, h1 = heads * (g + 1) / groups;
+                Scratch scratch = SCRATCH.get();
+                float[] p = scratch.get(1, (h1 - h0) * tk), acc = scratch.get(2, (h1 - h0) * d);
+                for (int i = 0; i < tq; i++) {
+                    int visible = causal ? visible(tk, tq, i) : tk;
+                    int qRow = (int) (qh.arrayOffset() + b * qh.stride(0) + i * qh.stride(1));
+                    for (int j = 0; j < visible; j++) {
+                        int kRow = (int) (kh.arrayOffset() + b * kh.stride(0) + j * kh.stride(1));
+                        kernels.headDots(qa, qRow + h0 * d, ka, kRow + h0 * d, h1 - h0, d, scale, p, j, tk);
                     }
+                    for (int h = h0; h < h1; h++) {
+                        maskAndSoftmax(p, (h - h0) * tk, tk, visible, pad, b);
+                        if (ps != null) {
+                            MemorySegment.copy(p, (h - h0) * tk, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
+                        }
+                    }
+                    // context = P·V accumulated in a scratch row (the other group's threads write the
+                    // neighbouring channels: no cache line shared while accumulating), then stored.
+                    Arrays.fill(acc, 0, (h1 - h0) * d, 0f);
+                    for (int j = 0; j < tk; j++) {   // all keys: see maskAndSoftmax
+                        int vRow = (int) (vh.arrayOffset() + b * vh.stride(0) + j * vh.stride(1));
+                        kernels.headAxpys(p, j, tk, va, vRow + h0 * d, acc, 0, h1 - h0, d);
+                    }
+                    System.arraycopy(acc, 0, ca, (b * tq + i) * channels + h0 * d, (h1 - h0) * d);
                 }
             });
             return new AttentionOutput(context, probs);
         }
         // Longer queries: per (batch, head), Kᵀ [d × tk] gathered once, so that blocks of 4 query rows get
         // their scores as whole vectors of keys; V read in place.
-        pool.parallelFor(serial ? 1 : batch * heads, task -> {
+        pool.forEach(batch * heads, !serial, bh -> {
             Scratch scratch = SCRATCH.get();
             float[] kT = scratch.get(0, d * tk);
             float[] p = scratch.get(1, Kernels.MR * tk);
-            for (int bh = serial ? 0 : task, last = serial ? batch * heads : task + 1; bh < last; bh++) {
-                int b = bh / heads, h = bh % heads;
-                int qBase = (int) (qh.arrayOffset() + b * qh.stride(0) + (long) h * d), qStride = (int) qh.stride(1);
-                int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
-                int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
-                int cBase = (int) ((long) b * tq * channels + (long) h * d);
-                Kernels.transpose(ka, kBase, kStride, tk, d, kT, tk, scale);   // scores come out scaled
-                for (int i0 = 0; i0 < tq; i0 += Kernels.MR) {
-                    int rows = Math.min(Kernels.MR, tq - i0);
-                    // Keys after a query's position are masked anyway: don't compute their scores.
-                    int visibleMax = causal ? visible(tk, tq, i0 + rows - 1) : tk;
-                    kernels.matMulRows(qa, qBase + i0 * qStride, qStride, rows, d, kT, 0, tk, visibleMax, p, 0, tk);
-                    for (int r = 0; r < rows; r++) {
-                        int i = i0 + r;
-                        maskAndSoftmax(p, r * tk, tk, causal ? visible(tk, tq, i) : tk, pad, b);
-                        if (ps != null) {
-                            MemorySegment.copy(p, r * tk, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
-                        }
+            int b = bh / heads, h = bh % heads;
+            int qBase = (int) (qh.arrayOffset() + b * qh.stride(0) + (long) h * d), qStride = (int) qh.stride(1);
+            int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
+            int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
+            int cBase = (int) ((long) b * tq * channels + (long) h * d);
+            Kernels.transpose(ka, kBase, kStride, tk, d, kT, tk, scale);   // scores come out scaled
+            for (int i0 = 0; i0 < tq; i0 += Kernels.MR) {
+                int rows = Math.min(Kernels.MR, tq - i0);
+                // Keys after a query's position are masked anyway: don't compute their scores.
+                int visibleMax = causal ? visible(tk, tq, i0 + rows - 1) : tk;
+                kernels.matMulRows(qa, qBase + i0 * qStride, qStride, rows, d, kT, 0, tk, visibleMax, p, 0, tk);
+                for (int r = 0; r < rows; r++) {
+                    int i = i0 + r;
+                    maskAndSoftmax(p, r * tk, tk, causal ? visible(tk, tq, i) : tk, pad, b);
+                    if (ps != null) {
+                        MemorySegment.copy(p, r * tk, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
                     }
-                    // context rows = P · V_head, V read in place ([tk × d] with row stride vStride).
-                    kernels.matMulRows(p, 0, tk, rows, tk, va, vBase, vStride, d, ca, cBase + i0 * channels, channels);
                 }
+                // context rows = P · V_head, V read in place ([tk × d] with row stride vStride).
+                kernels.matMulRows(p, 0, tk, rows, tk, va, vBase, vStride, d, ca, cBase + i0 * channels, channels);
             }
         });
         return new AttentionOutput(context, probs);

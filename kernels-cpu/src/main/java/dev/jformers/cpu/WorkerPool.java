@@ -85,6 +85,17 @@ final class WorkerPool implements AutoCloseable {
         job.rethrow();
     }
 
+    /** body(0) … body(n − 1): split between the threads when {@code parallel}, else in order on the caller. */
+    void forEach(int n, boolean parallel, IntConsumer body) {
+        if (parallel) {
+            parallelFor(n, body);
+        } else {
+            for (int i = 0; i < n; i++) {
+                body.accept(i);
+            }
+        }
+    }
+
     @Override
     public void close() {
         closed = true;

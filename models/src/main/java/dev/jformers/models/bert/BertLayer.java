@@ -53,7 +53,7 @@ public final class BertLayer {
         Tensor qkv = queryKeyValue.forward(x);                                          // [B, T, 3C]
         Tensor q = qkv.narrow(2, 0, c), k = qkv.narrow(2, c, c), v = qkv.narrow(2, 2 * c, c); // views [B, T, C]
         AttentionOutput attn = backend.attention(q, k, v, heads, mask, scale, returnProbs); // [B, T, C]
-        backend.recycle(qkv);
+        backend.recycle(qkv);   // recycle: a dead intermediate's memory goes to the next output of its size
         // BertSelfOutput: dense, residual, LayerNorm
         Tensor d = attentionOutputDense.forward(attn.context());
         backend.recycle(attn.context());
@@ -66,7 +66,6 @@ public final class BertLayer {
         Tensor y = outputLayerNorm.forward(o, a);                          // [B, T, C]
         backend.recycle(o);
         backend.recycle(a);
-        // (recycle: the intermediates are dead, so the next layer's outputs reuse their memory)
         return new AttentionOutput(y, attn.probs());
     }
 }

@@ -144,9 +144,7 @@ public final class GPT2Model implements PreTrainedModel {
             cache.advance(tokens);
         }
         Tensor last = lnF.forward(x);
-        if (!outputHiddenStates && !h.isEmpty()) {
-            backend.recycle(x);
-        }
+        backend.recycle(x);   // never a hidden state: HF takes the last one after ln_f
         x = last;
         if (outputHiddenStates) {
             hidden.add(x);   // HF: the last hidden state is taken after ln_f
