@@ -84,6 +84,18 @@ abstract class Kernels {
      */
     abstract void gemmTile(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows);
 
+    /**
+     * The GEMV of decoding (M = 1) over whole panels: y[yOff + p·NR + j] += Σ_t x[xOff + t]·B[t][p·NR + j]
+     * for panels p in [p0, p1) of a packed weight with k rows (panel p from {@code b[p·k·NR]}). Memory-bound:
+     * the weight streams through once, so all that matters is keeping enough loads in flight.
+     */
+    void gemv(float[] x, int xOff, int k, float[] b, int p0, int p1, float[] y, int yOff) {
+        int nr = panelWidth();
+        for (int p = p0; p < p1; p++) {
+            gemmTile(x, xOff, k, b, p * k * nr, k, y, yOff + p * nr, nr, 1);
+        }
+    }
+
     /** out[o..o+n) = x[xOff..xOff+k) · M, M row-major [k × n] at {@code m[mOff + t·ld + j]}. */
     abstract void vecMat(float[] x, int xOff, int k, float[] m, int mOff, int ld, int n, float[] out, int outOff);
 

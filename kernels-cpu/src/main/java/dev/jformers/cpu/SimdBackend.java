@@ -290,9 +290,14 @@ public final class SimdBackend extends CpuBackend {
                 for (int r = 0; r < rows; r++) {
                     System.arraycopy(w.bias, col0, y, yOff + (r0 + r) * n + col0, cols);
                 }
+                int pFull = p0;   // panels before pFull are done
+                if (rows == 1) {   // GEMV: whole panels in one streaming loop, the edge one below
+                    pFull = Math.max(p0, Math.min(p1, n / nr));
+                    kernels.gemv(x, xOff + r0 * k, k, w.panels, p0, pFull, y, yOff + r0 * n);
+                }
                 for (int t0 = 0; t0 < k; t0 += kc) {
                     int kb = Math.min(kc, k - t0), aBlock = xOff + r0 * k + t0;
-                    for (int p = p0; p < p1; p++) {
+                    for (int p = pFull; p < p1; p++) {
                         int bOff = w.panelRow(p, t0), c0 = yOff + r0 * n + p * nr;
                         if ((p + 1) * nr <= n) {
                             for (int r = 0; r < rows; r += mr) {

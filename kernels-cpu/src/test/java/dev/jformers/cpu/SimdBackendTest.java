@@ -57,14 +57,15 @@ class SimdBackendTest {
     /**
      * {m, in, out}: tiny, odd, tails of the 4-row tile and of panels, GEMVs (m ≤ 8), K blocks that don't
      * divide (kc = 512, 1365, 2730, 10922 floats at 512, 256, 128 bits, scalar; m > 8), whole panels
-     * only (out a multiple of 64), several row blocks (m > 128); most are large enough (≥ 128K
+     * only (out a multiple of 64; the GEMV's panel loop with even and odd k), several row blocks (m > 128); most are large enough (≥ 128K
      * multiply-adds) to be split between threads.
      */
     static final int[][] LINEAR_SHAPES = {
         {1, 1, 1}, {1, 7, 5}, {3, 5, 7}, {4, 16, 48}, {5, 33, 49}, {9, 300, 50}, {17, 64, 100},
         {130, 70, 97}, {1, 200, 1000}, {2, 129, 3}, {8, 520, 33}, {37, 257, 130}, {3, 0, 5},
         {9, 1100, 70}, {13, 2100, 20}, {10, 3100, 9},
-        {261, 90, 97}, {1, 2100, 1001}, {6, 700, 530}, {300, 64, 256}, {12, 11000, 70}};
+        {261, 90, 97}, {1, 2100, 1001}, {6, 700, 530}, {300, 64, 256}, {12, 11000, 70},
+        {1, 768, 256}, {1, 385, 192}, {1, 0, 64}, {1, 3, 130}};
 
     @ParameterizedTest
     @MethodSource("backends")
