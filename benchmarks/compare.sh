@@ -37,9 +37,13 @@ cp "$JAR" "$RUNDIR/benchmarks.jar"
 JAR="$RUNDIR/benchmarks.jar"
 echo "compare.sh: load before: $(uptime)" >&2
 export DJL_OFFLINE=true PYTORCH_VERSION=2.7.1 PYTORCH_FLAVOR=cpu
+# Huge pages on both sides: the JVM forks get -XX:+UseTransparentHugePages (ForkFlags, when the kernel offers
+# THP) and libtorch's CPU allocator madvises its large tensors (the variable's name changed across releases).
+export THP_MEM_ALLOC_ENABLE=1 C10_THP_MEM_ALLOC_ENABLE=1
+echo "compare.sh: transparent huge pages: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown)" >&2
 LOG="$HERE/target/compare-$(date -u +%Y%m%dT%H%M%SZ)"
 cd "$ROOT"   # the tokenizer benchmark finds testdata/vocab from here
-"$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
+"$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED ${JFORMERS_HUGE_PAGES[@]+"${JFORMERS_HUGE_PAGES[@]}"} \
   -Djformers.bench.vocab="$ROOT/testdata/vocab" \
   -cp "$JAR" dev.jformers.benchmarks.models.ModelReport "$MODE" ${ARGS[@]+"${ARGS[@]}"} | tee "$LOG.log"
 # The tables are everything after the line that starts "Run " (printed once the suites are done).

@@ -33,3 +33,12 @@ if ! JAVA_HOME=$(jformers_find_jdk); then
 fi
 export JAVA_HOME
 export PATH="$JAVA_HOME/bin:$PATH"
+
+# Transparent huge pages for the Java heap, where the kernel offers them (mode "always" or "madvise"):
+# decoding streams every weight once per token, and with 4 KiB pages the TLB misses cost 10–20% of
+# the read bandwidth on a virtual machine (measured, docs/benchmarks-models.md). Elsewhere the flag
+# would only print a JVM warning, so it is left out.
+JFORMERS_HUGE_PAGES=()
+if grep -qE '\[(always|madvise)\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+  JFORMERS_HUGE_PAGES=(-XX:+UseTransparentHugePages)
+fi

@@ -35,7 +35,7 @@ public final class KernelReport {
 
     public static void main(String[] args) throws RunnerException {
         String include = args.length > 0 ? args[0] : "dev\\.jformers\\.(benchmarks\\.(Peak|Gemm|RowOps)|cpu\\.(KernelLoop|GemmKernel))Benchmark";
-        List<String> forkFlags = new ArrayList<>(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"));
+        List<String> forkFlags = new ArrayList<>(ForkFlags.base());
         String bits = System.getProperty(SimdBackend.BITS_PROPERTY);
         if (bits != null) {   // forks don't inherit system properties; this list replaces the @Fork flags
             forkFlags.add("-D" + SimdBackend.BITS_PROPERTY + "=" + bits);
@@ -50,7 +50,8 @@ public final class KernelReport {
                 .build();
         Collection<RunResult> results = new Runner(options).run();
         System.out.println();
-        System.out.printf("Load average (1, 5, 15 min) before: %s; after: %s%n", loadBefore, loadAverage());
+        System.out.printf("Load average (1, 5, 15 min) before: %s; after: %s. Transparent huge pages: `%s`%s.%n", loadBefore,
+                loadAverage(), ForkFlags.thpMode(), ForkFlags.hugePagesOffered() ? ", forks run with " + ForkFlags.HUGE_PAGES : "");
         System.out.print(markdown(results));
     }
 

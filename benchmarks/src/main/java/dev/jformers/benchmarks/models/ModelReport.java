@@ -1,6 +1,7 @@
 package dev.jformers.benchmarks.models;
 
 import dev.jformers.benchmarks.PeakBenchmark;
+import dev.jformers.benchmarks.ForkFlags;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
@@ -44,8 +45,8 @@ public final class ModelReport {
                 default -> include = a;
             }
         }
-        List<String> forkFlags = new ArrayList<>(List.of("--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-Dai.djl.offline=true", "-DPYTORCH_VERSION=2.7.1", "-DPYTORCH_FLAVOR=cpu", "-Dai.djl.default_engine=PyTorch"));
+        List<String> forkFlags = new ArrayList<>(ForkFlags.base());
+        forkFlags.addAll(List.of("-Dai.djl.offline=true", "-DPYTORCH_VERSION=2.7.1", "-DPYTORCH_FLAVOR=cpu", "-Dai.djl.default_engine=PyTorch"));
         for (String p : System.getProperties().stringPropertyNames()) {   // forks don't inherit system properties
             if (p.startsWith("jformers.")) {
                 forkFlags.add("-D" + p + "=" + System.getProperty(p));
@@ -68,6 +69,9 @@ public final class ModelReport {
         System.out.println();
         System.out.printf("Run %s → %s (%s configuration). Load average (1, 5, 15 min) before: %s; after: %s%n%n", start,
                 Instant.now(), full ? "full" : "short", loadBefore, loadAverage());
+        System.out.printf("Transparent huge pages: kernel mode `%s`; JVM forks %s; libtorch THP_MEM_ALLOC_ENABLE=%s.%n%n",
+                ForkFlags.thpMode(), ForkFlags.hugePagesOffered() ? "with " + ForkFlags.HUGE_PAGES : "without huge pages",
+                System.getenv().getOrDefault("THP_MEM_ALLOC_ENABLE", "unset"));
         System.out.print(markdown(results));
     }
 

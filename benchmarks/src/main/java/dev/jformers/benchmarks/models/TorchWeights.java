@@ -21,7 +21,7 @@ final class TorchWeights {
     /** The tensor {@code prefix + name}, float32, its own shape. */
     NDArray get(String name) {
         Tensor t = source.get(prefix + name);
-        return manager.create(t.toFloatArray(), new Shape(toLongs(t.shape())));
+        return inTorchMemory(manager.create(t.toFloatArray(), new Shape(toLongs(t.shape()))));
     }
 
     /** A [in, out] matrix (GPT-2's Conv1D) transposed into a contiguous [out, in] one, as torch.nn.Linear keeps it. */
@@ -34,7 +34,19 @@ final class TorchWeights {
                 b[o * in + i] = a[i * out + o];
             }
         }
-        return manager.create(b, new Shape(out, in));
+        return inTorchMemory(manager.create(b, new Shape(out, in)));
+    }
+
+    /**
+     * DJL's {@code create} wraps a JVM direct buffer; a clone moves the tensor into memory from libtorch's
+     * own CPU allocator, as a model loaded by torch itself has it — and that allocator gives large tensors
+     * transparent huge pages when THP_MEM_ALLOC_ENABLE=1 (compare.sh sets it, as the JVM side runs with
+     * -XX:+UseTransparentHugePages).
+     */
+    private static NDArray inTorchMemory(NDArray wrapped) {
+        NDArray own = wrapped.duplicate();
+        wrapped.close();
+        return own;
     }
 
     private static long[] toLongs(int[] shape) {
