@@ -503,7 +503,7 @@ public final class SimdBackend extends CpuBackend {
                                      boolean returnProbs) {
         checkAttention(q, k, v, heads);
         int batch = q.dim(0), tq = q.dim(1), tk = k.dim(1), channels = q.dim(2), d = channels / heads;
-        float[] pad = paddingMask(mask.keyPadding(), batch, tk);
+        KeyMask keyMask = KeyMask.of(paddingMask(mask.keyPadding(), batch, tk), batch, tk);
         boolean causal = mask.causal();
         Tensor context = output(batch, tq, channels);
         Tensor probs = returnProbs ? Tensor.zeros(DType.F32, batch, heads, tq, tk) : null;
@@ -526,23 +526,24 @@ public final class SimdBackend extends CpuBackend {
                 int h0 = heads * g / groups, h1 = heads * (g + 1) / groups;
                 Scratch scratch = SCRATCH.get();
                 float[] p = scratch.get(1, (h1 - h0) * tk), acc = scratch.get(2, (h1 - h0) * d);
+                int keys = keyMask.keys[b];
                 for (int i = 0; i < tq; i++) {
-                    int visible = causal ? visible(tk, tq, i) : tk;
+                    int visible = Math.min(keys, causal ? visible(tk, tq, i) : tk);
                     int qRow = (int) (qh.arrayOffset() + b * qh.stride(0) + i * qh.stride(1));
                     for (int j = 0; j < visible; j++) {
                         int kRow = (int) (kh.arrayOffset() + b * kh.stride(0) + j * kh.stride(1));
                         kernels.headDots(qa, qRow + h0 * d, ka, kRow + h0 * d, h1 - h0, d, scale, p, j, tk);
                     }
                     for (int h = h0; h < h1; h++) {
-                        maskAndSoftmax(p, (h - h0) * tk, tk, visible, pad, b);
-                        if (ps != null) {
-                            MemorySegment.copy(p, (h - h0) * tk, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
+                        maskAndSoftmax(p, (h - h0) * tk, keys, visible, keyMask, b);
+                        if (ps != null) {   // probabilities of the keys past `keys` are 0, as probs already holds
+                            MemorySegment.copy(p, (h - h0) * tk, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, keys);
                         }
                     }
                     // context = P·V accumulated in a scratch row (the other group's threads write the
                     // neighbouring channels: no cache line shared while accumulating), then stored.
                     Arrays.fill(acc, 0, (h1 - h0) * d, 0f);
-                    for (int j = 0; j < tk; j++) {   // all keys: see maskAndSoftmax
+                    for (int j = 0; j < keys; j++) {   // all keys that can have weight: see maskAndSoftmax
                         int vRow = (int) (vh.arrayOffset() + b * vh.stride(0) + j * vh.stride(1));
                         kernels.headAxpys(p, j, tk, va, vRow + h0 * d, acc, 0, h1 - h0, d);
                     }
@@ -562,43 +563,73 @@ public final class SimdBackend extends CpuBackend {
             int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
             int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
             int cBase = (int) ((long) b * tq * channels + (long) h * d);
-            Kernels.transpose(ka, kBase, kStride, tk, d, kT, tk, scale);   // scores come out scaled
+            int keys = keyMask.keys[b];
+            Kernels.transpose(ka, kBase, kStride, keys, d, kT, tk, scale);   // scores come out scaled
             for (int i0 = 0; i0 < tq; i0 += Kernels.MR) {
                 int rows = Math.min(Kernels.MR, tq - i0);
                 // Keys after a query's position are masked anyway: don't compute their scores.
-                int visibleMax = causal ? visible(tk, tq, i0 + rows - 1) : tk;
+                int visibleMax = Math.min(keys, causal ? visible(tk, tq, i0 + rows - 1) : tk);
                 kernels.matMulRows(qa, qBase + i0 * qStride, qStride, rows, d, kT, 0, tk, visibleMax, p, 0, tk);
                 for (int r = 0; r < rows; r++) {
                     int i = i0 + r;
-                    maskAndSoftmax(p, r * tk, tk, causal ? visible(tk, tq, i) : tk, pad, b);
+                    maskAndSoftmax(p, r * tk, keys, Math.min(keys, causal ? visible(tk, tq, i) : tk), keyMask, b);
                     if (ps != null) {
-                        MemorySegment.copy(p, r * tk, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, tk);
+                        MemorySegment.copy(p, r * tk, ps, F32, ((((long) b * heads + h) * tq + i) * tk) * 4, keys);
                     }
                 }
-                // context rows = P · V_head, V read in place ([tk × d] with row stride vStride).
-                kernels.matMulRows(p, 0, tk, rows, tk, va, vBase, vStride, d, ca, cBase + i0 * channels, channels);
+                // context rows = P · V_head, V read in place ([keys × d] with row stride vStride).
+                kernels.matMulRows(p, 0, tk, rows, keys, va, vBase, vStride, d, ca, cBase + i0 * channels, channels);
             }
         });
         return new AttentionOutput(context, probs);
     }
 
     /**
-     * Scores row p[row, row + tk) (its first {@code visible} entries computed) → probabilities: keys past
-     * {@code visible} and padded keys masked as HF does, then softmax. Over all keys: a row whose every
-     * key is masked attends uniformly to all of them, as in HF, so P·V must run over all tk keys too.
+     * Scores row p[row, row + keys) (its first {@code visible} entries computed) → probabilities: keys past
+     * {@code visible} and padded keys masked as HF does, then softmax. A row whose every key is masked
+     * attends uniformly to all of them, as in HF — which is why {@link KeyMask} cuts the keys short only
+     * after the last kept key, never to nothing.
      */
-    private void maskAndSoftmax(float[] p, int row, int tk, int visible, float[] pad, int b) {
-        if (visible < tk) {
-            Arrays.fill(p, row + visible, row + tk, ScalarBackend.MASKED);
+    private void maskAndSoftmax(float[] p, int row, int keys, int visible, KeyMask keyMask, int b) {
+        if (visible < keys) {
+            Arrays.fill(p, row + visible, row + keys, ScalarBackend.MASKED);
         }
-        if (pad != null) {
-            for (int j = 0; j < tk; j++) {
-                if (pad[b * tk + j] == 0f) {
-                    p[row + j] += ScalarBackend.MASKED;   // as HF: a masked causal score becomes −∞
+        if (keyMask.padded[b]) {   // as HF: score + MASKED, so a causally masked score becomes −∞
+            kernels.add(p, row, keyMask.bias, b * keyMask.tk, p, row, keys);
+        }
+        kernels.softmax(p, row, keys);
+    }
+
+    /**
+     * A key padding mask [B, tk] as attention uses it. {@code keys[b]}: the keys of batch row b that can get
+     * any weight — up to its last kept key; past it every score is masked, and exp(score + MASKED − max)
+     * is exactly 0, so those keys are skipped (right padding: a short sentence in a long batch costs its
+     * own length). All tk when every key is masked (HF then attends uniformly). {@code bias}: 0 or
+     * MASKED per key, added to the scores of the rows with a masked key before {@code keys[b]}.
+     */
+    record KeyMask(int tk, int[] keys, boolean[] padded, float[] bias) {
+        static KeyMask of(float[] pad, int batch, int tk) {
+            int[] keys = new int[batch];
+            boolean[] padded = new boolean[batch];
+            Arrays.fill(keys, tk);
+            if (pad == null) {
+                return new KeyMask(tk, keys, padded, null);
+            }
+            float[] bias = new float[batch * tk];
+            for (int b = 0; b < batch; b++) {
+                int last = -1;
+                for (int j = 0; j < tk; j++) {
+                    boolean kept = pad[b * tk + j] != 0f;
+                    bias[b * tk + j] = kept ? 0f : ScalarBackend.MASKED;
+                    last = kept ? j : last;
+                }
+                keys[b] = last < 0 ? tk : last + 1;
+                for (int j = 0; j < keys[b] && !padded[b]; j++) {
+                    padded[b] = bias[b * tk + j] != 0f;
                 }
             }
+            return new KeyMask(tk, keys, padded, bias);
         }
-        kernels.softmax(p, row, tk);
     }
 
     /** Keys query row i may see under a causal mask (the last tq of tk positions are the queries). */

@@ -15,6 +15,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Arrays;
 import java.util.Random;
 
 import static dev.jformers.cpu.TestTensors.assertClose;
@@ -343,6 +344,30 @@ class SimdBackendTest {
         compareAttention(simd, q, k, v, heads, AttentionMask.causal(pad), "all keys padded, causal");   // some rows all −∞
         Tensor longPad = Tensor.ofLongs(new long[] {1, 1, 0, 0, 0, 0, 1, 1, 1, 1}, batch, t);     // an integer mask
         compareAttention(simd, q, k, v, heads, AttentionMask.causal(longPad), "left padding, I64 mask");
+    }
+
+    /** A batch of sentences of different lengths, right-padded: the keys past each one's end are skipped. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void attentionWithRightPaddingMatchesReference(SimdBackend simd) {
+        Random rnd = new Random(11);
+        int batch = 4, t = 37, heads = 3, d = 16, channels = heads * d;
+        int[] lengths = {37, 20, 1, 5};
+        float[] m = new float[batch * t];
+        for (int b = 0; b < batch; b++) {
+            Arrays.fill(m, b * t, b * t + lengths[b], 1f);
+        }
+        m[3 * t + 2] = 0f;   // and a hole before the end
+        Tensor pad = Tensor.of(m, batch, t);
+        Tensor qkv = random(rnd, 2f, batch, t, 3 * channels);
+        Tensor q = qkv.narrow(2, 0, channels), k = qkv.narrow(2, channels, channels), v = qkv.narrow(2, 2 * channels, channels);
+        compareAttention(simd, q, k, v, heads, AttentionMask.padding(pad), "right padding");
+        compareAttention(simd, q, k, v, heads, AttentionMask.causal(pad), "right padding, causal");
+        for (int tq : new int[] {1, 2}) {   // decoding: the last tq positions query every key
+            Tensor last = q.narrow(1, t - tq, tq);
+            compareAttention(simd, last, k, v, heads, AttentionMask.padding(pad), "right padding, tq=" + tq);
+            compareAttention(simd, last, k, v, heads, AttentionMask.causal(pad), "right padding, causal, tq=" + tq);
+        }
     }
 
     private static Tensor paddingMask(Random rnd, int batch, int keys) {
