@@ -218,8 +218,9 @@ final class VectorKernels extends Kernels {
     /**
      * A whole range of panels in one loop nest, accumulators from zero and added to y at the end: in this
      * shape the JIT streams the weight at the core's read bandwidth (measured 31–34 GB/s), while
-     * {@link #tile1x4} called panel by panel reaches 25–26 (its loop keeps range checks the JIT cannot
-     * hoist). Steps t and t+1 feed separate accumulators, so 8 (or 6) loads are in flight per iteration.
+     * {@link #tile1x4} called panel by panel reaches 25–26 — the same arithmetic; its loop shape
+     * ({@code t + 1 < kc}, an offset index) compiles worse. Steps t and t+1 feed separate accumulators,
+     * so 8 (or 6) loads are in flight per iteration.
      */
     @Override
     void gemv(float[] x, int xOff, int k, float[] b, int p0, int p1, float[] y, int yOff) {
