@@ -230,6 +230,25 @@ class PipelineCommandsTest {
         assertEquals(call.get("output").get(0).get("generated_text").asText() + System.lineSeparator(), r.out());
     }
 
+    /** --weights bf16 rounds the tiny model's weights: greedy decoding still runs; bad values are one-line errors. */
+    @Test
+    void bf16WeightsForGeneration() throws IOException {
+        Result r = run("text-generation", "--model", dir("text-generation-gpt2").toString(), "--max-new-tokens=8",
+                "--do-sample=false", "--weights=bf16", "--backend=cpu", "Hello, my name is");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().startsWith("Hello, my name is"), r.out());
+        Result bad = run("text-generation", "--model", dir("text-generation-gpt2").toString(), "--weights=int4", "Hello");
+        assertEquals(2, bad.exit(), bad.out());
+        assertTrue(bad.err().contains("--weights must be f32 or bf16, got 'int4'"), "out: " + bad.out() + " err: " + bad.err());
+        Result scalar = run("text-generation", "--model", dir("text-generation-gpt2").toString(), "--weights=bf16",
+                "--backend=scalar", "Hello");
+        assertEquals(2, scalar.exit(), scalar.out());
+        assertTrue(scalar.err().contains("--weights bf16 needs the cpu backend"), scalar.err());
+        Result threads = run("text-generation", "--model", dir("text-generation-gpt2").toString(), "--threads=-1", "Hello");
+        assertEquals(2, threads.exit(), threads.out());
+        assertTrue(threads.err().startsWith("jformers: --threads must be ≥ 0, got -1"), threads.err());   // on this command's stderr
+    }
+
     @Test
     void pooledEmbeddingsAsJson() throws IOException {
         Result r = run("feature-extraction", "--model", dir("feature-extraction-bert").toString(), "--json", "--pooling=cls",

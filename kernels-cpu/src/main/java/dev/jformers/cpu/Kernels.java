@@ -96,6 +96,42 @@ abstract class Kernels {
         }
     }
 
+    /** {@link #gemv} over panels kept in bfloat16 ({@link PackedLinear#halfPanels}): the same sums, half the bytes. */
+    void gemvBf16(float[] x, int xOff, int k, short[] b, int p0, int p1, float[] y, int yOff) {
+        int nr = panelWidth();
+        for (int p = p0; p < p1; p++) {
+            for (int j = 0; j < nr; j++) {
+                float sum = 0f;
+                for (int t = 0, bi = p * k * nr + j; t < k; t++, bi += nr) {
+                    sum = Math.fma(x[xOff + t], bf16ToFloat(b[bi]), sum);
+                }
+                y[yOff + p * nr + j] += sum;
+            }
+        }
+    }
+
+    /** dst[dstOff..+n) = the bfloat16 values src[srcOff..+n) as floats. */
+    void widenBf16(short[] src, int srcOff, float[] dst, int dstOff, int n) {
+        for (int i = 0; i < n; i++) {
+            dst[dstOff + i] = bf16ToFloat(src[srcOff + i]);
+        }
+    }
+
+    /** A bfloat16 is the high 16 bits of a float: widening is exact. */
+    static float bf16ToFloat(short bits) {
+        return Float.intBitsToFloat(bits << 16);
+    }
+
+    /** The nearest bfloat16 (ties to even), as PyTorch rounds; NaN stays NaN. */
+    static short toBf16(float value) {
+        int bits = Float.floatToRawIntBits(value);
+        if (Float.isNaN(value)) {
+            return (short) ((bits >>> 16) | 0x40);   // quiet, keeps the sign
+        }
+        int roundingBias = 0x7FFF + ((bits >>> 16) & 1);
+        return (short) ((bits + roundingBias) >>> 16);
+    }
+
     /** out[o..o+n) = x[xOff..xOff+k) · M, M row-major [k × n] at {@code m[mOff + t·ld + j]}. */
     abstract void vecMat(float[] x, int xOff, int k, float[] m, int mOff, int ld, int n, float[] out, int outOff);
 

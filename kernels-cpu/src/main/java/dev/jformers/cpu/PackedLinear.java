@@ -1,5 +1,6 @@
 package dev.jformers.cpu;
 
+import dev.jformers.core.DType;
 import dev.jformers.core.JformersException;
 import dev.jformers.core.LinearWeight;
 import dev.jformers.core.ShapeException;
@@ -23,16 +24,24 @@ import static dev.jformers.cpu.HostTensors.F32;
  * So the register tile reads one contiguous run of NR floats per step t, and a K block of a panel
  * (rows t0..t0+kc) is one contiguous kc·NR run that stays in cache while the tile sweeps the rows of A.
  * The bias is padded the same way, zeros when the layer has none.
+ *
+ * <p>A bfloat16 weight (a bf16 checkpoint, or float weights when {@code SimdBackend} is asked for bf16)
+ * keeps the same layout in {@link #halfPanels}, 2 bytes a weight, and {@link #panels} is null: the
+ * kernels widen each value to float as they read it (exact: a bf16 is the high half of a float), so a
+ * bf16 checkpoint computes what Hugging Face computes after upcasting it, from half the memory.
  */
 final class PackedLinear implements LinearWeight {
     final int in;
     final int out;
     final int panelWidth;
     final int panelCount;
+    /** The panels as floats, or null when the weight is kept in bfloat16. */
     final float[] panels;
+    /** The panels as bfloat16 bits (same layout), or null. */
+    final short[] halfPanels;
     final float[] bias;
 
-    private PackedLinear(int in, int out, int panelWidth) {
+    private PackedLinear(int in, int out, int panelWidth, boolean bf16) {
         this.in = in;
         this.out = out;
         this.panelWidth = panelWidth;
@@ -42,7 +51,8 @@ final class PackedLinear implements LinearWeight {
             throw new JformersException("linear: a [" + out + ", " + in + "] weight is too large to pack ("
                     + size + " floats)");
         }
-        this.panels = new float[(int) size];
+        this.panels = bf16 ? null : new float[(int) size];
+        this.halfPanels = bf16 ? new short[(int) size] : null;
         this.bias = new float[panelCount * panelWidth];
     }
 
@@ -61,7 +71,16 @@ final class PackedLinear implements LinearWeight {
         return (p * in + t) * panelWidth;
     }
 
-    static PackedLinear pack(Tensor weight, Tensor bias, WeightLayout layout, int panelWidth, WorkerPool pool) {
+    /** Whether the weight is kept in bfloat16. */
+    boolean bf16() {
+        return halfPanels != null;
+    }
+
+    /**
+     * Packs {@code weight}; in bfloat16 when it is BF16 already, or when {@code toBf16} asks for it (float
+     * weights then round to the nearest bf16 — a change of numerics, so only on request).
+     */
+    static PackedLinear pack(Tensor weight, Tensor bias, WeightLayout layout, int panelWidth, WorkerPool pool, boolean toBf16) {
         if (weight.rank() != 2) {
             throw ShapeException.of("linear", "a 2-d weight", weight.shape());
         }
@@ -71,7 +90,8 @@ final class PackedLinear implements LinearWeight {
         if (bias != null && (bias.rank() != 1 || bias.dim(0) != out)) {
             throw ShapeException.mismatch("linear", weight.shape(), bias.shape(), "bias must be [" + out + "]");
         }
-        PackedLinear packed = new PackedLinear(in, out, panelWidth);
+        boolean bf16 = toBf16 || weight.dtype() == DType.BF16;
+        PackedLinear packed = new PackedLinear(in, out, panelWidth, bf16);
         if (bias != null) {
             float[] b = bias.toFloatArray();
             System.arraycopy(b, 0, packed.bias, 0, out);
@@ -87,16 +107,28 @@ final class PackedLinear implements LinearWeight {
                 for (int j = 0; j < cols; j++) {
                     MemorySegment.copy(seg, F32, (base + (long) (n0 + j) * in) * 4, row, 0, in);
                     for (int t = 0; t < in; t++) {
-                        packed.panels[packed.panelRow(p, t) + j] = row[t];
+                        packed.set(packed.panelRow(p, t) + j, row[t]);
                     }
                 }
             } else {
                 // W[t][n] already has the panel's row t contiguous: one copy per row.
+                float[] row = new float[cols];
                 for (int t = 0; t < in; t++) {
-                    MemorySegment.copy(seg, F32, (base + (long) t * out + n0) * 4, packed.panels, packed.panelRow(p, t), cols);
+                    MemorySegment.copy(seg, F32, (base + (long) t * out + n0) * 4, row, 0, cols);
+                    for (int j = 0; j < cols; j++) {
+                        packed.set(packed.panelRow(p, t) + j, row[j]);
+                    }
                 }
             }
         });
         return packed;
+    }
+
+    private void set(int index, float value) {
+        if (halfPanels != null) {
+            halfPanels[index] = Kernels.toBf16(value);
+        } else {
+            panels[index] = value;
+        }
     }
 }

@@ -48,6 +48,14 @@ public final class SimdBackend extends CpuBackend {
     /** System property forcing the vector width: "128", "256", "512" or "scalar". */
     public static final String BITS_PROPERTY = "jformers.simd.bits";
 
+    /**
+     * System property: {@code bf16} keeps every linear layer's weight in bfloat16 (rounded from float
+     * weights: different numerics from Hugging Face's float32, about 3 significant digits per weight),
+     * halving the weights' memory and the bytes decoding streams per token. A BF16 checkpoint is kept in
+     * bf16 whatever this says — exactly, with the same results as upcasting it.
+     */
+    public static final String WEIGHTS_PROPERTY = "jformers.cpu.weights";
+
     /** The width that selects the plain-loop kernels: one float per "vector". */
     public static final int SCALAR_BITS = 32;
 
@@ -87,6 +95,7 @@ public final class SimdBackend extends CpuBackend {
     private final Kernels kernels;
     private final WorkerPool pool;
     private final int kcBlock;
+    private final boolean bf16Weights;
 
     /** All available processors, the width from {@value #BITS_PROPERTY} or the preferred species. */
     public SimdBackend() {
@@ -105,6 +114,20 @@ public final class SimdBackend extends CpuBackend {
         this.kernels = Kernels.forBits(vectorBits == 0 ? defaultBits() : vectorBits);
         this.pool = new WorkerPool(threads == 0 ? Runtime.getRuntime().availableProcessors() : threads);
         this.kcBlock = Math.max(16, PANEL_BLOCK_BYTES / (4 * kernels.panelWidth()));
+        this.bf16Weights = bf16WeightsRequested();
+    }
+
+    /** Whether {@value #WEIGHTS_PROPERTY} asks for bfloat16 weights ("bf16"; "f32" or unset: as the checkpoint has them). */
+    static boolean bf16WeightsRequested() {
+        String prop = System.getProperty(WEIGHTS_PROPERTY);
+        if (prop == null || prop.isBlank()) {
+            return false;
+        }
+        return switch (prop.trim().toLowerCase(Locale.ROOT)) {
+            case "bf16", "bfloat16" -> true;
+            case "f32", "float32", "fp32" -> false;
+            default -> throw new JformersException(WEIGHTS_PROPERTY + " must be bf16 or f32, got '" + prop + "'");
+        };
     }
 
     /** The width {@value #BITS_PROPERTY} names, else the preferred species' (scalar if that is under 128 bits). */
@@ -131,7 +154,8 @@ public final class SimdBackend extends CpuBackend {
     public String describe() {
         String width = kernels.bits() == SCALAR_BITS ? "scalar loops"
                 : "Vector API " + kernels.bits() + "-bit (" + kernels.lanes() + " floats)";
-        return "cpu (" + width + ", " + pool.threads() + (pool.threads() == 1 ? " thread)" : " threads)");
+        return "cpu (" + width + ", " + pool.threads() + (pool.threads() == 1 ? " thread" : " threads")
+                + (bf16Weights ? ", bf16 weights)" : ")");
     }
 
     /** Vector width in bits ({@link #SCALAR_BITS} for plain loops). */
@@ -220,7 +244,7 @@ public final class SimdBackend extends CpuBackend {
 
     @Override
     public LinearWeight prepareLinear(Tensor weight, Tensor bias, WeightLayout layout) {
-        return PackedLinear.pack(weight, bias, layout, kernels.panelWidth(), pool);
+        return PackedLinear.pack(weight, bias, layout, kernels.panelWidth(), pool, bf16Weights);
     }
 
     @Override
@@ -293,15 +317,25 @@ public final class SimdBackend extends CpuBackend {
                 int pFull = p0;   // panels before pFull are done
                 if (rows == 1) {   // GEMV: whole panels in one streaming loop, the edge one below
                     pFull = Math.max(p0, Math.min(p1, n / nr));
-                    kernels.gemv(x, xOff + r0 * k, k, w.panels, p0, pFull, y, yOff + r0 * n);
+                    if (w.bf16()) {
+                        kernels.gemvBf16(x, xOff + r0 * k, k, w.halfPanels, p0, pFull, y, yOff + r0 * n);
+                    } else {
+                        kernels.gemv(x, xOff + r0 * k, k, w.panels, p0, pFull, y, yOff + r0 * n);
+                    }
                 }
                 for (int t0 = 0; t0 < k; t0 += kc) {
                     int kb = Math.min(kc, k - t0), aBlock = xOff + r0 * k + t0;
                     for (int p = pFull; p < p1; p++) {
                         int bOff = w.panelRow(p, t0), c0 = yOff + r0 * n + p * nr;
+                        float[] b = w.panels;
+                        if (b == null) {   // bf16: widen this K block of the panel once, for all the rows
+                            b = SCRATCH.get().get(3, kb * nr);
+                            kernels.widenBf16(w.halfPanels, bOff, b, 0, kb * nr);
+                            bOff = 0;
+                        }
                         if ((p + 1) * nr <= n) {
                             for (int r = 0; r < rows; r += mr) {
-                                kernels.gemmTile(x, aBlock + r * k, k, w.panels, bOff, kb, y, c0 + r * n, n, Math.min(mr, rows - r));
+                                kernels.gemmTile(x, aBlock + r * k, k, b, bOff, kb, y, c0 + r * n, n, Math.min(mr, rows - r));
                             }
                         } else {
                             int valid = n - p * nr;
@@ -313,7 +347,7 @@ public final class SimdBackend extends CpuBackend {
                                 for (int i = 0; i < tileRows; i++) {
                                     System.arraycopy(y, c0 + (r + i) * n, edge, i * nr, valid);
                                 }
-                                kernels.gemmTile(x, aBlock + r * k, k, w.panels, bOff, kb, edge, 0, nr, tileRows);
+                                kernels.gemmTile(x, aBlock + r * k, k, b, bOff, kb, edge, 0, nr, tileRows);
                                 for (int i = 0; i < tileRows; i++) {
                                     System.arraycopy(edge, i * nr, y, c0 + (r + i) * n, valid);
                                 }

@@ -2,8 +2,11 @@ package dev.jformers.cpu;
 
 import dev.jformers.core.Activation;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.constant.ConstantDescs;
@@ -290,6 +293,66 @@ final class VectorKernels extends Kernels {
             FloatVector.fromArray(s, c, o).add(v0.add(w0)).intoArray(c, o);
             FloatVector.fromArray(s, c, o + l).add(v1.add(w1)).intoArray(c, o + l);
             FloatVector.fromArray(s, c, o + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
+        }
+    }
+
+    /** Shorts and ints with as many lanes as {@link #S}: bf16 bits widen short → int, then shift into a float's high half. */
+    private static final VectorSpecies<Short> HALF = VectorSpecies.of(short.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
+    private static final VectorSpecies<Integer> INTS = VectorSpecies.of(int.class, S.vectorShape());
+
+    /** The bf16 values b[i..i+lanes) as a float vector. */
+    private static FloatVector widen(short[] b, int i) {
+        IntVector bits = (IntVector) ShortVector.fromArray(HALF, b, i).convertShape(VectorOperators.S2I, INTS, 0);
+        return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
+    @Override
+    void widenBf16(short[] src, int srcOff, float[] dst, int dstOff, int n) {
+        int l = S.length(), i = 0;
+        for (; i + l <= n; i += l) {
+            widen(src, srcOff + i).intoArray(dst, dstOff + i);
+        }
+        for (; i < n; i++) {
+            dst[dstOff + i] = bf16ToFloat(src[srcOff + i]);
+        }
+    }
+
+    /** {@link #gemv4} reading bf16 panels: each load widens 16 weights, half the bytes streamed. */
+    @Override
+    void gemvBf16(float[] a, int aOff, int k, short[] b, int p0, int p1, float[] c, int cOff) {
+        if (!WIDE) {
+            super.gemvBf16(a, aOff, k, b, p0, p1, c, cOff);
+            return;
+        }
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = 4 * l, kEven = k & ~1;
+        for (int p = p0; p < p1; p++) {
+            int bi = p * k * nr;
+            FloatVector v0 = FloatVector.zero(s), v1 = v0, v2 = v0, v3 = v0, w0 = v0, w1 = v0, w2 = v0, w3 = v0;
+            for (int t = 0; t < kEven; t += 2, bi += 2 * nr) {
+                FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
+                FloatVector y = FloatVector.broadcast(s, a[aOff + t + 1]);
+                v0 = widen(b, bi).fma(x, v0);
+                v1 = widen(b, bi + l).fma(x, v1);
+                v2 = widen(b, bi + 2 * l).fma(x, v2);
+                v3 = widen(b, bi + 3 * l).fma(x, v3);
+                w0 = widen(b, bi + nr).fma(y, w0);
+                w1 = widen(b, bi + nr + l).fma(y, w1);
+                w2 = widen(b, bi + nr + 2 * l).fma(y, w2);
+                w3 = widen(b, bi + nr + 3 * l).fma(y, w3);
+            }
+            if (kEven < k) {
+                FloatVector x = FloatVector.broadcast(s, a[aOff + kEven]);
+                v0 = widen(b, bi).fma(x, v0);
+                v1 = widen(b, bi + l).fma(x, v1);
+                v2 = widen(b, bi + 2 * l).fma(x, v2);
+                v3 = widen(b, bi + 3 * l).fma(x, v3);
+            }
+            int o = cOff + p * nr;
+            FloatVector.fromArray(s, c, o).add(v0.add(w0)).intoArray(c, o);
+            FloatVector.fromArray(s, c, o + l).add(v1.add(w1)).intoArray(c, o + l);
+            FloatVector.fromArray(s, c, o + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
+            FloatVector.fromArray(s, c, o + 3 * l).add(v3.add(w3)).intoArray(c, o + 3 * l);
         }
     }
 

@@ -4,6 +4,8 @@ import dev.jformers.core.Activation;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
+import dev.jformers.core.DType;
+import dev.jformers.core.JformersException;
 import dev.jformers.core.LinearWeight;
 import dev.jformers.core.ShapeException;
 import dev.jformers.core.Tensor;
@@ -13,9 +15,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 
 import static dev.jformers.cpu.TestTensors.assertClose;
@@ -86,6 +92,78 @@ class SimdBackendTest {
                             + " " + layout + (withBias ? " +bias" : ""));
                 }
             }
+        }
+    }
+
+    /** A tensor of bfloat16 values: {@code t}'s values rounded to bf16 (as {@link Kernels#toBf16}). */
+    static Tensor bf16(Tensor t) {
+        float[] v = t.toFloatArray();
+        MemorySegment seg = Arena.ofAuto().allocate(2L * v.length, 2);
+        for (int i = 0; i < v.length; i++) {
+            seg.set(ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 2L * i, Kernels.toBf16(v[i]));
+        }
+        return Tensor.wrap(seg, DType.BF16, t.shape());
+    }
+
+    /** BF16 weights stay bf16 in the packed panels and give what their float upcast gives (only the summation order differs). */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void linearWithBf16WeightsMatchesTheUpcastWeights(SimdBackend simd) {
+        Random rnd = new Random(21);
+        for (int[] s : LINEAR_SHAPES) {
+            int m = s[0], in = s[1], out = s[2];
+            Tensor x = random(rnd, 1f, m, in);
+            for (WeightLayout layout : WeightLayout.values()) {
+                Tensor w = bf16(layout == WeightLayout.OUT_IN ? random(rnd, 1f, out, in) : random(rnd, 1f, in, out));
+                Tensor b = random(rnd, 1f, out);
+                LinearWeight packed = simd.prepareLinear(w, b, layout);
+                assertTrue(((PackedLinear) packed).bf16(), "a BF16 weight is kept in bf16");
+                Tensor expected = REFERENCE.linear(x, REFERENCE.prepareLinear(w.toF32(), b, layout));
+                assertClose(expected, simd.linear(x, packed), 1e-5 + 1e-7 * in, 1e-5,
+                        simd.describe() + " bf16 linear " + m + "×" + in + "→" + out + " " + layout);
+            }
+        }
+    }
+
+    @Test
+    void bf16RoundsToNearestEvenLikePyTorch() {
+        assertEquals((short) 0x3F80, Kernels.toBf16(1f));
+        assertEquals((short) 0x3F80, Kernels.toBf16(Float.intBitsToFloat(0x3F808000)));   // tie → even (down)
+        assertEquals((short) 0x3F82, Kernels.toBf16(Float.intBitsToFloat(0x3F818000)));   // tie → even (up)
+        assertEquals((short) 0x3F81, Kernels.toBf16(Float.intBitsToFloat(0x3F808001)));   // above the tie
+        assertEquals((short) 0xC040, Kernels.toBf16(-3f));
+        assertEquals((short) 0x7F80, Kernels.toBf16(Float.POSITIVE_INFINITY));
+        assertEquals((short) 0x7F80, Kernels.toBf16(Float.MAX_VALUE));                        // rounds up to ∞, as PyTorch
+        assertTrue(Float.isNaN(Kernels.bf16ToFloat(Kernels.toBf16(Float.NaN))));
+        assertEquals(0.333984375f, Kernels.bf16ToFloat(Kernels.toBf16(1f / 3)));
+    }
+
+    /** {@value SimdBackend#WEIGHTS_PROPERTY}=bf16: float weights are rounded to bf16 once, at packing. */
+    @Test
+    void bf16WeightsOnRequestRoundFloatWeights() {
+        System.setProperty(SimdBackend.WEIGHTS_PROPERTY, "bf16");
+        SimdBackend simd;
+        try {
+            simd = new SimdBackend(2, 0);
+        } finally {
+            System.clearProperty(SimdBackend.WEIGHTS_PROPERTY);
+        }
+        try (simd) {
+            assertTrue(simd.describe().contains("bf16 weights"), simd.describe());
+            Random rnd = new Random(22);
+            for (int[] s : new int[][] {{1, 768, 2304}, {7, 100, 70}, {130, 70, 97}}) {
+                Tensor x = random(rnd, 1f, s[0], s[1]), w = random(rnd, 1f, s[2], s[1]), b = random(rnd, 1f, s[2]);
+                Tensor expected = REFERENCE.linear(x, REFERENCE.prepareLinear(bf16(w).toF32(), b, WeightLayout.OUT_IN));
+                assertClose(expected, simd.linear(x, simd.prepareLinear(w, b, WeightLayout.OUT_IN)), 1e-5 + 1e-7 * s[1], 1e-5,
+                        "bf16-rounded linear " + s[0] + "×" + s[1] + "→" + s[2]);
+            }
+        }
+        System.setProperty(SimdBackend.WEIGHTS_PROPERTY, "int4");
+        try {
+            JformersException e = assertThrows(JformersException.class, () -> new SimdBackend(1, 0));
+            assertTrue(e.getMessage().contains(SimdBackend.WEIGHTS_PROPERTY), e.getMessage());
+        } finally {
+            System.clearProperty(SimdBackend.WEIGHTS_PROPERTY);
         }
     }
 
