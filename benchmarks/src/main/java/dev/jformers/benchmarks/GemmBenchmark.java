@@ -38,6 +38,10 @@ public class GemmBenchmark {
     @Param({"1", "2"})
     public int threads;
 
+    /** How the weight is kept: f32, or bf16 ({@code -p weights=bf16}; SimdBackend.WEIGHTS_PROPERTY). */
+    @Param({"f32"})
+    public String weights;
+
     private SimdBackend backend;
     private LinearWeight weight;
     private Tensor x;
@@ -46,6 +50,7 @@ public class GemmBenchmark {
     public void setUp() {
         String[] mkn = shape.split("x");
         int m = Integer.parseInt(mkn[0]), k = Integer.parseInt(mkn[1]), n = Integer.parseInt(mkn[2]);
+        System.setProperty(SimdBackend.WEIGHTS_PROPERTY, weights);
         backend = new SimdBackend(threads, 0);
         Random rnd = new Random(42);
         weight = backend.prepareLinear(random(rnd, n, k), random(rnd, n), WeightLayout.OUT_IN);

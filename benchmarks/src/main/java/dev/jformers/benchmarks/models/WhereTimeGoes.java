@@ -23,8 +23,9 @@ import java.util.Map;
  * the backend operations by total time, the time spent outside backend calls (model code: reshapes,
  * views, building inputs, the generator's logits handling), heap allocation and GC time per call.
  *
- * <p>Usage: {@code java --add-modules jdk.incubator.vector -cp benchmarks.jar
- * dev.jformers.benchmarks.models.WhereTimeGoes [bert|minilm|e5|gpt2] [threads] [calls] [BxT]}
+ * <p>Usage: {@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -cp benchmarks.jar
+ * dev.jformers.benchmarks.models.WhereTimeGoes [bert|minilm|e5|gpt2] [threads] [calls] [BxT]}; add
+ * {@code -Djformers.cpu.weights=bf16} to profile with bfloat16 weights.
  */
 public final class WhereTimeGoes {
     private WhereTimeGoes() {
