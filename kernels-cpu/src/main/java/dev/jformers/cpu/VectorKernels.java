@@ -71,9 +71,9 @@ final class VectorKernels extends Kernels {
         }
         for (; r < rows; r++) {
             if (WIDE) {
-                tile1x4(a, aOff + r * lda, b, bOff, kc, c, cOff + r * ldc);
+                gemv4(a, aOff + r * lda, kc, b, bOff, 0, 1, c, cOff + r * ldc);
             } else {
-                tile1x3(a, aOff + r * lda, b, bOff, kc, c, cOff + r * ldc);
+                gemv3(a, aOff + r * lda, kc, b, bOff, 0, 1, c, cOff + r * ldc);
             }
         }
     }
@@ -109,41 +109,6 @@ final class VectorKernels extends Kernels {
         v10.intoArray(c, c1); v11.intoArray(c, c1 + l); v12.intoArray(c, c1 + 2 * l); v13.intoArray(c, c1 + 3 * l);
         v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v22.intoArray(c, c2 + 2 * l); v23.intoArray(c, c2 + 3 * l);
         v30.intoArray(c, c3); v31.intoArray(c, c3 + l); v32.intoArray(c, c3 + 2 * l); v33.intoArray(c, c3 + 3 * l);
-    }
-
-    /** One row × 4 vectors (512 bits): as {@link #tile1x3}, steps t and t+1 on separate accumulators. */
-    private static void tile1x4(float[] a, int aOff, float[] b, int bOff, int kc, float[] c, int cOff) {
-        VectorSpecies<Float> s = S;
-        int l = s.length(), nr = 4 * l;
-        FloatVector v0 = FloatVector.fromArray(s, c, cOff), v1 = FloatVector.fromArray(s, c, cOff + l);
-        FloatVector v2 = FloatVector.fromArray(s, c, cOff + 2 * l), v3 = FloatVector.fromArray(s, c, cOff + 3 * l);
-        FloatVector w0 = FloatVector.zero(s), w1 = w0, w2 = w0, w3 = w0;
-        int t = 0;
-        for (; t + 1 < kc; t += 2) {
-            int bi = bOff + t * nr;
-            FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
-            FloatVector y = FloatVector.broadcast(s, a[aOff + t + 1]);
-            v0 = FloatVector.fromArray(s, b, bi).fma(x, v0);
-            v1 = FloatVector.fromArray(s, b, bi + l).fma(x, v1);
-            v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);
-            v3 = FloatVector.fromArray(s, b, bi + 3 * l).fma(x, v3);
-            w0 = FloatVector.fromArray(s, b, bi + nr).fma(y, w0);
-            w1 = FloatVector.fromArray(s, b, bi + nr + l).fma(y, w1);
-            w2 = FloatVector.fromArray(s, b, bi + nr + 2 * l).fma(y, w2);
-            w3 = FloatVector.fromArray(s, b, bi + nr + 3 * l).fma(y, w3);
-        }
-        if (t < kc) {
-            int bi = bOff + t * nr;
-            FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
-            v0 = FloatVector.fromArray(s, b, bi).fma(x, v0);
-            v1 = FloatVector.fromArray(s, b, bi + l).fma(x, v1);
-            v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);
-            v3 = FloatVector.fromArray(s, b, bi + 3 * l).fma(x, v3);
-        }
-        v0.add(w0).intoArray(c, cOff);
-        v1.add(w1).intoArray(c, cOff + l);
-        v2.add(w2).intoArray(c, cOff + 2 * l);
-        v3.add(w3).intoArray(c, cOff + 3 * l);
     }
 
     /**
@@ -182,63 +147,32 @@ final class VectorKernels extends Kernels {
     }
 
     /**
-     * One row × 3 vectors: the tail rows of a block, and the whole of a GEMV (M = 1). A GEMV is
-     * memory-bound, and one FMA chain per vector would hold the loop to one step per FMA latency,
-     * which keeps too few weight loads in flight to reach DRAM bandwidth; so steps t, t+1 go to two
-     * independent sets of accumulators (6 chains), summed at the end.
-     */
-    private static void tile1x3(float[] a, int aOff, float[] b, int bOff, int kc, float[] c, int cOff) {
-        VectorSpecies<Float> s = S;
-        int l = s.length(), nr = NV * l;
-        FloatVector v0 = FloatVector.fromArray(s, c, cOff);
-        FloatVector v1 = FloatVector.fromArray(s, c, cOff + l);
-        FloatVector v2 = FloatVector.fromArray(s, c, cOff + 2 * l);
-        FloatVector w0 = FloatVector.zero(s), w1 = w0, w2 = w0;
-        int t = 0;
-        for (; t + 1 < kc; t += 2) {
-            int bi = bOff + t * nr;
-            FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
-            FloatVector y = FloatVector.broadcast(s, a[aOff + t + 1]);
-            v0 = FloatVector.fromArray(s, b, bi).fma(x, v0);
-            v1 = FloatVector.fromArray(s, b, bi + l).fma(x, v1);
-            v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);
-            w0 = FloatVector.fromArray(s, b, bi + nr).fma(y, w0);
-            w1 = FloatVector.fromArray(s, b, bi + nr + l).fma(y, w1);
-            w2 = FloatVector.fromArray(s, b, bi + nr + 2 * l).fma(y, w2);
-        }
-        if (t < kc) {
-            int bi = bOff + t * nr;
-            FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
-            v0 = FloatVector.fromArray(s, b, bi).fma(x, v0);
-            v1 = FloatVector.fromArray(s, b, bi + l).fma(x, v1);
-            v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);
-        }
-        v0.add(w0).intoArray(c, cOff);
-        v1.add(w1).intoArray(c, cOff + l);
-        v2.add(w2).intoArray(c, cOff + 2 * l);
-    }
-
-    /**
      * A whole range of panels in one loop nest, accumulators from zero and added to y at the end: in this
-     * shape the JIT streams the weight at the core's read bandwidth (measured 31–34 GB/s), while
-     * {@link #tile1x4} called panel by panel reaches 25–26 — the same arithmetic; its loop shape
-     * ({@code t + 1 < kc}, an offset index) compiles worse. Steps t and t+1 feed separate accumulators,
-     * so 8 (or 6) loads are in flight per iteration.
+     * shape the JIT streams the weight at the core's read bandwidth (measured 31–34 GB/s); the earlier
+     * one-row tile, the same arithmetic called panel by panel with a {@code t + 1 < kc} loop, reached
+     * 25–26. Steps t and t+1 feed separate accumulators, so 8 (or 6) loads are in flight per iteration,
+     * which a GEMV needs to reach DRAM bandwidth (one FMA chain per vector would wait on FMA latency).
+     * The GEMM's tail rows (fewer than {@link #MR}) use the same loops, one panel at a time.
      */
     @Override
     void gemv(float[] x, int xOff, int k, float[] b, int p0, int p1, float[] y, int yOff) {
+        int nr = panelWidth();
         if (WIDE) {
-            gemv4(x, xOff, k, b, p0, p1, y, yOff);
+            gemv4(x, xOff, k, b, p0 * k * nr, k * nr, p1 - p0, y, yOff + p0 * nr);
         } else {
-            gemv3(x, xOff, k, b, p0, p1, y, yOff);
+            gemv3(x, xOff, k, b, p0 * k * nr, k * nr, p1 - p0, y, yOff + p0 * nr);
         }
     }
 
-    private static void gemv4(float[] a, int aOff, int k, float[] b, int p0, int p1, float[] c, int cOff) {
+    /**
+     * c[cOff + i·NR, +NR) += a[aOff, +k) · panel i, for {@code panels} panels of k rows, panel i's row t at
+     * {@code b[bFirst + i·panelStride + t·NR]}. 4 vectors a row (512 bits).
+     */
+    private static void gemv4(float[] a, int aOff, int k, float[] b, int bFirst, int panelStride, int panels, float[] c, int cOff) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l, kEven = k & ~1;
-        for (int p = p0; p < p1; p++) {
-            int bi = p * k * nr;
+        for (int p = 0; p < panels; p++) {
+            int bi = bFirst + p * panelStride;
             FloatVector v0 = FloatVector.zero(s), v1 = v0, v2 = v0, v3 = v0, w0 = v0, w1 = v0, w2 = v0, w3 = v0;
             for (int t = 0; t < kEven; t += 2, bi += 2 * nr) {
                 FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
@@ -267,11 +201,12 @@ final class VectorKernels extends Kernels {
         }
     }
 
-    private static void gemv3(float[] a, int aOff, int k, float[] b, int p0, int p1, float[] c, int cOff) {
+    /** {@link #gemv4} with 3 vectors a row (the narrower species' panels). */
+    private static void gemv3(float[] a, int aOff, int k, float[] b, int bFirst, int panelStride, int panels, float[] c, int cOff) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = NV * l, kEven = k & ~1;
-        for (int p = p0; p < p1; p++) {
-            int bi = p * k * nr;
+        for (int p = 0; p < panels; p++) {
+            int bi = bFirst + p * panelStride;
             FloatVector v0 = FloatVector.zero(s), v1 = v0, v2 = v0, w0 = v0, w1 = v0, w2 = v0;
             for (int t = 0; t < kEven; t += 2, bi += 2 * nr) {
                 FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
