@@ -252,13 +252,18 @@ final class VectorKernels extends Kernels {
         }
     }
 
-    /** {@link #gemv4} reading bf16 panels: each load widens 16 weights, half the bytes streamed. */
+    /** {@link #gemv} over bf16 panels: each load widens a vector of weights, half the bytes streamed. */
     @Override
-    void gemvBf16(float[] a, int aOff, int k, short[] b, int p0, int p1, float[] c, int cOff) {
-        if (!WIDE) {
-            super.gemvBf16(a, aOff, k, b, p0, p1, c, cOff);
-            return;
+    void gemvBf16(float[] x, int xOff, int k, short[] b, int p0, int p1, float[] y, int yOff) {
+        if (WIDE) {
+            gemv4Bf16(x, xOff, k, b, p0, p1, y, yOff);
+        } else {
+            gemv3Bf16(x, xOff, k, b, p0, p1, y, yOff);
         }
+    }
+
+    /** {@link #gemv4} reading bf16 panels p0..p1. */
+    private static void gemv4Bf16(float[] a, int aOff, int k, short[] b, int p0, int p1, float[] c, int cOff) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l, kEven = k & ~1;
         for (int p = p0; p < p1; p++) {
@@ -288,6 +293,36 @@ final class VectorKernels extends Kernels {
             FloatVector.fromArray(s, c, o + l).add(v1.add(w1)).intoArray(c, o + l);
             FloatVector.fromArray(s, c, o + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
             FloatVector.fromArray(s, c, o + 3 * l).add(v3.add(w3)).intoArray(c, o + 3 * l);
+        }
+    }
+
+    /** {@link #gemv3} reading bf16 panels p0..p1 (the narrower species). */
+    private static void gemv3Bf16(float[] a, int aOff, int k, short[] b, int p0, int p1, float[] c, int cOff) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = NV * l, kEven = k & ~1;
+        for (int p = p0; p < p1; p++) {
+            int bi = p * k * nr;
+            FloatVector v0 = FloatVector.zero(s), v1 = v0, v2 = v0, w0 = v0, w1 = v0, w2 = v0;
+            for (int t = 0; t < kEven; t += 2, bi += 2 * nr) {
+                FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
+                FloatVector y = FloatVector.broadcast(s, a[aOff + t + 1]);
+                v0 = widen(b, bi).fma(x, v0);
+                v1 = widen(b, bi + l).fma(x, v1);
+                v2 = widen(b, bi + 2 * l).fma(x, v2);
+                w0 = widen(b, bi + nr).fma(y, w0);
+                w1 = widen(b, bi + nr + l).fma(y, w1);
+                w2 = widen(b, bi + nr + 2 * l).fma(y, w2);
+            }
+            if (kEven < k) {
+                FloatVector x = FloatVector.broadcast(s, a[aOff + kEven]);
+                v0 = widen(b, bi).fma(x, v0);
+                v1 = widen(b, bi + l).fma(x, v1);
+                v2 = widen(b, bi + 2 * l).fma(x, v2);
+            }
+            int o = cOff + p * nr;
+            FloatVector.fromArray(s, c, o).add(v0.add(w0)).intoArray(c, o);
+            FloatVector.fromArray(s, c, o + l).add(v1.add(w1)).intoArray(c, o + l);
+            FloatVector.fromArray(s, c, o + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
         }
     }
 
