@@ -32,7 +32,8 @@ import static dev.jformers.cpu.HostTensors.F32;
  *       blocks of {@value #MC} rows × a range of weight panels; a 4-row register tile sweeps down the
  *       rows along one panel's K block (in L2) and accumulates into the output. Inputs of at most
  *       {@value #SKINNY_ROWS} rows (decoding) skip K blocking and split the panels between the threads,
- *       so a GEMV streams the weight exactly once.</li>
+ *       so a GEMV streams the weight exactly once. Weights may be kept in bfloat16
+ *       ({@value #WEIGHTS_PROPERTY}, or a BF16 checkpoint), widened to float as they are read.</li>
  *   <li>{@link #attention}: one task per (batch, head), reading Q, K and V in place: scores for blocks
  *       of 4 query rows against a gathered Kᵀ (or, when decoding, dot products with the cached keys),
  *       mask, softmax, then context = P·V with V's rows read where they are.</li>
