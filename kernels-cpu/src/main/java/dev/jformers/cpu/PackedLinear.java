@@ -111,10 +111,15 @@ final class PackedLinear implements LinearWeight {
                     }
                 }
             } else {
-                // W[t][n] already has the panel's row t contiguous: one copy per row.
-                float[] row = new float[cols];
+                // W[t][n] already has the panel's row t contiguous: one copy per row (via a row buffer for bf16).
+                float[] row = packed.bf16() ? new float[cols] : null;
                 for (int t = 0; t < in; t++) {
-                    MemorySegment.copy(seg, F32, (base + (long) t * out + n0) * 4, row, 0, cols);
+                    long from = (base + (long) t * out + n0) * 4;
+                    if (row == null) {
+                        MemorySegment.copy(seg, F32, from, packed.panels, packed.panelRow(p, t), cols);
+                        continue;
+                    }
+                    MemorySegment.copy(seg, F32, from, row, 0, cols);
                     for (int j = 0; j < cols; j++) {
                         packed.set(packed.panelRow(p, t) + j, row[j]);
                     }
