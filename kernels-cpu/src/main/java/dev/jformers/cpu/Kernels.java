@@ -175,10 +175,15 @@ abstract class Kernels {
 
     /**
      * One cached position for several heads side by side: out[pOff + h·pStride] = scale · (q_h · k_h) for
-     * h < heads, where q_h = q[qOff + h·d …] and k_h = k[kOff + h·d …] (d floats each).
+     * h < heads, where q_h = q[qOff + h·d …] and k_h = k[kOff + h·d …] (d floats each); each width's
+     * {@link #dot} does the work.
      */
-    abstract void headDots(float[] q, int qOff, float[] k, int kOff, int heads, int d, float scale,
-                           float[] out, int pOff, int pStride);
+    final void headDots(float[] q, int qOff, float[] k, int kOff, int heads, int d, float scale,
+                        float[] out, int pOff, int pStride) {
+        for (int h = 0; h < heads; h++) {
+            out[pOff + h * pStride] = dot(q, qOff + h * d, k, kOff + h * d, d) * scale;
+        }
+    }
 
     /** The other half: y_h += p[pOff + h·pStride] · v_h for h < heads, v_h = v[vOff + h·d …], y_h = y[yOff + h·d …]. */
     abstract void headAxpys(float[] p, int pOff, int pStride, float[] v, int vOff, float[] y, int yOff, int heads, int d);

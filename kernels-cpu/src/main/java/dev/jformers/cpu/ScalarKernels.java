@@ -60,13 +60,6 @@ final class ScalarKernels extends Kernels {
     }
 
     @Override
-    void headDots(float[] q, int qOff, float[] k, int kOff, int heads, int d, float scale, float[] out, int pOff, int pStride) {
-        for (int h = 0; h < heads; h++) {
-            out[pOff + h * pStride] = dot(q, qOff + h * d, k, kOff + h * d, d) * scale;
-        }
-    }
-
-    @Override
     void headAxpys(float[] p, int pOff, int pStride, float[] v, int vOff, float[] y, int yOff, int heads, int d) {
         for (int h = 0; h < heads; h++) {
             float a = p[pOff + h * pStride];
