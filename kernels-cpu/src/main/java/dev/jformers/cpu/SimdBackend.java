@@ -650,18 +650,24 @@ public final class SimdBackend extends CpuBackend {
             if (pad == null) {
                 return new KeyMask(tk, keys, padded, null);
             }
-            float[] bias = new float[batch * tk];
+            boolean anyPadded = false;
             for (int b = 0; b < batch; b++) {
-                int last = -1;
-                for (int j = 0; j < tk; j++) {
-                    boolean kept = pad[b * tk + j] != 0f;
-                    bias[b * tk + j] = kept ? 0f : ScalarBackend.MASKED;
-                    last = kept ? j : last;
+                int last = tk - 1;
+                while (last >= 0 && pad[b * tk + last] == 0f) {
+                    last--;
                 }
                 keys[b] = last < 0 ? tk : last + 1;
                 for (int j = 0; j < keys[b] && !padded[b]; j++) {
-                    padded[b] = bias[b * tk + j] != 0f;
+                    padded[b] = pad[b * tk + j] == 0f;
                 }
+                anyPadded |= padded[b];
+            }
+            if (!anyPadded) {   // an all-ones mask (decoding passes one every step): no bias to build
+                return new KeyMask(tk, keys, padded, null);
+            }
+            float[] bias = new float[batch * tk];
+            for (int i = 0; i < bias.length; i++) {
+                bias[i] = pad[i] != 0f ? 0f : ScalarBackend.MASKED;
             }
             return new KeyMask(tk, keys, padded, bias);
         }
