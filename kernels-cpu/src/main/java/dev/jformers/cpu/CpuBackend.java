@@ -81,6 +81,85 @@ abstract class CpuBackend implements Backend {
         return out;
     }
 
+    // ---------------------------------------------------------------- training: TrainingKernels' reference loops
+
+    @Override
+    public boolean supportsTraining() {
+        return true;
+    }
+
+    @Override
+    public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
+        return TrainingKernels.crossEntropy(logits, labels, ignoreIndex);
+    }
+
+    @Override
+    public Tensor mseLoss(Tensor input, Tensor target) {
+        return TrainingKernels.mseLoss(input, target);
+    }
+
+    @Override
+    public Tensor bceWithLogitsLoss(Tensor logits, Tensor target) {
+        return TrainingKernels.bceWithLogitsLoss(logits, target);
+    }
+
+    @Override
+    public void accumulate(Tensor dst, Tensor src) {
+        TrainingKernels.accumulate(dst, src);
+    }
+
+    @Override
+    public Tensor linearBackward(Tensor dy, Tensor x, Tensor weight, dev.jformers.core.WeightLayout layout,
+                                 Tensor dWeight, Tensor dBias, boolean inputGradient) {
+        return TrainingKernels.linearBackward(dy, x, weight, layout, dWeight, dBias, inputGradient);
+    }
+
+    @Override
+    public Tensor layerNormBackward(Tensor dy, Tensor x, Tensor weight, float eps, Tensor dWeight, Tensor dBias) {
+        return TrainingKernels.layerNormBackward(dy, x, weight, eps, dWeight, dBias);
+    }
+
+    @Override
+    public Tensor activationBackward(Tensor dy, Tensor x, dev.jformers.core.Activation activation) {
+        return TrainingKernels.activationBackward(dy, x, activation);
+    }
+
+    @Override
+    public Tensor softmaxBackward(Tensor dy, Tensor y) {
+        return TrainingKernels.softmaxBackward(dy, y);
+    }
+
+    @Override
+    public Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, int heads,
+                                     float scale) {
+        return TrainingKernels.attentionBackward(dContext, q, k, v, probs, heads, scale);
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dy, Tensor ids, Tensor dTable, int paddingIdx) {
+        TrainingKernels.embeddingBackward(dy, ids, dTable, paddingIdx);
+    }
+
+    @Override
+    public Tensor gatherRowsBackward(Tensor dy, long[] rows, int n) {
+        return TrainingKernels.gatherRowsBackward(dy, rows, n);
+    }
+
+    @Override
+    public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, float gradOutput) {
+        return TrainingKernels.crossEntropyBackward(logits, labels, ignoreIndex, gradOutput);
+    }
+
+    @Override
+    public Tensor mseLossBackward(Tensor input, Tensor target, float gradOutput) {
+        return TrainingKernels.mseLossBackward(input, target, gradOutput);
+    }
+
+    @Override
+    public Tensor bceWithLogitsLossBackward(Tensor logits, Tensor target, float gradOutput) {
+        return TrainingKernels.bceWithLogitsLossBackward(logits, target, gradOutput);
+    }
+
     /** Checks that b's shape equals the trailing part of a's, for a broadcast add. */
     static void checkBroadcast(String op, Tensor a, Tensor b) {
         int[] as = a.shape(), bs = b.shape();

@@ -8,6 +8,16 @@ public final class Heads {
     private Heads() {
     }
 
+    /** {@code out} with {@code loss} first, as HF's outputs order it (unchanged when loss is null). */
+    public static ModelOutput withLoss(ModelOutput out, Tensor loss) {
+        if (loss == null) {
+            return out;
+        }
+        ModelOutput withLoss = new ModelOutput().put("loss", loss);
+        out.asMap().forEach(withLoss::put);
+        return withLoss;
+    }
+
     /** Question answering: logits [B, T, 2] → {@code start_logits}, {@code end_logits} [B, T]. */
     public static ModelOutput spanLogits(Backend backend, Tensor logits, EncoderOutput enc) {
         Tensor host = Tensors.host(backend, logits);

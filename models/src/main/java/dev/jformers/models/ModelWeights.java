@@ -92,7 +92,33 @@ public final class ModelWeights {
             throw new ShapeException(shared.sourceName + ": weight '" + key + "' has shape " + Arrays.toString(t.shape())
                     + ", the config expects " + Arrays.toString(shape));
         }
+        if (shared.backend instanceof ParameterRegistry registry) {
+            registry.name(t, key);   // a training backend learns the checkpoint name of what it will be handed
+        }
         return t;
+    }
+
+    /**
+     * The checkpoint key that {@code name} (under this prefix) resolves to, or null: the name a parameter
+     * is saved under.
+     */
+    public String key(String name) {
+        return resolve(prefix + name);
+    }
+
+    /** Tells a training backend that row {@code index} of an uploaded embedding table gets no gradient. */
+    public void paddingIdx(Tensor uploadedTable, int index) {
+        if (shared.backend instanceof ParameterRegistry registry) {
+            registry.paddingIdx(uploadedTable, index);
+        }
+    }
+
+    /** Tells a training backend that rows [start, start + rows) of a fused weight are the checkpoint's {@code name}. */
+    public void nameRows(Tensor fused, int start, int rows, String name) {
+        String key = resolve(prefix + name);
+        if (key != null && shared.backend instanceof ParameterRegistry registry) {
+            registry.nameRows(fused, start, rows, key);
+        }
     }
 
     /** Like {@link #tensor} but returns null without complaint when absent. */

@@ -14,6 +14,17 @@ public interface PreTrainedModel {
     /** One forward pass; outputs come back on the host under Hugging Face's names. */
     ModelOutput forward(ModelInput input);
 
+    /**
+     * A forward pass that also computes the head's loss against {@code labels} (under {@code loss}, as HF's
+     * {@code forward(..., labels=...)}); a model without a loss refuses labels. Null labels: {@link #forward}.
+     */
+    default ModelOutput forward(ModelInput input, Labels labels) {
+        if (labels != null) {
+            throw new dev.jformers.core.JformersException(modelClass() + " has no loss: call it without labels");
+        }
+        return forward(input);
+    }
+
     /** The Hugging Face class this mirrors, e.g. "BertForMaskedLM". */
     default String modelClass() {
         return getClass().getSimpleName();

@@ -85,6 +85,128 @@ public interface Backend extends AutoCloseable {
     AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale,
                               boolean returnProbs);
 
+    /** Rows of {@code x} [N, C] picked by index → [rows.length, C] (GPT-2's classifier reads each row's last token). */
+    default Tensor gatherRows(Tensor x, long[] rows) {
+        Tensor host = toHost(x).contiguous();
+        int c = host.dim(1);
+        float[] all = host.toFloatArray(), out = new float[rows.length * c];
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i] < 0 || rows[i] >= host.dim(0)) {
+                throw new ShapeException("gatherRows: row " + rows[i] + " outside [0, " + host.dim(0) + ")");
+            }
+            System.arraycopy(all, (int) rows[i] * c, out, i * c, c);
+        }
+        return upload(Tensor.of(out, rows.length, c));
+    }
+
+    /** x·factor (a loss's weight when losses are combined, e.g. the mean of QA's start and end losses). */
+    default Tensor scale(Tensor x, float factor) {
+        float[] v = toHost(x).toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+            v[i] *= factor;
+        }
+        return upload(Tensor.of(v, x.shape()));
+    }
+
+    // ---------------------------------------------------------------- losses (Hugging Face's, mean-reduced)
+
+    /**
+     * Mean cross-entropy of logits [N, C] (rows may be strided views) against class ids [N] (integers),
+     * over the rows whose label is not {@code ignoreIndex} → a scalar tensor (rank 0); 0/0 = NaN as in PyTorch.
+     */
+    default Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
+        throw cannotTrain("crossEntropy");
+    }
+
+    /** Mean squared error of input and target of equal element count → a scalar tensor. */
+    default Tensor mseLoss(Tensor input, Tensor target) {
+        throw cannotTrain("mseLoss");
+    }
+
+    /** Mean of binary cross-entropy with logits (the stable form) over all elements → a scalar tensor. */
+    default Tensor bceWithLogitsLoss(Tensor logits, Tensor target) {
+        throw cannotTrain("bceWithLogitsLoss");
+    }
+
+    // ---------------------------------------------------------------- training: the backward of each operation
+    // dX-style results are new tensors; "accumulates" means +=, so that a weight used twice (tied
+    // embeddings) receives the sum of both gradients.
+
+    /** Whether this backend implements the operations below; a model trains only on one that does. */
+    default boolean supportsTraining() {
+        return false;
+    }
+
+    /** dst += src, of equal shapes; dst may be a strided view (a gradient buffer laid out like an activation). */
+    default void accumulate(Tensor dst, Tensor src) {
+        throw cannotTrain("accumulate");
+    }
+
+    /**
+     * Backward of y = x·Wᵀ + b for dy [N, out] and the forward input x [N, in]; {@code weight} is laid out as
+     * {@code layout} says ([out, in], or GPT-2 Conv1D's [in, out]). Accumulates dWeight (same layout) and dBias
+     * [out], either of which may be null (frozen), and returns dx [N, in] = dy·W, or null when
+     * {@code inputGradient} is false.
+     */
+    default Tensor linearBackward(Tensor dy, Tensor x, Tensor weight, WeightLayout layout, Tensor dWeight,
+                                  Tensor dBias, boolean inputGradient) {
+        throw cannotTrain("linearBackward");
+    }
+
+    /** Backward of {@link #layerNorm} at input x: returns dx; accumulates dWeight and dBias (either may be null). */
+    default Tensor layerNormBackward(Tensor dy, Tensor x, Tensor weight, float eps, Tensor dWeight, Tensor dBias) {
+        throw cannotTrain("layerNormBackward");
+    }
+
+    /** Backward of {@link #activation} at input x: dy·act′(x). */
+    default Tensor activationBackward(Tensor dy, Tensor x, Activation activation) {
+        throw cannotTrain("activationBackward");
+    }
+
+    /** Backward of {@link #softmax} from its output y: y·(dy − Σ dy·y). */
+    default Tensor softmaxBackward(Tensor dy, Tensor y) {
+        throw cannotTrain("softmaxBackward");
+    }
+
+    /**
+     * Backward of {@link #attention} from its probabilities [B, h, Tq, Tk] (masked keys have probability 0,
+     * so they get no gradient): dContext [B, Tq, h·d] → {dq, dk, dv}, contiguous, shaped as q, k and v.
+     */
+    default Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, int heads,
+                                       float scale) {
+        throw cannotTrain("attentionBackward");
+    }
+
+    /** Backward of {@link #embedding}: dTable[ids[i]] += dy[i], except rows equal to {@code paddingIdx} (−1: none). */
+    default void embeddingBackward(Tensor dy, Tensor ids, Tensor dTable, int paddingIdx) {
+        throw cannotTrain("embeddingBackward");
+    }
+
+    /** Backward of {@link #gatherRows}: dx [N, C] with dx[rows[i]] += dy[i]. */
+    default Tensor gatherRowsBackward(Tensor dy, long[] rows, int n) {
+        throw cannotTrain("gatherRowsBackward");
+    }
+
+    /** d(mean cross-entropy)/d logits [N, C], times {@code gradOutput}: (softmax − one-hot)/kept rows, 0 on ignored rows. */
+    default Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, float gradOutput) {
+        throw cannotTrain("crossEntropyBackward");
+    }
+
+    /** d(mse)/d input, times {@code gradOutput}: 2·(input − target)/n, shaped as input. */
+    default Tensor mseLossBackward(Tensor input, Tensor target, float gradOutput) {
+        throw cannotTrain("mseLossBackward");
+    }
+
+    /** d(bce with logits)/d logits, times {@code gradOutput}: (sigmoid(x) − target)/n. */
+    default Tensor bceWithLogitsLossBackward(Tensor logits, Tensor target, float gradOutput) {
+        throw cannotTrain("bceWithLogitsLossBackward");
+    }
+
+    private JformersException cannotTrain(String op) {
+        return new JformersException("the " + name() + " backend cannot train (no " + op
+                + "): use --backend cpu or scalar");
+    }
+
     /**
      * Hands back a tensor this backend produced, which the caller and every view of it will never use
      * again, so that a later output can reuse its memory (a forward pass then allocates nothing in its

@@ -199,6 +199,26 @@ public final class Tensor {
         return storage;
     }
 
+    /**
+     * The same view (shape, strides) over another storage, with element [0, 0, …] at {@code offset}:
+     * how training lays a gradient buffer out exactly like the activation it belongs to.
+     */
+    public Tensor viewOver(Storage other, long offset) {
+        long last = offset;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] == 0) {
+                last = offset;
+                break;
+            }
+            last += (shape[i] - 1) * strides[i];
+        }
+        if (offset < 0 || (last + 1) * dtype.byteSize() > other.byteSize()) {
+            throw new ShapeException("viewOver: " + this + " at element " + offset + " does not fit a storage of "
+                    + other.byteSize() + " bytes");
+        }
+        return new Tensor(other, dtype, shape.clone(), strides.clone(), offset);
+    }
+
     public boolean isHost() {
         return storage.isHost();
     }

@@ -26,8 +26,10 @@ public final class BertEmbeddings {
         this.config = config;
         this.backend = w.backend();
         int c = config.hiddenSize();
-        wordEmbeddings = new Embedding(w, "word_embeddings", config.vocabSize(), c);
-        positionEmbeddings = new Embedding(w, "position_embeddings", config.maxPositionEmbeddings(), c);
+        Integer pad = config.common().padTokenId();   // padding_idx: that row gets no gradient in training
+        wordEmbeddings = new Embedding(w, "word_embeddings", config.vocabSize(), c, pad);
+        positionEmbeddings = new Embedding(w, "position_embeddings", config.maxPositionEmbeddings(), c,
+                config.isRoberta() ? pad : null);
         tokenTypeEmbeddings = new Embedding(w, "token_type_embeddings", config.typeVocabSize(), c);
         layerNorm = new LayerNorm(w, "LayerNorm", c, config.layerNormEps());
         w.ignore("position_ids");

@@ -1,5 +1,8 @@
 package dev.jformers.models.bert;
 
+import dev.jformers.core.Tensor;
+import dev.jformers.models.Losses;
+import dev.jformers.models.Labels;
 import dev.jformers.core.Backend;
 import dev.jformers.models.EncoderOutput;
 import dev.jformers.models.Heads;
@@ -30,8 +33,16 @@ public final class BertForMultipleChoice implements PreTrainedModel {
 
     @Override
     public ModelOutput forward(ModelInput in) {
+        return forward(in, null);
+    }
+
+    /** With labels (the right choice [B]) the output also holds {@code loss}, as in Hugging Face. */
+    @Override
+    public ModelOutput forward(ModelInput in, Labels labels) {
         int choices = Heads.choices(in, modelClass());
         EncoderOutput enc = bert.encode(in.flattenChoices());
-        return Heads.choiceLogits(bert.backend(), classifier.forward(bert.pool(enc.lastHiddenState())), choices, enc);
+        Tensor scores = classifier.forward(bert.pool(enc.lastHiddenState()));                                   // [B·choices, 1]
+        Tensor loss = Losses.classes(bert.backend(), scores.reshape(-1, choices), labels == null ? null : labels.labels());
+        return Heads.withLoss(Heads.choiceLogits(bert.backend(), scores, choices, enc), loss);
     }
 }

@@ -1,5 +1,8 @@
 package dev.jformers.models.bert;
 
+import dev.jformers.core.Tensor;
+import dev.jformers.models.Losses;
+import dev.jformers.models.Labels;
 import dev.jformers.core.Backend;
 import dev.jformers.models.EncoderOutput;
 import dev.jformers.models.Heads;
@@ -32,12 +35,24 @@ public final class BertForPreTraining implements PreTrainedModel {
 
     @Override
     public ModelOutput forward(ModelInput in) {
+        return forward(in, null);
+    }
+
+    /** With labels (masked-LM {@code labels} and {@code next_sentence_label}): loss = MLM loss + NSP loss. */
+    @Override
+    public ModelOutput forward(ModelInput in, Labels labels) {
         EncoderOutput enc = bert.encode(in);
         Backend b = bert.backend();
+        Tensor predictionLogits = predictions.forward(enc.lastHiddenState());            // [B, T, vocab]
+        Tensor seqRelationshipLogits = seqRelationship.forward(bert.pool(enc.lastHiddenState())); // [B, 2]
+        Tensor loss = null;
+        if (labels != null && labels.labels() != null && labels.nextSentenceLabel() != null) {
+            loss = b.add(Losses.perToken(b, predictionLogits, labels.labels()),
+                    Losses.classes(b, seqRelationshipLogits, labels.nextSentenceLabel()));
+        }
         ModelOutput out = new ModelOutput()
-                .put("prediction_logits", dev.jformers.models.Tensors.host(b, predictions.forward(enc.lastHiddenState())))
-                .put("seq_relationship_logits", dev.jformers.models.Tensors.host(b,
-                        seqRelationship.forward(bert.pool(enc.lastHiddenState()))));
-        return enc.addTo(out, b);
+                .put("prediction_logits", dev.jformers.models.Tensors.host(b, predictionLogits))
+                .put("seq_relationship_logits", dev.jformers.models.Tensors.host(b, seqRelationshipLogits));
+        return Heads.withLoss(enc.addTo(out, b), loss);
     }
 }

@@ -1,5 +1,8 @@
 package dev.jformers.models.bert;
 
+import dev.jformers.core.Tensor;
+import dev.jformers.models.Losses;
+import dev.jformers.models.Labels;
 import dev.jformers.core.Backend;
 import dev.jformers.models.EncoderOutput;
 import dev.jformers.models.Heads;
@@ -30,7 +33,15 @@ public final class BertLMHeadModel implements PreTrainedModel {
 
     @Override
     public ModelOutput forward(ModelInput in) {
+        return forward(in, null);
+    }
+
+    /** With labels the output also holds {@code loss}, as in Hugging Face. */
+    @Override
+    public ModelOutput forward(ModelInput in, Labels labels) {
         EncoderOutput enc = bert.encode(in);
-        return Heads.logits(bert.backend(), predictions.forward(enc.lastHiddenState()), enc);
+        Tensor logits = predictions.forward(enc.lastHiddenState());
+        Tensor loss = Losses.causalLM(bert.backend(), logits, labels == null ? null : labels.labels());
+        return Heads.withLoss(Heads.logits(bert.backend(), logits, enc), loss);
     }
 }

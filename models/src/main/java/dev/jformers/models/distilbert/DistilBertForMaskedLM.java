@@ -1,5 +1,7 @@
 package dev.jformers.models.distilbert;
 
+import dev.jformers.models.Losses;
+import dev.jformers.models.Labels;
 import dev.jformers.core.Backend;
 import dev.jformers.models.EncoderOutput;
 import dev.jformers.models.Heads;
@@ -39,9 +41,17 @@ public final class DistilBertForMaskedLM implements PreTrainedModel {
 
     @Override
     public ModelOutput forward(ModelInput in) {
+        return forward(in, null);
+    }
+
+    /** With labels [B, T] (−100 = not masked) the output also holds {@code loss}, as in Hugging Face. */
+    @Override
+    public ModelOutput forward(ModelInput in, Labels labels) {
         EncoderOutput enc = distilbert.encode(in);
         Backend b = distilbert.backend();
         var h = b.activation(vocabTransform.forward(enc.lastHiddenState()), config().activation());
-        return Heads.logits(b, vocabProjector.forward(vocabLayerNorm.forward(h)), enc);
+        var logits = vocabProjector.forward(vocabLayerNorm.forward(h));                  // [B, T, vocab]
+        var loss = Losses.perToken(b, logits, labels == null ? null : labels.labels());
+        return Heads.withLoss(Heads.logits(b, logits, enc), loss);
     }
 }

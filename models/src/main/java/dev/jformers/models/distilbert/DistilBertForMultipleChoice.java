@@ -1,5 +1,8 @@
 package dev.jformers.models.distilbert;
 
+import dev.jformers.core.Tensor;
+import dev.jformers.models.Losses;
+import dev.jformers.models.Labels;
 import dev.jformers.core.Backend;
 import dev.jformers.models.EncoderOutput;
 import dev.jformers.models.Heads;
@@ -31,8 +34,16 @@ public final class DistilBertForMultipleChoice implements PreTrainedModel {
 
     @Override
     public ModelOutput forward(ModelInput in) {
+        return forward(in, null);
+    }
+
+    /** With labels (the right choice [B]) the output also holds {@code loss}, as in Hugging Face. */
+    @Override
+    public ModelOutput forward(ModelInput in, Labels labels) {
         int choices = Heads.choices(in, modelClass());
         EncoderOutput enc = distilbert.encode(in.flattenChoices());
-        return Heads.choiceLogits(distilbert.backend(), head.forward(enc.lastHiddenState()), choices, enc);
+        Tensor scores = head.forward(enc.lastHiddenState());                                   // [B·choices, 1]
+        Tensor loss = Losses.classes(distilbert.backend(), scores.reshape(-1, choices), labels == null ? null : labels.labels());
+        return Heads.withLoss(Heads.choiceLogits(distilbert.backend(), scores, choices, enc), loss);
     }
 }

@@ -46,7 +46,7 @@ public final class DistilBertModel implements PreTrainedModel {
         this.backend = w.backend();
         int dim = config.dim(), hidden = config.hiddenDim();
         ModelWeights emb = w.child("embeddings");
-        wordEmbeddings = new Embedding(emb, "word_embeddings", config.vocabSize(), dim);
+        wordEmbeddings = new Embedding(emb, "word_embeddings", config.vocabSize(), dim, config.common().padTokenId());
         positionEmbeddings = new Embedding(emb, "position_embeddings", config.maxPositionEmbeddings(), dim);
         embeddingsLayerNorm = new LayerNorm(emb, "LayerNorm", dim, EPS);
         emb.ignore("position_ids");

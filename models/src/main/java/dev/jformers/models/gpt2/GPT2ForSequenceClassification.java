@@ -1,5 +1,8 @@
 package dev.jformers.models.gpt2;
 
+import dev.jformers.models.Heads;
+import dev.jformers.models.Losses;
+import dev.jformers.models.Labels;
 import dev.jformers.core.Backend;
 import dev.jformers.core.DType;
 import dev.jformers.core.JformersException;
@@ -40,15 +43,21 @@ public final class GPT2ForSequenceClassification implements PreTrainedModel {
 
     @Override
     public ModelOutput forward(ModelInput in) {
+        return forward(in, null);
+    }
+
+    /** With labels the output also holds {@code loss} (by problem_type, as the encoders' classifiers). */
+    @Override
+    public ModelOutput forward(ModelInput in, Labels targets) {
         EncoderOutput enc = transformer.transform(in);
-        Tensor all = Tensors.host(backend(), score.forward(enc.lastHiddenState()));    // [B, T, labels]
+        Tensor all = score.forward(enc.lastHiddenState());                               // [B, T, labels]
         int batch = all.dim(0), tokens = all.dim(1), labels = all.dim(2);
         Integer pad = config().common().padTokenId();
         if (pad == null && batch > 1) {
             throw new JformersException("GPT2ForSequenceClassification: batches need pad_token_id in config.json");
         }
         long[] ids = in.inputIds().toLongArray();
-        Tensor logits = Tensor.zeros(DType.F32, batch, labels);
+        long[] lastTokens = new long[batch];                                             // row of [B·T] per sequence
         for (int b = 0; b < batch; b++) {
             int last = tokens - 1;
             if (pad != null) {
@@ -58,9 +67,11 @@ public final class GPT2ForSequenceClassification implements PreTrainedModel {
                 }
                 last = Math.floorMod(count - 1, tokens);   // HF indexes with -1 when a row is all padding
             }
-            MemorySegment.copy(all.segment(), ((long) b * tokens + last) * labels * 4, logits.segment(),
-                    (long) b * labels * 4, labels * 4L);
+            lastTokens[b] = (long) b * tokens + last;
         }
-        return enc.addTo(new ModelOutput().put("logits", logits), backend());
+        Tensor logits = backend().gatherRows(all.reshape(-1, labels), lastTokens);      // [B, labels]
+        Tensor loss = Losses.sequenceClassification(backend(), config().common(), logits,
+                targets == null ? null : targets.labels());
+        return Heads.withLoss(enc.addTo(new ModelOutput().put("logits", Tensors.host(backend(), logits)), backend()), loss);
     }
 }

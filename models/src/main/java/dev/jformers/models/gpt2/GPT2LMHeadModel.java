@@ -1,5 +1,7 @@
 package dev.jformers.models.gpt2;
 
+import dev.jformers.models.Losses;
+import dev.jformers.models.Labels;
 import dev.jformers.core.Backend;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.EncoderOutput;
@@ -41,8 +43,16 @@ public final class GPT2LMHeadModel implements PreTrainedModel {
 
     @Override
     public ModelOutput forward(ModelInput in) {
+        return forward(in, null);
+    }
+
+    /** With labels the output also holds {@code loss}, as in Hugging Face. */
+    @Override
+    public ModelOutput forward(ModelInput in, Labels labels) {
         EncoderOutput enc = transformer.transform(in);
-        return Heads.logits(backend(), lmHead.forward(enc.lastHiddenState()), enc);
+        Tensor logits = lmHead.forward(enc.lastHiddenState());
+        Tensor loss = Losses.causalLM(backend(), logits, labels == null ? null : labels.labels());
+        return Heads.withLoss(Heads.logits(backend(), logits, enc), loss);
     }
 
     /**

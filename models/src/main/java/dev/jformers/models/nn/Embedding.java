@@ -11,8 +11,16 @@ public final class Embedding {
 
     /** Reads {@code name.weight} [rows, size]. */
     public Embedding(ModelWeights w, String name, int rows, int size) {
+        this(w, name, rows, size, null);
+    }
+
+    /** With PyTorch's {@code padding_idx}: that row gets no gradient in training (null: none). */
+    public Embedding(ModelWeights w, String name, int rows, int size, Integer paddingIdx) {
         this.backend = w.backend();
         this.weight = w.child(name).upload("weight", rows, size);
+        if (paddingIdx != null && paddingIdx >= 0 && paddingIdx < rows) {
+            w.paddingIdx(weight, paddingIdx);
+        }
     }
 
     public Tensor forward(Tensor ids) {

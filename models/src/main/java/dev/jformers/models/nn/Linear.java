@@ -40,8 +40,12 @@ public final class Linear {
             System.arraycopy(m.tensor("weight", out, in).toFloatArray(), 0, weight, i * out * in, out * in);
             System.arraycopy(m.tensor("bias", out).toFloatArray(), 0, bias, i * out, out);
         }
-        return new Linear(w.backend(), w.backend().prepareLinear(
-                Tensor.of(weight, names.length * out, in), Tensor.of(bias, names.length * out), WeightLayout.OUT_IN));
+        Tensor fusedWeight = Tensor.of(weight, names.length * out, in), fusedBias = Tensor.of(bias, names.length * out);
+        for (int i = 0; i < names.length; i++) {   // training keeps HF's names: query.weight is rows [0, out) …
+            w.nameRows(fusedWeight, i * out, out, names[i] + ".weight");
+            w.nameRows(fusedBias, i * out, out, names[i] + ".bias");
+        }
+        return new Linear(w.backend(), w.backend().prepareLinear(fusedWeight, fusedBias, WeightLayout.OUT_IN));
     }
 
     /** GPT-2's {@code Conv1D(out, in)}: {@code name.weight} [in, out], y = x·W + b. */

@@ -1,0 +1,515 @@
+package dev.jformers.training;
+
+import dev.jformers.core.Activation;
+import dev.jformers.core.AttentionMask;
+import dev.jformers.core.AttentionOutput;
+import dev.jformers.core.Backend;
+import dev.jformers.core.JformersException;
+import dev.jformers.core.LinearWeight;
+import dev.jformers.core.Storage;
+import dev.jformers.core.Tensor;
+import dev.jformers.core.WeightLayout;
+import dev.jformers.models.ParameterRegistry;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reverse-mode automatic differentiation, the way PyTorch's autograd does it, over any backend that
+ * {@link Backend#supportsTraining() can train}. A model built on an {@code Autograd} runs its ordinary forward
+ * code — the same code that serves inference — and, in {@link #train() training mode}, every backend call it
+ * makes is computed by the wrapped backend and recorded on a tape with the function that turns the gradient
+ * of its output into gradients of its inputs. {@link #backward} walks the tape from the loss back to the
+ * weights. In eval mode nothing is recorded: the model is an ordinary inference model on the trained weights.
+ *
+ * <p>Gradients are kept per activation buffer: the gradient of a tensor is the same view (shape, strides,
+ * offset) over a gradient array laid out like the tensor's own array, so views such as the query/key/value
+ * thirds of the fused projection or the [CLS] row need no operation of their own.
+ *
+ * <p>Weights: every checkpoint tensor the model uploads or prepares becomes a float32 master copy on the heap
+ * and a {@link Parameter} under its Hugging Face name; linear layers are re-packed for the wrapped backend
+ * after each optimizer step ({@link #weightsChanged}). Training is single-threaded per model (the tape is
+ * one sequence); eval mode is as thread-safe as the wrapped backend.
+ */
+public final class Autograd implements Backend, ParameterRegistry {
+    private final Backend inner;
+    private boolean training;
+    private final List<Runnable> tape = new ArrayList<>();
+    /** Gradient arrays, keyed by the (identity of the) array of the activation or weight they belong to. */
+    private final Map<float[], float[]> gradients = new IdentityHashMap<>();
+
+    // what the model's construction told us about the checkpoint tensors it is about to hand over
+    private final Map<Tensor, String> names = new IdentityHashMap<>();
+    private final Map<Tensor, List<RowName>> rowNames = new IdentityHashMap<>();
+    private final Map<String, Parameter> parameters = new LinkedHashMap<>();
+    private final Map<float[], List<Parameter>> parametersOfArray = new IdentityHashMap<>();
+    private final Map<float[], Integer> paddingRows = new IdentityHashMap<>();
+    private long weightsVersion;
+
+    private record RowName(int start, int rows, String name) {
+    }
+
+    public Autograd(Backend inner) {
+        if (!inner.supportsTraining()) {
+            throw new JformersException("the " + inner.name() + " backend cannot train: use --backend cpu or scalar");
+        }
+        this.inner = inner;
+    }
+
+    /** The backend that computes. */
+    public Backend inner() {
+        return inner;
+    }
+
+    // ---------------------------------------------------------------- modes, tape, gradients
+
+    /** Records from now on (PyTorch's {@code model.train()}). */
+    public Autograd train() {
+        training = true;
+        return this;
+    }
+
+    /** Stops recording and forgets the tape (PyTorch's {@code model.eval()}). */
+    public Autograd eval() {
+        training = false;
+        tape.clear();
+        return this;
+    }
+
+    public boolean isTraining() {
+        return training;
+    }
+
+    /**
+     * Back-propagates from {@code loss} (a scalar this autograd computed in training mode): afterwards each
+     * trainable {@link Parameter#grad()} holds d loss / d parameter, added to what earlier backward calls left
+     * (gradient accumulation) until {@link #zeroGrad}. The tape and the activations' gradients are released.
+     */
+    public void backward(Tensor loss) {
+        if (loss.numel() != 1) {
+            throw new JformersException("backward: the loss must be a scalar, got " + loss);
+        }
+        if (tape.isEmpty()) {
+            throw new JformersException("backward: nothing was recorded (call train() before the forward pass)");
+        }
+        addToGradient(loss, Tensor.full(1f, loss.shape()));
+        for (int i = tape.size() - 1; i >= 0; i--) {
+            tape.get(i).run();
+        }
+        tape.clear();
+        gradients.keySet().removeIf(array -> !parametersOfArray.containsKey(array));
+    }
+
+    /** Forgets every gradient (PyTorch's {@code zero_grad(set_to_none=True)}). */
+    public void zeroGrad() {
+        gradients.clear();
+    }
+
+    /** Call after changing parameter values in place: linear layers re-pack their weights on next use. */
+    public void weightsChanged() {
+        weightsVersion++;
+    }
+
+    /** Every parameter under its checkpoint name, in the order the model read them. */
+    public Map<String, Parameter> parameters() {
+        return Collections.unmodifiableMap(parameters);
+    }
+
+    /** The parameter called {@code name}, or a clear error. */
+    public Parameter parameter(String name) {
+        Parameter p = parameters.get(name);
+        if (p == null) {
+            throw new JformersException("no parameter '" + name + "' (the model has " + parameters.size() + ")");
+        }
+        return p;
+    }
+
+    /** The gradient array of {@code t}'s array, or null when none was made. */
+    float[] gradientArray(Tensor t) {
+        return gradients.get(t.floatArray());
+    }
+
+    /** The gradient of {@code t} as a view laid out like t, or null when nothing flowed into it. */
+    private Tensor gradientOf(Tensor t) {
+        float[] array = t.floatArray();
+        float[] g = array == null ? null : gradients.get(array);
+        return g == null ? null : viewOver(t, g);
+    }
+
+    private static Tensor viewOver(Tensor t, float[] g) {
+        return t.viewOver(new Storage.Host(MemorySegment.ofArray(g)), t.arrayOffset());
+    }
+
+    /** grad(t) += d. Tensors that are not float arrays on the heap (ids, masks) take no gradient. */
+    private void addToGradient(Tensor t, Tensor d) {
+        float[] array = t.floatArray();
+        if (array == null || d == null) {
+            return;
+        }
+        float[] g = gradients.computeIfAbsent(array, a -> new float[a.length]);
+        inner.accumulate(viewOver(t, g), d);
+    }
+
+    /** The gradient view of a weight to accumulate into, or null when it is frozen (or not a parameter). */
+    private Tensor weightGradient(Tensor weight) {
+        if (weight == null) {
+            return null;
+        }
+        List<Parameter> ps = parametersOfArray.get(weight.floatArray());
+        if (ps == null || ps.stream().noneMatch(Parameter::requiresGrad)) {
+            return null;
+        }
+        float[] g = gradients.computeIfAbsent(weight.floatArray(), a -> new float[a.length]);
+        return viewOver(weight, g);
+    }
+
+    private void record(Runnable backward) {
+        if (training) {
+            tape.add(backward);
+        }
+    }
+
+    // ---------------------------------------------------------------- parameters (ParameterRegistry)
+
+    @Override
+    public void name(Tensor weight, String name) {
+        names.put(weight, name);
+    }
+
+    @Override
+    public void nameRows(Tensor fused, int start, int rows, String name) {
+        rowNames.computeIfAbsent(fused, k -> new ArrayList<>()).add(new RowName(start, rows, name));
+    }
+
+    @Override
+    public void paddingIdx(Tensor uploadedTable, int index) {
+        paddingRows.put(uploadedTable.floatArray(), index);
+    }
+
+    /** The master copy of a weight handed over by the model, registered under its names; tied weights pass through. */
+    private Tensor master(Tensor weight) {
+        if (weight == null || parametersOfArray.containsKey(weight.floatArray())) {
+            return weight;
+        }
+        String name = names.remove(weight);
+        List<RowName> parts = rowNames.remove(weight);
+        Tensor master = Tensor.of(weight.toFloatArray(), weight.shape());
+        if (name != null) {
+            register(name, master);
+        }
+        if (parts != null) {
+            for (RowName part : parts) {
+                register(part.name(), master.narrow(0, part.start(), part.rows()));
+            }
+        }
+        return master;
+    }
+
+    private void register(String name, Tensor value) {
+        Parameter p = new Parameter(name, value, this);
+        parameters.put(name, p);
+        parametersOfArray.computeIfAbsent(value.floatArray(), k -> new ArrayList<>()).add(p);
+    }
+
+    // ---------------------------------------------------------------- memory
+
+    @Override
+    public String name() {
+        return inner.name();
+    }
+
+    @Override
+    public String describe() {
+        return inner.describe() + ", with autograd";
+    }
+
+    @Override
+    public Tensor upload(Tensor hostTensor) {
+        return names.containsKey(hostTensor) || rowNames.containsKey(hostTensor)
+                ? master(hostTensor) : inner.upload(hostTensor);
+    }
+
+    @Override
+    public Tensor uploadIndices(Tensor hostTensor) {
+        return inner.uploadIndices(hostTensor);
+    }
+
+    @Override
+    public Tensor toHost(Tensor t) {
+        return inner.toHost(t);
+    }
+
+    @Override
+    public Tensor zeros(int... shape) {
+        return inner.zeros(shape);
+    }
+
+    @Override
+    public void copyInto(Tensor src, Tensor dst) {
+        inner.copyInto(src, dst);
+    }
+
+    /** While training every activation stays alive for the backward pass: nothing is recycled. */
+    @Override
+    public void recycle(Tensor t) {
+        if (!training) {
+            inner.recycle(t);
+        }
+    }
+
+    @Override
+    public void close() {
+        inner.close();
+    }
+
+    @Override
+    public boolean supportsTraining() {
+        return true;
+    }
+
+    // ---------------------------------------------------------------- operations and their backward
+
+    /** A linear layer over master weights; packed for the wrapped backend again after each optimizer step. */
+    private final class TrainableLinear implements LinearWeight {
+        final Tensor weight;
+        final Tensor bias;
+        final WeightLayout layout;
+        private LinearWeight packed;
+        private long packedVersion = -1;
+
+        TrainableLinear(Tensor weight, Tensor bias, WeightLayout layout) {
+            this.weight = weight;
+            this.bias = bias;
+            this.layout = layout;
+        }
+
+        synchronized LinearWeight packed() {
+            if (packedVersion != weightsVersion) {
+                packed = inner.prepareLinear(weight, bias, layout);
+                packedVersion = weightsVersion;
+            }
+            return packed;
+        }
+
+        @Override
+        public int inFeatures() {
+            return layout == WeightLayout.OUT_IN ? weight.dim(1) : weight.dim(0);
+        }
+
+        @Override
+        public int outFeatures() {
+            return layout == WeightLayout.OUT_IN ? weight.dim(0) : weight.dim(1);
+        }
+    }
+
+    @Override
+    public LinearWeight prepareLinear(Tensor weight, Tensor bias, WeightLayout layout) {
+        return new TrainableLinear(master(weight), master(bias), layout);
+    }
+
+    /** y = x·Wᵀ + b; backward: dx = dy·W, dW += dyᵀ·x, db += Σ dy. */
+    @Override
+    public Tensor linear(Tensor x, LinearWeight w) {
+        TrainableLinear layer = (TrainableLinear) w;
+        Tensor y = inner.linear(x, layer.packed());
+        record(() -> {
+            Tensor dy = gradientOf(y);
+            if (dy != null) {
+                int in = layer.inFeatures(), out = layer.outFeatures();
+                Tensor dx = inner.linearBackward(dy.reshape(-1, out), x.reshape(-1, in), layer.weight, layer.layout,
+                        weightGradient(layer.weight), weightGradient(layer.bias), x.floatArray() != null);
+                addToGradient(x, dx == null ? null : dx.reshape(x.shape()));
+            }
+        });
+        return y;
+    }
+
+    /** While training the activation is a step of its own, so that its input is kept for the backward. */
+    @Override
+    public Tensor linear(Tensor x, LinearWeight w, Activation activation) {
+        if (!training) {
+            return inner.linear(x, ((TrainableLinear) w).packed(), activation);
+        }
+        return activation(linear(x, w), activation);
+    }
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b) {
+        Tensor y = inner.matmul(a, b);
+        record(() -> {
+            Tensor dy = gradientOf(y);
+            if (dy != null) {   // dA = dY·Bᵀ, dB = Aᵀ·dY
+                addToGradient(a, inner.matmul(dy, b.transpose(-2, -1)));
+                if (b.rank() == a.rank()) {
+                    addToGradient(b, inner.matmul(a.transpose(-2, -1), dy));
+                } else {
+                    addToGradient(b, inner.matmul(a.reshape(-1, a.dim(-1)).transpose(0, 1), dy.reshape(-1, dy.dim(-1))));
+                }
+            }
+        });
+        return y;
+    }
+
+    /** a + b (b broadcast over a's leading dimensions); backward: da = dy, db = dy summed over the broadcast. */
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        Tensor y = inner.add(a, b);
+        record(() -> {
+            Tensor dy = gradientOf(y);
+            if (dy != null) {
+                addToGradient(a, dy);
+                addToGradient(b, a.numel() == b.numel() ? dy.reshape(b.shape()) : sumOverBroadcast(dy, b.shape()));
+            }
+        });
+        return y;
+    }
+
+    private static Tensor sumOverBroadcast(Tensor dy, int[] shape) {
+        float[] g = dy.toFloatArray();
+        int n = Math.toIntExact(Tensor.zeros(dev.jformers.core.DType.F32, shape).numel());
+        float[] sum = new float[n];
+        for (int i = 0; i < g.length; i++) {
+            sum[i % n] += g[i];
+        }
+        return Tensor.of(sum, shape);
+    }
+
+    @Override
+    public Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, float eps) {
+        Tensor y = inner.layerNorm(x, weight, bias, eps);
+        record(() -> {
+            Tensor dy = gradientOf(y);
+            if (dy != null) {
+                addToGradient(x, inner.layerNormBackward(dy, x, weight, eps, weightGradient(weight), weightGradient(bias)));
+            }
+        });
+        return y;
+    }
+
+    @Override
+    public Tensor addLayerNorm(Tensor x, Tensor residual, Tensor weight, Tensor bias, float eps) {
+        return training ? layerNorm(add(x, residual), weight, bias, eps)
+                : inner.addLayerNorm(x, residual, weight, bias, eps);
+    }
+
+    @Override
+    public Tensor activation(Tensor x, Activation activation) {
+        Tensor y = inner.activation(x, activation);
+        record(() -> {
+            Tensor dy = gradientOf(y);
+            if (dy != null) {
+                addToGradient(x, inner.activationBackward(dy, x, activation));
+            }
+        });
+        return y;
+    }
+
+    @Override
+    public Tensor softmax(Tensor x) {
+        Tensor y = inner.softmax(x);
+        record(() -> {
+            Tensor dy = gradientOf(y);
+            if (dy != null) {
+                addToGradient(x, inner.softmaxBackward(dy, y));
+            }
+        });
+        return y;
+    }
+
+    @Override
+    public Tensor embedding(Tensor table, Tensor ids) {
+        Tensor y = inner.embedding(table, ids);
+        record(() -> {
+            Tensor dy = gradientOf(y);
+            Tensor dTable = weightGradient(table);
+            if (dy != null && dTable != null) {
+                inner.embeddingBackward(dy, ids, dTable, paddingRows.getOrDefault(table.floatArray(), -1));
+            }
+        });
+        return y;
+    }
+
+    /** While training the probabilities are kept: the backward needs them. */
+    @Override
+    public AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale,
+                                     boolean returnProbs) {
+        AttentionOutput out = inner.attention(q, k, v, heads, mask, scale, returnProbs || training);
+        record(() -> {
+            Tensor dContext = gradientOf(out.context());
+            if (dContext != null) {
+                Tensor[] d = inner.attentionBackward(dContext, q, k, v, out.probs(), heads, scale);
+                addToGradient(q, d[0]);
+                addToGradient(k, d[1]);
+                addToGradient(v, d[2]);
+            }
+        });
+        return returnProbs ? out : new AttentionOutput(out.context(), null);
+    }
+
+    @Override
+    public Tensor gatherRows(Tensor x, long[] rows) {
+        Tensor y = inner.gatherRows(x, rows);
+        record(() -> {
+            Tensor dy = gradientOf(y);
+            if (dy != null) {
+                addToGradient(x, inner.gatherRowsBackward(dy, rows, x.dim(0)));
+            }
+        });
+        return y;
+    }
+
+    @Override
+    public Tensor scale(Tensor x, float factor) {
+        Tensor y = inner.scale(x, factor);
+        record(() -> {
+            Tensor dy = gradientOf(y);
+            if (dy != null) {
+                addToGradient(x, inner.scale(dy, factor));
+            }
+        });
+        return y;
+    }
+
+    // ---------------------------------------------------------------- losses
+
+    @Override
+    public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
+        Tensor loss = inner.crossEntropy(logits, labels, ignoreIndex);
+        record(() -> {
+            Tensor dLoss = gradientOf(loss);
+            if (dLoss != null) {
+                addToGradient(logits, inner.crossEntropyBackward(logits, labels, ignoreIndex, dLoss.toFloatArray()[0]));
+            }
+        });
+        return loss;
+    }
+
+    @Override
+    public Tensor mseLoss(Tensor input, Tensor target) {
+        Tensor loss = inner.mseLoss(input, target);
+        record(() -> {
+            Tensor dLoss = gradientOf(loss);
+            if (dLoss != null) {
+                addToGradient(input, inner.mseLossBackward(input, target, dLoss.toFloatArray()[0]));
+            }
+        });
+        return loss;
+    }
+
+    @Override
+    public Tensor bceWithLogitsLoss(Tensor logits, Tensor target) {
+        Tensor loss = inner.bceWithLogitsLoss(logits, target);
+        record(() -> {
+            Tensor dLoss = gradientOf(loss);
+            if (dLoss != null) {
+                addToGradient(logits, inner.bceWithLogitsLossBackward(logits, target, dLoss.toFloatArray()[0]));
+            }
+        });
+        return loss;
+    }
+}
