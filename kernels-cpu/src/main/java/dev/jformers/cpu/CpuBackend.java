@@ -89,6 +89,11 @@ abstract class CpuBackend implements Backend {
     }
 
     @Override
+    public Tensor multiply(Tensor a, Tensor b) {
+        return TrainingKernels.multiply(a, b);
+    }
+
+    @Override
     public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
         return TrainingKernels.crossEntropy(logits, labels, ignoreIndex);
     }

@@ -42,6 +42,18 @@ final class TrainingKernels {
         }
     }
 
+    /** a·b element by element. */
+    static Tensor multiply(Tensor a, Tensor b) {
+        if (!Arrays.equals(a.shape(), b.shape())) {
+            throw ShapeException.mismatch("multiply", a.shape(), b.shape(), "shapes must be equal");
+        }
+        float[] x = a.toFloatArray(), y = b.toFloatArray();
+        for (int i = 0; i < x.length; i++) {
+            x[i] *= y[i];
+        }
+        return Tensor.of(x, a.shape());
+    }
+
     /**
      * y = x·Wᵀ + b: dx = dy·W [N, in], dW += dyᵀ·x ([out, in]; Conv1D's [in, out] is its transpose),
      * db += Σ_rows dy.

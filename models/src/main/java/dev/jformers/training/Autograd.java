@@ -18,6 +18,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 
 /**
  * Reverse-mode automatic differentiation, the way PyTorch's autograd does it, over any backend that
@@ -50,6 +51,7 @@ public final class Autograd implements Backend, ParameterRegistry {
     private final Map<float[], List<Parameter>> parametersOfArray = new IdentityHashMap<>();
     private final Map<float[], Integer> paddingRows = new IdentityHashMap<>();
     private long weightsVersion;
+    private SplittableRandom random = new SplittableRandom(42);
 
     private record RowName(int start, int rows, String name) {
     }
@@ -83,6 +85,12 @@ public final class Autograd implements Backend, ParameterRegistry {
 
     public boolean isTraining() {
         return training;
+    }
+
+    /** Seeds the dropout masks: the same seed, model and batches give the same run. */
+    public Autograd seed(long seed) {
+        random = new SplittableRandom(seed);
+        return this;
     }
 
     /**
@@ -473,6 +481,80 @@ public final class Autograd implements Backend, ParameterRegistry {
             }
         });
         return y;
+    }
+
+    /** a·b element by element; backward: da = dy·b, db = dy·a. */
+    @Override
+    public Tensor multiply(Tensor a, Tensor b) {
+        Tensor y = inner.multiply(a, b);
+        record(() -> {
+            Tensor dy = gradientOf(y);
+            if (dy != null) {
+                addToGradient(a, inner.multiply(dy, b));
+                addToGradient(b, inner.multiply(dy, a));
+            }
+        });
+        return y;
+    }
+
+    /** In training: x times a mask that keeps each element with probability 1 − p, scaled by 1/(1 − p). */
+    @Override
+    public Tensor dropout(Tensor x, float p) {
+        if (!training || p <= 0) {
+            return x;
+        }
+        return multiply(x, dropoutMask(x.shape(), p));
+    }
+
+    private Tensor dropoutMask(int[] shape, float p) {
+        float[] mask = new float[Math.toIntExact(Tensor.zeros(dev.jformers.core.DType.F32, shape).numel())];
+        float keep = p >= 1 ? 0 : 1 / (1 - p);
+        for (int i = 0; i < mask.length; i++) {
+            mask[i] = random.nextFloat() < p ? 0 : keep;
+        }
+        return Tensor.of(mask, shape);
+    }
+
+    /**
+     * Attention with dropout on the probabilities, written out (HF's BertSelfAttention): P = softmax(scores),
+     * context = dropout(P)·V per head. Backward: dV = P′ᵀ·dC, dP = (dC·Vᵀ)·mask, dS = softmax′(dP)·scale,
+     * dQ = dS·K, dK = dSᵀ·Q.
+     */
+    @Override
+    public AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale,
+                                     boolean returnProbs, float dropout) {
+        if (!training || dropout <= 0) {
+            return attention(q, k, v, heads, mask, scale, returnProbs);
+        }
+        Tensor probs = inner.attention(q, k, v, heads, mask, scale, true).probs();        // [B, h, Tq, Tk]
+        Tensor keep = dropoutMask(probs.shape(), dropout);
+        Tensor dropped = inner.multiply(probs, keep);
+        Tensor vHeads = splitHeads(v, heads);                                             // [B, h, Tk, d]
+        Tensor context = mergeHeads(inner.matmul(dropped, vHeads));                       // [B, Tq, C]
+        record(() -> {
+            Tensor dContext = gradientOf(context);
+            if (dContext != null) {
+                Tensor dHeads = splitHeads(dContext, heads);                              // [B, h, Tq, d]
+                addToGradient(v, mergeHeads(inner.matmul(dropped.transpose(2, 3).contiguous(), dHeads)));
+                Tensor dProbs = inner.multiply(inner.matmul(dHeads, vHeads.transpose(2, 3).contiguous()), keep);
+                Tensor dScores = inner.scale(inner.softmaxBackward(dProbs, probs), scale);
+                addToGradient(q, mergeHeads(inner.matmul(dScores, splitHeads(k, heads))));
+                addToGradient(k, mergeHeads(inner.matmul(dScores.transpose(2, 3).contiguous(), splitHeads(q, heads))));
+            }
+        });
+        return new AttentionOutput(context, returnProbs ? dropped : null);
+    }
+
+    /** [B, T, h·d] → [B, h, T, d], contiguous. */
+    private static Tensor splitHeads(Tensor x, int heads) {
+        int b = x.dim(0), t = x.dim(1), c = x.dim(2);
+        return x.contiguous().reshape(b, t, heads, c / heads).permute(0, 2, 1, 3).contiguous();
+    }
+
+    /** [B, h, T, d] → [B, T, h·d], contiguous. */
+    private static Tensor mergeHeads(Tensor x) {
+        int b = x.dim(0), h = x.dim(1), t = x.dim(2), d = x.dim(3);
+        return x.permute(0, 2, 1, 3).contiguous().reshape(b, t, h * d);
     }
 
     // ---------------------------------------------------------------- losses

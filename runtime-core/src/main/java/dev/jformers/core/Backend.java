@@ -85,6 +85,25 @@ public interface Backend extends AutoCloseable {
     AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale,
                               boolean returnProbs);
 
+    /**
+     * Dropout with probability {@code p}: identity here and in every inference backend (Hugging Face's eval
+     * mode); a training backend zeroes each element with probability p and scales the others by 1/(1 − p).
+     */
+    default Tensor dropout(Tensor x, float p) {
+        return x;
+    }
+
+    /** {@link #attention} with dropout {@code p} on the probabilities (identity outside training). */
+    default AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale,
+                                      boolean returnProbs, float dropout) {
+        return attention(q, k, v, heads, mask, scale, returnProbs);
+    }
+
+    /** a·b element by element, of equal shapes (dropout's mask). */
+    default Tensor multiply(Tensor a, Tensor b) {
+        throw cannotTrain("multiply");
+    }
+
     /** Rows of {@code x} [N, C] picked by index → [rows.length, C] (GPT-2's classifier reads each row's last token). */
     default Tensor gatherRows(Tensor x, long[] rows) {
         Tensor host = toHost(x).contiguous();

@@ -1,5 +1,6 @@
 package dev.jformers.models.bert;
 
+import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.Backend;
 import dev.jformers.core.DType;
 import dev.jformers.core.JformersException;
@@ -21,6 +22,7 @@ public final class BertEmbeddings {
     private final Embedding positionEmbeddings;
     private final Embedding tokenTypeEmbeddings;
     private final LayerNorm layerNorm;
+    private final Dropout dropout;
 
     public BertEmbeddings(BertConfig config, ModelWeights w) {
         this.config = config;
@@ -32,6 +34,7 @@ public final class BertEmbeddings {
                 config.isRoberta() ? pad : null);
         tokenTypeEmbeddings = new Embedding(w, "token_type_embeddings", config.typeVocabSize(), c);
         layerNorm = new LayerNorm(w, "LayerNorm", c, config.layerNormEps());
+        dropout = Dropout.of(backend, config.common(), 0.1, "hidden_dropout_prob");
         w.ignore("position_ids");
     }
 
@@ -50,7 +53,7 @@ public final class BertEmbeddings {
         Tensor x = wordEmbeddings.forward(inputIds);                                   // [B, T, C]
         x = backend.add(x, tokenTypeEmbeddings.forward(tokenTypeIds));                // [B, T, C]
         x = backend.add(x, positionEmbeddings.forward(positionIds));                  // + [T, C] or [B, T, C]
-        return layerNorm.forward(x);
+        return dropout.forward(layerNorm.forward(x));
     }
 
     /** RoBERTa: position = cumsum(id ≠ pad)·(id ≠ pad) + pad, so real tokens start at pad+1. */

@@ -1,5 +1,6 @@
 package dev.jformers.models.bert;
 
+import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.Losses;
 import dev.jformers.models.Labels;
@@ -16,9 +17,11 @@ import dev.jformers.models.nn.Linear;
 public final class BertForMultipleChoice implements PreTrainedModel {
     private final BertModel bert;
     private final Linear classifier;
+    private final Dropout dropout;
     public BertForMultipleChoice(BertConfig config, ModelWeights w) {
         bert = new BertModel(config, w.child("bert"), true);
         classifier = Linear.load(w, "classifier", config.hiddenSize(), 1);
+        dropout = Dropout.of(w.backend(), config.common(), 0.1, "classifier_dropout", "hidden_dropout_prob");
     }
 
     @Override
@@ -41,7 +44,7 @@ public final class BertForMultipleChoice implements PreTrainedModel {
     public ModelOutput forward(ModelInput in, Labels labels) {
         int choices = Heads.choices(in, modelClass());
         EncoderOutput enc = bert.encode(in.flattenChoices());
-        Tensor scores = classifier.forward(bert.pool(enc.lastHiddenState()));                                   // [B·choices, 1]
+        Tensor scores = classifier.forward(dropout.forward(bert.pool(enc.lastHiddenState())));                                   // [B·choices, 1]
         Tensor loss = Losses.classes(bert.backend(), scores.reshape(-1, choices), labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.choiceLogits(bert.backend(), scores, choices, enc), loss);
     }

@@ -1,5 +1,6 @@
 package dev.jformers.models.bert;
 
+import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.Losses;
 import dev.jformers.models.Labels;
@@ -16,9 +17,11 @@ import dev.jformers.models.nn.Linear;
 public final class BertForTokenClassification implements PreTrainedModel {
     private final BertModel bert;
     private final Linear classifier;
+    private final Dropout dropout;
     public BertForTokenClassification(BertConfig config, ModelWeights w) {
         bert = new BertModel(config, w.child("bert"), false);
         classifier = Linear.load(w, "classifier", config.hiddenSize(), config.common().numLabels());
+        dropout = Dropout.of(w.backend(), config.common(), 0.1, "classifier_dropout", "hidden_dropout_prob");
     }
 
     @Override
@@ -40,7 +43,7 @@ public final class BertForTokenClassification implements PreTrainedModel {
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
         EncoderOutput enc = bert.encode(in);
-        Tensor logits = classifier.forward(enc.lastHiddenState());
+        Tensor logits = classifier.forward(dropout.forward(enc.lastHiddenState()));
         Tensor loss = Losses.perToken(bert.backend(), logits, labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.logits(bert.backend(), logits, enc), loss);
     }

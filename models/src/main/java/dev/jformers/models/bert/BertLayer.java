@@ -1,5 +1,6 @@
 package dev.jformers.models.bert;
 
+import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
@@ -29,6 +30,8 @@ public final class BertLayer {
     private final BertConfig config;
     private final Linear outputDense;
     private final LayerNorm outputLayerNorm;
+    private final float attentionDropout;   // on the attention probabilities
+    private final Dropout hiddenDropout;    // after each dense, before its residual LayerNorm
 
     public BertLayer(BertConfig config, ModelWeights w) {
         this.config = config;
@@ -44,6 +47,8 @@ public final class BertLayer {
         intermediateDense = Linear.load(w.child("intermediate"), "dense", c, config.intermediateSize());
         outputDense = Linear.load(w.child("output"), "dense", config.intermediateSize(), c);
         outputLayerNorm = new LayerNorm(w.child("output"), "LayerNorm", c, config.layerNormEps());
+        attentionDropout = Dropout.of(backend, config.common(), 0.1, "attention_probs_dropout_prob").p();
+        hiddenDropout = Dropout.of(backend, config.common(), 0.1, "hidden_dropout_prob");
     }
 
     /** x [B, T, C] → [B, T, C]; probs [B, heads, T, T] when asked for. */
@@ -52,16 +57,17 @@ public final class BertLayer {
         int c = config.hiddenSize();
         Tensor qkv = queryKeyValue.forward(x);                                          // [B, T, 3C]
         Tensor q = qkv.narrow(2, 0, c), k = qkv.narrow(2, c, c), v = qkv.narrow(2, 2 * c, c); // views [B, T, C]
-        AttentionOutput attn = backend.attention(q, k, v, heads, mask, scale, returnProbs); // [B, T, C]
+        AttentionOutput attn = backend.attention(q, k, v, heads, mask, scale, returnProbs,
+                attentionDropout); // [B, T, C]
         backend.recycle(qkv);   // recycle: a dead intermediate's memory goes to the next output of its size
         // BertSelfOutput: dense, residual, LayerNorm
-        Tensor d = attentionOutputDense.forward(attn.context());
+        Tensor d = hiddenDropout.forward(attentionOutputDense.forward(attn.context()));
         backend.recycle(attn.context());
         Tensor a = attentionOutputLayerNorm.forward(d, x);
         backend.recycle(d);
         // BertIntermediate + BertOutput: the feed-forward network
         Tensor h = intermediateDense.forward(a, config.hiddenAct());      // [B, T, 4C]
-        Tensor o = outputDense.forward(h);
+        Tensor o = hiddenDropout.forward(outputDense.forward(h));
         backend.recycle(h);
         Tensor y = outputLayerNorm.forward(o, a);                          // [B, T, C]
         backend.recycle(o);

@@ -1,5 +1,6 @@
 package dev.jformers.models.distilbert;
 
+import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.Losses;
 import dev.jformers.models.Labels;
@@ -17,9 +18,11 @@ import dev.jformers.models.nn.Linear;
 public final class DistilBertForQuestionAnswering implements PreTrainedModel {
     private final DistilBertModel distilbert;
     private final Linear qaOutputs;
+    private final Dropout dropout;
     public DistilBertForQuestionAnswering(DistilBertConfig config, ModelWeights w) {
         distilbert = new DistilBertModel(config, w.child("distilbert"));
         qaOutputs = Linear.load(w, "qa_outputs", config.dim(), 2);
+        dropout = Dropout.of(w.backend(), config.common(), 0.1, "qa_dropout");
     }
 
     @Override
@@ -41,7 +44,7 @@ public final class DistilBertForQuestionAnswering implements PreTrainedModel {
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
         EncoderOutput enc = distilbert.encode(in);
-        Tensor logits = qaOutputs.forward(enc.lastHiddenState());
+        Tensor logits = qaOutputs.forward(dropout.forward(enc.lastHiddenState()));
         Tensor loss = Losses.questionAnswering(distilbert.backend(), logits, labels);
         return Heads.withLoss(Heads.spanLogits(distilbert.backend(), logits, enc), loss);
     }

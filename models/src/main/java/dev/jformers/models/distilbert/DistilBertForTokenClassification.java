@@ -1,5 +1,6 @@
 package dev.jformers.models.distilbert;
 
+import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.Losses;
 import dev.jformers.models.Labels;
@@ -17,9 +18,11 @@ import dev.jformers.models.nn.Linear;
 public final class DistilBertForTokenClassification implements PreTrainedModel {
     private final DistilBertModel distilbert;
     private final Linear classifier;
+    private final Dropout dropout;
     public DistilBertForTokenClassification(DistilBertConfig config, ModelWeights w) {
         distilbert = new DistilBertModel(config, w.child("distilbert"));
         classifier = Linear.load(w, "classifier", config.dim(), config.common().numLabels());
+        dropout = Dropout.of(w.backend(), config.common(), 0.1, "dropout");
     }
 
     @Override
@@ -41,7 +44,7 @@ public final class DistilBertForTokenClassification implements PreTrainedModel {
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
         EncoderOutput enc = distilbert.encode(in);
-        Tensor logits = classifier.forward(enc.lastHiddenState());
+        Tensor logits = classifier.forward(dropout.forward(enc.lastHiddenState()));
         Tensor loss = Losses.perToken(distilbert.backend(), logits, labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.logits(distilbert.backend(), logits, enc), loss);
     }

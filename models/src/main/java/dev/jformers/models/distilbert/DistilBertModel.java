@@ -1,5 +1,6 @@
 package dev.jformers.models.distilbert;
 
+import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
@@ -35,6 +36,8 @@ public final class DistilBertModel implements PreTrainedModel {
     private final Embedding positionEmbeddings;
     private final LayerNorm embeddingsLayerNorm;
     private final List<Block> layers = new ArrayList<>();
+    private final Dropout dropout;           // embeddings and FFN output
+    private final float attentionDropout;    // on the attention weights
 
     /** One {@code TransformerBlock}. */
     private record Block(Linear qLin, Linear kLin, Linear vLin, Linear outLin, LayerNorm saLayerNorm,
@@ -50,6 +53,8 @@ public final class DistilBertModel implements PreTrainedModel {
         positionEmbeddings = new Embedding(emb, "position_embeddings", config.maxPositionEmbeddings(), dim);
         embeddingsLayerNorm = new LayerNorm(emb, "LayerNorm", dim, EPS);
         emb.ignore("position_ids");
+        dropout = Dropout.of(backend, config.common(), 0.1, "dropout");
+        attentionDropout = Dropout.of(backend, config.common(), 0.1, "attention_dropout").p();
         for (int i = 0; i < config.nLayers(); i++) {
             ModelWeights l = w.child("transformer").child("layer", i);
             ModelWeights att = l.child("attention");
@@ -86,7 +91,7 @@ public final class DistilBertModel implements PreTrainedModel {
         }
         Tensor positions = in.positionIds() != null ? in.positionIds() : Tensors.arange(0, tokens);
         Tensor x = backend.add(wordEmbeddings.forward(in.inputIds()), positionEmbeddings.forward(positions)); // [B, T, dim]
-        x = embeddingsLayerNorm.forward(x);
+        x = dropout.forward(embeddingsLayerNorm.forward(x));
         AttentionMask mask = AttentionMask.padding(in.effectiveAttentionMask());
         float scale = (float) (1.0 / Math.sqrt(config.headSize()));
         List<Tensor> hidden = new ArrayList<>();
@@ -96,7 +101,8 @@ public final class DistilBertModel implements PreTrainedModel {
                 hidden.add(x);
             }
             Tensor q = b.qLin().forward(x), k = b.kLin().forward(x), v = b.vLin().forward(x);
-            AttentionOutput attn = backend.attention(q, k, v, config.nHeads(), mask, scale, in.outputAttentions());
+            AttentionOutput attn = backend.attention(q, k, v, config.nHeads(), mask, scale, in.outputAttentions(),
+                    attentionDropout);
             // recycle: dead intermediates give their memory to the next outputs of their size
             backend.recycle(q);
             backend.recycle(k);
@@ -106,7 +112,7 @@ public final class DistilBertModel implements PreTrainedModel {
             Tensor a = b.saLayerNorm().forward(out, x);                                    // LayerNorm(out + x)
             backend.recycle(out);
             Tensor h = b.lin1().forward(a, config.activation());
-            Tensor ffn = b.lin2().forward(h);
+            Tensor ffn = dropout.forward(b.lin2().forward(h));
             backend.recycle(h);
             Tensor y = b.outputLayerNorm().forward(ffn, a);
             backend.recycle(ffn);

@@ -1,5 +1,6 @@
 package dev.jformers.models.gpt2;
 
+import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.Losses;
 import dev.jformers.models.Labels;
@@ -16,10 +17,12 @@ import dev.jformers.models.nn.Linear;
 public final class GPT2ForTokenClassification implements PreTrainedModel {
     private final GPT2Model transformer;
     private final Linear classifier;
+    private final Dropout dropout;
 
     public GPT2ForTokenClassification(GPT2Config config, ModelWeights w) {
         transformer = new GPT2Model(config, w.child("transformer"));
         classifier = Linear.load(w, "classifier", config.nEmbd(), config.common().numLabels());
+        dropout = Dropout.of(w.backend(), config.common(), 0.1, "classifier_dropout", "hidden_dropout");
     }
 
     @Override
@@ -41,7 +44,7 @@ public final class GPT2ForTokenClassification implements PreTrainedModel {
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
         EncoderOutput enc = transformer.transform(in);
-        Tensor logits = classifier.forward(enc.lastHiddenState());
+        Tensor logits = classifier.forward(dropout.forward(enc.lastHiddenState()));
         Tensor loss = Losses.perToken(backend(), logits, labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.logits(backend(), logits, enc), loss);
     }

@@ -1,5 +1,6 @@
 package dev.jformers.models.gpt2;
 
+import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
@@ -34,6 +35,9 @@ public final class GPT2Model implements PreTrainedModel {
     private final Embedding wpe;
     private final List<Block> h = new ArrayList<>();
     private final LayerNorm lnF;
+    private final Dropout embdDropout;
+    private final Dropout residDropout;   // after each c_proj, before its residual add
+    private final float attnDropout;      // on the attention weights
 
     private record Block(LayerNorm ln1, Linear cAttn, Linear attnCProj, float scale, LayerNorm ln2, Linear cFc,
                          Linear mlpCProj) {
@@ -63,6 +67,9 @@ public final class GPT2Model implements PreTrainedModel {
                     Linear.conv1d(b.child("mlp"), "c_proj", config.nInner(), c)));
         }
         lnF = new LayerNorm(w, "ln_f", c, config.layerNormEpsilon());
+        embdDropout = Dropout.of(backend, config.common(), 0.1, "embd_pdrop");
+        residDropout = Dropout.of(backend, config.common(), 0.1, "resid_pdrop");
+        attnDropout = Dropout.of(backend, config.common(), 0.1, "attn_pdrop").p();
     }
 
     @Override
@@ -97,7 +104,7 @@ public final class GPT2Model implements PreTrainedModel {
         }
         int c = config.nEmbd();
         Tensor tokenEmbeds = wte.forward(inputIds), positionEmbeds = wpe.forward(positionIds);
-        Tensor x = backend.add(tokenEmbeds, positionEmbeds);                            // [B, T, C]
+        Tensor x = embdDropout.forward(backend.add(tokenEmbeds, positionEmbeds));       // [B, T, C]
         // recycle: an intermediate that is dead gives its memory to the next output of its size, so that
         // decoding allocates nothing per token (block inputs are kept when they are hidden states)
         backend.recycle(tokenEmbeds);
@@ -119,9 +126,10 @@ public final class GPT2Model implements PreTrainedModel {
                 k = kv[0];
                 v = kv[1];
             }
-            AttentionOutput attn = backend.attention(q, k, v, config.nHead(), mask, b.scale(), outputAttentions);
+            AttentionOutput attn = backend.attention(q, k, v, config.nHead(), mask, b.scale(), outputAttentions,
+                    attnDropout);
             backend.recycle(qkv);   // k and v, when cached, were copied into the cache
-            Tensor proj = b.attnCProj().forward(attn.context());
+            Tensor proj = residDropout.forward(b.attnCProj().forward(attn.context()));
             backend.recycle(attn.context());
             Tensor x1 = backend.add(x, proj);                                            // x + attn(ln_1(x))
             backend.recycle(proj);
@@ -131,7 +139,7 @@ public final class GPT2Model implements PreTrainedModel {
             Tensor ln2 = b.ln2().forward(x1);
             Tensor m = b.cFc().forward(ln2, config.activation());                        // [B, T, 4C]
             backend.recycle(ln2);
-            Tensor mlp = b.mlpCProj().forward(m);
+            Tensor mlp = residDropout.forward(b.mlpCProj().forward(m));
             backend.recycle(m);
             x = backend.add(x1, mlp);                                                    // x1 + mlp(ln_2(x1))
             backend.recycle(mlp);

@@ -1,5 +1,6 @@
 package dev.jformers.models.roberta;
 
+import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.Losses;
 import dev.jformers.models.Labels;
@@ -17,9 +18,11 @@ import dev.jformers.models.nn.Linear;
 public final class RobertaForMultipleChoice implements PreTrainedModel {
     private final RobertaModel roberta;
     private final Linear classifier;
+    private final Dropout dropout;
     public RobertaForMultipleChoice(BertConfig config, ModelWeights w) {
         roberta = new RobertaModel(config, w.child("roberta"), true);
         classifier = Linear.load(w, "classifier", config.hiddenSize(), 1);
+        dropout = Dropout.of(w.backend(), config.common(), 0.1, "classifier_dropout", "hidden_dropout_prob");
     }
 
     @Override
@@ -42,7 +45,7 @@ public final class RobertaForMultipleChoice implements PreTrainedModel {
     public ModelOutput forward(ModelInput in, Labels labels) {
         int choices = Heads.choices(in, modelClass());
         EncoderOutput enc = roberta.encode(in.flattenChoices());
-        Tensor scores = classifier.forward(roberta.pool(enc.lastHiddenState()));                                   // [B·choices, 1]
+        Tensor scores = classifier.forward(dropout.forward(roberta.pool(enc.lastHiddenState())));                                   // [B·choices, 1]
         Tensor loss = Losses.classes(roberta.backend(), scores.reshape(-1, choices), labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.choiceLogits(roberta.backend(), scores, choices, enc), loss);
     }

@@ -1,5 +1,6 @@
 package dev.jformers.models.roberta;
 
+import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.Losses;
 import dev.jformers.models.Labels;
@@ -17,9 +18,11 @@ import dev.jformers.models.nn.Linear;
 public final class RobertaForTokenClassification implements PreTrainedModel {
     private final RobertaModel roberta;
     private final Linear classifier;
+    private final Dropout dropout;
     public RobertaForTokenClassification(BertConfig config, ModelWeights w) {
         roberta = new RobertaModel(config, w.child("roberta"), false);
         classifier = Linear.load(w, "classifier", config.hiddenSize(), config.common().numLabels());
+        dropout = Dropout.of(w.backend(), config.common(), 0.1, "classifier_dropout", "hidden_dropout_prob");
     }
 
     @Override
@@ -41,7 +44,7 @@ public final class RobertaForTokenClassification implements PreTrainedModel {
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
         EncoderOutput enc = roberta.encode(in);
-        Tensor logits = classifier.forward(enc.lastHiddenState());
+        Tensor logits = classifier.forward(dropout.forward(enc.lastHiddenState()));
         Tensor loss = Losses.perToken(roberta.backend(), logits, labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.logits(roberta.backend(), logits, enc), loss);
     }
