@@ -28,6 +28,26 @@ public final class AutoModels {
         return load(className, config, dir, backend);
     }
 
+    /** The base model's attribute name in head classes ("bert", "roberta", "distilbert", "transformer"). */
+    public static String basePrefix(String modelType) {
+        return ModelRegistry.BASE_PREFIX.getOrDefault(modelType, "");
+    }
+
+    /** The class the Auto class of {@code task} builds for this config, e.g. "BertForSequenceClassification". */
+    public static String className(Task task, PretrainedConfig config) {
+        String className = ModelRegistry.classFor(task, config.modelType());
+        if (className == null) {
+            throw new ConfigException(task.autoClass() + ": no model for model_type '" + config.modelType() + "'");
+        }
+        return className;
+    }
+
+    /** The class named in config.json's {@code architectures} that jformers has, else the base model. */
+    public static String architectureClass(PretrainedConfig config) {
+        return config.common().architectures().stream().filter(ModelRegistry::has).findFirst()
+                .orElse(ModelRegistry.classFor(Task.BASE, config.modelType()));
+    }
+
     /**
      * Builds the class named in config.json's {@code architectures} (what {@code from_pretrained}
      * of that exact class would do), or the base model when none is named.
@@ -50,9 +70,22 @@ public final class AutoModels {
 
     /** Builds {@code className} from an open weight source (a single file, a shard index, …). */
     public static PreTrainedModel load(String className, PretrainedConfig config, WeightSource source, Backend backend) {
+        return load(className, config, source, backend, null);
+    }
+
+    /**
+     * Builds {@code className} from {@code source}; weights the source lacks are newly initialized by
+     * {@code initializer} (HF's from_pretrained of a task head on a base model; an empty source is training
+     * from scratch), or, when it is null, reported as missing.
+     */
+    public static PreTrainedModel load(String className, PretrainedConfig config, WeightSource source, Backend backend,
+                                       WeightInitializer initializer) {
         Backend b = backend != null ? backend : Backends.create(null);
         ModelWeights weights = ModelWeights.of(source, source.path().toString(), b,
                 ModelRegistry.BASE_PREFIX.getOrDefault(config.modelType(), ""));
+        if (initializer != null) {
+            weights.initializeMissing(initializer);
+        }
         PreTrainedModel model = ModelRegistry.create(className, config, weights);
         weights.finish(className);
         return model;

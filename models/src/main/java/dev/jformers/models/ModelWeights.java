@@ -33,6 +33,9 @@ public final class ModelWeights {
         final String basePrefix;
         final Set<String> used = ConcurrentHashMap.newKeySet();
         final List<String> missing = Collections.synchronizedList(new ArrayList<>());
+        final List<String> initialized = Collections.synchronizedList(new ArrayList<>());
+        final Set<Tensor> initializedTensors = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        volatile WeightInitializer initializer;
 
         Shared(WeightSource source, String sourceName, Backend backend, String basePrefix) {
             this.source = source;
@@ -82,6 +85,16 @@ public final class ModelWeights {
     public Tensor tensor(String name, int... shape) {
         String full = prefix + name;
         String key = resolve(full);
+        if (key == null && shared.initializer != null) {
+            // HF's from_pretrained: a weight the checkpoint lacks (a new head) is newly initialized
+            Tensor t = shared.initializer.create(full, shape);
+            shared.initialized.add(full);
+            shared.initializedTensors.add(t);
+            if (shared.backend instanceof ParameterRegistry registry) {
+                registry.name(t, full);
+            }
+            return t;
+        }
         if (key == null) {
             shared.missing.add(full);
             return Tensor.zeros(DType.F32, shape);
@@ -93,7 +106,7 @@ public final class ModelWeights {
                     + ", the config expects " + Arrays.toString(shape));
         }
         if (shared.backend instanceof ParameterRegistry registry) {
-            registry.name(t, key);   // a training backend learns the checkpoint name of what it will be handed
+            registry.name(t, full);   // a training backend learns the module path (HF's parameter name)
         }
         return t;
     }
@@ -113,11 +126,25 @@ public final class ModelWeights {
         }
     }
 
-    /** Tells a training backend that rows [start, start + rows) of a fused weight are the checkpoint's {@code name}. */
+    /**
+     * From now on a weight the checkpoint lacks is created by {@code initializer} instead of being an error
+     * (Hugging Face's "newly initialized" weights: a task head on a base model, or training from scratch).
+     */
+    public ModelWeights initializeMissing(WeightInitializer initializer) {
+        shared.initializer = initializer;
+        return this;
+    }
+
+    /** True when {@code t} was made by the initializer rather than read from the checkpoint. */
+    public boolean wasInitialized(Tensor t) {
+        return shared.initializedTensors.contains(t);
+    }
+
+    /** Tells a training backend that rows [start, start + rows) of a fused weight are the parameter {@code name}. */
     public void nameRows(Tensor fused, int start, int rows, String name) {
-        String key = resolve(prefix + name);
-        if (key != null && shared.backend instanceof ParameterRegistry registry) {
-            registry.nameRows(fused, start, rows, key);
+        boolean known = resolve(prefix + name) != null || shared.initialized.contains(prefix + name);
+        if (known && shared.backend instanceof ParameterRegistry registry) {
+            registry.nameRows(fused, start, rows, prefix + name);
         }
     }
 
@@ -129,6 +156,13 @@ public final class ModelWeights {
     /** {@link #tensor} uploaded to the backend as float32. */
     public Tensor upload(String name, int... shape) {
         return shared.backend.upload(tensor(name, shape));
+    }
+
+    /** Tells a training backend that {@code t} (a modified copy of a weight) is the parameter {@code name}. */
+    public void nameAs(Tensor t, String name) {
+        if (shared.backend instanceof ParameterRegistry registry) {
+            registry.name(t, prefix + name);
+        }
     }
 
     /** Marks a name as consumed without reading it (tied copies, buffers). */
@@ -168,6 +202,12 @@ public final class ModelWeights {
     public List<String> finish(String modelName) {
         if (!shared.missing.isEmpty()) {
             throw new MissingWeightsException(modelName, shared.sourceName, List.copyOf(shared.missing));
+        }
+        if (!shared.initialized.isEmpty() && !shared.source.names().isEmpty()) {
+            System.getLogger("dev.jformers.models").log(System.Logger.Level.WARNING, "Some weights of "
+                    + modelName + " were not initialized from the model checkpoint at " + shared.sourceName
+                    + " and are newly initialized: " + shared.initialized + "\nYou should probably TRAIN this model"
+                    + " on a down-stream task to be able to use it for predictions and inference.");
         }
         Set<String> unused = new TreeSet<>(shared.source.names());
         unused.removeAll(shared.used);

@@ -13,6 +13,9 @@ import dev.jformers.models.ModelInput;
 import dev.jformers.models.ModelOutput;
 import dev.jformers.models.PreTrainedModel;
 import dev.jformers.models.Task;
+import dev.jformers.models.PretrainedConfig;
+import dev.jformers.models.WeightInitializer;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,26 +46,66 @@ import java.util.regex.Pattern;
 public final class TrainableModel implements AutoCloseable {
     private final PreTrainedModel model;
     private final Autograd autograd;
-    private final Path sourceDir;
     private final WeightSource source;
+    private final ObjectNode config;          // what savePretrained writes as config.json (editable: id2label …)
+    private final Path generationConfig;     // copied beside the weights when the source folder has one
 
-    private TrainableModel(PreTrainedModel model, Autograd autograd, Path sourceDir, WeightSource source) {
+    private TrainableModel(PreTrainedModel model, Autograd autograd, WeightSource source, ObjectNode config,
+                           Path generationConfig) {
         this.model = model;
         this.autograd = autograd;
-        this.sourceDir = sourceDir;
         this.source = source;
+        this.config = config;
+        this.config.putArray("architectures").add(model.modelClass());
+        this.generationConfig = generationConfig;
     }
 
     /** The class named in config.json's {@code architectures}, on {@code backend} (null: the default one). */
     public static TrainableModel load(Path dir, Backend backend) {
-        Autograd autograd = new Autograd(backend != null ? backend : Backends.create(null));
-        return new TrainableModel(AutoModels.loadArchitecture(dir, autograd), autograd, dir, Checkpoints.open(dir));
+        PretrainedConfig config = PretrainedConfig.fromPretrained(dir);
+        return build(AutoModels.architectureClass(config), config, dir, backend, null);
     }
 
-    /** The Auto class of {@code task} (a head on a base checkpoint), on {@code backend} (null: the default one). */
+    /**
+     * The Auto class of {@code task} from a checkpoint, as HF's from_pretrained: weights the checkpoint lacks
+     * (a new head on a base model) are newly initialized from {@code seed}, with HF's warning.
+     */
+    public static TrainableModel load(Task task, Path dir, Backend backend, long seed) {
+        PretrainedConfig config = PretrainedConfig.fromPretrained(dir);
+        return build(AutoModels.className(task, config), config, dir, backend, WeightInitializer.of(config, seed));
+    }
+
+    /** {@link #load(Task, Path, Backend, long)} with the Trainer's default seed, 42. */
     public static TrainableModel load(Task task, Path dir, Backend backend) {
+        return load(task, dir, backend, 42);
+    }
+
+    /**
+     * A new model from a config.json alone (HF's {@code AutoModelFor….from_config}): every weight initialized
+     * as HF's {@code _init_weights} does, from {@code seed}. {@code task} null: the config's architectures.
+     */
+    public static TrainableModel fromConfig(Path configFile, Task task, Backend backend, long seed) {
+        PretrainedConfig config = PretrainedConfig.fromPretrained(configFile);
+        String className = task == null ? AutoModels.architectureClass(config) : AutoModels.className(task, config);
         Autograd autograd = new Autograd(backend != null ? backend : Backends.create(null));
-        return new TrainableModel(AutoModels.load(task, dir, autograd), autograd, dir, Checkpoints.open(dir));
+        WeightSource none = new NoWeights(configFile);
+        PreTrainedModel model = AutoModels.load(className, config, none, autograd, WeightInitializer.of(config, seed));
+        return new TrainableModel(model, autograd, none, config.common().json().deepCopy(), null);
+    }
+
+    private static TrainableModel build(String className, PretrainedConfig config, Path dir, Backend backend,
+                                        WeightInitializer initializer) {
+        Autograd autograd = new Autograd(backend != null ? backend : Backends.create(null));
+        WeightSource source = Checkpoints.open(dir);
+        PreTrainedModel model = AutoModels.load(className, config, source, autograd, initializer);
+        Path generation = dir.resolve("generation_config.json");
+        return new TrainableModel(model, autograd, source, config.common().json().deepCopy(),
+                Files.isRegularFile(generation) ? generation : null);
+    }
+
+    /** The config.json that {@link #savePretrained} writes; edit it to record label names, problem_type … */
+    public ObjectNode config() {
+        return config;
     }
 
     public PreTrainedModel model() {
@@ -150,25 +193,32 @@ public final class TrainableModel implements AutoCloseable {
         return List.of(new AdamW.Group(decay, weightDecay), new AdamW.Group(noDecay, 0.0));
     }
 
-    /** Copies of checkpoint keys that save_pretrained leaves out when they are tied to another weight. */
-    private static final Pattern TIED_ALIASES = Pattern.compile(
-            "^lm_head\\.weight$|.*\\.decoder\\.weight$|.*\\.decoder\\.bias$|.*vocab_projector\\.weight$");
+    /** Buffers that checkpoints carry beside the parameters and save_pretrained writes back unchanged. */
+    private static final Pattern BUFFERS = Pattern.compile(".*(position_ids|attn\\.bias|attn\\.masked_bias)$");
 
     /**
      * Writes {@code model.safetensors} as {@code save_pretrained} does: every parameter under its name, the
-     * checkpoint's buffers (position_ids, GPT-2's attn.bias) unchanged, tied weights once; and config.json
-     * (plus generation_config.json when the source has one). Written to a temporary file, then moved.
+     * checkpoint's buffers (position_ids, GPT-2's attn.bias) unchanged, tied weights once; and {@link #config()}
+     * as config.json (plus generation_config.json when the source has one). The weights go to a temporary
+     * file first, then are moved.
      */
     public void savePretrained(Path dir) {
         try {
             Files.createDirectories(dir);
             Map<String, Tensor> tensors = new LinkedHashMap<>();
             Map<String, Parameter> params = autograd.parameters();
-            for (String name : source.names()) {
+            String base = AutoModels.basePrefix(model.config().modelType()) + ".";
+            boolean headClass = params.keySet().stream().anyMatch(n -> n.startsWith(base));
+            for (String key : source.names()) {
+                // the checkpoint may name the base model with or without its prefix; HF saves the class's names
+                String name = headClass && !key.startsWith(base) ? base + key
+                        : !headClass && key.startsWith(base) ? key.substring(base.length()) : key;
                 if (params.containsKey(name)) {
                     tensors.put(name, params.get(name).value());
-                } else if (!TIED_ALIASES.matcher(name).matches()) {
-                    tensors.put(name, source.get(name));
+                } else if (params.containsKey(key)) {
+                    tensors.put(key, params.get(key).value());
+                } else if (BUFFERS.matcher(key).matches()) {
+                    tensors.put(name, source.get(key));
                 }
             }
             params.forEach((name, p) -> tensors.putIfAbsent(name, p.value()));
@@ -176,11 +226,9 @@ public final class TrainableModel implements AutoCloseable {
             SafetensorsWriter.write(tensors, Map.of("format", "pt"), tmp);
             Files.move(tmp, dir.resolve("model.safetensors"), StandardCopyOption.REPLACE_EXISTING,
                     StandardCopyOption.ATOMIC_MOVE);
-            for (String file : List.of("config.json", "generation_config.json")) {
-                Path from = sourceDir.resolve(file);
-                if (Files.isRegularFile(from) && !Files.isSameFile(sourceDir, dir)) {
-                    Files.copy(from, dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
-                }
+            Files.writeString(dir.resolve("config.json"), config.toPrettyString() + "\n");
+            if (generationConfig != null && !generationConfig.equals(dir.resolve("generation_config.json"))) {
+                Files.copy(generationConfig, dir.resolve("generation_config.json"), StandardCopyOption.REPLACE_EXISTING);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("could not save the model to " + dir + ": " + e.getMessage(), e);
@@ -192,7 +240,7 @@ public final class TrainableModel implements AutoCloseable {
         try {
             source.close();
         } catch (Exception e) {
-            throw new JformersException("closing " + sourceDir + ": " + e.getMessage());
+            throw new JformersException("closing " + source.path() + ": " + e.getMessage());
         }
     }
 }

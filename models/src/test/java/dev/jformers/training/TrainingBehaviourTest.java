@@ -148,6 +148,57 @@ class TrainingBehaviourTest {
         }
     }
 
+    /** A sequence-classification head on a base checkpoint: the head is newly initialized, then learns. */
+    @Test
+    void aNewHeadOnABaseCheckpointTrains(@TempDir Path out) throws IOException {
+        List<GoldenTrainingTest.Batch> batches = batches(CLASSIFIER);   // same vocabulary and sizes as golden/bert/base
+        Path base = Golden.golden().resolve("bert/base");
+        try (Backend backend = Backends.create("cpu");
+             TrainableModel m = TrainableModel.load(dev.jformers.models.Task.SEQUENCE_CLASSIFICATION, base, backend, 1)) {
+            assertTrue(m.autograd().parameters().containsKey("classifier.weight"));
+            assertTrue(m.autograd().parameters().containsKey("bert.encoder.layer.0.attention.self.query.weight"));
+            float[] head = m.autograd().parameter("classifier.bias").value().toFloatArray();
+            assertArrayEquals(new float[head.length], head, 0f, "HF initializes biases to 0");
+            var b = new GoldenTrainingTest.Batch(batches.get(0).input(), Labels.of(Tensor.ofLongs(new long[] {1, 0}, 2)));
+            float first = m.eval().forward(b.input(), b.labels()).get("loss").toFloatArray()[0];   // no dropout
+            train(m, List.of(b), 15);
+            float after = m.eval().forward(b.input(), b.labels()).get("loss").toFloatArray()[0];
+            assertTrue(after < first, first + " → " + after);
+            m.savePretrained(out);
+            PreTrainedModel reloaded = AutoModels.loadArchitecture(out, backend);
+            assertEquals("BertForSequenceClassification", reloaded.modelClass());
+            assertArrayEquals(m.eval().forward(b.input()).logits().toFloatArray(),
+                    reloaded.forward(b.input()).logits().toFloatArray(), 1e-6f);
+        }
+    }
+
+    /** GPT-2 from config.json alone (HF's from_config): initialized as _init_weights, learns a batch. */
+    @Test
+    void aModelFromScratchLearns() throws IOException {
+        Path lmHead = GoldenTrainingTest.root().resolve("gpt2/lm_head");
+        List<GoldenTrainingTest.Batch> batches = batches(lmHead);
+        try (Backend backend = Backends.create("cpu");
+             TrainableModel m = TrainableModel.fromConfig(lmHead.resolve("config.json"), null, backend, 3)) {
+            assertEquals("GPT2LMHeadModel", m.model().modelClass());
+            float[] ln = m.autograd().parameter("transformer.h.0.ln_1.weight").value().toFloatArray();
+            assertEquals(1f, ln[0], 0f, "LayerNorm weights start at 1");
+            float[] wte = m.autograd().parameter("transformer.wte.weight").value().toFloatArray();
+            double sumSq = 0;
+            for (float v : wte) {
+                sumSq += v * v;
+            }
+            double std = Math.sqrt(sumSq / wte.length), range = Golden.read(lmHead.resolve("config.json"))
+                    .get("initializer_range").asDouble();
+            assertEquals(range, std, range * 0.1, "wte ~ N(0, initializer_range)");
+            var b = batches.get(0);
+            float first = m.forward(b.input(), b.labels()).get("loss").toFloatArray()[0];
+            m.autograd().eval();
+            train(m, batches.subList(0, 1), 20);
+            float after = m.forward(b.input(), b.labels()).get("loss").toFloatArray()[0];
+            assertTrue(after < first * 0.8, first + " → " + after);
+        }
+    }
+
     @Test
     void badSettingsAreRefused() {
         assertTrue(assertThrows(JformersException.class, () -> new LearningRateSchedule(

@@ -17,7 +17,14 @@ public final class Embedding {
     /** With PyTorch's {@code padding_idx}: that row gets no gradient in training (null: none). */
     public Embedding(ModelWeights w, String name, int rows, int size, Integer paddingIdx) {
         this.backend = w.backend();
-        this.weight = w.child(name).upload("weight", rows, size);
+        Tensor table = w.child(name).tensor("weight", rows, size);
+        if (paddingIdx != null && paddingIdx >= 0 && paddingIdx < rows && w.child(name).wasInitialized(table)) {
+            float[] values = table.toFloatArray();       // HF zeroes the padding row of a new table
+            java.util.Arrays.fill(values, paddingIdx * size, (paddingIdx + 1) * size, 0f);
+            table = Tensor.of(values, rows, size);
+            w.child(name).nameAs(table, "weight");
+        }
+        this.weight = backend.upload(table);
         if (paddingIdx != null && paddingIdx >= 0 && paddingIdx < rows) {
             w.paddingIdx(weight, paddingIdx);
         }
