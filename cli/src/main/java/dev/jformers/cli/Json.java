@@ -46,22 +46,28 @@ final class Json {
             throw new JformersException(file + ": '" + name + "' must be a nested list of integers");
         }
         int[] dims = shape.stream().mapToInt(Integer::intValue).toArray();
+        // The first row's lengths are only a claim: every row is checked before anything is allocated,
+        // so the count below is what the file really holds.
+        flatten(node, 0, dims, null, new int[1], name, file);
         long count = 1;
         for (int d : dims) {
             count *= d;
         }
         long[] values = new long[(int) count];
-        int[] pos = {0};
-        flatten(node, 0, dims, values, pos, name, file);
+        flatten(node, 0, dims, values, new int[1], name, file);
         return Tensor.ofLongs(values, dims);
     }
 
+    /** Checks nesting, lengths and integers ({@code out} null) or copies the values into {@code out}. */
     private static void flatten(JsonNode n, int depth, int[] dims, long[] out, int[] pos, String name, Path file) {
         if (depth == dims.length) {
-            if (!n.isIntegralNumber()) {
-                throw new JformersException(file + ": '" + name + "' holds " + n + " where an integer was expected");
+            if (!n.isIntegralNumber() || !n.canConvertToLong()) {
+                throw new JformersException(file + ": '" + name + "' holds a " + n.getNodeType().toString().toLowerCase(java.util.Locale.ROOT)
+                        + " where an integer was expected");
             }
-            out[pos[0]++] = n.asLong();
+            if (out != null) {
+                out[pos[0]++] = n.asLong();
+            }
             return;
         }
         if (!n.isArray() || n.size() != dims[depth]) {

@@ -6,9 +6,10 @@ import picocli.CommandLine.Command;
 import java.io.PrintWriter;
 
 /**
- * The {@code jformers} command. Every subcommand has {@code --help}; any error ends with one
- * line on stderr ("jformers: …") and a non-zero exit code, never a stack trace (set
- * {@code JFORMERS_DEBUG=1} to see one).
+ * The {@code jformers} command. Every subcommand has {@code --help}; any error, an
+ * OutOfMemoryError or StackOverflowError included, ends with one line on stderr ("jformers: …")
+ * and a non-zero exit code, never a stack trace ({@code --verbose} or {@code JFORMERS_DEBUG=1}
+ * prints one).
  */
 @Command(name = "jformers", mixinStandardHelpOptions = true, version = "jformers 0.1.0-SNAPSHOT",
         description = "Run BERT-family encoders and GPT-2 in pure Java, with Hugging Face's outputs.",
@@ -33,6 +34,10 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @CommandLine.Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
+            description = "On an error, print the full stack trace after the one-line message.")
+    boolean verbose;
+
     @Override
     public void run() {
         spec.commandLine().usage(spec.commandLine().getErr());
@@ -46,39 +51,62 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns the exit code (used by tests too). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        boolean verbose = System.getenv("JFORMERS_DEBUG") != null || java.util.Arrays.asList(args).contains("--verbose");
         CommandLine cli = new CommandLine(new Main());
         cli.setOut(out);
         cli.setErr(err);
         cli.setCaseInsensitiveEnumValuesAllowed(true);
-        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            if (System.getenv("JFORMERS_DEBUG") != null) {
-                e.printStackTrace(cmd.getErr());
-            }
-            cmd.getErr().println("jformers: " + oneLine(e));
-            cmd.getErr().flush();
-            return 1;
-        });
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> fail(e, cmd.getErr(), verbose));
         cli.setParameterExceptionHandler((e, a) -> {
             CommandLine cmd = e.getCommandLine();
             cmd.getErr().println("jformers: " + e.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
             cmd.getErr().flush();
             return 2;
         });
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (Throwable t) { // Errors (out of memory, stack overflow) get past picocli's handler
+            return fail(t, err, verbose);
+        }
     }
 
-    /** The exception's message, or its type when it has none; causes of wrappers unwrapped. */
+    /** One line on stderr (the trace before it with --verbose); exit code 1. */
+    private static int fail(Throwable e, PrintWriter err, boolean verbose) {
+        if (verbose) {
+            e.printStackTrace(err);
+        }
+        err.println("jformers: " + oneLine(e));
+        err.flush();
+        return 1;
+    }
+
+    /**
+     * The message of one of our typed exceptions (or of an I/O error), causes of wrappers
+     * unwrapped. Anything else is a bug or a resource limit: its raw text ("/ by zero", a bare
+     * number, NullPointerException wording) says nothing to a user, so only its kind is named.
+     */
     static String oneLine(Throwable e) {
         Throwable t = e;
-        while ((t.getMessage() == null || t instanceof java.util.concurrent.ExecutionException) && t.getCause() != null) {
+        while ((t.getMessage() == null || t instanceof java.util.concurrent.ExecutionException
+                || t instanceof CommandLine.ExecutionException || t instanceof java.lang.reflect.InvocationTargetException)
+                && t.getCause() != null) {
             t = t.getCause();
         }
-        String msg = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        String msg;
         if (t instanceof java.nio.file.NoSuchFileException) {
-            msg = "no such file: " + msg;
+            msg = "no such file: " + t.getMessage();
         } else if (t instanceof OutOfMemoryError) {
-            msg = "out of memory (" + msg + "); give the JVM more with JAVA_OPTS=-Xmx…";
+            msg = "out of memory; the input may claim sizes it does not hold, or give the JVM more with JAVA_OPTS=-Xmx…";
+        } else if (t instanceof StackOverflowError) {
+            msg = "input nested too deeply (stack overflow)";
+        } else if (t.getMessage() != null && (t instanceof dev.jformers.core.JformersException
+                || t instanceof dev.jformers.tokenizers.TokenizerException || t instanceof java.io.IOException
+                || t instanceof java.io.UncheckedIOException || t instanceof CommandLine.PicocliException)) {
+            msg = t.getMessage();
+        } else {
+            msg = "internal error (" + t.getClass().getSimpleName() + "); rerun with --verbose for the stack trace";
         }
-        return msg.replace('\n', ' ');
+        msg = msg.replace('\n', ' ').replace('\r', ' ');
+        return msg.length() > 2000 ? msg.substring(0, 2000) + "…" : msg;
     }
 }

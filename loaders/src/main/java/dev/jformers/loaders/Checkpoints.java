@@ -1,5 +1,7 @@
 package dev.jformers.loaders;
 
+import dev.jformers.core.ModelFolder;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -62,7 +64,7 @@ public final class Checkpoints {
                 "pytorch_model.bin.index.json")) {
             Path p = dir.resolve(candidate);
             if (Files.isRegularFile(p)) {
-                return open(p);
+                return open(inside(dir, p));
             }
         }
         if (TfCheckpoint.findPrefix(dir) != null) {
@@ -72,12 +74,12 @@ public final class Checkpoints {
             throw LoaderException.of(dir, null, "holds only tf_model.h5 (Keras HDF5), which is not supported");
         }
         if (Files.isRegularFile(dir.resolve("model.onnx"))) {
-            return OnnxWeights.open(dir.resolve("model.onnx"));
+            return OnnxWeights.open(inside(dir, dir.resolve("model.onnx")));
         }
         try (Stream<Path> files = Files.list(dir)) {
             List<Path> onnx = files.filter(p -> p.getFileName().toString().endsWith(".onnx")).toList();
             if (onnx.size() == 1) {
-                return OnnxWeights.open(onnx.getFirst());
+                return OnnxWeights.open(inside(dir, onnx.getFirst()));
             }
             if (onnx.size() > 1) {
                 throw LoaderException.of(dir, null, "holds several .onnx files " + onnx.stream().map(p -> p.getFileName().toString()).sorted().toList()
@@ -88,6 +90,18 @@ public final class Checkpoints {
         }
         throw LoaderException.of(dir, null, "no checkpoint found (model.safetensors, pytorch_model.bin, their .index.json, "
                 + "a TensorFlow checkpoint or one .onnx file)");
+    }
+
+    /**
+     * {@code file}, found in the model folder {@code dir}, unless it is a link that leads out of
+     * the folder (see {@link ModelFolder}): then a LoaderException, and not a byte of it read.
+     */
+    static Path inside(Path dir, Path file) {
+        String escape = ModelFolder.escape(dir, file);
+        if (escape != null) {
+            throw LoaderException.of(file, null, escape);
+        }
+        return file;
     }
 
     /** A TensorFlow checkpoint under Hugging Face names. */

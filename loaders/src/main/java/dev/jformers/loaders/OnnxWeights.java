@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -254,6 +255,8 @@ public final class OnnxWeights implements WeightSource {
             }
         }
         Map<String, String> renamed = new HashMap<>();
+        Set<String> taken = new HashSet<>();           // names given so far: a set, so recovery stays linear
+        Map<String, String> fromBias = new HashMap<>(); // MatMul output -> name found from its Add, looked up once
         for (Node n : nodes) {
             if (!n.op.equals("MatMul") || n.inputs.size() != 2 || n.outputs.isEmpty()) {
                 continue;
@@ -262,14 +265,21 @@ public final class OnnxWeights implements WeightSource {
             if (w == null || w.shape.length != 2 || !isAnonymous(w.name) || renamed.containsKey(w.name)) {
                 continue;
             }
-            String hf = null;
-            for (Node add : consumers.getOrDefault(n.outputs.getFirst(), List.of())) {
-                if (add.op.equals("Add") && add.inputs.size() == 2) {
-                    String other = add.inputs.get(0).equals(n.outputs.getFirst()) ? add.inputs.get(1) : add.inputs.get(0);
-                    if (inits.containsKey(other) && other.endsWith(".bias")) {
-                        hf = other.substring(0, other.length() - ".bias".length()) + ".weight";
+            String output = n.outputs.getFirst();
+            String hf = fromBias.computeIfAbsent(output, o -> {
+                String found = "";
+                for (Node add : consumers.getOrDefault(o, List.of())) {
+                    if (add.op.equals("Add") && add.inputs.size() == 2) {
+                        String other = add.inputs.get(0).equals(o) ? add.inputs.get(1) : add.inputs.get(0);
+                        if (inits.containsKey(other) && other.endsWith(".bias")) {
+                            found = other.substring(0, other.length() - ".bias".length()) + ".weight";
+                        }
                     }
                 }
+                return found;
+            });
+            if (hf.isEmpty()) {
+                hf = null;
             }
             if (hf == null && n.name.startsWith("/") && n.name.matches(".*/MatMul(_\\d+)?")) {
                 String path = n.name.substring(1, n.name.lastIndexOf('/'));
@@ -277,7 +287,7 @@ public final class OnnxWeights implements WeightSource {
                     hf = path.replace('/', '.') + ".weight";
                 }
             }
-            if (hf != null && !inits.containsKey(hf) && !renamed.containsValue(hf)) {
+            if (hf != null && !inits.containsKey(hf) && taken.add(hf)) {
                 renamed.put(w.name, hf);
             }
         }

@@ -74,7 +74,11 @@ final class Pickle {
             return "MARK";
         }
     };
-    /** Bounds that no state dict comes near, so a hostile pickle cannot exhaust memory. */
+    /**
+     * Bounds that no state dict comes near, so a hostile pickle cannot exhaust memory. Work is
+     * bounded too: every opcode consumes input, no opcode walks more than the items it pops, and
+     * nothing hashes or compares nested values (dict keys are strings or ints).
+     */
     private static final int MAX_DEPTH = 100_000, MAX_MEMO = 1 << 22;
 
     private final Path file;
@@ -107,23 +111,29 @@ final class Pickle {
 
     /**
      * The dict key whose value is being read, for error messages: torch writes a state dict as
-     * {@code dict MARK key value key value … SETITEMS}, so it is the last key above a MARK that
-     * sits on a dict (or the string right above a dict, for single SETITEMs).
+     * {@code dict MARK key value key value … SETITEMS}, so it is the key slot nearest the top
+     * above the newest MARK that sits on a dict (or the string right above a dict, for single
+     * SETITEMs). Only a few slots and marks are looked at: called on every persistent load, a
+     * scan of the whole stack would make a large pickle quadratic.
      */
     private String currentKey() {
-        for (int i = stack.size() - 1; i >= 1; i--) {
-            if (stack.get(i - 1) instanceof Map) {
-                if (stack.get(i) == MARK) {
-                    // Keys sit at every other slot after the MARK; the value being built may span several slots.
-                    String key = null;
-                    for (int j = i + 1; j < stack.size() && stack.get(j) instanceof String k; j += 2) {
-                        key = k;
+        int n = stack.size();
+        for (int i = n - 1; i >= Math.max(1, n - 2); i--) {
+            if (stack.get(i - 1) instanceof Map && stack.get(i) instanceof String k) {
+                return k;
+            }
+        }
+        for (int m = marks.size() - 1; m >= Math.max(0, marks.size() - 8); m--) {
+            int at = marks.get(m);
+            if (at >= 1 && at < n && stack.get(at - 1) instanceof Map) {
+                // Keys sit at every other slot after the MARK; the value being built may span several slots.
+                int j = at + 1 + ((n - 1 - (at + 1)) & ~1);
+                for (int tries = 0; j > at && tries < 4; j -= 2, tries++) {
+                    if (stack.get(j) instanceof String k) {
+                        return k;
                     }
-                    return key;
                 }
-                if (stack.get(i) instanceof String k && i >= stack.size() - 2) {
-                    return k;
-                }
+                return null;
             }
         }
         return null;
@@ -388,28 +398,15 @@ final class Pickle {
         return memo.get(k);
     }
 
-    /** Python refuses unhashable keys; so do we (a list inside a tuple could even contain itself). */
+    /**
+     * State dicts (and the legacy header dicts) are keyed by strings and ints only; refusing any
+     * other key also spares hashing a tuple of shared tuples, whose hash visits 2^depth nodes.
+     */
     private Object key(Object k) {
-        if (!hashable(k, 0)) {
-            throw error("unhashable dict key " + describe(k));
+        if (!(k instanceof String || k instanceof Long)) {
+            throw error("dict key " + describe(k) + " is not a string or an int (a state dict needs no other)");
         }
         return k;
-    }
-
-    private static boolean hashable(Object k, int depth) {
-        if (k instanceof Tuple t) {
-            if (depth > 32) {
-                return false;
-            }
-            for (Object o : t.items) {
-                if (!hashable(o, depth + 1)) {
-                    return false;
-                }
-            }
-            return true;
-        }
-        return k == null || k instanceof String || k instanceof Long || k instanceof BigInteger || k instanceof Double
-                || k instanceof Boolean || k instanceof Global;
     }
 
     private void putAll(Map<Object, Object> d, List<Object> kv) {

@@ -3,6 +3,7 @@ package dev.jformers.loaders;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jformers.core.ModelFolder;
 import dev.jformers.core.Tensor;
 
 import java.io.IOException;
@@ -62,7 +63,8 @@ public final class ShardedSource implements WeightSource {
             meta.properties().forEach(e -> metadata.put(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString()));
         }
         Path dir = indexFile.toAbsolutePath().normalize().getParent();
-        Map<String, WeightSource> opened = new LinkedHashMap<>();
+        // By real path: "a.bin", "./a.bin" and a link to it are one shard, opened once.
+        Map<Path, WeightSource> opened = new LinkedHashMap<>();
         Map<String, WeightSource> byName = new LinkedHashMap<>();
         try {
             for (Map.Entry<String, JsonNode> e : map.properties()) {
@@ -74,12 +76,13 @@ public final class ShardedSource implements WeightSource {
                 Path p = dir.resolve(shard).normalize();
                 // A shard must be a plain file next to the index, never a path elsewhere.
                 if (shard.isEmpty() || !dir.equals(p.getParent())) {
-                    throw LoaderException.of(indexFile, name, "shard '" + shard + "' is not a file in " + dir);
+                    throw LoaderException.of(indexFile, name, "shard '" + ZipArchive.shown(shard) + "' is not a file in " + dir);
                 }
-                WeightSource src = opened.get(shard);
+                Path real = realShard(indexFile, name, dir, p);
+                WeightSource src = opened.get(real);
                 if (src == null) {
                     src = opener.apply(p);
-                    opened.put(shard, src);
+                    opened.put(real, src);
                 }
                 if (!src.contains(name)) {
                     throw LoaderException.of(p, name, "listed in " + indexFile.getFileName() + " but missing from the shard");
@@ -93,6 +96,20 @@ public final class ShardedSource implements WeightSource {
         String format = "sharded " + (opened.isEmpty() ? "?" : opened.values().iterator().next().format());
         return new ShardedSource(indexFile, format, Collections.unmodifiableMap(byName), new ArrayList<>(opened.values()),
                 Collections.unmodifiableMap(metadata));
+    }
+
+    /** The shard's real path, after refusing a link that leads out of the folder. */
+    private static Path realShard(Path indexFile, String name, Path dir, Path shard) {
+        String escape = ModelFolder.escape(dir, shard);
+        if (escape != null) {
+            throw LoaderException.of(shard, null, escape);
+        }
+        try {
+            return shard.toRealPath();
+        } catch (IOException e) {
+            throw LoaderException.of(shard, name, "listed in " + indexFile.getFileName() + " but cannot be opened ("
+                    + e.getClass().getSimpleName() + ")");
+        }
     }
 
     @Override

@@ -17,8 +17,13 @@ public record TensorInfo(String name, DType dtype, int[] shape, long byteSize) {
         shape = shape.clone();
     }
 
+    /** Throws {@link LoaderException} when the byte count overflows a long (a lying header). */
     public static TensorInfo of(String name, DType dtype, int[] shape) {
-        return new TensorInfo(name, dtype, shape, numel(shape) * dtype.byteSize());
+        try {
+            return new TensorInfo(name, dtype, shape, Math.multiplyExact(numel(shape), dtype.byteSize()));
+        } catch (ArithmeticException e) {
+            throw new LoaderException("tensor '" + name + "': " + dtype + Arrays.toString(shape) + " has more bytes than a long counts");
+        }
     }
 
     @Override
@@ -33,7 +38,7 @@ public record TensorInfo(String name, DType dtype, int[] shape, long byteSize) {
     static long numel(int[] shape) {
         long n = 1;
         for (int d : shape) {
-            n *= d;
+            n = Math.multiplyExact(n, d);
         }
         return n;
     }

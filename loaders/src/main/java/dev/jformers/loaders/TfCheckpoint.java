@@ -1,6 +1,7 @@
 package dev.jformers.loaders;
 
 import dev.jformers.core.DType;
+import dev.jformers.core.ModelFolder;
 import dev.jformers.core.Tensor;
 
 import java.io.IOException;
@@ -88,9 +89,17 @@ public final class TfCheckpoint implements WeightSource {
             throw LoaderException.of(path, null, "no TensorFlow checkpoint (PREFIX.index) found");
         }
         Path indexFile = Path.of(prefix + ".index");
+        // Files found through a folder, and the data shards in any case, must lie inside the folder.
+        Path folder = Files.isDirectory(path) ? path : prefix.toAbsolutePath().getParent();
+        if (Files.isDirectory(path)) {
+            String escape = ModelFolder.escape(folder, indexFile);
+            if (escape != null) {
+                throw LoaderException.of(indexFile, null, escape);
+            }
+        }
         Arena arena = Arena.ofShared();
         try {
-            return read(prefix, indexFile, arena);
+            return read(prefix, indexFile, folder, arena);
         } catch (RuntimeException e) {
             arena.close();
             if (e instanceof LoaderException) {
@@ -100,18 +109,18 @@ public final class TfCheckpoint implements WeightSource {
         }
     }
 
-    private static TfCheckpoint read(Path prefix, Path indexFile, Arena arena) {
+    private static TfCheckpoint read(Path prefix, Path indexFile, Path folder, Arena arena) {
         Map<String, MemorySegment> table = TfTable.read(indexFile, MappedFile.map(indexFile, arena));
         MemorySegment headerBytes = table.get("");
         if (headerBytes == null) {
             throw LoaderException.of(indexFile, null, "index has no BundleHeaderProto (empty key)");
         }
-        int numShards = 1;
+        long numShards = 1;
         ProtoReader h = new ProtoReader(indexFile, "BundleHeaderProto", headerBytes);
         Map<String, String> metadata = new LinkedHashMap<>();
         while (h.next()) {
             switch (h.field()) {
-                case 1 -> numShards = (int) h.int64();
+                case 1 -> numShards = h.int64();
                 case 2 -> {
                     long endianness = h.int64();
                     if (endianness != 0) {
@@ -141,7 +150,7 @@ public final class TfCheckpoint implements WeightSource {
                 continue;
             }
             String name = new String(e.getKey().getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
-            Entry entry = entry(indexFile, name, e.getValue(), numShards);
+            Entry entry = entry(indexFile, name, e.getValue(), (int) numShards);
             if (entry == null) {
                 skipped.add(name);
             } else {
@@ -151,10 +160,14 @@ public final class TfCheckpoint implements WeightSource {
         if (!skipped.isEmpty()) {
             metadata.put("skipped", String.join(",", skipped)); // strings and other non-numeric variables
         }
-        MemorySegment[] shards = new MemorySegment[numShards];
-        Path[] shardFiles = new Path[numShards];
+        MemorySegment[] shards = new MemorySegment[(int) numShards];
+        Path[] shardFiles = new Path[(int) numShards];
         for (int i = 0; i < numShards; i++) {
             shardFiles[i] = Path.of(String.format("%s.data-%05d-of-%05d", prefix, i, numShards));
+            String escape = ModelFolder.escape(folder, shardFiles[i]);
+            if (escape != null) {
+                throw LoaderException.of(shardFiles[i], null, escape);
+            }
             shards[i] = MappedFile.map(shardFiles[i], arena);
         }
         for (Entry en : entries.values()) {
@@ -201,7 +214,10 @@ public final class TfCheckpoint implements WeightSource {
                         }
                     }
                 }
-                case 3 -> shard = (int) r.int64();
+                case 3 -> {
+                    long sh = r.int64();
+                    shard = sh < 0 || sh >= numShards ? -1 : (int) sh;
+                }
                 case 4 -> offset = r.int64();
                 case 5 -> size = r.int64();
                 case 6 -> {
@@ -237,7 +253,7 @@ public final class TfCheckpoint implements WeightSource {
             throw LoaderException.of(file, name, "partitioned (sliced) variables are not supported");
         }
         if (shard < 0 || shard >= numShards) {
-            throw LoaderException.of(file, name, "shard " + shard + " of " + numShards);
+            throw LoaderException.of(file, name, "names a shard outside the " + numShards + " the header declares");
         }
         int[] shape = Checks.shape(file, name, dims.stream().mapToLong(Long::longValue).toArray());
         long bytes = Checks.byteSize(file, name, dtype, shape);

@@ -18,6 +18,10 @@ import java.util.zip.CRC32C;
 final class TfTable {
     static final long MAGIC = 0xdb4775248b80fb57L;
     private static final int FOOTER = 48, TRAILER = 5;
+    /** TensorFlow variable names are short; a key this long is a lie. */
+    static final int MAX_KEY = 64 << 10;
+    /** Decoded key bytes allowed for the whole table: 16 per index byte, at least 16 MiB. */
+    private static final long KEY_BUDGET_PER_BYTE = 16, MIN_KEY_BUDGET = 16L << 20;
 
     private TfTable() {
     }
@@ -51,10 +55,12 @@ final class TfTable {
         long indexOffset = footer.varint(), indexSize = footer.varint();
         MemorySegment index = block(file, seg, indexOffset, indexSize);
         Map<String, MemorySegment> out = new LinkedHashMap<>();
-        for (Map.Entry<String, MemorySegment> e : entries(file, index).entrySet()) {
+        // Prefix compression lets a few bytes spell a long key: decoded keys are budgeted, in all.
+        long[] keyBudget = {Math.max(MIN_KEY_BUDGET, KEY_BUDGET_PER_BYTE * size)};
+        for (Map.Entry<String, MemorySegment> e : entries(file, index, keyBudget).entrySet()) {
             ProtoReader h = new ProtoReader(file, "block handle", e.getValue());
             long off = h.varint(), len = h.varint();
-            out.putAll(entries(file, block(file, seg, off, len)));
+            out.putAll(entries(file, block(file, seg, off, len), keyBudget));
         }
         return out;
     }
@@ -79,7 +85,7 @@ final class TfTable {
         return data;
     }
 
-    private static Map<String, MemorySegment> entries(Path file, MemorySegment block) {
+    private static Map<String, MemorySegment> entries(Path file, MemorySegment block, long[] keyBudget) {
         long size = block.byteSize();
         if (size < 4) {
             throw LoaderException.of(file, null, "block of " + size + " bytes has no restart count");
@@ -99,6 +105,15 @@ final class TfTable {
             long header = limit - pos - e.remaining();
             if (shared > key.length || unshared < 0 || valueLen < 0 || unshared > e.remaining() || valueLen > e.remaining() - unshared) {
                 throw LoaderException.of(file, null, "corrupt table entry at block offset " + pos);
+            }
+            if (shared + unshared > MAX_KEY) {
+                throw LoaderException.of(file, null, "table key of " + (shared + unshared) + " bytes at block offset " + pos
+                        + " (at most " + MAX_KEY + ")");
+            }
+            keyBudget[0] -= shared + unshared;
+            if (keyBudget[0] < 0) {
+                throw LoaderException.of(file, null, "table keys decode to more bytes than an index of " + block.byteSize()
+                        + "-byte blocks can hold plausibly (prefix-compression bomb?)");
             }
             byte[] k = Arrays.copyOf(key, (int) (shared + unshared));
             MemorySegment.copy(block, ValueLayout.JAVA_BYTE, pos + header, k, (int) shared, (int) unshared);

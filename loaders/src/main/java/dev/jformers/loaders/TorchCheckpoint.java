@@ -28,6 +28,8 @@ import java.util.Set;
 public final class TorchCheckpoint implements WeightSource {
     private static final BigInteger LEGACY_MAGIC = new BigInteger("1950a86a20f9469cfc6c", 16);
     private static final long LEGACY_PROTOCOL = 1001;
+    /** A state dict's pickle is about 100 bytes per tensor; a larger data.pkl is not one. */
+    private static final long MAX_PICKLE = 256L << 20;
 
     /** A storage named by a persistent id, resolved to bytes once the pickle is read. */
     private static final class StorageRef {
@@ -39,6 +41,7 @@ public final class TorchCheckpoint implements WeightSource {
         ZipArchive zip;             // zip format: the archive and entry whose CRC-32 is checked on first use
         ZipArchive.Entry entry;
         MemorySegment entryData;
+        long bytes;
         volatile boolean verified;
 
         StorageRef(String key, DType dtype, long numel) {
@@ -110,12 +113,20 @@ public final class TorchCheckpoint implements WeightSource {
         String prefix = pkl.name().substring(0, pkl.name().length() - "data.pkl".length());
         ZipArchive.Entry order = zip.entries().get(prefix + "byteorder");
         if (order != null) {
+            if (order.size() > 16) {
+                throw LoaderException.of(file, null, "byteorder entry of " + order.size() + " bytes (it holds one word)");
+            }
+            zip.allowInflating(order.size());
             MemorySegment b = zip.data(order, arena);
-            String s = new String(b.asSlice(0, Math.min(16, b.byteSize())).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).strip();
+            String s = new String(b.toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).strip();
             if (!s.equals("little")) {
-                throw LoaderException.of(file, null, "byte order '" + s + "' is not supported (only little-endian)");
+                throw LoaderException.of(file, null, "byte order is not 'little' (only little-endian is supported)");
             }
         }
+        if (pkl.size() > MAX_PICKLE) {
+            throw LoaderException.of(file, null, "data.pkl of " + pkl.size() + " bytes is larger than any state dict's (" + MAX_PICKLE + ")");
+        }
+        zip.allowInflating(pkl.size());
         MemorySegment pickle = zip.data(pkl, arena);
         zip.checkCrc(pkl, pickle, null);
         Map<String, StorageRef> storages = new LinkedHashMap<>();
@@ -123,18 +134,23 @@ public final class TorchCheckpoint implements WeightSource {
         for (StorageRef s : storages.values()) {
             ZipArchive.Entry e = zip.entries().get(prefix + "data/" + s.key);
             if (e == null) {
-                throw LoaderException.of(file, s.user, "storage '" + s.key + "' has no entry " + prefix + "data/" + s.key);
+                throw LoaderException.of(file, s.user, "storage '" + ZipArchive.shown(s.key) + "' has no entry data/" + ZipArchive.shown(s.key));
             }
-            MemorySegment data = zip.data(e, arena);
             long bytes = storageBytes(file, s);
-            if (data.byteSize() < bytes) {
-                throw LoaderException.of(file, s.user, "storage '" + s.key + "' holds " + data.byteSize() + " bytes, "
+            long holds = e.method() == 0 ? e.compressedSize() : e.size();
+            if (holds < bytes || e.method() != 0 && holds != bytes) {
+                throw LoaderException.of(file, s.user, "storage '" + ZipArchive.shown(s.key) + "' holds " + holds + " bytes, "
                         + s.numel + " × " + s.dtype + " need " + bytes);
             }
-            s.storage = new Storage.Host(data.asSlice(0, bytes));
             s.zip = zip;
             s.entry = e;
-            s.entryData = data;
+            s.bytes = bytes;
+            if (e.method() == 0) {
+                s.entryData = zip.data(e, arena); // a view of the mapping: nothing is read yet
+                s.storage = new Storage.Host(s.entryData.asSlice(0, bytes));
+            } else {
+                zip.allowInflating(bytes);        // inflated on first use, never more than the tensors need
+            }
         }
         return stateDict(file, root);
     }
@@ -321,6 +337,12 @@ public final class TorchCheckpoint implements WeightSource {
                 throw LoaderException.of(file, name, "shape " + Arrays.toString(t.shape) + " strides " + Arrays.toString(t.stride)
                         + " at offset " + t.offset + " reach element " + last + " of a storage of " + t.storage.numel);
             }
+            // A strided view is copied on get(): one that repeats elements (stride 0, overlapping rows)
+            // would be materialised beyond its storage, so a 4-byte storage cannot become 6.4 GB.
+            if (!isContiguous(t.shape, t.stride) && numel > t.storage.numel) {
+                throw LoaderException.of(file, name, "shape " + Arrays.toString(t.shape) + " strides " + Arrays.toString(t.stride)
+                        + " repeat elements: " + numel + " elements over a storage of " + t.storage.numel + " (stride-0 or overlapping view)");
+            }
         } catch (ArithmeticException e) {
             throw LoaderException.of(file, name, "strides overflow");
         }
@@ -358,23 +380,36 @@ public final class TorchCheckpoint implements WeightSource {
         if (t == null) {
             throw LoaderException.of(path, name, "no such tensor");
         }
-        verify(name, t.storage);
+        Storage storage = load(name, t.storage);
         DType dtype = t.storage.dtype;
         if (TensorInfo.numel(t.shape) == 0) {
             return Tensor.zeros(dtype, t.shape);
         }
         if (isContiguous(t.shape, t.stride)) {
-            return Tensor.of(t.storage.storage, dtype, t.offset, t.shape);
+            return Tensor.of(storage, dtype, t.offset, t.shape);
         }
-        return stridedCopy(t);
+        return stridedCopy(t, storage);
     }
 
-    /** Checks a zip storage's CRC-32 once, the first time a tensor of it is read (legacy files have none). */
-    private static void verify(String tensor, StorageRef s) {
-        if (s.zip != null && !s.verified) {
-            s.zip.checkCrc(s.entry, s.entryData, tensor);
-            s.verified = true;
+    /**
+     * A storage's bytes: inflated the first time a tensor of it is read (deflated entries), and its
+     * CRC-32 checked once (legacy files have none).
+     */
+    private Storage load(String tensor, StorageRef s) {
+        if (s.zip == null || s.verified) {
+            return s.storage;
         }
+        synchronized (s) {
+            if (!s.verified) {
+                if (s.entryData == null) {
+                    s.entryData = s.zip.data(s.entry, arena);
+                    s.storage = new Storage.Host(s.entryData);
+                }
+                s.zip.checkCrc(s.entry, s.entryData, tensor);
+                s.verified = true;
+            }
+        }
+        return s.storage;
     }
 
     private static boolean isContiguous(int[] shape, long[] stride) {
@@ -388,11 +423,11 @@ public final class TorchCheckpoint implements WeightSource {
         return true;
     }
 
-    private static Tensor stridedCopy(TensorRef t) {
+    private static Tensor stridedCopy(TensorRef t, Storage storage) {
         DType dtype = t.storage.dtype;
         int es = dtype.byteSize();
         Tensor out = Tensor.zeros(dtype, t.shape);
-        MemorySegment src = t.storage.storage.segment(), dst = out.segment();
+        MemorySegment src = storage.segment(), dst = out.segment();
         int[] idx = new int[t.shape.length];
         long n = TensorInfo.numel(t.shape);
         for (long i = 0; i < n; i++) {

@@ -5,7 +5,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.CRC32;
@@ -15,8 +18,10 @@ import java.util.zip.Inflater;
 /**
  * A minimal zip reader over a memory-mapped file: it parses the central directory (zip64
  * included) and serves STORED entries as views of the mapping, so the tensor data in a
- * {@code torch.save} archive is never copied. DEFLATED entries are inflated into memory,
- * bounded by their declared size.
+ * {@code torch.save} archive is never copied. DEFLATED entries are inflated only when asked
+ * for, into exactly their declared size, and only while the archive's inflate budget (what the
+ * caller's tensors need) lasts. Duplicate names, local headers that disagree with the central
+ * directory and entries that share or overlap bytes are refused when the archive is read.
  */
 final class ZipArchive {
     private static final ValueLayout.OfInt U32 = Le.I32;
@@ -27,12 +32,15 @@ final class ZipArchive {
     /** Deflate cannot expand data by more than about 1032:1; larger claims are lies. */
     private static final long MAX_DEFLATE_RATIO = 1100;
 
-    record Entry(String name, int method, long compressedSize, long size, long localHeaderOffset, int crc32) {
+    /** A central-directory entry; {@code dataStart} is where its bytes begin, past the local header. */
+    record Entry(String name, int method, long compressedSize, long size, long localHeaderOffset, int crc32, long dataStart) {
     }
 
     private final Path file;
     private final MemorySegment seg;
     private final Map<String, Entry> entries;
+    /** Bytes that inflating may still produce; set by the reader from what its tensors need. */
+    private long inflateBudget = 0;
 
     private ZipArchive(Path file, MemorySegment seg, Map<String, Entry> entries) {
         this.file = file;
@@ -113,9 +121,13 @@ final class ZipArchive {
                 }
                 x += 4 + len;
             }
-            entries.put(name, new Entry(name, method, csize, usize, local, crc));
+            if (entries.containsKey(name)) {
+                throw LoaderException.of(file, null, "broken zip: two entries are named '" + shown(name) + "'");
+            }
+            entries.put(name, checkLocal(file, seg, new Entry(name, method, csize, usize, local, crc, -1), nameLen));
             p += 46 + nameLen + extraLen + commentLen;
         }
+        checkNoOverlap(file, entries);
         return new ZipArchive(file, seg, Collections.unmodifiableMap(entries));
     }
 
@@ -125,17 +137,7 @@ final class ZipArchive {
 
     /** The entry's bytes: a view of the mapping when stored, an inflated copy in {@code arena} when deflated. */
     MemorySegment data(Entry e, Arena arena) {
-        long size = seg.byteSize();
-        long h = e.localHeaderOffset;
-        if (h < 0 || h > size - 30 || seg.get(U32, h) != LOCAL) {
-            throw LoaderException.of(file, null, "broken zip: bad local header for entry '" + e.name + "'");
-        }
-        long start = h + 30 + u16(seg, h + 26) + u16(seg, h + 28);
-        if (e.compressedSize < 0 || e.size < 0 || start > size || e.compressedSize > size - start) {
-            throw LoaderException.of(file, null, "broken zip: entry '" + e.name + "' (" + e.compressedSize
-                    + " bytes at " + start + ") lies beyond the end of the file");
-        }
-        MemorySegment raw = seg.asSlice(start, e.compressedSize);
+        MemorySegment raw = seg.asSlice(e.dataStart, e.compressedSize);
         return switch (e.method) {
             case 0 -> {
                 if (e.size != e.compressedSize) {
@@ -159,33 +161,89 @@ final class ZipArchive {
         }
     }
 
-    private MemorySegment inflate(Entry e, MemorySegment raw, Arena arena) {
-        if (e.size > Math.min(Integer.MAX_VALUE - 8, Math.max(1024, e.compressedSize * MAX_DEFLATE_RATIO))) {
-            throw LoaderException.of(file, null, "zip entry '" + e.name + "' claims an implausible size " + e.size);
+    /**
+     * Lets inflating produce {@code bytes} more in total (the sizes the caller's tensors need):
+     * entries that claim more than the budget are refused before a byte is allocated.
+     */
+    void allowInflating(long bytes) {
+        inflateBudget = Math.addExact(inflateBudget, bytes);
+    }
+
+    /** Inflates straight into native memory of exactly the claimed size, charged to the budget. */
+    private synchronized MemorySegment inflate(Entry e, MemorySegment raw, Arena arena) {
+        if (e.size > inflateBudget) {
+            throw LoaderException.of(file, null, "zip entry '" + shown(e.name) + "' claims " + e.size
+                    + " inflated bytes, more than the " + inflateBudget + " its tensors still need (a zip bomb?)");
         }
-        byte[] out = new byte[(int) e.size];
+        inflateBudget -= e.size;
+        MemorySegment out = arena.allocate(Math.max(1, e.size), 64).asSlice(0, e.size);
         Inflater inf = new Inflater(true);
         try {
             inf.setInput(raw.asByteBuffer());
-            int n = 0;
-            while (n < out.length) {
-                int k = inf.inflate(out, n, out.length - n);
+            long n = 0;
+            while (n < e.size) {
+                int k = inf.inflate(out.asSlice(n, Math.min(1 << 30, e.size - n)).asByteBuffer());
                 if (k == 0 && (inf.finished() || inf.needsInput() || inf.needsDictionary())) {
                     break;
                 }
                 n += k;
             }
-            if (n != out.length) {
-                throw LoaderException.of(file, null, "broken zip: entry '" + e.name + "' inflates to " + n + " bytes, not " + e.size);
+            if (n != e.size || !inf.finished() && inf.inflate(new byte[1]) > 0) {
+                throw LoaderException.of(file, null, "broken zip: entry '" + shown(e.name) + "' does not inflate to the " + e.size
+                        + " bytes its directory claims");
             }
         } catch (DataFormatException ex) {
-            throw LoaderException.of(file, null, "broken zip: entry '" + e.name + "': " + ex.getMessage());
+            throw LoaderException.of(file, null, "broken zip: entry '" + shown(e.name) + "': " + ex.getMessage());
         } finally {
             inf.end();
         }
-        MemorySegment copy = arena.allocate(Math.max(1, out.length), 64).asSlice(0, out.length);
-        MemorySegment.copy(MemorySegment.ofArray(out), 0, copy, 0, out.length);
-        return copy;
+        return out;
+    }
+
+    /**
+     * Checks an entry's local header against the central directory (signature, the same name)
+     * and that its data lies inside the file; returns the entry with its data start.
+     */
+    private static Entry checkLocal(Path file, MemorySegment seg, Entry e, int nameLen) {
+        long size = seg.byteSize();
+        long h = e.localHeaderOffset;
+        if (h < 0 || h > size - 30 || seg.get(U32, h) != LOCAL) {
+            throw LoaderException.of(file, null, "broken zip: bad local header for entry '" + shown(e.name) + "'");
+        }
+        int localNameLen = u16(seg, h + 26);
+        if (localNameLen != nameLen || h + 30 + nameLen > size
+                || !new String(seg.asSlice(h + 30, nameLen).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8).equals(e.name)) {
+            throw LoaderException.of(file, null, "broken zip: the local header of entry '" + shown(e.name) + "' names another file");
+        }
+        long start = h + 30 + nameLen + u16(seg, h + 28);
+        if (e.compressedSize < 0 || e.size < 0 || start > size || e.compressedSize > size - start) {
+            throw LoaderException.of(file, null, "broken zip: entry '" + shown(e.name) + "' (" + e.compressedSize
+                    + " bytes at " + start + ") lies beyond the end of the file");
+        }
+        if (e.method == 8 && e.size > Math.max(1024, e.compressedSize * MAX_DEFLATE_RATIO)) {
+            throw LoaderException.of(file, null, "zip entry '" + shown(e.name) + "' claims an implausible size " + e.size
+                    + " for " + e.compressedSize + " compressed bytes");
+        }
+        return new Entry(e.name, e.method, e.compressedSize, e.size, h, e.crc32, start);
+    }
+
+    /** Entries may not share or overlap bytes: sixteen names for one deflate stream are sixteen bombs. */
+    private static void checkNoOverlap(Path file, Map<String, Entry> entries) {
+        List<Entry> sorted = new ArrayList<>(entries.values());
+        sorted.sort(Comparator.comparingLong(Entry::localHeaderOffset));
+        for (int i = 1; i < sorted.size(); i++) {
+            Entry a = sorted.get(i - 1), b = sorted.get(i);
+            if (b.localHeaderOffset < a.dataStart + a.compressedSize) {
+                throw LoaderException.of(file, null, "broken zip: entries '" + shown(a.name) + "' and '" + shown(b.name)
+                        + "' share or overlap their data");
+            }
+        }
+    }
+
+    /** An entry name for a message: at most 100 characters, no control characters. */
+    static String shown(String name) {
+        String s = name.length() > 100 ? name.substring(0, 100) + "…" : name;
+        return s.replaceAll("\\p{Cntrl}", "?");
     }
 
     private static int u16(MemorySegment s, long p) {

@@ -198,7 +198,7 @@ class TorchPickleTest {
         byte[] evil = new P().op(0x80, 2, '}', 'q', 0, ']', 'q', 1, 'h', 1, 'a', '0', 'h', 1, 0x85, 'K', 1, 's', '.').bytes();
         Path p = archive(evil, new float[1]);
         LoaderException e = assertThrows(LoaderException.class, () -> TorchCheckpoint.open(p));
-        assertTrue(e.getMessage().contains("unhashable"), e.getMessage());
+        assertTrue(e.getMessage().contains("dict key Tuple is not a string or an int"), e.getMessage());
     }
 
     @Test

@@ -85,6 +85,8 @@ public final class AutoModels {
                 ModelRegistry.BASE_PREFIX.getOrDefault(config.modelType(), ""));
         if (initializer != null) {
             weights.initializeMissing(initializer);
+        } else {
+            config.checkWeights(weights); // sizes against the checkpoint, before anything is allocated
         }
         PreTrainedModel model = ModelRegistry.create(className, config, weights);
         weights.finish(className);

@@ -26,7 +26,7 @@ public record CommonConfig(String modelType, List<String> architectures, Map<Int
     public static CommonConfig parse(JsonNode json, Integer defaultPad, Integer defaultBos, Integer defaultEos) {
         List<String> archs = new ArrayList<>();
         json.path("architectures").forEach(a -> archs.add(a.asText()));
-        Map<Integer, String> labels = new TreeMap<>();
+        TreeMap<Integer, String> labels = new TreeMap<>();
         JsonNode id2label = json.get("id2label");
         if (id2label != null && id2label.isObject()) {
             Iterator<Map.Entry<String, JsonNode>> it = id2label.properties().iterator();
@@ -38,8 +38,11 @@ public record CommonConfig(String modelType, List<String> architectures, Map<Int
                     throw new ConfigException("config.json: id2label key '" + e.getKey() + "' is not an integer");
                 }
             }
+            if (labels.size() > MAX_LABELS || !labels.isEmpty() && (labels.firstKey() < 0 || labels.lastKey() >= MAX_LABELS)) {
+                throw new ConfigException("config.json: id2label holds ids outside [0, " + MAX_LABELS + ")");
+            }
         } else {
-            int n = json.path("num_labels").asInt(2);
+            int n = size(json, "num_labels", 2, 0, MAX_LABELS);
             for (int i = 0; i < n; i++) {
                 labels.put(i, "LABEL_" + i);
             }
@@ -55,6 +58,28 @@ public record CommonConfig(String modelType, List<String> architectures, Map<Int
                 json.path("tie_word_embeddings").asBoolean(true),
                 json.path("is_decoder").asBoolean(false),
                 json);
+    }
+
+    /** More classes than any classification head has; a config asking for more is refused before allocating. */
+    static final int MAX_LABELS = 1 << 16;
+
+    /**
+     * An integer size field of config.json ({@code dflt} when absent), refused with a one-line
+     * ConfigException unless it is a whole number in [{@code min}, {@code max}]: sizes are checked
+     * before any tensor is allocated from them.
+     */
+    public static int size(JsonNode json, String field, int dflt, int min, int max) {
+        JsonNode n = json.get(field);
+        if (n == null) {
+            return dflt;
+        }
+        double v = n.isNumber() ? n.asDouble() : Double.NaN;
+        if (!(v >= min && v <= max) || v != Math.rint(v)) {
+            String shown = n.isNumber() ? n.asText() : n.getNodeType().toString().toLowerCase(java.util.Locale.ROOT);
+            throw new ConfigException("config.json: " + field + " is " + (shown.length() > 30 ? shown.substring(0, 30) + "…" : shown)
+                    + ", expected a whole number in [" + min + ", " + max + "]");
+        }
+        return (int) v;
     }
 
     static Integer intOr(JsonNode json, String field, Integer dflt) {

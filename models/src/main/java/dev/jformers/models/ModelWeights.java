@@ -36,6 +36,7 @@ public final class ModelWeights {
         final List<String> initialized = Collections.synchronizedList(new ArrayList<>());
         final Set<Tensor> initializedTensors = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         volatile WeightInitializer initializer;
+        long placeholderBytes;
 
         Shared(WeightSource source, String sourceName, Backend backend, String basePrefix) {
             this.source = source;
@@ -97,6 +98,18 @@ public final class ModelWeights {
         }
         if (key == null) {
             shared.missing.add(full);
+            // Placeholders let loading name every missing weight, but a config may ask for sizes no
+            // checkpoint holds: past a small budget the names found so far are reported at once.
+            long bytes = 4;
+            for (int d : shape) {
+                bytes = d < 0 || bytes > PLACEHOLDER_BUDGET ? Long.MAX_VALUE : bytes * d;
+            }
+            synchronized (shared) {
+                shared.placeholderBytes = bytes > PLACEHOLDER_BUDGET ? bytes : shared.placeholderBytes + bytes;
+                if (shared.placeholderBytes > PLACEHOLDER_BUDGET) {
+                    throw new MissingWeightsException("model", shared.sourceName, List.copyOf(shared.missing));
+                }
+            }
             return Tensor.zeros(DType.F32, shape);
         }
         shared.used.add(key);
@@ -146,6 +159,65 @@ public final class ModelWeights {
         if (known && shared.backend instanceof ParameterRegistry registry) {
             registry.nameRows(fused, start, rows, prefix + name);
         }
+    }
+
+    /** Zero placeholders for missing weights stop here (they are only there to find more missing names). */
+    private static final long PLACEHOLDER_BUDGET = 32L << 20;
+
+    /**
+     * Checks, before anything is built, that the tensor {@code name} has {@code shape} when the
+     * checkpoint holds it (from its header: no data is read). Longs, so that a config's sizes
+     * cannot overflow on the way.
+     */
+    public void expect(String name, long... shape) {
+        String key = resolve(prefix + name);
+        if (key == null) {
+            return;
+        }
+        int[] actual = shared.source.info(key).shape();
+        boolean same = actual.length == shape.length;
+        for (int i = 0; same && i < shape.length; i++) {
+            same = actual[i] == shape[i];
+        }
+        if (!same) {
+            throw new ShapeException(shared.sourceName + ": weight '" + key + "' has shape " + Arrays.toString(actual)
+                    + ", the config expects " + Arrays.toString(shape));
+        }
+    }
+
+    /**
+     * Checks, before anything is built, that the checkpoint holds layers {@code 0 … count-1} under
+     * {@code name} (e.g. "encoder.layer"): a config claiming a million layers is refused here
+     * instead of allocating a million layers of placeholders. (More layers in the checkpoint are
+     * left unused, as Hugging Face does.)
+     */
+    public void expectLayers(String name, int count, String configField) {
+        String base = shared.basePrefix.isEmpty() ? null : shared.basePrefix + ".";
+        String want = withoutBase(prefix + name + ".", base);
+        int highest = -1;
+        for (String n : shared.source.names()) {
+            String local = withoutBase(n, base);
+            if (!local.startsWith(want)) {
+                continue;
+            }
+            int end = local.indexOf('.', want.length());
+            try {
+                highest = Math.max(highest, Integer.parseInt(local.substring(want.length(), end < 0 ? local.length() : end)));
+            } catch (NumberFormatException e) {
+                // not a numbered layer
+            }
+        }
+        if (highest >= 0 && highest + 1 < count) {
+            throw new ConfigException("config.json: " + configField + " is " + count + " but " + shared.sourceName
+                    + " holds " + (highest + 1) + " layers (" + name + ".0 … " + name + "." + highest + ")");
+        }
+        if (highest < 0 && count > 0) {
+            throw new MissingWeightsException("model", shared.sourceName, List.of(want + "0 … " + want + (count - 1)));
+        }
+    }
+
+    private static String withoutBase(String name, String base) {
+        return base != null && name.startsWith(base) ? name.substring(base.length()) : name;
     }
 
     /** Like {@link #tensor} but returns null without complaint when absent. */

@@ -3,6 +3,7 @@ package dev.jformers.pipelines;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jformers.core.Backend;
+import dev.jformers.core.ModelFolder;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.PreTrainedModel;
 import dev.jformers.tokenizers.EncodeOptions;
@@ -79,7 +80,7 @@ public final class FeatureExtractionPipeline extends Pipeline {
     }
 
     private static Integer readSentenceMaxLength(Path dir) {
-        Path f = dir.resolve("sentence_bert_config.json");
+        Path f = ModelFolder.require(dir, dir.resolve("sentence_bert_config.json"));
         if (!Files.isRegularFile(f)) {
             return null;
         }

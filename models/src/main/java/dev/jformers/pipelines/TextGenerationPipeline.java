@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jformers.core.Backend;
+import dev.jformers.core.ModelFolder;
 import dev.jformers.models.CommonConfig;
 import dev.jformers.models.generation.GenerationConfig;
 import dev.jformers.models.generation.Generator;
@@ -108,7 +109,7 @@ public final class TextGenerationPipeline extends Pipeline {
         ObjectNode d = JsonNodeFactory.instance.objectNode();
         try {
             JsonNode config = json.readTree(dir.resolve("config.json").toFile());
-            Path gen = dir.resolve("generation_config.json");
+            Path gen = ModelFolder.require(dir, dir.resolve("generation_config.json"));
             merge(d, Files.isRegularFile(gen) ? json.readTree(gen.toFile()) : config);
             merge(d, config.path("task_specific_params").path("text-generation"));
         } catch (IOException e) {

@@ -45,7 +45,7 @@ public final class Tensor {
     /** A contiguous tensor over existing storage, starting at element {@code offset}. */
     public static Tensor of(Storage storage, DType dtype, long offset, int... shape) {
         checkShape(shape);
-        long needed = (offset + numel(shape)) * dtype.byteSize();
+        long needed = offset < 0 ? -1 : byteSize(dtype, offset, shape);
         if (offset < 0 || needed > storage.byteSize()) {
             throw new ShapeException("Tensor: " + dtype + Arrays.toString(shape) + " at element " + offset
                     + " needs " + needed + " bytes, storage has " + storage.byteSize());
@@ -65,7 +65,7 @@ public final class Tensor {
      */
     public static Tensor zeros(DType dtype, int... shape) {
         checkShape(shape);
-        long bytes = Math.max(1, numel(shape) * dtype.byteSize());
+        long bytes = Math.max(1, byteSize(dtype, 0, shape));
         // Activations live on the Java heap: allocating is a pointer bump and the young-generation GC
         // frees them at once, where fresh native memory is page-faulted and zeroed on every forward
         // pass and returned only after a GC.
@@ -144,6 +144,15 @@ public final class Tensor {
             n = Math.multiplyExact(n, d);
         }
         return n;
+    }
+
+    /** (offset + numel) × element size, refused with a ShapeException where it overflows a long. */
+    private static long byteSize(DType dtype, long offset, int[] shape) {
+        try {
+            return Math.multiplyExact(Math.addExact(offset, numel(shape)), dtype.byteSize());
+        } catch (ArithmeticException e) {
+            throw new ShapeException("Tensor: " + dtype + Arrays.toString(shape) + " has more bytes than a long counts");
+        }
     }
 
     static long[] contiguousStrides(int[] shape) {

@@ -2,6 +2,7 @@ package dev.jformers.tokenizers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jformers.core.ModelFolder;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -44,16 +45,16 @@ public final class AutoTokenizer {
     /** Loads the tokenizer of a model folder. */
     public static Tokenizer fromPretrained(Path dir) {
         if (!Files.isDirectory(dir)) throw new TokenizerException("not a directory: " + dir);
-        JsonNode tokConfig = readJsonIfExists(dir.resolve("tokenizer_config.json"));
-        JsonNode specialMap = readJsonIfExists(dir.resolve("special_tokens_map.json"));
-        JsonNode modelConfig = readJsonIfExists(dir.resolve("config.json"));
-        Path tokenizerJson = dir.resolve("tokenizer.json");
+        JsonNode tokConfig = readJsonIfExists(file(dir, "tokenizer_config.json"));
+        JsonNode specialMap = readJsonIfExists(file(dir, "special_tokens_map.json"));
+        JsonNode modelConfig = readJsonIfExists(file(dir, "config.json"));
+        Path tokenizerJson = file(dir, "tokenizer.json");
         Kind kind = detectKind(tokConfig, modelConfig);
         if (Files.isRegularFile(tokenizerJson)) {
             return TokenizerJson.load(readJson(tokenizerJson), kind, tokConfig, specialMap);
         }
         if (kind == null) {
-            if (Files.isRegularFile(dir.resolve("vocab.txt"))) {
+            if (Files.isRegularFile(file(dir, "vocab.txt"))) {
                 kind = Kind.BERT;
             } else {
                 throw new TokenizerException("cannot tell the tokenizer kind of " + dir
@@ -62,15 +63,15 @@ public final class AutoTokenizer {
             }
         }
         Map<String, JsonNode> settings = settings(tokConfig, specialMap);
-        JsonNode addedTokens = readJsonIfExists(dir.resolve("added_tokens.json"));
+        JsonNode addedTokens = readJsonIfExists(file(dir, "added_tokens.json"));
         return switch (kind) {
             case BERT -> {
-                Path vocab = require(dir.resolve("vocab.txt"));
+                Path vocab = require(file(dir, "vocab.txt"));
                 yield bert(readVocabTxt(vocab), settings, addedTokens);
             }
             case ROBERTA, GPT2 -> {
-                Path vocab = require(dir.resolve("vocab.json"));
-                Path merges = require(dir.resolve("merges.txt"));
+                Path vocab = require(file(dir, "vocab.json"));
+                Path merges = require(file(dir, "merges.txt"));
                 yield bpe(kind, readVocabJson(vocab), readMergesTxt(merges), settings, addedTokens);
             }
         };
@@ -288,6 +289,17 @@ public final class AutoTokenizer {
     }
 
     // ---------------------------------------------------------------- file readers
+
+    /**
+     * {@code dir/name}, refused with a TokenizerException (before a byte is read) when it is a link
+     * that leads out of the model folder: a vocab.txt linked to /etc/passwd must not become a vocabulary.
+     */
+    private static Path file(Path dir, String name) {
+        Path p = dir.resolve(name);
+        String escape = ModelFolder.escape(dir, p);
+        if (escape != null) throw new TokenizerException(p + ": " + escape);
+        return p;
+    }
 
     private static Path require(Path p) {
         if (!Files.isRegularFile(p)) throw new TokenizerException("missing tokenizer file " + p);

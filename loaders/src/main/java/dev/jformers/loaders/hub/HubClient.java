@@ -619,8 +619,18 @@ public final class HubClient {
                 append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING)) {
             byte[] buf = new byte[1 << 16];
             int n;
+            long written = start;
             while ((n = in.read(buf)) > 0) {
                 lastRead.set(System.nanoTime());
+                if (meta.size() >= 0 && n > meta.size() - written) {
+                    // More than announced (or than the LFS pointer's size): stop now, keep nothing.
+                    in.close();
+                    out.close();
+                    Files.deleteIfExists(partial);
+                    throw new HubException(HubException.Reason.INTEGRITY, "download of " + file + " sent more than the "
+                            + meta.size() + " bytes announced; stopped there and discarded it");
+                }
+                written += n;
                 ByteBuffer bb = ByteBuffer.wrap(buf, 0, n);
                 try {
                     while (bb.hasRemaining()) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.core.Activation;
 import dev.jformers.models.CommonConfig;
 import dev.jformers.models.ConfigException;
+import dev.jformers.models.ModelWeights;
 import dev.jformers.models.PretrainedConfig;
 
 /**
@@ -35,19 +36,26 @@ public record BertConfig(CommonConfig common, int vocabSize, int hiddenSize, int
             throw new ConfigException("config.json: add_cross_attention (encoder-decoder BERT) is not supported");
         }
         BertConfig c = new BertConfig(common,
-                j.path("vocab_size").asInt(roberta ? 50265 : 30522),
-                j.path("hidden_size").asInt(768),
-                j.path("num_hidden_layers").asInt(12),
-                j.path("num_attention_heads").asInt(12),
-                j.path("intermediate_size").asInt(3072),
+                CommonConfig.size(j, "vocab_size", roberta ? 50265 : 30522, 1, MAX_VOCAB),
+                CommonConfig.size(j, "hidden_size", 768, 1, MAX_WIDTH),
+                CommonConfig.size(j, "num_hidden_layers", 12, 1, MAX_LAYERS),
+                CommonConfig.size(j, "num_attention_heads", 12, 1, MAX_WIDTH),
+                CommonConfig.size(j, "intermediate_size", 3072, 1, MAX_INNER),
                 Activation.fromHuggingFace(j.path("hidden_act").asText("gelu")),
-                j.path("max_position_embeddings").asInt(512),
-                j.path("type_vocab_size").asInt(2),
+                CommonConfig.size(j, "max_position_embeddings", 512, 1, MAX_POSITIONS),
+                CommonConfig.size(j, "type_vocab_size", 2, 1, MAX_WIDTH),
                 j.path("layer_norm_eps").asDouble(1e-12));
-        if (c.hiddenSize % c.numAttentionHeads != 0) {
-            throw new ConfigException("config.json: hidden_size " + c.hiddenSize + " is not a multiple of num_attention_heads "
-                    + c.numAttentionHeads);
-        }
+        PretrainedConfig.checkHeads("hidden_size", c.hiddenSize, "num_attention_heads", c.numAttentionHeads);
         return c;
+    }
+
+    @Override
+    public void checkWeights(ModelWeights w) {
+        ModelWeights emb = w.child("embeddings");
+        emb.expect("word_embeddings.weight", vocabSize, hiddenSize);
+        emb.expect("position_embeddings.weight", maxPositionEmbeddings, hiddenSize);
+        emb.expect("token_type_embeddings.weight", typeVocabSize, hiddenSize);
+        w.expectLayers("encoder.layer", numHiddenLayers, "num_hidden_layers");
+        w.child("encoder").child("layer", 0).expect("intermediate.dense.weight", intermediateSize, hiddenSize);
     }
 }

@@ -3,7 +3,7 @@ package dev.jformers.models.distilbert;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.core.Activation;
 import dev.jformers.models.CommonConfig;
-import dev.jformers.models.ConfigException;
+import dev.jformers.models.ModelWeights;
 import dev.jformers.models.PretrainedConfig;
 
 /** DistilBERT's config.json ({@code DistilBertConfig}) with HF's defaults. */
@@ -17,17 +17,24 @@ public record DistilBertConfig(CommonConfig common, int vocabSize, int dim, int 
 
     public static DistilBertConfig parse(JsonNode j) {
         DistilBertConfig c = new DistilBertConfig(CommonConfig.parse(j, 0, null, null),
-                j.path("vocab_size").asInt(30522),
-                j.path("dim").asInt(768),
-                j.path("n_layers").asInt(6),
-                j.path("n_heads").asInt(12),
-                j.path("hidden_dim").asInt(3072),
+                CommonConfig.size(j, "vocab_size", 30522, 1, MAX_VOCAB),
+                CommonConfig.size(j, "dim", 768, 1, MAX_WIDTH),
+                CommonConfig.size(j, "n_layers", 6, 1, MAX_LAYERS),
+                CommonConfig.size(j, "n_heads", 12, 1, MAX_WIDTH),
+                CommonConfig.size(j, "hidden_dim", 3072, 1, MAX_INNER),
                 Activation.fromHuggingFace(j.path("activation").asText("gelu")),
-                j.path("max_position_embeddings").asInt(512),
+                CommonConfig.size(j, "max_position_embeddings", 512, 1, MAX_POSITIONS),
                 j.path("sinusoidal_pos_embds").asBoolean(false));
-        if (c.dim % c.nHeads != 0) {
-            throw new ConfigException("config.json: dim " + c.dim + " is not a multiple of n_heads " + c.nHeads);
-        }
+        PretrainedConfig.checkHeads("dim", c.dim, "n_heads", c.nHeads);
         return c;
+    }
+
+    @Override
+    public void checkWeights(ModelWeights w) {
+        ModelWeights emb = w.child("embeddings");
+        emb.expect("word_embeddings.weight", vocabSize, dim);
+        emb.expect("position_embeddings.weight", maxPositionEmbeddings, dim);
+        w.expectLayers("transformer.layer", nLayers, "n_layers");
+        w.child("transformer").child("layer", 0).expect("ffn.lin1.weight", hiddenDim, dim);
     }
 }
