@@ -155,6 +155,12 @@ public final class TorchCheckpoint implements WeightSource {
         return stateDict(file, root);
     }
 
+    /** The state dict a bare pickle describes (storages unresolved), as the zip format reads it; for fuzzing. */
+    static Set<String> readPickle(Path file, MemorySegment pickle) {
+        Object root = Pickle.load(file, pickle, 0, pickle.byteSize(), hooks(file, new LinkedHashMap<>(), false)).value();
+        return stateDict(file, root).keySet();
+    }
+
     // ------------------------------------------------------------------ legacy format
 
     private static Map<String, TensorRef> readLegacy(Path file, MemorySegment seg) {

@@ -108,6 +108,23 @@ final class TensorBundleWriter {
         return file.toByteArray();
     }
 
+    /** A table whose one data block holds {@code contents} as given (entries and restarts already encoded). */
+    static byte[] tableWithRawBlock(byte[] contents) {
+        ByteArrayOutputStream file = new ByteArrayOutputStream();
+        long[] data = writeBlock(file, contents);
+        long[] meta = writeBlock(file, new BlockBuilder(16).finish());
+        BlockBuilder index = new BlockBuilder(1);
+        index.add(new byte[] {(byte) 0xFF}, new Proto().rawVarint(data[0]).rawVarint(data[1]).bytes());
+        long[] idx = writeBlock(file, index.finish());
+        byte[] handlesBytes = new Proto().rawVarint(meta[0]).rawVarint(meta[1]).rawVarint(idx[0]).rawVarint(idx[1]).bytes();
+        ByteBuffer footer = ByteBuffer.allocate(48).order(ByteOrder.LITTLE_ENDIAN);
+        footer.put(handlesBytes);
+        footer.position(40);
+        footer.putLong(TfTable.MAGIC);
+        file.writeBytes(footer.array());
+        return file.toByteArray();
+    }
+
     /** Appends a block and its trailer; returns {offset, size} of the block contents. */
     private static long[] writeBlock(ByteArrayOutputStream file, byte[] contents) {
         long offset = file.size();

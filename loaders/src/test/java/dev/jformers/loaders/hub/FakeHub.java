@@ -60,7 +60,10 @@ final class FakeHub implements AutoCloseable {
     final Set<String> cutOnce = ConcurrentHashMap.newKeySet();
     final Set<String> corrupt = ConcurrentHashMap.newKeySet();
     final Set<String> stall = ConcurrentHashMap.newKeySet();
+    /** Blobs sent with this many bytes more than announced (a chunked body that never ends in time). */
+    final Map<String, Long> oversend = new ConcurrentHashMap<>();
     volatile int slowMillisPer4k;
+    final java.util.concurrent.atomic.AtomicLong sentExtra = new java.util.concurrent.atomic.AtomicLong();
 
     private final HttpServer hub;
     private final HttpServer cdn;
@@ -238,8 +241,20 @@ final class FakeHub implements AutoCloseable {
             ex.getResponseHeaders().set("Content-Range", "bytes " + from + "-" + (data.length - 1) + "/" + data.length);
         }
         ex.getResponseHeaders().set("ETag", "\"" + sha + "\"");
-        ex.sendResponseHeaders(from > 0 ? 206 : 200, data.length - from);
+        long extra = oversend.getOrDefault(sha, 0L);
+        ex.sendResponseHeaders(from > 0 ? 206 : 200, extra > 0 ? 0 : data.length - from);
         OutputStream out = ex.getResponseBody();
+        if (extra > 0) {
+            try (out) {
+                out.write(data, from, data.length - from);
+                byte[] zeros = new byte[1 << 16];
+                for (long sent = 0; sent < extra; sent += zeros.length) {
+                    out.write(zeros);
+                    sentExtra.addAndGet(zeros.length);
+                }
+            }
+            return;
+        }
         boolean cut = cutOnce.remove(sha);
         boolean stalls = stall.contains(sha);
         int end = cut || stalls ? from + (data.length - from) / 2 : data.length;

@@ -240,6 +240,21 @@ class HubClientTest {
     }
 
     @Test
+    void aDownloadStopsAtTheAnnouncedSize() throws IOException {
+        // The server announces the file's size, then keeps sending: at most that much reaches the disk.
+        String sha = sha("model.safetensors", bertFiles);
+        long announced = bertFiles.get("model.safetensors").length;
+        hub.oversend.put(sha, 64L << 20);
+        HubException e = assertThrows(HubException.class, () -> client().retries(0).build().snapshot(BERT));
+        assertEquals(HubException.Reason.INTEGRITY, e.reason());
+        assertTrue(e.getMessage().contains("more than the " + announced + " bytes announced"), e.getMessage());
+        Path blobs = repoDir(BERT).resolve("blobs");
+        assertFalse(Files.exists(blobs.resolve(sha)));
+        assertFalse(Files.exists(blobs.resolve(sha + ".incomplete")), "nothing beyond the announced size is kept");
+        assertTrue(hub.sentExtra.get() < 32L << 20, "the client hung up early: " + hub.sentExtra.get());
+    }
+
+    @Test
     void concurrentDownloadsInOneJvmGiveOneIntactBlob() throws Exception {
         hub.slowMillisPer4k = 3;         // about 160 ms for the weights: the two calls overlap
         String sha = sha("model.safetensors", bertFiles);
