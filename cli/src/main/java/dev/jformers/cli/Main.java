@@ -88,7 +88,8 @@ public final class Main implements Runnable {
     static String oneLine(Throwable e) {
         Throwable t = e;
         while ((t.getMessage() == null || t instanceof java.util.concurrent.ExecutionException
-                || t instanceof CommandLine.ExecutionException || t instanceof java.lang.reflect.InvocationTargetException)
+                || t instanceof CommandLine.ExecutionException || t instanceof java.lang.reflect.InvocationTargetException
+                || t.getCause() != null && t.getMessage().equals(t.getCause().toString())) // new RuntimeException(cause)
                 && t.getCause() != null) {
             t = t.getCause();
         }
