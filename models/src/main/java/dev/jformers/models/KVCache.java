@@ -1,4 +1,4 @@
-package dev.jformers.models.gpt2;
+package dev.jformers.models;
 
 import dev.jformers.core.Backend;
 import dev.jformers.core.JformersException;
@@ -7,27 +7,35 @@ import dev.jformers.core.Tensor;
 /**
  * Keys and values of every layer for the tokens seen so far, so that each generation step only
  * computes the new token: per layer two buffers [B, capacity, C] on the backend, of which the
- * first {@link #length()} positions are filled. One cache belongs to one generation call.
+ * first {@link #length()} positions are filled. One cache belongs to one generation call; GPT-2
+ * and the BERT-family decoders ({@code is_decoder}) use the same layout.
  */
 public final class KVCache {
     private final Backend backend;
     private final Tensor[] keys;
     private final Tensor[] values;
+    private final int batch;
+    private final int width;
     private final int capacity;
     private int length;
+    /** One [B, capacity, C] buffer shared by the layers while {@link #reorder} moves rows (made on first use). */
+    private Tensor scratch;
 
-    public KVCache(Backend backend, GPT2Config config, int batch, int capacity) {
-        if (capacity > config.nPositions()) {
-            throw new JformersException("a KV cache of " + capacity + " positions exceeds the model's n_positions "
-                    + config.nPositions());
-        }
+    /**
+     * @param layers   transformer layers
+     * @param width    hidden size C (all heads side by side)
+     * @param capacity positions the cache can hold (prompt + new tokens)
+     */
+    public KVCache(Backend backend, int layers, int batch, int width, int capacity) {
         this.backend = backend;
+        this.batch = batch;
+        this.width = width;
         this.capacity = capacity;
-        keys = new Tensor[config.nLayer()];
-        values = new Tensor[config.nLayer()];
-        for (int i = 0; i < keys.length; i++) {
-            keys[i] = backend.zeros(batch, capacity, config.nEmbd());
-            values[i] = backend.zeros(batch, capacity, config.nEmbd());
+        keys = new Tensor[layers];
+        values = new Tensor[layers];
+        for (int i = 0; i < layers; i++) {
+            keys[i] = backend.zeros(batch, capacity, width);
+            values[i] = backend.zeros(batch, capacity, width);
         }
     }
 
@@ -40,11 +48,15 @@ public final class KVCache {
         return capacity;
     }
 
+    public int batch() {
+        return batch;
+    }
+
     /**
      * Stores layer {@code layer}'s new keys/values [B, T, C] after the cached ones and returns views
      * of all of them [B, length + T, C].
      */
-    Tensor[] append(int layer, Tensor k, Tensor v) {
+    public Tensor[] append(int layer, Tensor k, Tensor v) {
         int t = k.dim(1);
         if (length + t > capacity) {
             throw new JformersException("KV cache full: " + length + " + " + t + " positions > capacity " + capacity);
@@ -55,7 +67,55 @@ public final class KVCache {
     }
 
     /** Called once per forward pass, after every layer has appended {@code t} positions. */
-    void advance(int t) {
+    public void advance(int t) {
         length += t;
+    }
+
+    /**
+     * Beam search's {@code _reorder_cache}: row i afterwards holds what row {@code source[i]} held. Only the rows
+     * whose source is another row are written, and only their filled positions (HF copies the whole cache with
+     * index_select every step); a source row that is itself overwritten is saved in a scratch buffer first.
+     */
+    public void reorder(int[] source) {
+        if (source.length != batch) {
+            throw new IllegalArgumentException("reorder: " + source.length + " rows for a cache of " + batch);
+        }
+        boolean[] overwritten = new boolean[batch];
+        boolean any = false;
+        for (int i = 0; i < batch; i++) {
+            overwritten[i] = source[i] != i;
+            any |= overwritten[i];
+        }
+        if (!any || length == 0) {
+            return;
+        }
+        boolean[] saved = new boolean[batch];   // sources that are overwritten themselves: read from scratch
+        for (int i = 0; i < batch; i++) {
+            if (overwritten[i] && overwritten[source[i]]) {
+                saved[source[i]] = true;
+            }
+        }
+        if (scratch == null) {
+            scratch = backend.zeros(batch, capacity, width);
+        }
+        for (Tensor[] buffers : new Tensor[][] {keys, values}) {
+            for (Tensor layer : buffers) {
+                for (int s = 0; s < batch; s++) {
+                    if (saved[s]) {
+                        backend.copyInto(rows(layer, s), rows(scratch, s));
+                    }
+                }
+                for (int i = 0; i < batch; i++) {
+                    if (overwritten[i]) {
+                        backend.copyInto(rows(saved[source[i]] ? scratch : layer, source[i]), rows(layer, i));
+                    }
+                }
+            }
+        }
+    }
+
+    /** Row {@code row}'s filled positions [1, length, C]. */
+    private Tensor rows(Tensor buffer, int row) {
+        return buffer.narrow(0, row, 1).narrow(1, 0, length);
     }
 }

@@ -56,8 +56,29 @@ public final class BertEmbeddings {
         return dropout.forward(layerNorm.forward(x));
     }
 
-    /** RoBERTa: position = cumsum(id ≠ pad)·(id ≠ pad) + pad, so real tokens start at pad+1. */
+    /**
+     * Position ids of new tokens after {@code past} cached ones, as HF's decoders make them: BERT
+     * past..past+T−1 (left padding counted); RoBERTa (cumsum(id ≠ pad) + past)·(id ≠ pad) + pad, so a
+     * left-padded row's first generated token jumps to past + pad + 1.
+     */
+    public Tensor decoderPositionIds(Tensor inputIds, int past) {
+        return config.isRoberta()
+                ? robertaPositionIds(inputIds, config.common().padTokenId(), past)
+                : Tensors.arange(past, inputIds.dim(1));
+    }
+
+    /** The longest sequence the position embeddings hold. */
+    public int maxPositions() {
+        int pad = config.common().padTokenId() == null ? 1 : config.common().padTokenId();
+        return config.isRoberta() ? config.maxPositionEmbeddings() - pad - 1 : config.maxPositionEmbeddings();
+    }
+
     static Tensor robertaPositionIds(Tensor inputIds, Integer padId) {
+        return robertaPositionIds(inputIds, padId, 0);
+    }
+
+    /** RoBERTa: position = (cumsum(id ≠ pad) + past)·(id ≠ pad) + pad, so real tokens start at pad+1. */
+    static Tensor robertaPositionIds(Tensor inputIds, Integer padId, int past) {
         int pad = padId == null ? 1 : padId;
         int batch = inputIds.dim(0), tokens = inputIds.dim(1);
         long[] ids = inputIds.toLongArray();
@@ -68,7 +89,7 @@ public final class BertEmbeddings {
                 int i = b * tokens + t;
                 boolean real = ids[i] != pad;
                 count += real ? 1 : 0;
-                pos[i] = real ? count + pad : pad;
+                pos[i] = real ? count + past + pad : pad;
             }
         }
         return Tensor.ofLongs(pos, batch, tokens);

@@ -5,6 +5,7 @@ import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
 import dev.jformers.core.Tensor;
+import dev.jformers.models.KVCache;
 import dev.jformers.models.ModelWeights;
 import dev.jformers.models.nn.LayerNorm;
 import dev.jformers.models.nn.Linear;
@@ -73,5 +74,30 @@ public final class BertLayer {
         backend.recycle(o);
         backend.recycle(a);
         return new AttentionOutput(y, attn.probs());
+    }
+
+    /**
+     * A decoder step ({@code is_decoder}) with a KV cache: x holds the new tokens [B, T, C]; their keys and values
+     * go into layer {@code index} of {@code cache}, and the queries attend to the cached ones too (HF's
+     * {@code past_key_value}). The same block as {@link #forward}, kept beside it so that the plain encoder path
+     * stays as it is.
+     */
+    public Tensor forward(Tensor x, AttentionMask mask, KVCache cache, int index) {
+        int c = config.hiddenSize();
+        Tensor qkv = queryKeyValue.forward(x);                                          // [B, T, 3C]
+        Tensor[] kv = cache.append(index, qkv.narrow(2, c, c), qkv.narrow(2, 2 * c, c)); // [B, past+T, C]
+        AttentionOutput attn = backend.attention(qkv.narrow(2, 0, c), kv[0], kv[1], heads, mask, scale, false);
+        backend.recycle(qkv);
+        Tensor d = attentionOutputDense.forward(attn.context());
+        backend.recycle(attn.context());
+        Tensor a = attentionOutputLayerNorm.forward(d, x);
+        backend.recycle(d);
+        Tensor h = intermediateDense.forward(a, config.hiddenAct());
+        Tensor o = outputDense.forward(h);
+        backend.recycle(h);
+        Tensor y = outputLayerNorm.forward(o, a);
+        backend.recycle(o);
+        backend.recycle(a);
+        return y;
     }
 }

@@ -4,8 +4,10 @@ import dev.jformers.core.Activation;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
+import dev.jformers.core.JformersException;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.KVCache;
 import dev.jformers.models.ModelInput;
 import dev.jformers.models.ModelOutput;
 import dev.jformers.models.ModelWeights;
@@ -78,6 +80,42 @@ public class BertModel implements PreTrainedModel {
             hidden.add(x);
         }
         return new EncoderOutput(x, hidden, attentions);
+    }
+
+    /**
+     * A decoder step with a KV cache (config {@code is_decoder}): new ids [B, T], attention mask [B, past + T]
+     * → hidden states of the new tokens [B, T, C]. Token types are 0, as HF's buffered
+     * {@code token_type_ids} give.
+     */
+    public Tensor decode(Tensor inputIds, Tensor attentionMask, KVCache cache) {
+        if (!config.common().isDecoder()) {
+            throw new JformersException(modelClass() + " generates only as a decoder: its config.json needs \"is_decoder\": true"
+                    + " (causal self-attention), as Hugging Face requires");
+        }
+        AttentionMask mask = AttentionMask.causal(attentionMask);
+        Tensor positionIds = embeddings.decoderPositionIds(inputIds, cache.length());
+        Tensor x = embeddings.forward(inputIds, null, positionIds);                        // [B, T, C]
+        for (int i = 0; i < layers.size(); i++) {
+            Tensor y = layers.get(i).forward(x, mask, cache, i);
+            backend.recycle(x);
+            x = y;
+        }
+        cache.advance(inputIds.dim(1));
+        return x;
+    }
+
+    /** A cache for this model's layers. */
+    public KVCache newCache(int batch, int capacity) {
+        if (capacity > maxPositions()) {
+            throw new JformersException("a KV cache of " + capacity + " positions exceeds the model's "
+                    + maxPositions() + " positions");
+        }
+        return new KVCache(backend, layers.size(), batch, config.hiddenSize(), capacity);
+    }
+
+    /** The longest sequence the position embeddings hold (RoBERTa's start after pad + 1). */
+    public int maxPositions() {
+        return embeddings.maxPositions();
     }
 
     /** tanh(dense(h[:, 0])): [B, T, C] → [B, C]. */

@@ -4,21 +4,23 @@ import dev.jformers.models.Losses;
 import dev.jformers.models.Labels;
 import dev.jformers.core.Backend;
 import dev.jformers.core.Tensor;
+import dev.jformers.models.CausalLM;
 import dev.jformers.models.EncoderOutput;
 import dev.jformers.models.Heads;
+import dev.jformers.models.KVCache;
 import dev.jformers.models.ModelInput;
 import dev.jformers.models.ModelOutput;
 import dev.jformers.models.ModelWeights;
-import dev.jformers.models.PreTrainedModel;
 import dev.jformers.models.Tensors;
 import dev.jformers.models.nn.Linear;
 
 /**
  * HF {@code GPT2LMHeadModel}: GPT-2 → {@code lm_head} [C → vocab], no bias, tied to wte →
  * {@code logits} [B, T, vocab]. {@link dev.jformers.models.generation.Generator} drives it with a
- * {@link KVCache}.
+ * {@link KVCache}; position ids come from the attention mask as HF's {@code prepare_inputs_for_generation}
+ * makes them (cumsum(mask) − 1, padding at 1), so left padding is invisible.
  */
-public final class GPT2LMHeadModel implements PreTrainedModel {
+public final class GPT2LMHeadModel implements CausalLM {
     private final GPT2Model transformer;
     private final Linear lmHead;
 
@@ -65,8 +67,41 @@ public final class GPT2LMHeadModel implements PreTrainedModel {
         return Tensors.host(backend(), lmHead.forward(last));                                // [B, vocab]
     }
 
-    /** A cache for {@code batch} sequences of up to {@code capacity} positions. */
+    @Override
+    public Tensor nextTokenLogits(Tensor inputIds, Tensor attentionMask, KVCache cache) {
+        int tokens = inputIds.dim(1);
+        return nextTokenLogits(inputIds, attentionMask, positionIds(attentionMask, attentionMask.dim(1) - tokens, tokens), cache);
+    }
+
+    /** HF: position = cumsum(mask) − 1, and 1 where the mask is 0; columns [from, from + count). */
+    public static Tensor positionIds(Tensor attentionMask, int from, int count) {
+        int batch = attentionMask.dim(0), width = attentionMask.dim(1);
+        long[] mask = attentionMask.toLongArray();
+        long[] flat = new long[batch * count];
+        for (int b = 0; b < batch; b++) {
+            long cumulative = 0;
+            for (int t = 0; t < from + count; t++) {
+                long m = mask[b * width + t];
+                cumulative += m;
+                if (t >= from) {
+                    flat[b * count + t - from] = m == 0 ? 1 : cumulative - 1;
+                }
+            }
+        }
+        return Tensor.ofLongs(flat, batch, count);
+    }
+
+    @Override
     public KVCache newCache(int batch, int capacity) {
-        return new KVCache(backend(), config(), batch, capacity);
+        if (capacity > config().nPositions()) {
+            throw new dev.jformers.core.JformersException("a KV cache of " + capacity
+                    + " positions exceeds the model's n_positions " + config().nPositions());
+        }
+        return new KVCache(backend(), config().nLayer(), batch, config().nEmbd(), capacity);
+    }
+
+    @Override
+    public int maxPositions() {
+        return config().nPositions();
     }
 }

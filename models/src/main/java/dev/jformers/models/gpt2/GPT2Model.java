@@ -7,6 +7,7 @@ import dev.jformers.core.Backend;
 import dev.jformers.core.JformersException;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.KVCache;
 import dev.jformers.models.ModelInput;
 import dev.jformers.models.ModelOutput;
 import dev.jformers.models.ModelWeights;
