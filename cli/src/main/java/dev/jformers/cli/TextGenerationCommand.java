@@ -1,5 +1,6 @@
 package dev.jformers.cli;
 
+import dev.jformers.models.generation.GenerationConfig;
 import dev.jformers.pipelines.Pipeline;
 import dev.jformers.pipelines.TextGenerationPipeline;
 import picocli.CommandLine.Command;
@@ -7,37 +8,22 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
+import java.util.Arrays;
 import java.util.List;
 
-/** {@code jformers text-generation}: HF's text-generation pipeline; streams the text as it is generated. */
-@Command(name = "text-generation", mixinStandardHelpOptions = true,
+/**
+ * {@code jformers text-generation}: HF's text-generation pipeline. Every GenerationConfig field is a flag
+ * ({@link GenerationFlags}); without --json the text streams word by word as it is generated (one sequence), or each
+ * sequence is printed on its own line (beams, several sequences).
+ */
+@Command(name = "text-generation", mixinStandardHelpOptions = true, modelTransformer = GenerationFlags.class,
         description = {"Continue each PROMPT (HF's text-generation pipeline); without --json the text streams as it comes.",
+                "Every GenerationConfig field is a --kebab-name=VALUE flag (--num-beams 4, --no-repeat-ngram-size 2,"
+                        + " --eos-token-id 50256,198, --early-stopping never, …).",
                 "Example: jformers text-generation --max-new-tokens=20 'Hello, my name is'"})
 final class TextGenerationCommand extends PipelineCommand {
     @Parameters(paramLabel = "PROMPT", arity = "1..*")
     List<String> prompts;
-
-    @Option(names = "--max-new-tokens", paramLabel = "N", description = "tokens to generate (default: the model's max_length 20 minus the prompt)")
-    Integer maxNewTokens;
-
-    @Option(names = "--do-sample", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
-            description = "sample instead of greedy decoding (default: the model's generation config)")
-    Boolean doSample;
-
-    @Option(names = "--temperature", paramLabel = "T")
-    Double temperature;
-
-    @Option(names = "--top-k", paramLabel = "K")
-    Integer topK;
-
-    @Option(names = "--top-p", paramLabel = "P")
-    Double topP;
-
-    @Option(names = "--seed", paramLabel = "S", description = "random seed for sampling")
-    Long seed;
-
-    @Option(names = "--repetition-penalty", paramLabel = "R")
-    Double repetitionPenalty;
 
     @Option(names = "--return-full-text", arity = "0..1", fallbackValue = "true", defaultValue = "true", paramLabel = "BOOL",
             description = "prompt + continuation (default ${DEFAULT-VALUE}) or the continuation alone")
@@ -47,6 +33,20 @@ final class TextGenerationCommand extends PipelineCommand {
             description = "return generated_token_ids instead of text")
     boolean returnTensors;
 
+    @Option(names = "--clean-up-tokenization-spaces", arity = "0..1", fallbackValue = "true", defaultValue = "true",
+            paramLabel = "BOOL", description = "HF's decode cleanup (default ${DEFAULT-VALUE})")
+    boolean cleanUp;
+
+    @Option(names = "--prefix", paramLabel = "TEXT", description = "text put before the prompt for the model, not returned")
+    String prefix;
+
+    @Option(names = "--stop-sequence", paramLabel = "TEXT", description = "stop at this text's first token (as HF's pipeline)")
+    String stopSequence;
+
+    @Option(names = "--handle-long-generation", paramLabel = "hole",
+            description = "hole: drop the prompt's start so that prompt + new tokens fit the model")
+    String handleLongGeneration;
+
     @Override
     String task() {
         return "text-generation";
@@ -55,23 +55,30 @@ final class TextGenerationCommand extends PipelineCommand {
     @Override
     void run(Pipeline pipeline, PrintWriter out) throws Exception {
         TextGenerationPipeline p = (TextGenerationPipeline) pipeline;
-        TextGenerationPipeline.Options o = new TextGenerationPipeline.Options(maxNewTokens, doSample, temperature, topK,
-                topP, seed, repetitionPenalty, returnFullText, returnTensors);
+        TextGenerationPipeline.Options o = TextGenerationPipeline.Options.defaults()
+                .withAll(GenerationFlags.kwargs(spec))
+                .withReturnFullText(returnFullText).withReturnTensors(returnTensors).withCleanUpTokenizationSpaces(cleanUp)
+                .withPrefix(prefix).withStopSequence(stopSequence).withHandleLongGeneration(handleLongGeneration);
         if (json) {
             out.println(toJson(prompts.size() == 1 ? p.call(prompts.get(0), o) : p.call(prompts, o)));
             return;
         }
+        GenerationConfig config = GenerationConfig.forPipeline(p.modelDir(), "text-generation").update(o.generateArguments());
+        boolean oneSequence = config.numBeams() == 1 && config.numReturnSequences() == 1;
         for (String prompt : prompts) {
-            if (returnTensors) {
-                TextGenerationPipeline.Generated g = p.generate(prompt, o, null);
-                out.println(java.util.Arrays.toString(((TextGenerationPipeline.GeneratedTokenIds) g).generatedTokenIds()));
+            if (returnTensors || !oneSequence) {
+                for (TextGenerationPipeline.Generated g : p.call(prompt, o)) {
+                    out.println(g instanceof TextGenerationPipeline.GeneratedTokenIds t
+                            ? Arrays.toString(t.generatedTokenIds())
+                            : ((TextGenerationPipeline.GeneratedText) g).generatedText());
+                }
                 continue;
             }
             if (returnFullText) {
                 out.print(prompt);
                 out.flush();
             }
-            p.generate(prompt, o, piece -> {
+            p.call(prompt, o, piece -> {
                 out.print(piece);
                 out.flush();
             });

@@ -133,7 +133,7 @@ class CoreCommandsTest {
     }
 
     /** golden {"shape": [B, T], "data": [...]} → [[...], ...] */
-    private static JsonNode rows(JsonNode t) {
+    static JsonNode rows(JsonNode t) {
         int cols = t.get("shape").get(1).asInt();
         var out = JSON.createArrayNode();
         for (int i = 0; i < t.get("data").size(); i += cols) {

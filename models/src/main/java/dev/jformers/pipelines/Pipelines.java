@@ -3,9 +3,9 @@ package dev.jformers.pipelines;
 import dev.jformers.core.Backend;
 import dev.jformers.core.Backends;
 import dev.jformers.models.AutoModels;
+import dev.jformers.models.CausalLM;
 import dev.jformers.models.PreTrainedModel;
 import dev.jformers.models.Task;
-import dev.jformers.models.gpt2.GPT2LMHeadModel;
 import dev.jformers.models.hub.ModelResolver;
 import dev.jformers.tokenizers.AutoTokenizer;
 import dev.jformers.tokenizers.Tokenizer;
@@ -123,10 +123,10 @@ public final class Pipelines {
                         AutoModels.load(Task.QUESTION_ANSWERING, dir, b), tokenizer, owned);
                 case "text-generation" -> {
                     PreTrainedModel m = AutoModels.load(Task.CAUSAL_LM, dir, b);
-                    if (!(m instanceof GPT2LMHeadModel gpt2)) {
-                        throw new PipelineException("text-generation supports GPT-2 models; " + dir + " holds a " + m.modelClass());
+                    if (!(m instanceof CausalLM lm)) {
+                        throw new PipelineException("text-generation needs a causal LM; " + dir + " holds a " + m.modelClass());
                     }
-                    yield new TextGenerationPipeline(dir, gpt2, tokenizer, owned);
+                    yield new TextGenerationPipeline(dir, lm, tokenizer, owned);
                 }
                 case "feature-extraction" -> new FeatureExtractionPipeline(dir, AutoModels.load(Task.BASE, dir, b), tokenizer, owned);
                 default -> throw new IllegalStateException(t);

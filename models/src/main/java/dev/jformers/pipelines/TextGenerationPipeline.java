@@ -6,81 +6,134 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jformers.core.Backend;
-import dev.jformers.core.ModelFolder;
-import dev.jformers.models.CommonConfig;
+import dev.jformers.models.CausalLM;
 import dev.jformers.models.generation.GenerationConfig;
 import dev.jformers.models.generation.Generator;
-import dev.jformers.models.gpt2.GPT2LMHeadModel;
+import dev.jformers.models.generation.TextStreamer;
 import dev.jformers.tokenizers.EncodeOptions;
 import dev.jformers.tokenizers.Tokenizer;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Iterator;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 
 /**
- * HF's {@code TextGenerationPipeline} for GPT-2: continues a prompt (greedy or sampling) and returns the text.
+ * HF's {@code TextGenerationPipeline} (transformers 4.28) for any causal LM (GPT-2, BERT / RoBERTa with
+ * {@code is_decoder}): continues a prompt with {@link Generator} and returns the text.
  *
- * <p>Defaults come, as in HF, from {@code generation_config.json} (or config.json), then from config.json's
- * {@code task_specific_params["text-generation"]} (the real gpt2 asks for sampling and max_length 50 there), then
- * from the options. Sampling uses jformers' own random generator: a seed makes runs repeatable, but sampled texts
- * differ from PyTorch's; greedy texts are HF's.
+ * <p>Generation settings: the model's {@link GenerationConfig#forPipeline} (generation_config.json, or config.json
+ * with its {@code task_specific_params["text-generation"]}), then the call's generate arguments. Pipeline arguments as
+ * HF's: {@code return_full_text} (prompt string + new text, the default), {@code return_tensors},
+ * {@code clean_up_tokenization_spaces} (default true), {@code prefix} (tokenized with the prompt, not returned;
+ * without max_new_tokens it lengthens max_length by its own token count, as HF does), {@code stop_sequence} (its first
+ * token becomes the eos id, as in HF), {@code handle_long_generation="hole"} (cuts the prompt's start so that prompt +
+ * new tokens fit the tokenizer's model_max_length). Sampling uses jformers' random generator: a seed makes runs
+ * repeatable, but sampled texts differ from PyTorch's; greedy and beam texts are HF's.
  */
 public final class TextGenerationPipeline extends Pipeline {
 
     /**
-     * HF's keyword arguments; null fields take the model's generation defaults.
-     *
-     * @param maxNewTokens   tokens to generate (null: max_length − prompt length, max_length 20 unless configured)
-     * @param returnFullText prompt + continuation (HF's default) or the continuation alone
-     * @param returnTensors  return {@code generated_token_ids} instead of text
+     * A pipeline call's arguments: generate's (HF names, {@link GenerationConfig} fields) and the pipeline's own.
+     * Immutable; every {@code with…} returns a copy.
      */
-    public record Options(Integer maxNewTokens, Boolean doSample, Double temperature, Integer topK, Double topP,
-                          Long seed, Double repetitionPenalty, boolean returnFullText, boolean returnTensors) {
+    public static final class Options {
+        private final ObjectNode generate;
+        private final boolean returnFullText;
+        private final boolean returnTensors;
+        private final boolean cleanUpTokenizationSpaces;
+        private final String prefix;
+        private final String handleLongGeneration;
+        private final String stopSequence;
+
+        private Options(ObjectNode generate, boolean returnFullText, boolean returnTensors, boolean cleanUp,
+                        String prefix, String handleLongGeneration, String stopSequence) {
+            this.generate = generate;
+            this.returnFullText = returnFullText;
+            this.returnTensors = returnTensors;
+            this.cleanUpTokenizationSpaces = cleanUp;
+            this.prefix = prefix;
+            this.handleLongGeneration = handleLongGeneration;
+            this.stopSequence = stopSequence;
+        }
+
         public static Options defaults() {
-            return new Options(null, null, null, null, null, null, null, true, false);
+            return new Options(JsonNodeFactory.instance.objectNode(), true, false, true, null, null, null);
+        }
+
+        /** One of generate's arguments by its HF name (checked against {@link GenerationConfig}'s fields when used). */
+        public Options with(String generateArgument, Object value) {
+            ObjectNode g = generate.deepCopy();
+            g.set(generateArgument, value == null ? JsonNodeFactory.instance.nullNode() : new ObjectMapper().valueToTree(value));
+            return new Options(g, returnFullText, returnTensors, cleanUpTokenizationSpaces, prefix, handleLongGeneration, stopSequence);
+        }
+
+        /** Several generate arguments (a JSON object of HF names). */
+        public Options withAll(JsonNode generateArguments) {
+            ObjectNode g = generate.deepCopy();
+            g.setAll((ObjectNode) generateArguments);
+            return new Options(g, returnFullText, returnTensors, cleanUpTokenizationSpaces, prefix, handleLongGeneration, stopSequence);
+        }
+
+        public ObjectNode generateArguments() {
+            return generate.deepCopy();
         }
 
         public Options withMaxNewTokens(Integer v) {
-            return new Options(v, doSample, temperature, topK, topP, seed, repetitionPenalty, returnFullText, returnTensors);
+            return with("max_new_tokens", v);
         }
 
         public Options withDoSample(Boolean v) {
-            return new Options(maxNewTokens, v, temperature, topK, topP, seed, repetitionPenalty, returnFullText, returnTensors);
+            return with("do_sample", v);
         }
 
         public Options withTemperature(Double v) {
-            return new Options(maxNewTokens, doSample, v, topK, topP, seed, repetitionPenalty, returnFullText, returnTensors);
+            return with("temperature", v);
         }
 
         public Options withTopK(Integer v) {
-            return new Options(maxNewTokens, doSample, temperature, v, topP, seed, repetitionPenalty, returnFullText, returnTensors);
+            return with("top_k", v);
         }
 
         public Options withTopP(Double v) {
-            return new Options(maxNewTokens, doSample, temperature, topK, v, seed, repetitionPenalty, returnFullText, returnTensors);
+            return with("top_p", v);
         }
 
         public Options withSeed(Long v) {
-            return new Options(maxNewTokens, doSample, temperature, topK, topP, v, repetitionPenalty, returnFullText, returnTensors);
+            return with("seed", v);
         }
 
         public Options withRepetitionPenalty(Double v) {
-            return new Options(maxNewTokens, doSample, temperature, topK, topP, seed, v, returnFullText, returnTensors);
+            return with("repetition_penalty", v);
         }
 
         public Options withReturnFullText(boolean v) {
-            return new Options(maxNewTokens, doSample, temperature, topK, topP, seed, repetitionPenalty, v, returnTensors);
+            return new Options(generate, v, returnTensors, cleanUpTokenizationSpaces, prefix, handleLongGeneration, stopSequence);
         }
 
         public Options withReturnTensors(boolean v) {
-            return new Options(maxNewTokens, doSample, temperature, topK, topP, seed, repetitionPenalty, returnFullText, v);
+            return new Options(generate, returnFullText, v, cleanUpTokenizationSpaces, prefix, handleLongGeneration, stopSequence);
+        }
+
+        public Options withCleanUpTokenizationSpaces(boolean v) {
+            return new Options(generate, returnFullText, returnTensors, v, prefix, handleLongGeneration, stopSequence);
+        }
+
+        public Options withPrefix(String v) {
+            return new Options(generate, returnFullText, returnTensors, cleanUpTokenizationSpaces, v, handleLongGeneration, stopSequence);
+        }
+
+        /** null or "hole" (HF's only strategy). */
+        public Options withHandleLongGeneration(String v) {
+            if (v != null && !v.equals("hole")) {
+                throw new PipelineException(v + " is not a valid value for `handle_long_generation` parameter expected [None, 'hole']");
+            }
+            return new Options(generate, returnFullText, returnTensors, cleanUpTokenizationSpaces, prefix, v, stopSequence);
+        }
+
+        public Options withStopSequence(String v) {
+            return new Options(generate, returnFullText, returnTensors, cleanUpTokenizationSpaces, prefix, handleLongGeneration, v);
         }
     }
 
@@ -94,127 +147,141 @@ public final class TextGenerationPipeline extends Pipeline {
     public record GeneratedTokenIds(@JsonProperty("generated_token_ids") long[] generatedTokenIds) implements Generated {
     }
 
-    private final GPT2LMHeadModel gpt2;
-    /** The model's generation defaults (generation_config.json, then task_specific_params). */
-    private final ObjectNode defaults;
+    private final CausalLM lm;
 
-    TextGenerationPipeline(Path dir, GPT2LMHeadModel model, Tokenizer tokenizer, Backend owned) {
+    TextGenerationPipeline(Path dir, CausalLM model, Tokenizer tokenizer, Backend owned) {
         super("text-generation", dir, model, tokenizer, owned);
-        this.gpt2 = model;
-        this.defaults = generationDefaults(dir);
+        this.lm = model;
     }
 
-    private static ObjectNode generationDefaults(Path dir) {
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode d = JsonNodeFactory.instance.objectNode();
-        try {
-            JsonNode config = json.readTree(dir.resolve("config.json").toFile());
-            Path gen = ModelFolder.require(dir, dir.resolve("generation_config.json"));
-            merge(d, Files.isRegularFile(gen) ? json.readTree(gen.toFile()) : config);
-            merge(d, config.path("task_specific_params").path("text-generation"));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return d;
+    /** The model, as the causal LM generation drives. */
+    public CausalLM lm() {
+        return lm;
     }
 
-    private static void merge(ObjectNode into, JsonNode from) {
-        for (Iterator<Map.Entry<String, JsonNode>> it = from.properties().iterator(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            into.set(e.getKey(), e.getValue());
-        }
-    }
-
-    /** The generation settings for a prompt of {@code promptLength} tokens. */
-    GenerationConfig generationConfig(Options o, int promptLength) {
-        CommonConfig c = model().config().common();
-        Integer eos = defaults.hasNonNull("eos_token_id") ? Integer.valueOf(defaults.get("eos_token_id").asInt()) : c.eosTokenId();
-        Integer pad = defaults.hasNonNull("pad_token_id") ? Integer.valueOf(defaults.get("pad_token_id").asInt()) : c.padTokenId();
-        int maxNew = o.maxNewTokens() != null ? o.maxNewTokens()
-                : defaults.hasNonNull("max_new_tokens") ? defaults.get("max_new_tokens").asInt()
-                : Math.max(0, defaults.path("max_length").asInt(20) - promptLength);
-        boolean sample = o.doSample() != null ? o.doSample() : defaults.path("do_sample").asBoolean(false);
-        double temperature = o.temperature() != null ? o.temperature() : defaults.path("temperature").asDouble(1.0);
-        int topK = o.topK() != null ? o.topK() : defaults.path("top_k").asInt(50);
-        double topP = o.topP() != null ? o.topP() : defaults.path("top_p").asDouble(1.0);
-        double rep = o.repetitionPenalty() != null ? o.repetitionPenalty() : defaults.path("repetition_penalty").asDouble(1.0);
-        // Like HF, sampling knobs without do_sample leave decoding greedy.
-        return new GenerationConfig(maxNew, sample, temperature, topK, topP, rep, o.seed(), eos, pad);
+    /** The model config's max_length after task_specific_params (what HF's prefix adjustment starts from). */
+    private int modelConfigMaxLength() {
+        JsonNode config = model().config().common().json();
+        JsonNode task = config.path("task_specific_params").path("text-generation");
+        return task.path("max_length").asInt(config.path("max_length").asInt(20));
     }
 
     /**
-     * Generates from one prompt. {@code stream} (may be null) receives the new text piece by piece as tokens
-     * come (whole characters only: a piece is held back while its bytes are incomplete).
+     * Generates from one prompt: HF's list of results (num_return_sequences of them). {@code stream} (may be null)
+     * receives the new text of the first sequence as it comes, in whole words ({@link TextStreamer}); it needs one
+     * sequence (no beams).
      */
-    public Generated generate(String prompt, Options o, Consumer<String> stream) {
+    public List<Generated> call(String prompt, Options o, Consumer<String> stream) {
         Tokenizer tok = tokenizer();
-        int[] promptIds = tok.encode(prompt, EncodeOptions.defaults().withAddSpecialTokens(false)).ids();
+        ObjectNode kwargs = o.generate.deepCopy();
+        String prefix = o.prefix != null ? o.prefix : textOrNull(model().config().common().json().get("prefix"));
+        if (o.stopSequence != null) {
+            int[] stop = encode(o.stopSequence);
+            if (stop.length == 0) {
+                throw new PipelineException("stop_sequence '" + o.stopSequence + "' encodes to no token");
+            }
+            kwargs.put("eos_token_id", stop[0]);   // HF: only the first token (it warns for longer ones)
+        }
+        int[] promptIds = encode((prefix == null ? "" : prefix) + prompt);
+        if (prefix != null && !prefix.isEmpty()) {
+            // HF: without max_new_tokens, max_length grows by the prefix's own token count (tokenized alone)
+            int prefixLength = encode(prefix).length;
+            if (!kwargs.hasNonNull("max_new_tokens")) {
+                int base = kwargs.hasNonNull("max_length") ? kwargs.get("max_length").asInt() : modelConfigMaxLength();
+                kwargs.put("max_length", base + prefixLength);
+            }
+            if (!kwargs.hasNonNull("min_new_tokens") && kwargs.hasNonNull("min_length")) {
+                kwargs.put("min_length", kwargs.get("min_length").asInt() + prefixLength);
+            }
+        }
+        if ("hole".equals(o.handleLongGeneration)) {
+            promptIds = hole(promptIds, kwargs);
+        }
+        GenerationConfig config = GenerationConfig.forPipeline(modelDir(), "text-generation").update(kwargs);
         boolean emptyPrompt = promptIds.length == 0;
-        if (emptyPrompt) {
-            // HF generates from the bos token when the prompt is empty.
-            Integer bos = model().config().common().bosTokenId();
-            if (bos == null) {
-                throw new PipelineException("the prompt is empty and the model has no bos_token_id to start from");
-            }
-            promptIds = new int[] {bos};
-        }
         long[] promptTokens = toLongs(promptIds);
-        GenerationConfig config = generationConfig(o, promptTokens.length);
-        List<Long> generated = new ArrayList<>();
-        int[] printed = {0};
-        Generator.TokenListener listener = stream == null ? null : (step, tokens) -> {
-            generated.add(tokens[0]);
-            String text = tok.decode(toInts(generated), true);
-            if (!text.endsWith("\uFFFD") && text.length() > printed[0]) {
-                stream.accept(text.substring(printed[0]));
-                printed[0] = text.length();
+        if (emptyPrompt) {
+            // HF generates from the bos token when there is no input
+            Integer bos = config.bosTokenId();
+            if (bos == null) {
+                throw new PipelineException("`bos_token_id` has to be defined when no `input_ids` are provided.");
             }
-        };
-        long[] sequence = new Generator(gpt2).generate(promptTokens, config, listener);
-        if (stream != null) {
-            String text = tok.decode(toInts(generated), true);
-            if (text.length() > printed[0]) {
-                stream.accept(text.substring(printed[0]));
-            }
+            promptTokens = new long[] {bos};
         }
-        if (o.returnTensors()) {
+        long[] mask = new long[promptTokens.length];
+        Arrays.fill(mask, 1);
+        TextStreamer streamer = stream == null ? null : new TextStreamer(tok, o.cleanUpTokenizationSpaces, stream);
+        long[][] sequences = new Generator(lm).generate(new long[][] {promptTokens}, new long[][] {mask}, config, streamer);
+        if (streamer != null) {
+            streamer.end();
+        }
+        List<Generated> out = new ArrayList<>();
+        for (long[] sequence : sequences) {
+            out.add(postprocess(prompt, emptyPrompt ? new int[0] : promptIds, sequence, o));
+        }
+        return out;
+    }
+
+    /** HF's postprocess: decode, cut as many characters as the decoded prompt has, put the prompt string in front. */
+    private Generated postprocess(String prompt, int[] promptIds, long[] sequence, Options o) {
+        if (o.returnTensors) {
             return new GeneratedTokenIds(sequence);
         }
-        // HF: decode everything, cut off as many characters as the decoded prompt has, and put the prompt
-        // string itself back in front for full text.
-        String all = tok.decode(toInts(sequence), true);
-        String decodedPrompt = emptyPrompt ? "" : tok.decode(promptIds, true);
-        int promptChars = decodedPrompt.codePointCount(0, decodedPrompt.length());
-        String continuation = all.substring(all.offsetByCodePoints(0, Math.min(promptChars, all.codePointCount(0, all.length()))));
-        return new GeneratedText(o.returnFullText() ? prompt + continuation : continuation);
+        Tokenizer tok = tokenizer();
+        int[] ids = new int[sequence.length];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = (int) sequence[i];
+        }
+        String all = tok.decode(ids, true, o.cleanUpTokenizationSpaces);
+        String decodedPrompt = promptIds.length == 0 ? "" : tok.decode(promptIds, true, o.cleanUpTokenizationSpaces);
+        int promptChars = decodedPrompt.codePointCount(0, decodedPrompt.length());   // Python's len
+        int cut = all.offsetByCodePoints(0, Math.min(promptChars, all.codePointCount(0, all.length())));
+        String continuation = all.substring(cut);
+        return new GeneratedText(o.returnFullText ? prompt + continuation : continuation);
     }
 
-    /** HF's return value for one prompt: a list of one generated text. */
+    /** HF's handle_long_generation="hole": keep the prompt's last tokens so that prompt + new tokens fit. */
+    private int[] hole(int[] ids, ObjectNode kwargs) {
+        int newTokens = kwargs.hasNonNull("max_new_tokens") ? kwargs.get("max_new_tokens").asInt()
+                : (kwargs.hasNonNull("max_length") ? kwargs.get("max_length").asInt() : modelConfigMaxLength()) - ids.length;
+        if (newTokens < 0) {
+            throw new PipelineException("We cannot infer how many new tokens are expected");
+        }
+        int max = tokenizer().modelMaxLength();
+        if (max > 0 && ids.length + newTokens > max) {
+            int keep = max - newTokens;
+            if (keep <= 0) {
+                throw new PipelineException("We cannot use `hole` to handle this generation the number of desired tokens"
+                        + " exceeds the models max length");
+            }
+            return Arrays.copyOfRange(ids, ids.length - keep, ids.length);
+        }
+        return ids;
+    }
+
+    private int[] encode(String text) {
+        return tokenizer().encode(text, EncodeOptions.defaults().withAddSpecialTokens(false)).ids();
+    }
+
+    private static String textOrNull(JsonNode n) {
+        return n == null || n.isNull() ? null : n.asText();
+    }
+
+    /** The first generated result for one prompt (see {@link #call(String, Options, Consumer)}). */
+    public Generated generate(String prompt, Options o, Consumer<String> stream) {
+        return call(prompt, o, stream).get(0);
+    }
+
+    /** HF's return value for one prompt: a list of num_return_sequences results. */
     public List<Generated> call(String prompt, Options o) {
-        return List.of(generate(prompt, o, null));
+        return call(prompt, o, null);
     }
 
-    /** HF's return value for a list of prompts: one list per prompt. */
+    /** HF's return value for a list of prompts: one list per prompt (each generated on its own, unpadded). */
     public List<List<Generated>> call(List<String> prompts, Options o) {
         List<List<Generated>> out = new ArrayList<>();
         for (String p : prompts) {
             out.add(call(p, o));
-        }
-        return out;
-    }
-
-    private static int[] toInts(List<Long> ids) {
-        int[] out = new int[ids.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = ids.get(i).intValue();
-        }
-        return out;
-    }
-
-    private static int[] toInts(long[] ids) {
-        int[] out = new int[ids.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = (int) ids[i];
         }
         return out;
     }

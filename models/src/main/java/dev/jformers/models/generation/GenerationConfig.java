@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jformers.core.JformersException;
+import dev.jformers.core.ModelFolder;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -150,9 +151,10 @@ public final class GenerationConfig {
      * @param task null: no task parameters (plain {@code generate})
      */
     public static GenerationConfig forPipeline(Path dir, String task) {
-        Path configFile = dir.resolve("config.json");
+        // a model folder is untrusted: its files must not be links that lead outside it
+        Path configFile = ModelFolder.require(dir, dir.resolve("config.json"));
         JsonNode config = read(configFile);
-        Path genFile = dir.resolve("generation_config.json");
+        Path genFile = ModelFolder.require(dir, dir.resolve("generation_config.json"));
         if (Files.isRegularFile(genFile)) {
             JsonNode gen = read(genFile);
             if (!gen.path("_from_model_config").asBoolean(false)) {
