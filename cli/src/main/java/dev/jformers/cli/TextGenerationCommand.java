@@ -63,7 +63,7 @@ final class TextGenerationCommand extends PipelineCommand {
             out.println(toJson(prompts.size() == 1 ? p.call(prompts.get(0), o) : p.call(prompts, o)));
             return;
         }
-        GenerationConfig config = GenerationConfig.forPipeline(p.modelDir(), "text-generation").update(o.generateArguments());
+        GenerationConfig config = p.generationConfig(o);
         boolean oneSequence = config.numBeams() == 1 && config.numReturnSequences() == 1;
         for (String prompt : prompts) {
             if (returnTensors || !oneSequence) {

@@ -148,10 +148,18 @@ public final class TextGenerationPipeline extends Pipeline {
     }
 
     private final CausalLM lm;
+    /** The model's generation settings before the call's arguments (read once). */
+    private final GenerationConfig defaults;
 
     TextGenerationPipeline(Path dir, CausalLM model, Tokenizer tokenizer, Backend owned) {
         super("text-generation", dir, model, tokenizer, owned);
         this.lm = model;
+        this.defaults = GenerationConfig.forPipeline(dir, "text-generation");
+    }
+
+    /** The settings a call with these options generates with (the model's, then the call's generate arguments). */
+    public GenerationConfig generationConfig(Options o) {
+        return defaults.update(o.generate);
     }
 
     /** The model, as the causal LM generation drives. */
@@ -197,7 +205,7 @@ public final class TextGenerationPipeline extends Pipeline {
         if ("hole".equals(o.handleLongGeneration)) {
             promptIds = hole(promptIds, kwargs);
         }
-        GenerationConfig config = GenerationConfig.forPipeline(modelDir(), "text-generation").update(kwargs);
+        GenerationConfig config = defaults.update(kwargs);
         boolean emptyPrompt = promptIds.length == 0;
         long[] promptTokens = toLongs(promptIds);
         if (emptyPrompt) {
