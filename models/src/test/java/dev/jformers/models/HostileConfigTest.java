@@ -119,6 +119,14 @@ class HostileConfigTest {
     }
 
     @Test
+    void aBertProcessingWithoutClsIsATokenizerError() throws IOException, java.net.URISyntaxException {
+        Path f = Path.of(getClass().getResource("ParserFuzzTestInputs/tokenizerJson/bert-processing-without-cls").toURI());
+        Path copy = Files.copy(f, tmp.resolve("tokenizer.json"));
+        String m = oneLine(assertThrows(TokenizerException.class, () -> AutoTokenizer.fromTokenizerJson(copy)));
+        assertTrue(m.contains("BertProcessing post_processor needs \"cls\""), m);
+    }
+
+    @Test
     void configAndTokenizerFilesLinkedOutOfTheFolderAreRefusedUnread() throws IOException {
         Path secret = tmp.resolve("etc").resolve("passwd");
         Files.createDirectories(secret.getParent());

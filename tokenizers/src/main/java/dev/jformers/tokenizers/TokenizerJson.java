@@ -44,9 +44,9 @@ final class TokenizerJson {
             String type = p.path("type").asText();
             switch (type) {
                 case "TemplateProcessing" -> post = template(p);
-                case "BertProcessing" -> post = PostProcessor.bert(p.path("cls").get(1).asInt(), p.path("sep").get(1).asInt());
+                case "BertProcessing" -> post = PostProcessor.bert(specialId(p, type, "cls"), specialId(p, type, "sep"));
                 case "RobertaProcessing" -> {
-                    post = PostProcessor.roberta(p.path("cls").get(1).asInt(), p.path("sep").get(1).asInt());
+                    post = PostProcessor.roberta(specialId(p, type, "cls"), specialId(p, type, "sep"));
                     trimOffsets = p.path("trim_offsets").asBoolean(true);
                 }
                 case "ByteLevel" -> trimOffsets = p.path("trim_offsets").asBoolean(true);
@@ -248,5 +248,14 @@ final class TokenizerJson {
             }
         }
         return out;
+    }
+
+    /** The id of BertProcessing's / RobertaProcessing's {@code "cls": ["[CLS]", 101]}, checked (a missing one used to be a NullPointerException). */
+    private static int specialId(JsonNode processor, String type, String field) {
+        JsonNode n = processor.path(field);
+        if (!n.isArray() || n.size() != 2 || !n.get(1).canConvertToInt() || !n.get(1).isIntegralNumber()) {
+            throw new TokenizerException(type + " post_processor needs \"" + field + "\": [token, id]");
+        }
+        return n.get(1).asInt();
     }
 }
