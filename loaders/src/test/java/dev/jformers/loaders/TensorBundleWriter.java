@@ -98,14 +98,7 @@ final class TensorBundleWriter {
         for (int i = 0; i < handles.size(); i++) {
             index.add(lastKeys.get(i).getBytes(StandardCharsets.UTF_8), new Proto().rawVarint(handles.get(i)[0]).rawVarint(handles.get(i)[1]).bytes());
         }
-        long[] idx = writeBlock(file, index.finish());
-        byte[] handlesBytes = new Proto().rawVarint(meta[0]).rawVarint(meta[1]).rawVarint(idx[0]).rawVarint(idx[1]).bytes();
-        ByteBuffer footer = ByteBuffer.allocate(48).order(ByteOrder.LITTLE_ENDIAN);
-        footer.put(handlesBytes);
-        footer.position(40);
-        footer.putLong(TfTable.MAGIC);
-        file.writeBytes(footer.array());
-        return file.toByteArray();
+        return footer(file, meta, writeBlock(file, index.finish()));
     }
 
     /** A table whose one data block holds {@code contents} as given (entries and restarts already encoded). */
@@ -115,7 +108,11 @@ final class TensorBundleWriter {
         long[] meta = writeBlock(file, new BlockBuilder(16).finish());
         BlockBuilder index = new BlockBuilder(1);
         index.add(new byte[] {(byte) 0xFF}, new Proto().rawVarint(data[0]).rawVarint(data[1]).bytes());
-        long[] idx = writeBlock(file, index.finish());
+        return footer(file, meta, writeBlock(file, index.finish()));
+    }
+
+    /** Appends the 48-byte footer (metaindex and index handles, magic) and returns the whole table. */
+    private static byte[] footer(ByteArrayOutputStream file, long[] meta, long[] idx) {
         byte[] handlesBytes = new Proto().rawVarint(meta[0]).rawVarint(meta[1]).rawVarint(idx[0]).rawVarint(idx[1]).bytes();
         ByteBuffer footer = ByteBuffer.allocate(48).order(ByteOrder.LITTLE_ENDIAN);
         footer.put(handlesBytes);
