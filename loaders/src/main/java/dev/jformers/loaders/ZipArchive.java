@@ -169,14 +169,18 @@ final class ZipArchive {
         inflateBudget = Math.addExact(inflateBudget, bytes);
     }
 
-    /** Inflates straight into native memory of exactly the claimed size, charged to the budget. */
+    /**
+     * Inflates straight into memory of exactly the claimed size, charged to the budget: a Java
+     * array (so -Xmx caps it and the garbage collector frees it) up to 2 GB, native memory above.
+     */
     private synchronized MemorySegment inflate(Entry e, MemorySegment raw, Arena arena) {
         if (e.size > inflateBudget) {
             throw LoaderException.of(file, null, "zip entry '" + shown(e.name) + "' claims " + e.size
                     + " inflated bytes, more than the " + inflateBudget + " its tensors still need (a zip bomb?)");
         }
         inflateBudget -= e.size;
-        MemorySegment out = arena.allocate(Math.max(1, e.size), 64).asSlice(0, e.size);
+        MemorySegment out = e.size <= Integer.MAX_VALUE - 8 ? MemorySegment.ofArray(new byte[(int) e.size])
+                : arena.allocate(e.size, 64);
         Inflater inf = new Inflater(true);
         try {
             inf.setInput(raw.asByteBuffer());

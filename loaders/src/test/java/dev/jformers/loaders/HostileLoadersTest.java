@@ -23,8 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Regressions for the hostile model files of issue 19, each made here by {@link Hostile}. Tagged
- * "hostile": they run in a fork with a 256 MB heap and 64 MB of direct memory, so a bomb that
- * still went off would fail with OutOfMemoryError; each must end in well under 10 s with one
+ * "hostile": they run in a fork with a 256 MB heap (inflated entries live on the heap), so a bomb
+ * that still went off would fail with OutOfMemoryError; each must end in well under 10 s with one
  * LoaderException line.
  */
 @Tag("hostile")
@@ -128,7 +128,7 @@ class HostileLoadersTest {
     @Test
     void deflatedStoragesInflateOnlyWhenReadAndNeverBeyondTheBudget() throws IOException {
         // 32 MB of zeros in one deflated storage: opening (inspect) inflates nothing; reading it does,
-        // into native memory counted against the 64 MB direct-memory limit of this fork.
+        // once, onto the heap of this 256 MB fork.
         Path p = write("lazy.bin", Hostile.deflatedStorage(8 << 20));
         try (TorchCheckpoint c = TorchCheckpoint.open(p)) {
             assertEquals(32L << 20, c.info("w").byteSize());
