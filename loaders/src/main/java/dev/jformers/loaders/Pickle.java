@@ -79,7 +79,7 @@ final class Pickle {
      * bounded too: every opcode consumes input, no opcode walks more than the items it pops, and
      * nothing hashes or compares nested values (dict keys are strings or ints).
      */
-    private static final int MAX_DEPTH = 100_000, MAX_MEMO = 1 << 22;
+    private static final int MAX_DEPTH = 100_000, MAX_MEMO = 1 << 20;
 
     private final Path file;
     private final MemorySegment in;
