@@ -1,5 +1,12 @@
 package dev.jformers.cpu;
 
+import dev.jformers.core.Scope;
+import java.util.Set;
+import java.util.List;
+import java.util.IdentityHashMap;
+import java.util.Collections;
+import java.util.ArrayList;
+import java.util.ArrayDeque;
 import dev.jformers.core.Activation;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
@@ -206,7 +213,7 @@ public final class SimdBackend extends CpuBackend {
     private final Map<Integer, ConcurrentLinkedDeque<float[]>> recycled = new ConcurrentHashMap<>();
     private final AtomicLong recycledFloats = new AtomicLong();
 
-    static final int RECYCLED_PER_LENGTH = 4;
+    static final int RECYCLED_PER_LENGTH = 16;   // a scope hands back a whole block's outputs at once
     static final long RECYCLED_FLOATS = 64L << 20;
 
     /**
@@ -217,16 +224,77 @@ public final class SimdBackend extends CpuBackend {
         int n = HostTensors.arrayLength(shape);
         ConcurrentLinkedDeque<float[]> q = n > 0 ? recycled.get(n) : null;
         float[] a = q == null ? null : q.pollFirst();
+        Tensor t;
         if (a == null) {
-            return HostTensors.newF32(shape);
+            t = HostTensors.newF32(shape);
+        } else {
+            recycledFloats.addAndGet(-a.length);
+            t = Tensor.wrap(MemorySegment.ofArray(a), DType.F32, shape);
         }
-        recycledFloats.addAndGet(-a.length);
-        return Tensor.wrap(MemorySegment.ofArray(a), DType.F32, shape);
+        OutputScope scope = scopes.get().peek();
+        if (scope != null) {
+            scope.made.add(t.floatArray());
+        }
+        return t;
     }
 
     @Override
     public void recycle(Tensor t) {
         float[] a = HostTensors.wholeArray(t);   // a view into an array is not taken
+        OutputScope scope = scopes.get().peek();
+        if (a != null && scope != null) {
+            scope.made.remove(a);   // handed back now: its scope must not hand it back a second time
+        }
+        recycle(a);
+    }
+
+    /** Scopes open on each thread, innermost first: an output made while one is open belongs to it. */
+    private final ThreadLocal<ArrayDeque<OutputScope>> scopes = ThreadLocal.withInitial(ArrayDeque::new);
+
+    @Override
+    public Scope scope() {
+        OutputScope s = new OutputScope(scopes.get());
+        s.open.push(s);
+        return s;
+    }
+
+    /** The arrays of the outputs made in one scope; on close the ones not kept go back to the pool. */
+    private final class OutputScope implements Scope {
+        private final ArrayDeque<OutputScope> open;
+        private final List<float[]> made = new ArrayList<>();
+        private final Set<float[]> kept = Collections.newSetFromMap(new IdentityHashMap<>());
+
+        OutputScope(ArrayDeque<OutputScope> open) {
+            this.open = open;
+        }
+
+        @Override
+        public Tensor keep(Tensor t) {
+            float[] a = t == null ? null : t.floatArray();
+            if (a != null) {
+                kept.add(a);
+            }
+            return t;
+        }
+
+        @Override
+        public void close() {
+            if (open.peek() != this) {
+                throw new IllegalStateException("scopes close innermost first, on the thread that opened them");
+            }
+            open.pop();
+            OutputScope outer = open.peek();
+            for (float[] a : made) {
+                if (!kept.contains(a)) {
+                    recycle(a);
+                } else if (outer != null) {
+                    outer.made.add(a);   // the enclosing block decides whether it lives on
+                }
+            }
+        }
+    }
+
+    private void recycle(float[] a) {
         if (a == null || a.length == 0) {
             return;
         }

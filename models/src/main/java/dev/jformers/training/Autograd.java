@@ -262,6 +262,12 @@ public final class Autograd implements Backend, ParameterRegistry {
         inner.copyInto(src, dst);
     }
 
+    /** While training every activation stays alive for the backward pass: scopes hand nothing back. */
+    @Override
+    public dev.jformers.core.Scope scope() {
+        return training ? dev.jformers.core.Scope.NONE : inner.scope();
+    }
+
     /** While training every activation stays alive for the backward pass: nothing is recycled. */
     @Override
     public void recycle(Tensor t) {

@@ -227,6 +227,14 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * Opens a {@link Scope} on this thread: what this backend produces until it closes is reused afterwards,
+     * except what is kept. The default hands nothing back.
+     */
+    default Scope scope() {
+        return Scope.NONE;
+    }
+
+    /**
      * Hands back a tensor this backend produced, which the caller and every view of it will never use
      * again, so that a later output can reuse its memory (a forward pass then allocates nothing in its
      * steady state). Only the model code that made an intermediate calls this. The default does nothing.

@@ -144,6 +144,11 @@ public final class TimingBackend implements Backend {
     }
 
     @Override
+    public dev.jformers.core.Scope scope() {
+        return delegate.scope();
+    }
+
+    @Override
     public void recycle(Tensor t) {
         delegate.recycle(t);
     }

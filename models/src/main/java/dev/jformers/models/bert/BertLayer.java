@@ -4,6 +4,7 @@ import dev.jformers.models.nn.Dropout;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
+import dev.jformers.core.Scope;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.KVCache;
 import dev.jformers.models.ModelWeights;
@@ -54,26 +55,20 @@ public final class BertLayer {
 
     /** x [B, T, C] → [B, T, C]; probs [B, heads, T, T] when asked for. */
     public AttentionOutput forward(Tensor x, AttentionMask mask, boolean returnProbs) {
-        // BertSelfAttention: softmax(q·kᵀ/√d + mask)·v, heads side by side in C
         int c = config.hiddenSize();
-        Tensor qkv = queryKeyValue.forward(x);                                          // [B, T, 3C]
-        Tensor q = qkv.narrow(2, 0, c), k = qkv.narrow(2, c, c), v = qkv.narrow(2, 2 * c, c); // views [B, T, C]
-        AttentionOutput attn = backend.attention(q, k, v, heads, mask, scale, returnProbs,
-                attentionDropout); // [B, T, C]
-        backend.recycle(qkv);   // recycle: a dead intermediate's memory goes to the next output of its size
-        // BertSelfOutput: dense, residual, LayerNorm
-        Tensor d = hiddenDropout.forward(attentionOutputDense.forward(attn.context()));
-        backend.recycle(attn.context());
-        Tensor a = attentionOutputLayerNorm.forward(d, x);
-        backend.recycle(d);
-        // BertIntermediate + BertOutput: the feed-forward network
-        Tensor h = intermediateDense.forward(a, config.hiddenAct());      // [B, T, 4C]
-        Tensor o = hiddenDropout.forward(outputDense.forward(h));
-        backend.recycle(h);
-        Tensor y = outputLayerNorm.forward(o, a);                          // [B, T, C]
-        backend.recycle(o);
-        backend.recycle(a);
-        return new AttentionOutput(y, attn.probs());
+        try (Scope scope = backend.scope()) {   // every intermediate below is handed back when the layer ends
+            // BertSelfAttention: softmax(query·keyᵀ/√d + mask)·value, heads side by side in C
+            Tensor qkv = queryKeyValue.forward(x);                                      // [B, T, 3C]
+            Tensor query = qkv.narrow(2, 0, c), key = qkv.narrow(2, c, c), value = qkv.narrow(2, 2 * c, c);
+            AttentionOutput attention = backend.attention(query, key, value, heads, mask, scale, returnProbs,
+                    attentionDropout);                                                   // [B, T, C]
+            // BertSelfOutput: dense, dropout, residual, LayerNorm
+            Tensor a = attentionOutputLayerNorm.forward(hiddenDropout.forward(attentionOutputDense.forward(attention.context())), x);
+            // BertIntermediate + BertOutput: the feed-forward network
+            Tensor h = intermediateDense.forward(a, config.hiddenAct());               // [B, T, 4C]
+            Tensor y = outputLayerNorm.forward(hiddenDropout.forward(outputDense.forward(h)), a); // [B, T, C]
+            return new AttentionOutput(scope.keep(y), scope.keep(attention.probs()));
+        }
     }
 
     /**

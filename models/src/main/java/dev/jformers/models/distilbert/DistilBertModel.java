@@ -25,46 +25,32 @@ import java.util.List;
  *   a = sa_layer_norm(x + out_lin(attention(q_lin x, k_lin x, v_lin x)))
  *   y = output_layer_norm(a + lin2(act(lin1(a))))
  * </pre>
- * Output: {@code last_hidden_state} [B, T, dim]. No pooler.
+ * Output: {@code last_hidden_state} [B, T, dim]. No pooler. Blocks: {@link TransformerBlock}.
  */
 public final class DistilBertModel implements PreTrainedModel {
-    private static final double EPS = 1e-12;  // DistilBERT hard-codes its LayerNorm epsilon
+    static final double EPS = 1e-12;  // DistilBERT hard-codes its LayerNorm epsilon
 
     private final DistilBertConfig config;
     private final Backend backend;
     private final Embedding wordEmbeddings;
     private final Embedding positionEmbeddings;
     private final LayerNorm embeddingsLayerNorm;
-    private final List<Block> layers = new ArrayList<>();
-    private final Dropout dropout;           // embeddings and FFN output
-    private final float attentionDropout;    // on the attention weights
-
-    /** One {@code TransformerBlock}. */
-    private record Block(Linear qLin, Linear kLin, Linear vLin, Linear outLin, LayerNorm saLayerNorm,
-                         Linear lin1, Linear lin2, LayerNorm outputLayerNorm) {
-    }
+    private final List<TransformerBlock> layers = new ArrayList<>();
+    private final Dropout dropout;           // after the embeddings
 
     public DistilBertModel(DistilBertConfig config, ModelWeights w) {
         this.config = config;
         this.backend = w.backend();
-        int dim = config.dim(), hidden = config.hiddenDim();
+        int dim = config.dim();
         ModelWeights emb = w.child("embeddings");
         wordEmbeddings = new Embedding(emb, "word_embeddings", config.vocabSize(), dim, config.common().padTokenId());
         positionEmbeddings = new Embedding(emb, "position_embeddings", config.maxPositionEmbeddings(), dim);
         embeddingsLayerNorm = new LayerNorm(emb, "LayerNorm", dim, EPS);
         emb.ignore("position_ids");
-        dropout = Dropout.of(backend, config.common(), 0.1, "dropout");
-        attentionDropout = Dropout.of(backend, config.common(), 0.1, "attention_dropout").p();
         for (int i = 0; i < config.nLayers(); i++) {
-            ModelWeights l = w.child("transformer").child("layer", i);
-            ModelWeights att = l.child("attention");
-            layers.add(new Block(
-                    Linear.load(att, "q_lin", dim, dim), Linear.load(att, "k_lin", dim, dim),
-                    Linear.load(att, "v_lin", dim, dim), Linear.load(att, "out_lin", dim, dim),
-                    new LayerNorm(l, "sa_layer_norm", dim, EPS),
-                    Linear.load(l.child("ffn"), "lin1", dim, hidden), Linear.load(l.child("ffn"), "lin2", hidden, dim),
-                    new LayerNorm(l, "output_layer_norm", dim, EPS)));
+            layers.add(new TransformerBlock(config, w.child("transformer").child("layer", i)));
         }
+        dropout = Dropout.of(backend, config.common(), 0.1, "dropout");
     }
 
     @Override
@@ -93,36 +79,19 @@ public final class DistilBertModel implements PreTrainedModel {
         Tensor x = backend.add(wordEmbeddings.forward(in.inputIds()), positionEmbeddings.forward(positions)); // [B, T, dim]
         x = dropout.forward(embeddingsLayerNorm.forward(x));
         AttentionMask mask = AttentionMask.padding(in.effectiveAttentionMask());
-        float scale = (float) (1.0 / Math.sqrt(config.headSize()));
         List<Tensor> hidden = new ArrayList<>();
         List<Tensor> attentions = new ArrayList<>();
-        for (Block b : layers) {
+        for (TransformerBlock block : layers) {
             if (in.outputHiddenStates()) {
                 hidden.add(x);
             }
-            Tensor q = b.qLin().forward(x), k = b.kLin().forward(x), v = b.vLin().forward(x);
-            AttentionOutput attn = backend.attention(q, k, v, config.nHeads(), mask, scale, in.outputAttentions(),
-                    attentionDropout);
-            // recycle: dead intermediates give their memory to the next outputs of their size
-            backend.recycle(q);
-            backend.recycle(k);
-            backend.recycle(v);
-            Tensor out = b.outLin().forward(attn.context());
-            backend.recycle(attn.context());
-            Tensor a = b.saLayerNorm().forward(out, x);                                    // LayerNorm(out + x)
-            backend.recycle(out);
-            Tensor h = b.lin1().forward(a, config.activation());
-            Tensor ffn = dropout.forward(b.lin2().forward(h));
-            backend.recycle(h);
-            Tensor y = b.outputLayerNorm().forward(ffn, a);
-            backend.recycle(ffn);
-            backend.recycle(a);
+            AttentionOutput out = block.forward(x, mask, in.outputAttentions());
             if (!in.outputHiddenStates()) {
-                backend.recycle(x);
+                backend.recycle(x);   // the block's input is dead unless it is returned as a hidden state
             }
-            x = y;
+            x = out.context();
             if (in.outputAttentions()) {
-                attentions.add(attn.probs());
+                attentions.add(out.probs());
             }
         }
         if (in.outputHiddenStates()) {

@@ -1,0 +1,67 @@
+package dev.jformers.models.distilbert;
+
+import dev.jformers.core.AttentionMask;
+import dev.jformers.core.AttentionOutput;
+import dev.jformers.core.Backend;
+import dev.jformers.core.Scope;
+import dev.jformers.core.Tensor;
+import dev.jformers.models.ModelWeights;
+import dev.jformers.models.nn.Dropout;
+import dev.jformers.models.nn.LayerNorm;
+import dev.jformers.models.nn.Linear;
+
+/**
+ * HF DistilBERT's {@code TransformerBlock} ({@code transformer.layer.i}), post-LayerNorm:
+ * <pre>
+ *   a = sa_layer_norm(x + attention.out_lin(attention(q_lin x, k_lin x, v_lin x)))
+ *   y = output_layer_norm(a + ffn.lin2(act(ffn.lin1(a))))
+ * </pre>
+ */
+public final class TransformerBlock {
+    private final DistilBertConfig config;
+    private final Backend backend;
+    private final float scale;
+    // attention (MultiHeadSelfAttention)
+    private final Linear qLin;
+    private final Linear kLin;
+    private final Linear vLin;
+    private final Linear outLin;
+    private final LayerNorm saLayerNorm;
+    // ffn
+    private final Linear lin1;
+    private final Linear lin2;
+    private final LayerNorm outputLayerNorm;
+    private final float attentionDropout;   // on the attention weights
+    private final Dropout dropout;          // after the FFN
+
+    TransformerBlock(DistilBertConfig config, ModelWeights w) {
+        this.config = config;
+        this.backend = w.backend();
+        int dim = config.dim(), hidden = config.hiddenDim();
+        scale = (float) (1.0 / Math.sqrt(config.headSize()));
+        ModelWeights att = w.child("attention");
+        qLin = Linear.load(att, "q_lin", dim, dim);
+        kLin = Linear.load(att, "k_lin", dim, dim);
+        vLin = Linear.load(att, "v_lin", dim, dim);
+        outLin = Linear.load(att, "out_lin", dim, dim);
+        saLayerNorm = new LayerNorm(w, "sa_layer_norm", dim, DistilBertModel.EPS);
+        lin1 = Linear.load(w.child("ffn"), "lin1", dim, hidden);
+        lin2 = Linear.load(w.child("ffn"), "lin2", hidden, dim);
+        outputLayerNorm = new LayerNorm(w, "output_layer_norm", dim, DistilBertModel.EPS);
+        attentionDropout = Dropout.of(backend, config.common(), 0.1, "attention_dropout").p();
+        dropout = Dropout.of(backend, config.common(), 0.1, "dropout");
+    }
+
+    /** x [B, T, dim] → [B, T, dim]; probs [B, heads, T, T] when asked for. */
+    public AttentionOutput forward(Tensor x, AttentionMask mask, boolean returnProbs) {
+        try (Scope scope = backend.scope()) {   // every intermediate below is handed back when the block ends
+            Tensor query = qLin.forward(x), key = kLin.forward(x), value = vLin.forward(x);   // [B, T, dim]
+            AttentionOutput attention = backend.attention(query, key, value, config.nHeads(), mask, scale,
+                    returnProbs, attentionDropout);
+            Tensor a = saLayerNorm.forward(outLin.forward(attention.context()), x);         // LayerNorm(out + x)
+            Tensor h = lin1.forward(a, config.activation());                                // [B, T, hidden_dim]
+            Tensor y = outputLayerNorm.forward(dropout.forward(lin2.forward(h)), a);
+            return new AttentionOutput(scope.keep(y), scope.keep(attention.probs()));
+        }
+    }
+}
