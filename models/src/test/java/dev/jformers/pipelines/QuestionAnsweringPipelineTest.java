@@ -281,8 +281,12 @@ class QuestionAnsweringPipelineTest {
                     && Character.isLetterOrDigit(context.charAt(a.end() - 1))), a.toString());
         }
         // The default top_k 1 gives a bare answer, equal to the best of the list.
-        Object one = qa.call(LONG_QUESTION, context, o.withTopK(1));
-        assertEquals(answers.get(0), one);
+        // Same span; the score may differ in its last bit: the JIT can swap the Vector API's EXP (SVML when
+        // compiled, a Java fallback before) between the two calls while it warms up (seen under heavy load).
+        QuestionAnsweringPipeline.Answer one = (QuestionAnsweringPipeline.Answer) qa.call(LONG_QUESTION, context, o.withTopK(1));
+        QuestionAnsweringPipeline.Answer best = answers.get(0);
+        assertEquals(List.of(best.start(), best.end(), best.answer()), List.of(one.start(), one.end(), one.answer()));
+        assertEquals(best.score(), one.score(), 1e-6 * best.score());
     }
 
     @Test
