@@ -55,11 +55,24 @@ public final class BertLayer {
 
     /** x [B, T, C] → [B, T, C]; probs [B, heads, T, T] when asked for. */
     public AttentionOutput forward(Tensor x, AttentionMask mask, boolean returnProbs) {
+        return forward(x, mask, null, 0, returnProbs);
+    }
+
+    /**
+     * x [B, T, C] → [B, T, C]. With a cache (a decoder step, {@code is_decoder}) the new tokens' keys and values
+     * go into layer {@code index} of it and the queries attend to the cached ones too (HF's past_key_value).
+     */
+    public AttentionOutput forward(Tensor x, AttentionMask mask, KVCache cache, int index, boolean returnProbs) {
         int c = config.hiddenSize();
         try (Scope scope = backend.scope()) {   // every intermediate below is handed back when the layer ends
             // BertSelfAttention: softmax(query·keyᵀ/√d + mask)·value, heads side by side in C
             Tensor qkv = queryKeyValue.forward(x);                                      // [B, T, 3C]
             Tensor query = qkv.narrow(2, 0, c), key = qkv.narrow(2, c, c), value = qkv.narrow(2, 2 * c, c);
+            if (cache != null) {
+                Tensor[] kv = cache.append(index, key, value);                          // [B, past + T, C]
+                key = kv[0];
+                value = kv[1];
+            }
             AttentionOutput attention = backend.attention(query, key, value, heads, mask, scale, returnProbs,
                     attentionDropout);                                                   // [B, T, C]
             // BertSelfOutput: dense, dropout, residual, LayerNorm
@@ -69,30 +82,5 @@ public final class BertLayer {
             Tensor y = outputLayerNorm.forward(hiddenDropout.forward(outputDense.forward(h)), a); // [B, T, C]
             return new AttentionOutput(scope.keep(y), scope.keep(attention.probs()));
         }
-    }
-
-    /**
-     * A decoder step ({@code is_decoder}) with a KV cache: x holds the new tokens [B, T, C]; their keys and values
-     * go into layer {@code index} of {@code cache}, and the queries attend to the cached ones too (HF's
-     * {@code past_key_value}). The same block as {@link #forward}, kept beside it so that the plain encoder path
-     * stays as it is.
-     */
-    public Tensor forward(Tensor x, AttentionMask mask, KVCache cache, int index) {
-        int c = config.hiddenSize();
-        Tensor qkv = queryKeyValue.forward(x);                                          // [B, T, 3C]
-        Tensor[] kv = cache.append(index, qkv.narrow(2, c, c), qkv.narrow(2, 2 * c, c)); // [B, past+T, C]
-        AttentionOutput attn = backend.attention(qkv.narrow(2, 0, c), kv[0], kv[1], heads, mask, scale, false);
-        backend.recycle(qkv);
-        Tensor d = attentionOutputDense.forward(attn.context());
-        backend.recycle(attn.context());
-        Tensor a = attentionOutputLayerNorm.forward(d, x);
-        backend.recycle(d);
-        Tensor h = intermediateDense.forward(a, config.hiddenAct());
-        Tensor o = outputDense.forward(h);
-        backend.recycle(h);
-        Tensor y = outputLayerNorm.forward(o, a);
-        backend.recycle(o);
-        backend.recycle(a);
-        return y;
     }
 }

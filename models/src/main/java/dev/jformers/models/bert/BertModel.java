@@ -96,7 +96,7 @@ public class BertModel implements PreTrainedModel {
         Tensor positionIds = embeddings.decoderPositionIds(inputIds, cache.length());
         Tensor x = embeddings.forward(inputIds, null, positionIds);                        // [B, T, C]
         for (int i = 0; i < layers.size(); i++) {
-            Tensor y = layers.get(i).forward(x, mask, cache, i);
+            Tensor y = layers.get(i).forward(x, mask, cache, i, false).context();
             backend.recycle(x);
             x = y;
         }

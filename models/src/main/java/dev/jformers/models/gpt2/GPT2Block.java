@@ -5,6 +5,7 @@ import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
 import dev.jformers.core.Scope;
 import dev.jformers.core.Tensor;
+import dev.jformers.models.KVCache;
 import dev.jformers.models.ModelWeights;
 import dev.jformers.models.nn.Dropout;
 import dev.jformers.models.nn.LayerNorm;
