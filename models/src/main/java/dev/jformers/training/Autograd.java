@@ -19,6 +19,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * Reverse-mode automatic differentiation, the way PyTorch's autograd does it, over any backend that
@@ -180,6 +182,21 @@ public final class Autograd implements Backend, ParameterRegistry {
         if (training) {
             tape.add(backward);
         }
+    }
+
+    /** Records an operation of one input: grad(x) += backward(grad(y)), when a gradient reached y. */
+    private void recordUnary(Tensor y, Tensor x, UnaryOperator<Tensor> backward) {
+        record(() -> {
+            Tensor dy = gradientOf(y);
+            if (dy != null) {
+                addToGradient(x, backward.apply(dy));
+            }
+        });
+    }
+
+    /** Records a loss: grad(input) += backward(d total / d loss), a scalar. */
+    private void recordLoss(Tensor loss, Tensor input, Function<Float, Tensor> backward) {
+        recordUnary(loss, input, dLoss -> backward.apply(dLoss.toFloatArray()[0]));
     }
 
     // ---------------------------------------------------------------- parameters (ParameterRegistry)
@@ -396,12 +413,7 @@ public final class Autograd implements Backend, ParameterRegistry {
     @Override
     public Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, float eps) {
         Tensor y = inner.layerNorm(x, weight, bias, eps);
-        record(() -> {
-            Tensor dy = gradientOf(y);
-            if (dy != null) {
-                addToGradient(x, inner.layerNormBackward(dy, x, weight, eps, weightGradient(weight), weightGradient(bias)));
-            }
-        });
+        recordUnary(y, x, dy -> inner.layerNormBackward(dy, x, weight, eps, weightGradient(weight), weightGradient(bias)));
         return y;
     }
 
@@ -414,24 +426,14 @@ public final class Autograd implements Backend, ParameterRegistry {
     @Override
     public Tensor activation(Tensor x, Activation activation) {
         Tensor y = inner.activation(x, activation);
-        record(() -> {
-            Tensor dy = gradientOf(y);
-            if (dy != null) {
-                addToGradient(x, inner.activationBackward(dy, x, activation));
-            }
-        });
+        recordUnary(y, x, dy -> inner.activationBackward(dy, x, activation));
         return y;
     }
 
     @Override
     public Tensor softmax(Tensor x) {
         Tensor y = inner.softmax(x);
-        record(() -> {
-            Tensor dy = gradientOf(y);
-            if (dy != null) {
-                addToGradient(x, inner.softmaxBackward(dy, y));
-            }
-        });
+        recordUnary(y, x, dy -> inner.softmaxBackward(dy, y));
         return y;
     }
 
@@ -468,24 +470,14 @@ public final class Autograd implements Backend, ParameterRegistry {
     @Override
     public Tensor gatherRows(Tensor x, long[] rows) {
         Tensor y = inner.gatherRows(x, rows);
-        record(() -> {
-            Tensor dy = gradientOf(y);
-            if (dy != null) {
-                addToGradient(x, inner.gatherRowsBackward(dy, rows, x.dim(0)));
-            }
-        });
+        recordUnary(y, x, dy -> inner.gatherRowsBackward(dy, rows, x.dim(0)));
         return y;
     }
 
     @Override
     public Tensor scale(Tensor x, float factor) {
         Tensor y = inner.scale(x, factor);
-        record(() -> {
-            Tensor dy = gradientOf(y);
-            if (dy != null) {
-                addToGradient(x, inner.scale(dy, factor));
-            }
-        });
+        recordUnary(y, x, dy -> inner.scale(dy, factor));
         return y;
     }
 
@@ -568,36 +560,21 @@ public final class Autograd implements Backend, ParameterRegistry {
     @Override
     public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
         Tensor loss = inner.crossEntropy(logits, labels, ignoreIndex);
-        record(() -> {
-            Tensor dLoss = gradientOf(loss);
-            if (dLoss != null) {
-                addToGradient(logits, inner.crossEntropyBackward(logits, labels, ignoreIndex, dLoss.toFloatArray()[0]));
-            }
-        });
+        recordLoss(loss, logits, g -> inner.crossEntropyBackward(logits, labels, ignoreIndex, g));
         return loss;
     }
 
     @Override
     public Tensor mseLoss(Tensor input, Tensor target) {
         Tensor loss = inner.mseLoss(input, target);
-        record(() -> {
-            Tensor dLoss = gradientOf(loss);
-            if (dLoss != null) {
-                addToGradient(input, inner.mseLossBackward(input, target, dLoss.toFloatArray()[0]));
-            }
-        });
+        recordLoss(loss, input, g -> inner.mseLossBackward(input, target, g));
         return loss;
     }
 
     @Override
     public Tensor bceWithLogitsLoss(Tensor logits, Tensor target) {
         Tensor loss = inner.bceWithLogitsLoss(logits, target);
-        record(() -> {
-            Tensor dLoss = gradientOf(loss);
-            if (dLoss != null) {
-                addToGradient(logits, inner.bceWithLogitsLossBackward(logits, target, dLoss.toFloatArray()[0]));
-            }
-        });
+        recordLoss(loss, logits, g -> inner.bceWithLogitsLossBackward(logits, target, g));
         return loss;
     }
 }
