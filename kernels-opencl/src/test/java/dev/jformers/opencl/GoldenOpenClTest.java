@@ -7,12 +7,15 @@ import dev.jformers.core.Tensor;
 import dev.jformers.loaders.Checkpoints;
 import dev.jformers.loaders.WeightSource;
 import dev.jformers.models.AutoConfig;
+import dev.jformers.models.AutoModelForCausalLM;
 import dev.jformers.models.AutoModels;
+import dev.jformers.models.CausalLM;
 import dev.jformers.models.ModelInput;
 import dev.jformers.models.ModelOutput;
 import dev.jformers.models.PreTrainedModel;
 import dev.jformers.models.generation.GenerationConfig;
 import dev.jformers.models.generation.Generator;
+import dev.jformers.models.generation.GoldenGeneration;
 import dev.jformers.models.gpt2.GPT2LMHeadModel;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -118,5 +121,34 @@ class GoldenOpenClTest {
         Tensor expected = Golden.longTensor(batch.get("output_ids"));
         long[][] out = new Generator(gpt2()).generate(Tensors.rows(ids), Tensors.rows(mask), GenerationConfig.greedy(maxNew, eos), null);
         assertArrayEquals(Tensors.rows(expected), out);
+    }
+
+    /**
+     * Beam search (the KV cache gathered by beam index on the device) and the BERT / RoBERTa decoders with their own
+     * cache: a few cases of testdata/golden-generation, token ids exactly, sequences_scores within 1e-4.
+     */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"greedy_eos_list", "beam_lp1.0_esFalse", "beam_lp2.0_esnever",
+            "bert-causal-lm_greedy", "bert-causal-lm_beam", "roberta-causal-lm_greedy", "roberta-causal-lm_beam"})
+    void goldenGenerateCases(String name) {
+        JsonNode c = null;
+        for (JsonNode x : GoldenGeneration.golden().get("cases")) {
+            if (x.get("name").asText().equals(name)) {
+                c = x;
+            }
+        }
+        Path dir = GoldenGeneration.dir().resolve(c.get("model").asText());
+        CausalLM model = (CausalLM) AutoModelForCausalLM.fromPretrained(dir, backend);
+        GenerationConfig config = GenerationConfig.fromPretrained(dir).update(c.get("generate_kwargs"));
+        Generator.Output out = new Generator(model).generateOutput(GoldenGeneration.rows(c.get("inputs").get("input_ids")),
+                GoldenGeneration.rows(c.get("inputs").get("attention_mask")), config, null);
+        assertArrayEquals(GoldenGeneration.rows(c.get("outputs").get("sequences")), out.sequences(), name);
+        JsonNode scores = c.get("outputs").get("sequences_scores");
+        if (scores != null) {
+            float[] want = GoldenGeneration.floats(scores);
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], out.sequencesScores()[i], 1e-4, name + " sequences_scores[" + i + "]");
+            }
+        }
     }
 }
