@@ -39,6 +39,7 @@ public final class TextGenerationPipeline extends Pipeline {
      * Immutable; every {@code with…} returns a copy.
      */
     public static final class Options {
+        private static final ObjectMapper JSON = new ObjectMapper();
         private final ObjectNode generate;
         private final boolean returnFullText;
         private final boolean returnTensors;
@@ -65,7 +66,7 @@ public final class TextGenerationPipeline extends Pipeline {
         /** One of generate's arguments by its HF name (checked against {@link GenerationConfig}'s fields when used). */
         public Options with(String generateArgument, Object value) {
             ObjectNode g = generate.deepCopy();
-            g.set(generateArgument, value == null ? JsonNodeFactory.instance.nullNode() : new ObjectMapper().valueToTree(value));
+            g.set(generateArgument, value == null ? JsonNodeFactory.instance.nullNode() : JSON.valueToTree(value));
             return new Options(g, returnFullText, returnTensors, cleanUpTokenizationSpaces, prefix, handleLongGeneration, stopSequence);
         }
 

@@ -53,6 +53,7 @@ public final class GenerationConfig {
             "output_hidden_states", "returning hidden states from generate (it returns sequences and beam scores)");
 
     private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     static {
         field("max_length", Kind.INT, NODES.numberNode(20));
@@ -171,7 +172,7 @@ public final class GenerationConfig {
 
     private static JsonNode read(Path file) {
         try {
-            JsonNode json = new ObjectMapper().readTree(file.toFile());
+            JsonNode json = JSON.readTree(file.toFile());
             if (json == null || !json.isObject()) {
                 throw new JformersException(file + ": not a JSON object");
             }
@@ -232,7 +233,7 @@ public final class GenerationConfig {
                 case EARLY_STOPPING -> t.equalsIgnoreCase("never") ? NODES.textNode("never") : NODES.booleanNode(parseBoolean(t));
                 case IDS -> {
                     if (t.startsWith("[")) {
-                        yield new ObjectMapper().readTree(t);
+                        yield JSON.readTree(t);
                     }
                     var list = NODES.arrayNode();
                     for (String part : t.split(",")) {
@@ -240,7 +241,7 @@ public final class GenerationConfig {
                     }
                     yield list.size() == 1 ? list.get(0) : list;
                 }
-                case ID_LISTS, JSON -> new ObjectMapper().readTree(t);
+                case ID_LISTS, JSON -> JSON.readTree(t);
             };
         } catch (IOException | RuntimeException e) {
             throw new JformersException(name + ": cannot read '" + text + "' (" + expected(f.kind()) + ")");
@@ -532,7 +533,7 @@ public final class GenerationConfig {
 
     /** A copy with one field set (any JSON value; checked as {@link #update(JsonNode)} does). */
     public GenerationConfig with(String name, Object value) {
-        return update(NODES.objectNode().set(name, new ObjectMapper().valueToTree(value)));
+        return update(NODES.objectNode().set(name, JSON.valueToTree(value)));
     }
 
     /** Greedy decoding of {@code maxNewTokens} tokens, stopping at {@code eosTokenId} (null: never). */
