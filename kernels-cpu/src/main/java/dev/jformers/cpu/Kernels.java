@@ -151,11 +151,17 @@ abstract class Kernels {
      * that they stay in L1 while each destination row gets 8 consecutive floats.
      */
     static void transpose(float[] src, int srcOff, int srcStride, int rows, int cols, float[] dst, int ldd, float scale) {
+        transpose(src, srcOff, srcStride, rows, cols, dst, 0, ldd, scale);
+    }
+
+    /** {@link #transpose} into dst from {@code dstOff}: dst[dstOff + c·ldd + r]. */
+    static void transpose(float[] src, int srcOff, int srcStride, int rows, int cols, float[] dst, int dstOff, int ldd,
+                          float scale) {
         int r0 = 0;
         for (; r0 + 8 <= rows; r0 += 8) {
             int s0 = srcOff + r0 * srcStride;
             for (int c = 0; c < cols; c++) {
-                int d = c * ldd + r0, s = s0 + c;
+                int d = dstOff + c * ldd + r0, s = s0 + c;
                 dst[d] = scale * src[s];
                 dst[d + 1] = scale * src[s + srcStride];
                 dst[d + 2] = scale * src[s + 2 * srcStride];
@@ -168,7 +174,7 @@ abstract class Kernels {
         }
         for (; r0 < rows; r0++) {
             for (int c = 0, s = srcOff + r0 * srcStride; c < cols; c++) {
-                dst[c * ldd + r0] = scale * src[s + c];
+                dst[dstOff + c * ldd + r0] = scale * src[s + c];
             }
         }
     }

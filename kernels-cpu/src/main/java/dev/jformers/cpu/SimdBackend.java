@@ -363,6 +363,11 @@ public final class SimdBackend extends CpuBackend {
      * one, when NR doesn't divide it) goes through a scratch tile, so no write leaves the row.
      */
     void gemm(float[] x, int xOff, int m, PackedLinear w, float[] y, int yOff) {   // package-private for benchmarks
+        gemm(x, xOff, m, w, y, yOff, false);
+    }
+
+    /** {@link #gemm}; with {@code accumulate}, Y += X·B (Y's values kept, no bias: a gradient's dW). */
+    void gemm(float[] x, int xOff, int m, PackedLinear w, float[] y, int yOff, boolean accumulate) {
         int k = w.in, n = w.out, nr = w.panelWidth, panels = w.panelCount, mr = Kernels.MR;
         boolean skinny = m <= SKINNY_ROWS;
         int kc = skinny ? Math.max(1, k) : Math.min(kcBlock, Math.max(1, k));
@@ -380,7 +385,7 @@ public final class SimdBackend extends CpuBackend {
             float[] edge = null;   // the scratch tile of a panel that runs past n
             for (int rb = rb0; rb < rb0 + blocksPerTask; rb++) {
                 int r0 = rb * mc, rows = Math.min(mc, m - r0);
-                for (int r = 0; r < rows; r++) {
+                for (int r = 0; r < rows && !accumulate; r++) {
                     System.arraycopy(w.bias, col0, y, yOff + (r0 + r) * n + col0, cols);
                 }
                 int pFull = p0;   // panels before pFull are done
@@ -739,6 +744,126 @@ public final class SimdBackend extends CpuBackend {
             }
             return new KeyMask(tk, keys, padded, bias);
         }
+    }
+
+    // ---------------------------------------------------------------- training: the backward kernels
+    // TrainingKernels holds the readable reference of each (double accumulation); these are the same
+    // formulas cut for speed, in float, and are tested against it and against finite differences.
+
+    /** dst += src: row by row over dst's strides, each row a vector add, rows split between threads when large. */
+    @Override
+    public void accumulate(Tensor dst, Tensor src) {
+        if (!Arrays.equals(dst.shape(), src.shape())) {
+            throw ShapeException.mismatch("accumulate", dst.shape(), src.shape(), "shapes must be equal");
+        }
+        HostTensors.requireF32("accumulate", dst);
+        float[] d = dst.floatArray();
+        if (d == null || (dst.rank() > 0 && dst.dim(-1) > 1 && dst.stride(-1) != 1)) {
+            super.accumulate(dst, src);
+            return;
+        }
+        Tensor sc = HostTensors.contiguousOnHeap(src);
+        float[] s = sc.floatArray();
+        int sOff = (int) sc.arrayOffset();
+        int cols = dst.rank() == 0 ? 1 : dst.dim(-1);
+        long rows = HostTensors.rows(dst);
+        if (rows == 0 || cols == 0) {
+            return;
+        }
+        if (dst.isContiguous()) {   // one run: split it evenly
+            int dOff = (int) dst.arrayOffset();
+            forChunks(rows * cols, LIGHT_PARALLEL_THRESHOLD, (start, len) ->
+                    kernels.add(d, dOff + (int) start, s, sOff + (int) start, d, dOff + (int) start, (int) len));
+            return;
+        }
+        int threads = rows * cols < LIGHT_PARALLEL_THRESHOLD ? 1 : (int) Math.min(rows, pool.threads());
+        pool.parallelFor(threads, task -> {
+            long r0 = rows * task / threads, r1 = rows * (task + 1) / threads;
+            for (long r = r0; r < r1; r++) {
+                int at = (int) (HostTensors.rowOffset(dst, r) - dst.offset() + dst.arrayOffset());
+                kernels.add(d, at, s, sOff + (int) (r * cols), d, at, cols);
+            }
+        });
+    }
+
+    /**
+     * The three GEMMs of a linear layer's backward, each through {@link #gemm}: dx = dy·W with W packed as
+     * the B of that product (OUT_IN's [out, in] is already B; Conv1D's [in, out] is its transpose), and the
+     * weight gradient as a GEMM over the N rows: OUT_IN dW [out, in] += dyᵀ·x, Conv1D dW [in, out] += xᵀ·dy —
+     * the left factor transposed into a scratch array, the right one packed like a weight. Packing costs one
+     * pass over a matrix; the product costs N (or out) passes.
+     */
+    @Override
+    public Tensor linearBackward(Tensor dy, Tensor x, Tensor weight, WeightLayout layout, Tensor dWeight,
+                                 Tensor dBias, boolean inputGradient) {
+        int out = dy.dim(-1), in = x.dim(-1);
+        long n = HostTensors.rows(dy);
+        boolean outIn = layout == WeightLayout.OUT_IN;
+        int[] wShape = outIn ? new int[] {out, in} : new int[] {in, out};
+        if (HostTensors.rows(x) != n || !Arrays.equals(weight.shape(), wShape)) {
+            throw ShapeException.mismatch("linearBackward", dy.shape(), x.shape(),
+                    "dy [N, out] and x [N, in] need a weight " + Arrays.toString(wShape) + ", got " + weight);
+        }
+        Tensor dyc = HostTensors.contiguousOnHeap(dy);
+        float[] g = dyc.floatArray();
+        int gOff = (int) dyc.arrayOffset();
+        Tensor dx = null;
+        if (inputGradient) {
+            dx = output(x.shape());
+            if (n > 0 && in > 0) {
+                PackedLinear wAsB = PackedLinear.pack(weight, null, outIn ? WeightLayout.IN_OUT : WeightLayout.OUT_IN,
+                        kernels.panelWidth(), pool, false);
+                gemm(g, gOff, (int) n, wAsB, dx.floatArray(), 0);
+            }
+        }
+        if (dWeight != null && n > 0) {
+            Tensor xc = HostTensors.contiguousOnHeap(x);
+            // OUT_IN: dW = dyᵀ·x (A = dyᵀ [out × N], B = x [N × in]); Conv1D: dW = xᵀ·dy.
+            float[] left = outIn ? g : xc.floatArray();
+            int leftOff = outIn ? gOff : (int) xc.arrayOffset(), leftCols = outIn ? out : in;
+            Tensor right = outIn ? xc : dyc;
+            float[] leftT = new float[Math.multiplyExact(leftCols, (int) n)];
+            transposeParallel(left, leftOff, (int) n, leftCols, leftT);
+            PackedLinear b = PackedLinear.pack(right.reshape((int) n, outIn ? in : out), null, WeightLayout.IN_OUT,
+                    kernels.panelWidth(), pool, false);
+            if (dWeight.floatArray() != null && dWeight.isContiguous()) {   // straight into the gradient
+                gemm(leftT, 0, leftCols, b, dWeight.floatArray(), (int) dWeight.arrayOffset(), true);
+            } else {
+                float[] tmp = new float[(int) dWeight.numel()];
+                gemm(leftT, 0, leftCols, b, tmp, 0, true);
+                accumulate(dWeight, Tensor.of(tmp, dWeight.shape()));
+            }
+        }
+        if (dBias != null && n > 0) {
+            accumulate(dBias, Tensor.of(columnSums(g, gOff, (int) n, out), out));
+        }
+        return dx;
+    }
+
+    /** dst [cols × rows] = src [rows × cols]ᵀ (src row-major from srcOff), blocks of columns split between threads. */
+    private void transposeParallel(float[] src, int srcOff, int rows, int cols, float[] dst) {
+        int threads = (long) rows * cols < PARALLEL_THRESHOLD ? 1 : Math.min(cols, pool.threads());
+        pool.parallelFor(threads, task -> {
+            int c0 = (int) ((long) cols * task / threads), c1 = (int) ((long) cols * (task + 1) / threads);
+            Kernels.transpose(src, srcOff + c0, cols, rows, c1 - c0, dst, c0 * rows, rows, 1f);
+        });
+    }
+
+    /** Σ over rows of a row-major [rows × cols] block: each thread sums its rows, the partial sums are added in order. */
+    private float[] columnSums(float[] a, int off, int rows, int cols) {
+        int threads = (long) rows * cols < LIGHT_PARALLEL_THRESHOLD ? 1 : Math.min(rows, pool.threads());
+        float[][] partial = new float[threads][cols];
+        pool.parallelFor(threads, task -> {
+            int r0 = (int) ((long) rows * task / threads), r1 = (int) ((long) rows * (task + 1) / threads);
+            float[] sum = partial[task];
+            for (int r = r0; r < r1; r++) {
+                kernels.add(sum, 0, a, off + r * cols, sum, 0, cols);
+            }
+        });
+        for (int t = 1; t < threads; t++) {
+            kernels.add(partial[0], 0, partial[t], 0, partial[0], 0, cols);
+        }
+        return partial[0];
     }
 
     /** Keys query row i may see under a causal mask (the last tq of tk positions are the queries). */
