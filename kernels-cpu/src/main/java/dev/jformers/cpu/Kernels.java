@@ -212,6 +212,107 @@ abstract class Kernels {
     /** In place activation of x[off..off+n). */
     abstract void activation(float[] x, int off, int n, Activation activation);
 
+    // ---------------------------------------------------------------- backward inner loops
+    // Plain loops here (ScalarKernels uses them, and VectorKernels for its tails); VectorKernels overrides
+    // each with whole vectors.
+
+    /** dx = dy·act′(x) over n elements. */
+    void activationBackward(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n,
+                            Activation activation) {
+        for (int i = 0; i < n; i++) {
+            dx[dxOff + i] = dy[dyOff + i] * derivative(x[xOff + i], activation);
+        }
+    }
+
+    /**
+     * One row of layer norm's backward (see TrainingKernels.layerNormBackward): dx written, dy·x̂ added to
+     * dGamma[0..n) and dy to dBeta[0..n).
+     */
+    void layerNormBackward(float[] dy, int dyOff, float[] x, int xOff, int n, float[] gamma, float eps,
+                           float[] dx, int dxOff, float[] dGamma, float[] dBeta) {
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += x[xOff + i];
+        }
+        float mean = sum / n, sq = 0;
+        for (int i = 0; i < n; i++) {
+            float dev = x[xOff + i] - mean;
+            sq += dev * dev;
+        }
+        float inv = (float) (1.0 / Math.sqrt((double) (sq / n) + eps));
+        float sumG = 0, sumGx = 0;
+        for (int i = 0; i < n; i++) {
+            float xHat = (x[xOff + i] - mean) * inv, g = dy[dyOff + i];
+            sumG += g * gamma[i];
+            sumGx += g * gamma[i] * xHat;
+            dGamma[i] += g * xHat;
+            dBeta[i] += g;
+        }
+        float meanG = sumG / n, meanGx = sumGx / n;
+        for (int i = 0; i < n; i++) {
+            float xHat = (x[xOff + i] - mean) * inv;
+            dx[dxOff + i] = inv * (dy[dyOff + i] * gamma[i] - meanG - xHat * meanGx);
+        }
+    }
+
+    /** Softmax backward of one row from its output y: dx = scale·y·(dy − Σ dy·y). */
+    void softmaxBackward(float[] dy, int dyOff, float[] y, int yOff, float[] dx, int dxOff, int n, float scale) {
+        float dot = dot(dy, dyOff, y, yOff, n);
+        for (int i = 0; i < n; i++) {
+            dx[dxOff + i] = scale * y[yOff + i] * (dy[dyOff + i] - dot);
+        }
+    }
+
+    /** log Σ exp(z[off..off+n)): the max first, then the sum of exp(z − max) (−∞ for an empty or all −∞ row). */
+    float logSumExp(float[] z, int off, int n) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = 0; i < n; i++) {
+            max = Math.max(max, z[off + i]);
+        }
+        if (max == Float.NEGATIVE_INFINITY) {
+            return max;
+        }
+        float sum = 0;
+        for (int i = 0; i < n; i++) {
+            sum += (float) Math.exp(z[off + i] - max);
+        }
+        return max + (float) Math.log(sum);
+    }
+
+    /** dz[dzOff + j] = factor·exp(z[zOff + j] − lse) for j < n: a row of softmax, scaled. */
+    void scaledSoftmax(float[] z, int zOff, float lse, float factor, float[] dz, int dzOff, int n) {
+        for (int i = 0; i < n; i++) {
+            dz[dzOff + i] = factor * (float) Math.exp(z[zOff + i] - lse);
+        }
+    }
+
+    /** The derivative of each activation at x, in float (TrainingKernels.derivative has it in double). */
+    static float derivative(float x, Activation activation) {
+        return switch (activation) {
+            case GELU -> {   // Φ(x) + x·φ(x)
+                float e = erfc(Math.abs(x) * INV_SQRT2);
+                float cdf = 0.5f * (x >= 0 ? 2f - e : e);
+                yield cdf + x * INV_SQRT_2PI * (float) Math.exp(-0.5f * x * x);
+            }
+            case GELU_TANH -> {   // s = sigmoid(2u): 0.5·(1 + tanh u) = s, 1 − tanh² u = 4s(1 − s)
+                float u = SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
+                float sg = 1f / (1f + (float) Math.exp(-2f * u));
+                yield sg + 2f * x * sg * (1f - sg) * SQRT_2_OVER_PI * (1f + 3 * 0.044715f * x * x);
+            }
+            case RELU -> x > 0 ? 1f : 0f;
+            case TANH -> {
+                float t = (float) Math.tanh(x);
+                yield 1f - t * t;
+            }
+            case SILU -> {
+                float sg = 1f / (1f + (float) Math.exp(-x));
+                yield sg * (1f + x * (1f - sg));
+            }
+        };
+    }
+
+    static final float INV_SQRT_2PI = 0.39894228040143268f;
+
     // ---------------------------------------------------------------- scalar formulas shared by tails
 
     static final float INV_SQRT2 = 0.70710678118654752f;

@@ -866,6 +866,243 @@ public final class SimdBackend extends CpuBackend {
         return partial[0];
     }
 
+    @Override
+    public Tensor activationBackward(Tensor dy, Tensor x, Activation activation) {
+        if (!Arrays.equals(dy.shape(), x.shape())) {
+            throw ShapeException.mismatch("activationBackward", dy.shape(), x.shape(), "shapes must be equal");
+        }
+        Tensor gc = HostTensors.contiguousOnHeap(dy), xc = HostTensors.contiguousOnHeap(x);
+        Tensor dx = output(x.shape());
+        float[] g = gc.floatArray(), xs = xc.floatArray(), out = dx.floatArray();
+        int gOff = (int) gc.arrayOffset(), xOff = (int) xc.arrayOffset();
+        forChunks(xc.numel(), PARALLEL_THRESHOLD, (start, len) ->
+                kernels.activationBackward(g, gOff + (int) start, xs, xOff + (int) start, out, (int) start, (int) len,
+                        activation));
+        return dx;
+    }
+
+    /** Rows split between threads; each thread adds its rows' dγ and dβ into arrays of its own, summed at the end. */
+    @Override
+    public Tensor layerNormBackward(Tensor dy, Tensor x, Tensor weight, float eps, Tensor dWeight, Tensor dBias) {
+        int c = x.rank() == 0 ? 1 : x.dim(-1);
+        if (!Arrays.equals(dy.shape(), x.shape()) || weight.numel() != c) {
+            throw ShapeException.mismatch("layerNormBackward", dy.shape(), x.shape(),
+                    "dy and x must have one shape and the weight [" + c + "]");
+        }
+        Tensor gc = HostTensors.contiguousOnHeap(dy), xc = HostTensors.contiguousOnHeap(x);
+        float[] g = gc.floatArray(), xs = xc.floatArray(), gamma = HostTensors.vector(weight);
+        int gOff = (int) gc.arrayOffset(), xOff = (int) xc.arrayOffset();
+        Tensor dx = output(x.shape());
+        float[] out = dx.floatArray();
+        long rows = HostTensors.rows(xc);
+        if (rows == 0 || c == 0) {
+            return dx;
+        }
+        int threads = rows * c < LIGHT_PARALLEL_THRESHOLD ? 1 : (int) Math.min(rows, pool.threads());
+        float[][] dGamma = new float[threads][c], dBeta = new float[threads][c];
+        pool.parallelFor(threads, task -> {
+            int r0 = (int) (rows * task / threads), r1 = (int) (rows * (task + 1) / threads);
+            for (int r = r0; r < r1; r++) {
+                kernels.layerNormBackward(g, gOff + r * c, xs, xOff + r * c, c, gamma, eps, out, r * c,
+                        dGamma[task], dBeta[task]);
+            }
+        });
+        for (int t = 1; t < threads; t++) {
+            kernels.add(dGamma[0], 0, dGamma[t], 0, dGamma[0], 0, c);
+            kernels.add(dBeta[0], 0, dBeta[t], 0, dBeta[0], 0, c);
+        }
+        if (dWeight != null) {
+            accumulate(dWeight, Tensor.of(dGamma[0], c));
+        }
+        if (dBias != null) {
+            accumulate(dBias, Tensor.of(dBeta[0], c));
+        }
+        return dx;
+    }
+
+    @Override
+    public Tensor softmaxBackward(Tensor dy, Tensor y) {
+        if (!Arrays.equals(dy.shape(), y.shape())) {
+            throw ShapeException.mismatch("softmaxBackward", dy.shape(), y.shape(), "shapes must be equal");
+        }
+        Tensor gc = HostTensors.contiguousOnHeap(dy), yc = HostTensors.contiguousOnHeap(y);
+        float[] g = gc.floatArray(), ys = yc.floatArray();
+        int gOff = (int) gc.arrayOffset(), yOff = (int) yc.arrayOffset();
+        int c = y.rank() == 0 ? 1 : y.dim(-1);
+        Tensor dx = output(y.shape());
+        float[] out = dx.floatArray();
+        long rows = HostTensors.rows(yc);
+        int threads = rows * c < PARALLEL_THRESHOLD ? 1 : (int) Math.min(rows, pool.threads());
+        pool.parallelFor(rows == 0 ? 0 : threads, task -> {
+            int r0 = (int) (rows * task / threads), r1 = (int) (rows * (task + 1) / threads);
+            for (int r = r0; r < r1; r++) {
+                kernels.softmaxBackward(g, gOff + r * c, ys, yOff + r * c, out, r * c, c, 1f);
+            }
+        });
+        return dx;
+    }
+
+    /**
+     * One task per (batch, head), as the forward, with the head's dS = scale·P·(dP − rowsum(dP·P)) [Tq × Tk]
+     * in a scratch array (one head at a time: no [B, h, Tq, Tk] gradient), and four products through the
+     * 4-row tiles of {@link Kernels#matMulRows}: dP = dC·Vᵀ, dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dC, with Vᵀ, dSᵀ
+     * and Pᵀ transposed into scratch and Q, K, dC read in place. Masked keys have P = 0, hence dS = 0.
+     */
+    @Override
+    public Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, int heads,
+                                      float scale) {
+        checkAttention(q, k, v, heads);
+        int batch = q.dim(0), tq = q.dim(1), tk = k.dim(1), channels = q.dim(2), d = channels / heads;
+        if (!Arrays.equals(dContext.shape(), q.shape()) || !Arrays.equals(probs.shape(), new int[] {batch, heads, tq, tk})) {
+            throw ShapeException.mismatch("attentionBackward", dContext.shape(), probs.shape(),
+                    "dContext must be shaped as q, probs [B, h, Tq, Tk]");
+        }
+        Tensor dq = HostTensors.newF32(batch, tq, channels), dk = HostTensors.newF32(batch, tk, channels),
+                dv = HostTensors.newF32(batch, tk, channels);
+        if (batch == 0 || tq == 0 || tk == 0 || d == 0) {
+            return new Tensor[] {dq, dk, dv};
+        }
+        Tensor qh = HostTensors.onHeap(q), kh = HostTensors.onHeap(k), vh = HostTensors.onHeap(v);
+        Tensor dch = HostTensors.contiguousOnHeap(dContext), ph = HostTensors.contiguousOnHeap(probs);
+        float[] qa = qh.floatArray(), ka = kh.floatArray(), va = vh.floatArray(), dc = dch.floatArray(), pa = ph.floatArray();
+        float[] dqa = dq.floatArray(), dka = dk.floatArray(), dva = dv.floatArray();
+        boolean serial = (long) batch * heads * tq * tk * d < PARALLEL_THRESHOLD;
+        pool.forEach(batch * heads, !serial, bh -> {
+            int b = bh / heads, h = bh % heads;
+            Scratch scratch = SCRATCH.get();
+            float[] dS = scratch.get(0, tq * tk), tr = scratch.get(1, tq * tk), vT = scratch.get(2, d * tk);
+            int qBase = (int) (qh.arrayOffset() + b * qh.stride(0) + (long) h * d), qStride = (int) qh.stride(1);
+            int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
+            int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
+            int cBase = (int) (dch.arrayOffset() + (long) b * tq * channels + (long) h * d);
+            int kvOut = b * tk * channels + h * d, qOut = b * tq * channels + h * d;
+            int pBase = (int) (ph.arrayOffset() + (long) bh * tq * tk);
+            // dV = Pᵀ·dC
+            Kernels.transpose(pa, pBase, tk, tq, tk, tr, tq, 1f);
+            kernels.matMulRows(tr, 0, tq, tk, tq, dc, cBase, channels, d, dva, kvOut, channels);
+            // dP = dC·Vᵀ, then dS row by row (scaled: dQ and dK need scale·dS)
+            Kernels.transpose(va, vBase, vStride, tk, d, vT, tk, 1f);
+            kernels.matMulRows(dc, cBase, channels, tq, d, vT, 0, tk, tk, dS, 0, tk);
+            for (int i = 0; i < tq; i++) {
+                kernels.softmaxBackward(dS, i * tk, pa, pBase + i * tk, dS, i * tk, tk, scale);
+            }
+            // dQ = dS·K, dK = dSᵀ·Q
+            kernels.matMulRows(dS, 0, tk, tq, tk, ka, kBase, kStride, d, dqa, qOut, channels);
+            Kernels.transpose(dS, 0, tk, tq, tk, tr, tq, 1f);
+            kernels.matMulRows(tr, 0, tq, tk, tq, qa, qBase, qStride, d, dka, kvOut, channels);
+        });
+        return new Tensor[] {dq, dk, dv};
+    }
+
+    /**
+     * dTable[ids[i]] += dy[i]: the channels split between threads (each adds its slice of every row, so no
+     * two threads write one float), the padding row skipped.
+     */
+    @Override
+    public void embeddingBackward(Tensor dy, Tensor ids, Tensor dTable, int paddingIdx) {
+        if (dTable.rank() != 2 || dTable.floatArray() == null || !dTable.isContiguous()) {
+            super.embeddingBackward(dy, ids, dTable, paddingIdx);
+            return;
+        }
+        int vocab = dTable.dim(0), c = dTable.dim(1);
+        long[] idx = ids.toLongArray();
+        if (dy.numel() != (long) idx.length * c) {
+            throw ShapeException.mismatch("embeddingBackward", dy.shape(), ids.shape(), "dy must be [ids..., " + c + "]");
+        }
+        for (long id : idx) {
+            if (id < 0 || id >= vocab) {
+                throw new JformersException("embeddingBackward: id " + id + " is outside the table of " + vocab + " rows");
+            }
+        }
+        Tensor gc = HostTensors.contiguousOnHeap(dy);
+        float[] g = gc.floatArray(), table = dTable.floatArray();
+        int gOff = (int) gc.arrayOffset(), tOff = (int) dTable.arrayOffset();
+        int threads = (long) idx.length * c < LIGHT_PARALLEL_THRESHOLD ? 1 : Math.min(c, pool.threads());
+        pool.parallelFor(idx.length == 0 ? 0 : threads, task -> {
+            int c0 = c * task / threads, n = c * (task + 1) / threads - c0;
+            for (int i = 0; i < idx.length; i++) {
+                if (idx[i] != paddingIdx) {
+                    int row = tOff + (int) idx[i] * c + c0;
+                    kernels.add(table, row, g, gOff + i * c + c0, table, row, n);
+                }
+            }
+        });
+    }
+
+    /** The loss from one log-sum-exp per kept row (max pass, exp-sum pass), rows split between threads. */
+    @Override
+    public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
+        if (!vectorRows(logits)) {
+            return super.crossEntropy(logits, labels, ignoreIndex);
+        }
+        int rows = logits.dim(0), classes = logits.dim(1);
+        long[] y = TrainingKernels.labels(labels, rows, classes, ignoreIndex);
+        float[] z = logits.floatArray();
+        int off = (int) logits.arrayOffset(), stride = (int) logits.stride(0);
+        int threads = (long) rows * classes < PARALLEL_THRESHOLD ? 1 : Math.min(rows, pool.threads());
+        double[] partial = new double[threads];
+        int[] kept = new int[threads];
+        pool.parallelFor(rows == 0 ? 0 : threads, task -> {
+            int r0 = (int) ((long) rows * task / threads), r1 = (int) ((long) rows * (task + 1) / threads);
+            for (int r = r0; r < r1; r++) {
+                if (y[r] != ignoreIndex) {
+                    int row = off + r * stride;
+                    partial[task] += (double) kernels.logSumExp(z, row, classes) - z[row + (int) y[r]];
+                    kept[task]++;
+                }
+            }
+        });
+        double total = 0;
+        int keptRows = 0;
+        for (int t = 0; t < threads; t++) {
+            total += partial[t];
+            keptRows += kept[t];
+        }
+        return TrainingKernels.scalar((float) (total / keptRows));
+    }
+
+    /**
+     * (softmax − one-hot)·gradOutput/kept, one kept row at a time: its log-sum-exp (a max pass and an
+     * exp-sum pass over the row), then one pass that writes exp(z − lse) scaled — the log-softmax is never
+     * stored. Ignored rows get zeros.
+     */
+    @Override
+    public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, float gradOutput) {
+        if (!vectorRows(logits)) {
+            return super.crossEntropyBackward(logits, labels, ignoreIndex, gradOutput);
+        }
+        int rows = logits.dim(0), classes = logits.dim(1);
+        long[] y = TrainingKernels.labels(labels, rows, classes, ignoreIndex);
+        int keptRows = 0;
+        for (long l : y) {
+            keptRows += l == ignoreIndex ? 0 : 1;
+        }
+        float factor = gradOutput / keptRows;
+        float[] z = logits.floatArray();
+        int off = (int) logits.arrayOffset(), stride = (int) logits.stride(0);
+        Tensor dz = output(rows, classes);
+        float[] out = dz.floatArray();
+        int threads = (long) rows * classes < PARALLEL_THRESHOLD ? 1 : Math.min(rows, pool.threads());
+        pool.parallelFor(rows == 0 ? 0 : threads, task -> {
+            int r0 = (int) ((long) rows * task / threads), r1 = (int) ((long) rows * (task + 1) / threads);
+            for (int r = r0; r < r1; r++) {
+                int row = off + r * stride, o = r * classes;
+                if (y[r] == ignoreIndex) {
+                    Arrays.fill(out, o, o + classes, 0f);
+                    continue;
+                }
+                kernels.scaledSoftmax(z, row, kernels.logSumExp(z, row, classes), factor, out, o, classes);
+                out[o + (int) y[r]] -= factor;
+            }
+        });
+        return dz;
+    }
+
+    /** Whether logits [N, C] are a float[] on the heap with contiguous rows (any row stride), as the vector loops read them. */
+    private static boolean vectorRows(Tensor logits) {
+        return logits.rank() == 2 && logits.floatArray() != null && (logits.dim(1) <= 1 || logits.stride(1) == 1);
+    }
+
     /** Keys query row i may see under a causal mask (the last tq of tk positions are the queries). */
     private static int visible(int tk, int tq, int i) {
         return Math.max(0, Math.min(tk, tk - tq + i + 1));

@@ -293,7 +293,7 @@ final class TrainingKernels {
     }
 
     /** Class ids as ints, checked against the class count (ignoreIndex allowed). */
-    private static long[] labels(Tensor labels, int rows, int classes, int ignoreIndex) {
+    static long[] labels(Tensor labels, int rows, int classes, int ignoreIndex) {
         long[] y = labels.toLongArray();
         if (y.length != rows) {
             throw new ShapeException("crossEntropy: " + y.length + " labels for " + rows + " rows of logits");

@@ -629,6 +629,200 @@ final class VectorKernels extends Kernels {
         return i;
     }
 
+    // ---------------------------------------------------------------- backward
+
+    @Override
+    void activationBackward(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n,
+                            Activation activation) {
+        // One loop per activation, as in activation(): the switch stays outside the vector loops.
+        int done = switch (activation) {
+            case GELU -> geluBackwardLoop(dy, dyOff, x, xOff, dx, dxOff, n);
+            case GELU_TANH -> geluTanhBackwardLoop(dy, dyOff, x, xOff, dx, dxOff, n);
+            case RELU -> reluBackwardLoop(dy, dyOff, x, xOff, dx, dxOff, n);
+            case TANH -> tanhBackwardLoop(dy, dyOff, x, xOff, dx, dxOff, n);
+            case SILU -> siluBackwardLoop(dy, dyOff, x, xOff, dx, dxOff, n);
+        };
+        for (int i = done; i < n; i++) {
+            dx[dxOff + i] = dy[dyOff + i] * derivative(x[xOff + i], activation);
+        }
+    }
+
+    /** Φ(x) + x·φ(x), Φ through the same erfc as the forward's GELU. */
+    private static int geluBackwardLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector v = FloatVector.fromArray(s, x, xOff + i);
+            FloatVector z = v.abs().mul(INV_SQRT2);
+            FloatVector t = FloatVector.broadcast(s, 1f).div(z.fma(0.5f, 1f));
+            FloatVector p = FloatVector.broadcast(s, ERFC_C[0]);
+            for (int c = 1; c < ERFC_C.length; c++) {
+                p = p.fma(t, FloatVector.broadcast(s, ERFC_C[c]));
+            }
+            FloatVector erfc = t.mul(p.sub(z.mul(z)).lanewise(VectorOperators.EXP));
+            FloatVector onePlusErf = erfc.blend(erfc.neg().add(2f), v.compare(VectorOperators.GE, 0f));
+            FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul(INV_SQRT_2PI);
+            FloatVector d = v.fma(pdf, onePlusErf.mul(0.5f));
+            d.mul(FloatVector.fromArray(s, dy, dyOff + i)).intoArray(dx, dxOff + i);
+        }
+        return i;
+    }
+
+    /** sg + 2x·sg·(1 − sg)·√(2/π)(1 + 3·0.044715x²) with sg = sigmoid(2u): one exp. */
+    private static int geluTanhBackwardLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector v = FloatVector.fromArray(s, x, xOff + i);
+            FloatVector v2 = v.mul(v);
+            FloatVector u = v2.mul(0.044715f).fma(v, v).mul(SQRT_2_OVER_PI);
+            FloatVector sg = FloatVector.broadcast(s, 1f).div(u.mul(-2f).lanewise(VectorOperators.EXP).add(1f));
+            FloatVector du = v2.mul(3 * 0.044715f).add(1f).mul(SQRT_2_OVER_PI);
+            FloatVector d = v.mul(2f).mul(sg).mul(sg.neg().add(1f)).fma(du, sg);
+            d.mul(FloatVector.fromArray(s, dy, dyOff + i)).intoArray(dx, dxOff + i);
+        }
+        return i;
+    }
+
+    private static int reluBackwardLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            VectorMask<Float> positive = FloatVector.fromArray(s, x, xOff + i).compare(VectorOperators.GT, 0f);
+            FloatVector.zero(s).blend(FloatVector.fromArray(s, dy, dyOff + i), positive).intoArray(dx, dxOff + i);
+        }
+        return i;
+    }
+
+    private static int tanhBackwardLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector t = FloatVector.fromArray(s, x, xOff + i).lanewise(VectorOperators.TANH);
+            t.fma(t.neg(), FloatVector.broadcast(s, 1f)).mul(FloatVector.fromArray(s, dy, dyOff + i)).intoArray(dx, dxOff + i);
+        }
+        return i;
+    }
+
+    private static int siluBackwardLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector v = FloatVector.fromArray(s, x, xOff + i);
+            FloatVector sg = FloatVector.broadcast(s, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector d = v.mul(sg.neg().add(1f)).add(1f).mul(sg);   // sg·(1 + x·(1 − sg))
+            d.mul(FloatVector.fromArray(s, dy, dyOff + i)).intoArray(dx, dxOff + i);
+        }
+        return i;
+    }
+
+    @Override
+    void layerNormBackward(float[] dy, int dyOff, float[] x, int xOff, int n, float[] gamma, float eps,
+                           float[] dx, int dxOff, float[] dGamma, float[] dBeta) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(n), i;
+        FloatVector acc = FloatVector.zero(s);
+        for (i = 0; i < bound; i += l) {
+            acc = acc.add(FloatVector.fromArray(s, x, xOff + i));
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += x[xOff + i];
+        }
+        float mean = sum / n;
+        acc = FloatVector.zero(s);
+        for (i = 0; i < bound; i += l) {
+            FloatVector dev = FloatVector.fromArray(s, x, xOff + i).sub(mean);
+            acc = dev.fma(dev, acc);
+        }
+        float sq = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            float dev = x[xOff + i] - mean;
+            sq += dev * dev;
+        }
+        float inv = (float) (1.0 / Math.sqrt((double) (sq / n) + eps));
+        FloatVector accG = FloatVector.zero(s), accGx = accG;
+        for (i = 0; i < bound; i += l) {
+            FloatVector xHat = FloatVector.fromArray(s, x, xOff + i).sub(mean).mul(inv);
+            FloatVector g = FloatVector.fromArray(s, dy, dyOff + i);
+            FloatVector gg = g.mul(FloatVector.fromArray(s, gamma, i));
+            accG = accG.add(gg);
+            accGx = gg.fma(xHat, accGx);
+            g.fma(xHat, FloatVector.fromArray(s, dGamma, i)).intoArray(dGamma, i);
+            g.add(FloatVector.fromArray(s, dBeta, i)).intoArray(dBeta, i);
+        }
+        float sumG = accG.reduceLanes(VectorOperators.ADD), sumGx = accGx.reduceLanes(VectorOperators.ADD);
+        for (int j = i; j < n; j++) {
+            float xHat = (x[xOff + j] - mean) * inv, g = dy[dyOff + j];
+            sumG += g * gamma[j];
+            sumGx += g * gamma[j] * xHat;
+            dGamma[j] += g * xHat;
+            dBeta[j] += g;
+        }
+        float meanG = sumG / n, meanGx = sumGx / n;
+        for (i = 0; i < bound; i += l) {
+            FloatVector xHat = FloatVector.fromArray(s, x, xOff + i).sub(mean).mul(inv);
+            FloatVector gg = FloatVector.fromArray(s, dy, dyOff + i).mul(FloatVector.fromArray(s, gamma, i));
+            xHat.mul(-meanGx).add(gg).sub(meanG).mul(inv).intoArray(dx, dxOff + i);
+        }
+        for (; i < n; i++) {
+            float xHat = (x[xOff + i] - mean) * inv;
+            dx[dxOff + i] = inv * (dy[dyOff + i] * gamma[i] - meanG - xHat * meanGx);
+        }
+    }
+
+    @Override
+    void softmaxBackward(float[] dy, int dyOff, float[] y, int yOff, float[] dx, int dxOff, int n, float scale) {
+        VectorSpecies<Float> s = S;
+        float dot = dot(dy, dyOff, y, yOff, n);
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector yv = FloatVector.fromArray(s, y, yOff + i);
+            FloatVector.fromArray(s, dy, dyOff + i).sub(dot).mul(yv).mul(scale).intoArray(dx, dxOff + i);
+        }
+        for (; i < n; i++) {
+            dx[dxOff + i] = scale * y[yOff + i] * (dy[dyOff + i] - dot);
+        }
+    }
+
+    @Override
+    float logSumExp(float[] z, int off, int n) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(n), i;
+        FloatVector vmax = FloatVector.broadcast(s, Float.NEGATIVE_INFINITY);
+        for (i = 0; i < bound; i += l) {
+            vmax = vmax.max(FloatVector.fromArray(s, z, off + i));
+        }
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
+            max = Math.max(max, z[off + i]);
+        }
+        if (max == Float.NEGATIVE_INFINITY) {
+            return max;
+        }
+        FloatVector vsum = FloatVector.zero(s);
+        for (i = 0; i < bound; i += l) {
+            vsum = vsum.add(FloatVector.fromArray(s, z, off + i).sub(max).lanewise(VectorOperators.EXP));
+        }
+        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            sum += (float) Math.exp(z[off + i] - max);
+        }
+        return max + (float) Math.log(sum);
+    }
+
+    @Override
+    void scaledSoftmax(float[] z, int zOff, float lse, float factor, float[] dz, int dzOff, int n) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector.fromArray(s, z, zOff + i).sub(lse).lanewise(VectorOperators.EXP).mul(factor).intoArray(dz, dzOff + i);
+        }
+        for (; i < n; i++) {
+            dz[dzOff + i] = factor * (float) Math.exp(z[zOff + i] - lse);
+        }
+    }
+
     /** Exact GELU through {@link Kernels#erfc}: 0.5·x·(2 − erfc(z)) for x ≥ 0, 0.5·x·erfc(z) below, z = |x|/√2. */
     private static FloatVector gelu(FloatVector x) {
         VectorSpecies<Float> s = S;

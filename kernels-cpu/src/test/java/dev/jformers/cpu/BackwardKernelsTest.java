@@ -1,0 +1,426 @@
+package dev.jformers.cpu;
+
+import dev.jformers.core.Activation;
+import dev.jformers.core.AttentionMask;
+import dev.jformers.core.Backend;
+import dev.jformers.core.MathFunctions;
+import dev.jformers.core.Tensor;
+import dev.jformers.core.WeightLayout;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.function.ToDoubleFunction;
+
+import static dev.jformers.cpu.TestTensors.random;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Every backward kernel of both CPU backends against central finite differences of the forward written
+ * out in float64 (so the differences are exact to ~1e-10 and any error is the kernel's), on small random
+ * shapes with odd sizes (19, 37: whole vectors and tails at every width), padded and causal masks, views.
+ * Each loss is L = Σ R ⊙ f(x) for a random R, which makes R the dy handed to the backward.
+ *
+ * <p>Tolerance: |kernel − FD| ≤ 3e-5 + 3e-4·|FD| — the kernels take float32 inputs and accumulate sums of
+ * at most a few hundred terms in float (SIMD) or double (reference).
+ */
+class BackwardKernelsTest {
+    static final List<Backend> BACKENDS = new ArrayList<>();
+
+    static {
+        BACKENDS.add(new ScalarBackend());
+        BACKENDS.add(new SimdBackend(1, 512));
+        BACKENDS.add(new SimdBackend(2, 256));
+        BACKENDS.add(new SimdBackend(2, 128));
+        BACKENDS.add(new SimdBackend(1, SimdBackend.SCALAR_BITS));
+    }
+
+    static List<Backend> backends() {
+        return BACKENDS;
+    }
+
+    @AfterAll
+    static void closeAll() {
+        BACKENDS.forEach(Backend::close);
+    }
+
+    static final double H = 1e-6;
+    static final double ATOL = 3e-5, RTOL = 3e-4;
+
+    // ---------------------------------------------------------------- finite differences
+
+    /** Central differences of f with respect to every element of p (f reads p, which is perturbed in place). */
+    static double[] fd(double[] p, ToDoubleFunction<double[]> f) {
+        double[] g = new double[p.length];
+        for (int i = 0; i < p.length; i++) {
+            double keep = p[i];
+            p[i] = keep + H;
+            double plus = f.applyAsDouble(p);
+            p[i] = keep - H;
+            double minus = f.applyAsDouble(p);
+            p[i] = keep;
+            g[i] = (plus - minus) / (2 * H);
+        }
+        return g;
+    }
+
+    static void assertGrad(double[] expected, Tensor actual, String what) {
+        float[] a = actual.contiguous().toFloatArray();
+        assertEquals(expected.length, a.length, what + ": element count");
+        for (int i = 0; i < a.length; i++) {
+            if (!(Math.abs(expected[i] - a[i]) <= ATOL + RTOL * Math.abs(expected[i]))) {
+                fail(what + ": element " + i + " expected " + expected[i] + " but was " + a[i]);
+            }
+        }
+    }
+
+    static double[] d(Tensor t) {
+        float[] f = t.contiguous().toFloatArray();
+        double[] out = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            out[i] = f[i];
+        }
+        return out;
+    }
+
+    static double dotR(double[] r, double[] y) {
+        double s = 0;
+        for (int i = 0; i < r.length; i++) {
+            s += r[i] * y[i];
+        }
+        return s;
+    }
+
+    // ---------------------------------------------------------------- float64 forwards
+
+    /** y[n, o] = Σ_i x[n, i]·W + b[o], W [out, in] (OUT_IN) or [in, out] (Conv1D). */
+    static double[] linear(double[] x, double[] w, double[] b, int n, int in, int out, boolean outIn) {
+        double[] y = new double[n * out];
+        for (int r = 0; r < n; r++) {
+            for (int o = 0; o < out; o++) {
+                double s = b[o];
+                for (int i = 0; i < in; i++) {
+                    s += x[r * in + i] * w[outIn ? o * in + i : i * out + o];
+                }
+                y[r * out + o] = s;
+            }
+        }
+        return y;
+    }
+
+    static double[] layerNorm(double[] x, double[] gamma, double[] beta, int c, double eps) {
+        double[] y = new double[x.length];
+        for (int base = 0; base < x.length; base += c) {
+            double mean = 0, var = 0;
+            for (int i = 0; i < c; i++) {
+                mean += x[base + i];
+            }
+            mean /= c;
+            for (int i = 0; i < c; i++) {
+                var += (x[base + i] - mean) * (x[base + i] - mean);
+            }
+            double inv = 1 / Math.sqrt(var / c + eps);
+            for (int i = 0; i < c; i++) {
+                y[base + i] = (x[base + i] - mean) * inv * gamma[i] + beta[i];
+            }
+        }
+        return y;
+    }
+
+    static double act(double x, Activation a) {
+        return switch (a) {
+            case GELU -> 0.5 * x * (1 + MathFunctions.erf(x / Math.sqrt(2)));
+            case GELU_TANH -> 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x * x * x)));
+            case RELU -> Math.max(0, x);
+            case TANH -> Math.tanh(x);
+            case SILU -> x / (1 + Math.exp(-x));
+        };
+    }
+
+    static void softmaxInPlace(double[] s, int off, int n, boolean[] keep) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            if (keep[j]) {
+                max = Math.max(max, s[off + j]);
+            }
+        }
+        double sum = 0;
+        for (int j = 0; j < n; j++) {
+            s[off + j] = keep[j] ? Math.exp(s[off + j] - max) : 0;
+            sum += s[off + j];
+        }
+        for (int j = 0; j < n; j++) {
+            s[off + j] /= sum;
+        }
+    }
+
+    /** context [B, Tq, C] of attention over heads, masked keys (padding, causal) taking no weight. */
+    static double[] attention(double[] q, double[] k, double[] v, int batch, int tq, int tk, int heads, int d,
+                              double scale, float[] pad, boolean causal) {
+        int c = heads * d;
+        double[] ctx = new double[batch * tq * c], s = new double[tk];
+        boolean[] keep = new boolean[tk];
+        for (int b = 0; b < batch; b++) {
+            for (int h = 0; h < heads; h++) {
+                for (int i = 0; i < tq; i++) {
+                    for (int j = 0; j < tk; j++) {
+                        keep[j] = (pad == null || pad[b * tk + j] != 0) && (!causal || j <= tk - tq + i);
+                        double dot = 0;
+                        for (int t = 0; t < d; t++) {
+                            dot += q[(b * tq + i) * c + h * d + t] * k[(b * tk + j) * c + h * d + t];
+                        }
+                        s[j] = dot * scale;
+                    }
+                    softmaxInPlace(s, 0, tk, keep);
+                    for (int t = 0; t < d; t++) {
+                        double sum = 0;
+                        for (int j = 0; j < tk; j++) {
+                            sum += s[j] * v[(b * tk + j) * c + h * d + t];
+                        }
+                        ctx[(b * tq + i) * c + h * d + t] = sum;
+                    }
+                }
+            }
+        }
+        return ctx;
+    }
+
+    static double crossEntropy(double[] z, long[] y, int classes, int ignore) {
+        double total = 0;
+        int kept = 0;
+        for (int r = 0; r < y.length; r++) {
+            if (y[r] == ignore) {
+                continue;
+            }
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = 0; j < classes; j++) {
+                max = Math.max(max, z[r * classes + j]);
+            }
+            for (int j = 0; j < classes; j++) {
+                sum += Math.exp(z[r * classes + j] - max);
+            }
+            total += max + Math.log(sum) - z[r * classes + (int) y[r]];
+            kept++;
+        }
+        return total / kept;
+    }
+
+    // ---------------------------------------------------------------- the checks
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void linearBackwardEqualsFiniteDifferences(Backend backend) {
+        for (boolean outIn : new boolean[] {true, false}) {
+            Random rnd = new Random(outIn ? 1 : 2);
+            int n = 5, in = 19, out = 37;
+            Tensor x = random(rnd, 1, n, in), w = outIn ? random(rnd, 1, out, in) : random(rnd, 1, in, out);
+            Tensor b = random(rnd, 1, out), r = random(rnd, 1, n, out);
+            double[] xd = d(x), wd = d(w), bd = d(b), rd = d(r);
+            // dW and db accumulate: start them from values that must be kept
+            Tensor dW = random(rnd, 1, w.shape()), dB = random(rnd, 1, out);
+            double[] dW0 = d(dW), dB0 = d(dB);
+            WeightLayout layout = outIn ? WeightLayout.OUT_IN : WeightLayout.IN_OUT;
+            Tensor dx = backend.linearBackward(r, x, w, layout, dW, dB, true);
+            String what = backend.describe() + (outIn ? " OUT_IN" : " Conv1D");
+            assertGrad(fd(xd, p -> dotR(rd, linear(p, wd, bd, n, in, out, outIn))), dx, what + " dx");
+            double[] gw = fd(wd, p -> dotR(rd, linear(xd, p, bd, n, in, out, outIn)));
+            double[] gb = fd(bd, p -> dotR(rd, linear(xd, wd, p, n, in, out, outIn)));
+            assertGrad(plus(dW0, gw), dW, what + " dW");
+            assertGrad(plus(dB0, gb), dB, what + " db");
+            // frozen weight, no input gradient: nothing returned, nothing touched
+            Tensor dWFrozen = random(rnd, 1, w.shape());
+            double[] before = d(dWFrozen);
+            assertEquals(null, backend.linearBackward(r, x, w, layout, null, null, false), what);
+            assertGrad(before, dWFrozen, what + " untouched");
+        }
+    }
+
+    static double[] plus(double[] a, double[] b) {
+        double[] c = a.clone();
+        for (int i = 0; i < c.length; i++) {
+            c[i] += b[i];
+        }
+        return c;
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void layerNormBackwardEqualsFiniteDifferences(Backend backend) {
+        Random rnd = new Random(3);
+        int rows = 4, c = 37;
+        float eps = 1e-5f;
+        Tensor x = random(rnd, 2, rows, c), gamma = random(rnd, 1, c), beta = random(rnd, 1, c), r = random(rnd, 1, rows, c);
+        double[] xd = d(x), gd = d(gamma), bd = d(beta), rd = d(r);
+        Tensor dGamma = Tensor.zeros(dev.jformers.core.DType.F32, c), dBeta = Tensor.zeros(dev.jformers.core.DType.F32, c);
+        Tensor dx = backend.layerNormBackward(r, x, gamma, eps, dGamma, dBeta);
+        String what = backend.describe();
+        assertGrad(fd(xd, p -> dotR(rd, layerNorm(p, gd, bd, c, eps))), dx, what + " dx");
+        assertGrad(fd(gd, p -> dotR(rd, layerNorm(xd, p, bd, c, eps))), dGamma, what + " dγ");
+        assertGrad(fd(bd, p -> dotR(rd, layerNorm(xd, gd, p, c, eps))), dBeta, what + " dβ");
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void activationBackwardEqualsFiniteDifferences(Backend backend) {
+        for (Activation a : Activation.values()) {
+            Random rnd = new Random(4 + a.ordinal());
+            Tensor x = random(rnd, 4, 3, 37), r = random(rnd, 1, 3, 37);
+            double[] xd = d(x), rd = d(r);
+            for (int i = 0; i < xd.length; i++) {   // keep off ReLU's kink, where the derivative jumps
+                if (Math.abs(xd[i]) < 1e-3) {
+                    xd[i] = 0.5;
+                }
+            }
+            x = Tensor.of(toFloats(xd), 3, 37);
+            Tensor dx = backend.activationBackward(r, x, a);
+            assertGrad(fd(xd, p -> {
+                double s = 0;
+                for (int i = 0; i < p.length; i++) {
+                    s += rd[i] * act(p[i], a);
+                }
+                return s;
+            }), dx, backend.describe() + " " + a);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void softmaxBackwardEqualsFiniteDifferences(Backend backend) {
+        Random rnd = new Random(9);
+        int rows = 3, c = 37;
+        Tensor x = random(rnd, 3, rows, c), r = random(rnd, 1, rows, c);
+        double[] xd = d(x), rd = d(r);
+        boolean[] all = new boolean[c];
+        Arrays.fill(all, true);
+        Tensor dx = backend.softmaxBackward(r, backend.softmax(x));
+        assertGrad(fd(xd, p -> {
+            double[] y = p.clone();
+            for (int row = 0; row < rows; row++) {
+                softmaxInPlace(y, row * c, c, all);
+            }
+            return dotR(rd, y);
+        }), dx, backend.describe());
+    }
+
+    /** Padded (a masked key inside the row and at its end), causal, and both; q, k, v as views into one fused [B, T, 3C]. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void attentionBackwardEqualsFiniteDifferences(Backend backend) {
+        int batch = 2, t = 7, heads = 2, dh = 19, c = heads * dh;
+        float scale = (float) (1 / Math.sqrt(dh));
+        float[] pad = {1, 1, 1, 1, 1, 1, 1, /* row 1: */ 1, 0, 1, 1, 1, 0, 0};
+        for (int variant = 0; variant < 3; variant++) {
+            boolean causal = variant > 0;
+            float[] mask = variant == 1 ? null : pad;
+            Random rnd = new Random(10 + variant);
+            Tensor fused = random(rnd, 1.5f, batch, t, 3 * c);
+            Tensor q = fused.narrow(2, 0, c), k = fused.narrow(2, c, c), v = fused.narrow(2, 2 * c, c);
+            Tensor r = random(rnd, 1, batch, t, c);
+            double[] qd = d(q), kd = d(k), vd = d(v), rd = d(r);
+            AttentionMask m = new AttentionMask(mask == null ? null : Tensor.of(mask, batch, t), causal);
+            Tensor probs = backend.attention(q, k, v, heads, m, scale, true).probs();
+            Tensor[] g = backend.attentionBackward(r, q, k, v, probs, heads, scale);
+            String what = backend.describe() + (causal ? " causal" : "") + (mask != null ? " padded" : "");
+            assertGrad(fd(qd, p -> dotR(rd, attention(p, kd, vd, batch, t, t, heads, dh, scale, mask, causal))), g[0], what + " dq");
+            assertGrad(fd(kd, p -> dotR(rd, attention(qd, p, vd, batch, t, t, heads, dh, scale, mask, causal))), g[1], what + " dk");
+            assertGrad(fd(vd, p -> dotR(rd, attention(qd, kd, p, batch, t, t, heads, dh, scale, mask, causal))), g[2], what + " dv");
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void embeddingBackwardScatterAddsAndSkipsThePaddingRow(Backend backend) {
+        Random rnd = new Random(12);
+        int vocab = 11, c = 37, padding = 1;
+        long[] ids = {3, 1, 3, 0, 10, 1, 3};
+        Tensor dy = random(rnd, 1, 1, ids.length, c), table = random(rnd, 1, vocab, c);
+        double[] expected = d(table), gy = d(dy);
+        for (int i = 0; i < ids.length; i++) {
+            for (int j = 0; j < c && ids[i] != padding; j++) {
+                expected[(int) ids[i] * c + j] += gy[i * c + j];
+            }
+        }
+        float[] paddingRow = Arrays.copyOfRange(table.toFloatArray(), padding * c, padding * c + c);
+        backend.embeddingBackward(dy, Tensor.ofLongs(ids, 1, ids.length), table, padding);
+        assertGrad(expected, table, backend.describe());
+        assertTrue(Arrays.equals(paddingRow, Arrays.copyOfRange(table.toFloatArray(), padding * c, padding * c + c)),
+                "the padding row gets no gradient");
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void crossEntropyAndItsBackwardEqualFiniteDifferences(Backend backend) {
+        Random rnd = new Random(13);
+        int rows = 5, classes = 37, ignore = -100;
+        long[] y = {3, -100, 36, 0, 17};
+        Tensor z = random(rnd, 4, rows, classes);
+        double[] zd = d(z);
+        Tensor labels = Tensor.ofLongs(y, rows);
+        float loss = backend.crossEntropy(z, labels, ignore).toFloatArray()[0];
+        assertEquals(crossEntropy(zd, y, classes, ignore), loss, 1e-5, backend.describe() + " loss");
+        Tensor dz = backend.crossEntropyBackward(z, labels, ignore, 0.7f);
+        double[] expected = fd(zd, p -> 0.7 * crossEntropy(p, y, classes, ignore));
+        assertGrad(expected, dz, backend.describe() + " dz");
+        // a strided view of the logits (QA's start logits are a column of [N, 2]) gives the same
+        Tensor wide = random(rnd, 1, rows, 2 * classes);
+        backend.copyInto(z, wide.narrow(1, classes, classes));
+        assertGrad(expected, backend.crossEntropyBackward(wide.narrow(1, classes, classes), labels, ignore, 0.7f),
+                backend.describe() + " dz of a view");
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void regressionLossesEqualFiniteDifferences(Backend backend) {
+        Random rnd = new Random(14);
+        Tensor x = random(rnd, 2, 3, 7), target = random(rnd, 1, 3, 7);
+        double[] xd = d(x), td = d(target);
+        for (int i = 0; i < td.length; i++) {
+            td[i] = Math.abs(td[i]);   // a BCE target is a probability
+        }
+        target = Tensor.of(toFloats(td), 3, 7);
+        assertGrad(fd(xd, p -> {
+            double s = 0;
+            for (int i = 0; i < p.length; i++) {
+                s += (p[i] - td[i]) * (p[i] - td[i]);
+            }
+            return 0.5 * s / p.length;
+        }), backend.mseLossBackward(x, target, 0.5f), backend.describe() + " mse");
+        assertGrad(fd(xd, p -> {
+            double s = 0;
+            for (int i = 0; i < p.length; i++) {
+                s += Math.max(p[i], 0) - p[i] * td[i] + Math.log1p(Math.exp(-Math.abs(p[i])));
+            }
+            return s / p.length;
+        }), backend.bceWithLogitsLossBackward(x, target, 1f), backend.describe() + " bce");
+    }
+
+    @ParameterizedTest
+    @MethodSource("backends")
+    void accumulateAddsIntoAStridedView(Backend backend) {
+        Random rnd = new Random(15);
+        Tensor base = random(rnd, 1, 4, 3 * 37), src = random(rnd, 1, 4, 37);
+        double[] expected = d(base);
+        double[] s = d(src);
+        for (int r = 0; r < 4; r++) {
+            for (int j = 0; j < 37; j++) {
+                expected[r * 111 + 37 + j] += s[r * 37 + j];
+            }
+        }
+        backend.accumulate(base.narrow(1, 37, 37), src);
+        assertGrad(expected, base, backend.describe());
+    }
+
+    static float[] toFloats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+}
