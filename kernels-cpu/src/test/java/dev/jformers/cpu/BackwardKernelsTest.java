@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
 import static dev.jformers.cpu.TestTensors.random;
@@ -414,6 +415,116 @@ class BackwardKernelsTest {
         }
         backend.accumulate(base.narrow(1, 37, 37), src);
         assertGrad(expected, base, backend.describe());
+    }
+
+    // ---------------------------------------------------------------- SIMD against the reference, larger shapes
+
+    static final ScalarBackend REFERENCE = new ScalarBackend();
+
+    static List<Backend> simdBackends() {
+        return BACKENDS.subList(1, BACKENDS.size());
+    }
+
+    /**
+     * SIMD and reference agree within 2e-5·max|reference| + 1e-4·|element| — float sums of up to 1400 terms
+     * against double ones — on shapes that take the threaded paths, K blocks, partial panels and tails.
+     */
+    static void assertNear(Tensor expected, Tensor actual, String what) {
+        float max = 0;
+        for (float f : expected.contiguous().toFloatArray()) {
+            max = Math.max(max, Math.abs(f));
+        }
+        TestTensors.assertClose(expected.contiguous(), actual.contiguous(), 2e-5 * max, 1e-4, what);
+    }
+
+    /** One op on fixed random inputs: what it returns and every gradient it accumulates into (fresh copies each run). */
+    record Case(String name, Function<Backend, Tensor[]> run) {
+    }
+
+    static Tensor copy(Tensor t) {
+        return Tensor.of(t.toFloatArray(), t.shape());
+    }
+
+    static final List<Case> CASES = largeCases();
+
+    /** The reference's results, computed once (the double loops are the slow part of this test). */
+    static final List<Tensor[]> EXPECTED = CASES.stream().map(c -> c.run().apply(REFERENCE)).toList();
+
+    static List<Case> largeCases() {
+        Random rnd = new Random(20);
+        List<Case> cases = new ArrayList<>();
+        for (int[] nio : new int[][] {{131, 77, 203}, {1400, 40, 70}, {1, 33, 65}}) {
+            for (WeightLayout layout : WeightLayout.values()) {
+                int n = nio[0], in = nio[1], out = nio[2];
+                Tensor x = random(rnd, 1, n, in), dy = random(rnd, 1, n, out);
+                Tensor w = layout == WeightLayout.OUT_IN ? random(rnd, 1, out, in) : random(rnd, 1, in, out);
+                Tensor dW = random(rnd, 1, w.shape()), dB = random(rnd, 1, out);
+                cases.add(new Case("linear " + Arrays.toString(nio) + " " + layout, be -> {
+                    Tensor gw = copy(dW), gb = copy(dB);
+                    return new Tensor[] {be.linearBackward(dy, x, w, layout, gw, gb, true), gw, gb};
+                }));
+            }
+        }
+        int batch = 2, t = 67, heads = 3, dh = 21, c = heads * dh;
+        float[] pad = new float[batch * t];
+        Arrays.fill(pad, 1f);
+        Arrays.fill(pad, t + 50, 2 * t, 0f);   // row 1: right padding
+        pad[t + 7] = 0f;                       // and a masked key inside
+        for (boolean causal : new boolean[] {false, true}) {
+            Tensor fused = random(rnd, 2, batch, t, 3 * c), dc = random(rnd, 1, batch, t, c);
+            Tensor q = fused.narrow(2, 0, c), k = fused.narrow(2, c, c), v = fused.narrow(2, 2 * c, c);
+            AttentionMask m = new AttentionMask(Tensor.of(pad, batch, t), causal);
+            Tensor probs = REFERENCE.attention(q, k, v, heads, m, 0.2f, true).probs();
+            cases.add(new Case("attention" + (causal ? " causal" : ""),
+                    be -> be.attentionBackward(dc, q, k, v, probs, heads, 0.2f)));
+        }
+        Tensor x = random(rnd, 2, 700, 389), dy = random(rnd, 1, 700, 389), gamma = random(rnd, 1, 389);
+        cases.add(new Case("layerNorm", be -> {
+            Tensor dG = Tensor.of(new float[389], 389), dB = Tensor.of(new float[389], 389);
+            return new Tensor[] {be.layerNormBackward(dy, x, gamma, 1e-12f, dG, dB), dG, dB};
+        }));
+        Tensor a = random(rnd, 5, 70001), da = random(rnd, 1, 70001);
+        for (Activation act : Activation.values()) {
+            cases.add(new Case(act.toString(), be -> new Tensor[] {be.activationBackward(da, a, act)}));
+        }
+        Tensor y = REFERENCE.softmax(random(rnd, 3, 200, 300)), dSoft = random(rnd, 1, 200, 300);
+        cases.add(new Case("softmax", be -> new Tensor[] {be.softmaxBackward(dSoft, y)}));
+        Tensor logits = random(rnd, 8, 37, 5003);
+        long[] labels = new long[37];
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] = i % 5 == 0 ? -100 : rnd.nextInt(5003);
+        }
+        Tensor ids = Tensor.ofLongs(labels, 37);
+        cases.add(new Case("cross-entropy", be -> new Tensor[] {be.crossEntropy(logits, ids, -100),
+                be.crossEntropyBackward(logits, ids, -100, 1.3f)}));
+        long[] tokens = new long[500];
+        for (int i = 0; i < tokens.length; i++) {
+            tokens[i] = rnd.nextInt(50);
+        }
+        Tensor dEmb = random(rnd, 1, 500, 600), table = random(rnd, 1, 50, 600);
+        cases.add(new Case("embedding", be -> {
+            Tensor dTable = copy(table);
+            be.embeddingBackward(dEmb, Tensor.ofLongs(tokens, 500), dTable, 0);
+            return new Tensor[] {dTable};
+        }));
+        Tensor acc = random(rnd, 1, 600, 500), src = random(rnd, 1, 600, 500);
+        cases.add(new Case("accumulate", be -> {
+            Tensor dst = copy(acc);
+            be.accumulate(dst, src);
+            return new Tensor[] {dst};
+        }));
+        return cases;
+    }
+
+    @ParameterizedTest
+    @MethodSource("simdBackends")
+    void simdBackwardEqualsTheReferenceOnLargerShapes(Backend simd) {
+        for (int i = 0; i < CASES.size(); i++) {
+            Tensor[] expected = EXPECTED.get(i), actual = CASES.get(i).run().apply(simd);
+            for (int j = 0; j < expected.length; j++) {
+                assertNear(expected[j], actual[j], simd.describe() + " " + CASES.get(i).name() + " result " + j);
+            }
+        }
     }
 
     static float[] toFloats(double[] d) {
