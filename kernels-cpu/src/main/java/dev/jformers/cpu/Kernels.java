@@ -216,6 +216,13 @@ abstract class Kernels {
     // Plain loops here (ScalarKernels uses them, and VectorKernels for its tails); VectorKernels overrides
     // each with whole vectors.
 
+    /** out[outOff..outOff+n) = x[xOff..) · y[yOff..), element by element. */
+    void multiply(float[] x, int xOff, float[] y, int yOff, float[] out, int outOff, int n) {
+        for (int i = 0; i < n; i++) {
+            out[outOff + i] = x[xOff + i] * y[yOff + i];
+        }
+    }
+
     /** dx = dy·act′(x) over n elements. */
     void activationBackward(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n,
                             Activation activation) {

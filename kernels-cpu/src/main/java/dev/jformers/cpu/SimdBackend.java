@@ -866,6 +866,34 @@ public final class SimdBackend extends CpuBackend {
         return partial[0];
     }
 
+    /** a·b (dropout's mask), chunks split between threads. */
+    @Override
+    public Tensor multiply(Tensor a, Tensor b) {
+        if (!Arrays.equals(a.shape(), b.shape())) {
+            throw ShapeException.mismatch("multiply", a.shape(), b.shape(), "shapes must be equal");
+        }
+        Tensor ac = HostTensors.contiguousOnHeap(a), bc = HostTensors.contiguousOnHeap(b);
+        Tensor y = output(a.shape());
+        float[] x = ac.floatArray(), z = bc.floatArray(), out = y.floatArray();
+        int xOff = (int) ac.arrayOffset(), zOff = (int) bc.arrayOffset();
+        forChunks(ac.numel(), LIGHT_PARALLEL_THRESHOLD, (start, len) ->
+                kernels.multiply(x, xOff + (int) start, z, zOff + (int) start, out, (int) start, (int) len));
+        return y;
+    }
+
+    @Override
+    public Tensor scale(Tensor x, float factor) {
+        Tensor xc = HostTensors.contiguousOnHeap(x);
+        Tensor y = output(x.shape());
+        float[] in = xc.floatArray(), out = y.floatArray();
+        int inOff = (int) xc.arrayOffset();
+        forChunks(xc.numel(), LIGHT_PARALLEL_THRESHOLD, (start, len) -> {
+            System.arraycopy(in, inOff + (int) start, out, (int) start, (int) len);
+            kernels.scale(out, (int) start, (int) len, factor);
+        });
+        return y;
+    }
+
     @Override
     public Tensor activationBackward(Tensor dy, Tensor x, Activation activation) {
         if (!Arrays.equals(dy.shape(), x.shape())) {

@@ -632,6 +632,18 @@ final class VectorKernels extends Kernels {
     // ---------------------------------------------------------------- backward
 
     @Override
+    void multiply(float[] x, int xOff, float[] y, int yOff, float[] out, int outOff, int n) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector.fromArray(s, x, xOff + i).mul(FloatVector.fromArray(s, y, yOff + i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            out[outOff + i] = x[xOff + i] * y[yOff + i];
+        }
+    }
+
+    @Override
     void activationBackward(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n,
                             Activation activation) {
         // One loop per activation, as in activation(): the switch stays outside the vector loops.

@@ -507,6 +507,8 @@ class BackwardKernelsTest {
             be.embeddingBackward(dEmb, Tensor.ofLongs(tokens, 500), dTable, 0);
             return new Tensor[] {dTable};
         }));
+        Tensor mask = random(rnd, 2, 600, 501), other = random(rnd, 1, 600, 501);
+        cases.add(new Case("multiply, scale", be -> new Tensor[] {be.multiply(other, mask), be.scale(other, 0.3f)}));
         Tensor acc = random(rnd, 1, 600, 500), src = random(rnd, 1, 600, 500);
         cases.add(new Case("accumulate", be -> {
             Tensor dst = copy(acc);
