@@ -165,6 +165,9 @@ public final class ModelReport {
             }
             out.append('\n');
         }
+        if (ran(results, "TrainingStepComparison")) {
+            out.append(trainingTables(results));
+        }
         if (ran(results, "TokenizerThroughput")) {
             long bytes = TokenizerThroughput.corpus().stream().mapToLong(p -> p.getBytes(StandardCharsets.UTF_8).length).sum();
             out.append(String.format(Locale.ROOT, "### Tokenizers (1 thread, %.2f MB of English text, full encodings)%n%n", bytes / 1e6));
@@ -179,6 +182,67 @@ public final class ModelReport {
     }
 
     private static double[] measuredPeak = {Double.NaN, Double.NaN, Double.NaN};
+
+    /**
+     * One training step against libtorch (TrainingStepComparison: GFLOP/s = 3 × the forward's FLOPs / step time,
+     * against the peak PeakBenchmark measured in this run; peak heap and RSS of the measured engine from the
+     * memory log), and the backward kernels, reference against SIMD (TrainingKernelBenchmark), when they ran.
+     */
+    static String trainingTables(Collection<RunResult> results) {
+        StringBuilder out = new StringBuilder();
+        java.util.Map<String, long[]> memory = new java.util.HashMap<>();   // "scenario threads engine" → {heap, rss}
+        try {
+            for (String line : Files.readAllLines(TrainingStepComparison.memoryLog())) {
+                String[] f = line.split("\t");
+                if (f.length == 5) {
+                    memory.put(f[0] + " " + f[1] + " " + f[2], new long[] {Long.parseLong(f[3]), Long.parseLong(f[4])});
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no memory log: the columns say so
+        }
+        out.append("### One training step (forward + backward + AdamW) against libtorch 2.7.1 eager (DJL 0.36, GradientCollector)\n\n")
+                .append("BertForSequenceClassification, 2 labels, random weights of the model's shapes; GFLOP/s = 3 × forward FLOPs / step time, "
+                        + "% of the FP32 peak measured in this run. Peak heap: the JVM's heap pools; peak RSS: VmHWM of the fork, reset after setup.\n\n")
+                .append("| case | threads | jformers ms | libtorch ms | ratio (jformers/libtorch) | jformers GFLOP/s (% of measured peak) "
+                        + "| libtorch GFLOP/s (% of measured peak) | jformers peak heap / RSS, MB | libtorch peak heap / RSS, MB |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (String scenario : List.of("minilm-32x128", "bert-8x128")) {
+            ModelShapes.Encoder e = TrainingStepComparison.encoder(scenario);
+            int[] bs = ModelShapes.batchSeq(scenario.substring(scenario.indexOf('-') + 1));
+            double flops = 3 * e.flops(bs[0], bs[1]);
+            for (String threads : List.of("1", "2")) {
+                double ours = score(results, "jformers", "scenario", scenario, "threads", threads);
+                double theirs = score(results, "libtorch", "scenario", scenario, "threads", threads);
+                if (Double.isNaN(ours) && Double.isNaN(theirs)) {
+                    continue;
+                }
+                double measured = measuredPeak[Integer.parseInt(threads)];
+                double a = flops / ours / 1e6, b = flops / theirs / 1e6;
+                out.append(String.format(Locale.ROOT, "| %s b%d×s%d | %s | %s | %s | %s | %s (%s) | %s (%s) | %s | %s |%n", e.name(), bs[0], bs[1],
+                        threads, f1(ours), f1(theirs), f2(ours / theirs), f1(a), pct(a / measured), f1(b), pct(b / measured),
+                        mb(memory.get(scenario + " " + threads + " jformers")), mb(memory.get(scenario + " " + threads + " libtorch"))));
+            }
+        }
+        out.append('\n');
+        if (results.stream().anyMatch(r -> r.getParams().getBenchmark().contains("TrainingKernelBenchmark"))) {
+            out.append("### Backward kernels: the reference (scalar backend, TrainingKernels) against the SIMD backend\n\n")
+                    .append("all-MiniLM-L6-v2 shapes at b32×s128 (N = 4096, C = 384, FFN 1536, 12 heads); cross-entropy: 256 rows × 30522 classes.\n\n")
+                    .append("| op | reference ms | SIMD 1 thread ms | SIMD 2 threads ms | speed-up 1 thread | speed-up 2 threads |\n|---|---:|---:|---:|---:|---:|\n");
+            for (String op : List.of("linear", "attention", "layerNorm", "gelu", "embedding", "crossEntropy", "accumulate")) {
+                double ref = score(results, "TrainingKernelBenchmark.backward", "op", op, "backend", "scalar");
+                double one = score(results, "TrainingKernelBenchmark.backward", "op", op, "backend", "cpu-1");
+                double two = score(results, "TrainingKernelBenchmark.backward", "op", op, "backend", "cpu-2");
+                out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s× | %s× |%n", op, f2(ref), f2(one), f2(two), f1(ref / one), f1(ref / two)));
+            }
+            out.append('\n');
+        }
+        return out.toString();
+    }
+
+    private static String mb(long[] heapRss) {
+        return heapRss == null ? "–" : String.format(Locale.ROOT, "%.0f / %.0f", heapRss[0] / 1e6, heapRss[1] / 1e6);
+    }
 
     private static String encoderRow(String name, double flops, int threads, double ours, double theirs) {
         double peak = ModelShapes.PEAK_GFLOPS[threads], measured = measuredPeak[threads];

@@ -1,0 +1,230 @@
+package dev.jformers.benchmarks.models;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.jformers.benchmarks.ForkFlags;
+import dev.jformers.core.Backend;
+import dev.jformers.core.Backends;
+import dev.jformers.core.Tensor;
+import dev.jformers.loaders.Checkpoints;
+import dev.jformers.loaders.WeightSource;
+import dev.jformers.models.Labels;
+import dev.jformers.models.ModelInput;
+import dev.jformers.training.AdamW;
+import dev.jformers.training.TrainableModel;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.BenchmarkParams;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One training step — forward, backward, AdamW — of {@code BertForSequenceClassification} (2 labels, mean
+ * cross-entropy) on random weights of all-MiniLM-L6-v2's shapes at b32×s128 and of BERT-base's at b8×s128:
+ * jformers ({@link TrainableModel} on the SIMD backend) against libtorch 2.7.1 eager through DJL
+ * ({@link TorchBertTraining}: the same ops, libtorch's autograd through GradientCollector, the same AdamW).
+ * Before timing, the setup runs two steps on each engine from the same weights and checks that both losses
+ * agree (the second one after an AdamW step, so it checks the gradients and the update as well). A step is
+ * about 3× the forward's FLOPs. The measured engine's peak heap (JVM heap pools) and peak RSS (VmHWM, reset
+ * after setup) go to the file {@value #MEMORY_LOG_PROPERTY} names (default: the temp dir), one line per trial.
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", ForkFlags.HUGE_PAGES,
+        "-Dai.djl.offline=true", "-DPYTORCH_VERSION=2.7.1", "-DPYTORCH_FLAVOR=cpu", "-Dai.djl.default_engine=PyTorch"})
+@Warmup(iterations = 1, time = 1)
+@Measurement(iterations = 3, time = 1)
+@SuppressWarnings("try") // NDScope frees the NDArrays made inside its block; it is never read
+public class TrainingStepComparison {
+    static final double TOLERANCE = 1e-3;
+    static final double LR = 1e-3;
+    static final String MEMORY_LOG_PROPERTY = "jformers.bench.memoryLog";
+
+    @Param({"minilm-32x128", "bert-8x128"})
+    public String scenario;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private TrainableModel model;
+    private AdamW adamW;
+    private ModelInput input;
+    private Labels labels;
+    private NDManager manager;
+    private TorchBertTraining torch;
+    private long[][] ids;
+    private long[] labelIds;
+    private String measured;
+
+    /** The encoder and its head count of a scenario ("minilm-32x128" → all-MiniLM-L6-v2 shapes, 12 heads). */
+    static ModelShapes.Encoder encoder(String scenario) {
+        return scenario.startsWith("minilm") ? ModelShapes.MINILM : ModelShapes.BERT_BASE;
+    }
+
+    @Setup(Level.Trial)
+    public void setup(BenchmarkParams params) {
+        LibtorchComparison.offlineLibtorch();
+        Engine engine = Engine.getEngine("PyTorch");
+        JniUtils.setNumThreads(threads);
+        try {
+            JniUtils.setNumInteropThreads(1);
+        } catch (RuntimeException e) {
+            System.out.println("[setup] inter-op threads not set: " + e.getMessage());
+        }
+        JniUtils.setGradMode(false);
+        System.out.printf("%n[setup] %s %s, libtorch threads %d%n", engine.getEngineName(), engine.getVersion(), JniUtils.getNumThreads());
+        ModelShapes.Encoder e = encoder(scenario);
+        int[] bs = ModelShapes.batchSeq(scenario.substring(scenario.indexOf('-') + 1));
+        Path dir = RandomBert.folder(e, 12);
+        ids = ModelShapes.bertIds(bs[0], bs[1]);
+        labelIds = new long[bs[0]];
+        SplittableRandom r = new SplittableRandom(3);
+        for (int i = 0; i < labelIds.length; i++) {
+            labelIds[i] = r.nextInt(RandomBert.LABELS);
+        }
+        input = ModelInput.of(ids).withAttentionMask(ModelShapes.ones(bs[0], bs[1]));
+        labels = Labels.of(Tensor.ofLongs(labelIds, labelIds.length));
+
+        Backend backend = Backends.create("cpu", threads);
+        model = TrainableModel.load(dir, backend);
+        adamW = new AdamW(model.parameterGroups(TorchBertTraining.WEIGHT_DECAY), TorchBertTraining.BETA1,
+                TorchBertTraining.BETA2, TorchBertTraining.EPS);
+        manager = NDManager.newBaseManager();
+        try (WeightSource src = Checkpoints.open(dir)) {
+            torch = new TorchBertTraining(manager, new TorchWeights(manager, src, ""), e.layers(), e.hidden(), 12);
+        }
+        float ours1 = jformersStep(), theirs1 = torchStep();
+        float ours2 = jformersStep(), theirs2 = torchStep();
+        check("first step's loss", ours1, theirs1);
+        check("second step's loss (after an AdamW step)", ours2, theirs2);
+
+        measured = params.getBenchmark().endsWith(".jformers") ? "jformers" : "libtorch";
+        if (measured.equals("jformers")) {   // only the measured engine keeps its memory and threads
+            manager.close();
+            manager = null;
+            torch = null;
+        } else {
+            model.autograd().close();
+            model = null;
+        }
+        System.gc();
+        resetPeaks();
+    }
+
+    private static void check(String what, float ours, float theirs) {
+        double diff = Math.abs((double) ours - theirs);
+        System.out.printf(Locale.ROOT, "[check] %s: jformers %.6f, libtorch %.6f, |difference| %.3g%n", what, ours, theirs, diff);
+        if (!(diff <= TOLERANCE)) {
+            throw new IllegalStateException("jformers and libtorch disagree on the " + what + " (" + ours + " vs " + theirs
+                    + "); not benchmarking a wrong answer");
+        }
+    }
+
+    private float jformersStep() {
+        Tensor loss = model.forward(input, labels).get("loss");
+        float value = loss.toFloatArray()[0];
+        model.backward(loss);
+        model.step(adamW, LR);
+        return value;
+    }
+
+    private float torchStep() {
+        try (NDScope scope = new NDScope()) {
+            float loss = torch.forwardBackward(manager, ids, labelIds);
+            torch.adamW(LR);
+            return loss;
+        }
+    }
+
+    /** Peak RSS: VmHWM, reset by writing 5 to clear_refs (Linux); heap: the pools' peaks. */
+    private static void resetPeaks() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        } catch (IOException | RuntimeException e) {
+            System.out.println("[memory] cannot reset the peak RSS: " + e.getMessage());
+        }
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            pool.resetPeakUsage();
+        }
+    }
+
+    static long peakHeapBytes() {
+        long sum = 0;
+        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == MemoryType.HEAP) {
+                sum += pool.getPeakUsage().getUsed();
+            }
+        }
+        return sum;
+    }
+
+    static long peakRssBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        String line = String.format(Locale.ROOT, "%s\t%d\t%s\t%d\t%d%n", scenario, threads, measured, peakHeapBytes(), peakRssBytes());
+        System.out.print("[memory] scenario, threads, engine, peak heap bytes, peak RSS bytes: " + line);
+        Path log = memoryLog();
+        try {
+            Files.writeString(log, line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (manager != null) {
+            manager.close();
+        }
+        if (model != null) {
+            model.autograd().close();
+        }
+    }
+
+    static Path memoryLog() {
+        return Path.of(System.getProperty(MEMORY_LOG_PROPERTY,
+                Path.of(System.getProperty("java.io.tmpdir"), "jformers-training-memory.tsv").toString()));
+    }
+
+    @Benchmark
+    public float jformers() {
+        return jformersStep();
+    }
+
+    @Benchmark
+    public float libtorch() {
+        return torchStep();
+    }
+}
