@@ -8,6 +8,7 @@
 #   benchmarks/compare.sh            # = --short: 1 fork, 3 warm-ups × 1 s, 3 × 1 s; ONNX shapes 1x16, 1x128, 32x128 (~10 min)
 #   benchmarks/compare.sh --full     # every shape (also 1x512, 8x128), 2 warm-ups × 2 s, 5 × 2 s (~35 min)
 #   benchmarks/compare.sh --short 'LibtorchComparison'   # a regex over benchmark names
+#   benchmarks/compare.sh --training # one training step against libtorch, the backward kernels, the peak (docs/benchmarks-models.md)
 #   NO_BUILD=1 benchmarks/compare.sh # reuse target/benchmarks.jar
 #
 # Everything runs offline: the models come from the local Maven repository (MavenModels), libtorch from

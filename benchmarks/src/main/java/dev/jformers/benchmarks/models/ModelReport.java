@@ -29,19 +29,24 @@ import java.util.Locale;
  * [--short|--full] [regex]}. Short: 1 fork, 3 warm-ups × 1 s, 3 × 1 s, ONNX shapes 1x16, 1x128, 32x128
  * (one warm-up second was too little: the JIT was still compiling jformers' kernels in the first
  * measured iterations).
- * Full: 1 fork, 2 warm-ups × 2 s, 5 × 2 s, every shape.
+ * Full: 1 fork, 2 warm-ups × 2 s, 5 × 2 s, every shape. {@code --training}: PeakBenchmark, TrainingKernelBenchmark and
+ * TrainingStepComparison, 1 warm-up × 1 s, 2 × 1 s (a step takes seconds, so an iteration is one or two steps).
  */
 public final class ModelReport {
     private ModelReport() {
     }
 
     public static void main(String[] args) throws RunnerException {
-        boolean full = false;
+        boolean full = false, training = false;
         String include = "dev\\.jformers\\.benchmarks\\.(PeakBenchmark|models\\.(OnnxRuntimeComparison|LibtorchComparison|TokenizerThroughput))";
         for (String a : args) {
             switch (a) {
                 case "--full" -> full = true;
                 case "--short" -> full = false;
+                case "--training" -> {   // the training benchmarks, short: every step takes seconds
+                    training = true;
+                    include = "dev\\.jformers\\.benchmarks\\.(PeakBenchmark|TrainingKernelBenchmark|models\\.TrainingStepComparison)";
+                }
                 default -> include = a;
             }
         }
@@ -57,7 +62,9 @@ public final class ModelReport {
                 .jvmArgsAppend(forkFlags.toArray(String[]::new))
                 .forks(1)
                 .shouldFailOnError(false);
-        if (full) {
+        if (training) {
+            options.warmupIterations(1).warmupTime(TimeValue.seconds(1)).measurementIterations(2).measurementTime(TimeValue.seconds(1));
+        } else if (full) {
             options.warmupIterations(2).warmupTime(TimeValue.seconds(2)).measurementIterations(5).measurementTime(TimeValue.seconds(2));
         } else {
             options.warmupIterations(3).warmupTime(TimeValue.seconds(1)).measurementIterations(3).measurementTime(TimeValue.seconds(1))
@@ -194,8 +201,9 @@ public final class ModelReport {
         try {
             for (String line : Files.readAllLines(TrainingStepComparison.memoryLog())) {
                 String[] f = line.split("\t");
-                if (f.length == 5) {
-                    memory.put(f[0] + " " + f[1] + " " + f[2], new long[] {Long.parseLong(f[3]), Long.parseLong(f[4])});
+                if (f.length == 6) {   // the last trial of a case wins
+                    memory.put(f[0] + " " + f[1] + " " + f[2], new long[] {Long.parseLong(f[3]), Long.parseLong(f[4]),
+                            Math.round(Double.parseDouble(f[5]))});
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -203,10 +211,11 @@ public final class ModelReport {
         }
         out.append("### One training step (forward + backward + AdamW) against libtorch 2.7.1 eager (DJL 0.36, GradientCollector)\n\n")
                 .append("BertForSequenceClassification, 2 labels, random weights of the model's shapes; GFLOP/s = 3 × forward FLOPs / step time, "
-                        + "% of the FP32 peak measured in this run. Peak heap: the JVM's heap pools; peak RSS: VmHWM of the fork, reset after setup.\n\n")
+                        + "% of the FP32 peak measured in this run. Peak heap: the JVM's heap pools; peak RSS: VmHWM of the fork, reset after setup. "
+                        + "CPU ms: the process's CPU time per step, all threads (spinning workers included).\n\n")
                 .append("| case | threads | jformers ms | libtorch ms | ratio (jformers/libtorch) | jformers GFLOP/s (% of measured peak) "
-                        + "| libtorch GFLOP/s (% of measured peak) | jformers peak heap / RSS, MB | libtorch peak heap / RSS, MB |\n")
-                .append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                        + "| libtorch GFLOP/s (% of measured peak) | jformers / libtorch CPU ms per step | jformers peak heap / RSS, MB | libtorch peak heap / RSS, MB |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (String scenario : List.of("minilm-32x128", "bert-8x128")) {
             ModelShapes.Encoder e = TrainingStepComparison.encoder(scenario);
             int[] bs = ModelShapes.batchSeq(scenario.substring(scenario.indexOf('-') + 1));
@@ -219,9 +228,10 @@ public final class ModelReport {
                 }
                 double measured = measuredPeak[Integer.parseInt(threads)];
                 double a = flops / ours / 1e6, b = flops / theirs / 1e6;
-                out.append(String.format(Locale.ROOT, "| %s b%d×s%d | %s | %s | %s | %s | %s (%s) | %s (%s) | %s | %s |%n", e.name(), bs[0], bs[1],
+                long[] mOurs = memory.get(scenario + " " + threads + " jformers"), mTheirs = memory.get(scenario + " " + threads + " libtorch");
+                out.append(String.format(Locale.ROOT, "| %s b%d×s%d | %s | %s | %s | %s | %s (%s) | %s (%s) | %s / %s | %s | %s |%n", e.name(), bs[0], bs[1],
                         threads, f1(ours), f1(theirs), f2(ours / theirs), f1(a), pct(a / measured), f1(b), pct(b / measured),
-                        mb(memory.get(scenario + " " + threads + " jformers")), mb(memory.get(scenario + " " + threads + " libtorch"))));
+                        mOurs == null ? "–" : mOurs[2], mTheirs == null ? "–" : mTheirs[2], mb(mOurs), mb(mTheirs)));
             }
         }
         out.append('\n');

@@ -11,7 +11,10 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * HF {@code BertModel.forward} (no padding: the additive mask is all zeros and is left out) written with
@@ -25,29 +28,41 @@ final class TorchBert {
 
     private final NDArray word, position, type, embLnW, embLnB;
     private final List<Layer> layers = new ArrayList<>();
+    private final Map<String, NDArray> named = new LinkedHashMap<>();
     private final int hidden, heads;
     private final float eps = 1e-12f;
 
     TorchBert(TorchWeights w, int layerCount, int hidden, int heads) {
         this.hidden = hidden;
         this.heads = heads;
-        word = w.get("embeddings.word_embeddings.weight");
-        position = w.get("embeddings.position_embeddings.weight");
-        type = w.get("embeddings.token_type_embeddings.weight");
-        embLnW = w.get("embeddings.LayerNorm.weight");
-        embLnB = w.get("embeddings.LayerNorm.bias");
+        word = get(w, "embeddings.word_embeddings.weight");
+        position = get(w, "embeddings.position_embeddings.weight");
+        type = get(w, "embeddings.token_type_embeddings.weight");
+        embLnW = get(w, "embeddings.LayerNorm.weight");
+        embLnB = get(w, "embeddings.LayerNorm.bias");
         for (int l = 0; l < layerCount; l++) {
             String p = "encoder.layer." + l + ".";
             layers.add(new Layer(
-                    w.get(p + "attention.self.query.weight"), w.get(p + "attention.self.query.bias"),
-                    w.get(p + "attention.self.key.weight"), w.get(p + "attention.self.key.bias"),
-                    w.get(p + "attention.self.value.weight"), w.get(p + "attention.self.value.bias"),
-                    w.get(p + "attention.output.dense.weight"), w.get(p + "attention.output.dense.bias"),
-                    w.get(p + "attention.output.LayerNorm.weight"), w.get(p + "attention.output.LayerNorm.bias"),
-                    w.get(p + "intermediate.dense.weight"), w.get(p + "intermediate.dense.bias"),
-                    w.get(p + "output.dense.weight"), w.get(p + "output.dense.bias"),
-                    w.get(p + "output.LayerNorm.weight"), w.get(p + "output.LayerNorm.bias")));
+                    get(w, p + "attention.self.query.weight"), get(w, p + "attention.self.query.bias"),
+                    get(w, p + "attention.self.key.weight"), get(w, p + "attention.self.key.bias"),
+                    get(w, p + "attention.self.value.weight"), get(w, p + "attention.self.value.bias"),
+                    get(w, p + "attention.output.dense.weight"), get(w, p + "attention.output.dense.bias"),
+                    get(w, p + "attention.output.LayerNorm.weight"), get(w, p + "attention.output.LayerNorm.bias"),
+                    get(w, p + "intermediate.dense.weight"), get(w, p + "intermediate.dense.bias"),
+                    get(w, p + "output.dense.weight"), get(w, p + "output.dense.bias"),
+                    get(w, p + "output.LayerNorm.weight"), get(w, p + "output.LayerNorm.bias")));
         }
+    }
+
+    private NDArray get(TorchWeights w, String name) {
+        NDArray a = w.get(name);
+        named.put(name, a);
+        return a;
+    }
+
+    /** Every weight under its checkpoint name (without the TorchWeights prefix), in the order read: the training benchmark's parameters. */
+    Map<String, NDArray> weights() {
+        return Collections.unmodifiableMap(named);
     }
 
     /** ids [B, T] (int64, token types 0) → last_hidden_state [B, T, C]. Intermediates belong to the caller's NDScope. */

@@ -48,8 +48,9 @@ import java.util.concurrent.TimeUnit;
  * ({@link TorchBertTraining}: the same ops, libtorch's autograd through GradientCollector, the same AdamW).
  * Before timing, the setup runs two steps on each engine from the same weights and checks that both losses
  * agree (the second one after an AdamW step, so it checks the gradients and the update as well). A step is
- * about 3× the forward's FLOPs. The measured engine's peak heap (JVM heap pools) and peak RSS (VmHWM, reset
- * after setup) go to the file {@value #MEMORY_LOG_PROPERTY} names (default: the temp dir), one line per trial.
+ * about 3× the forward's FLOPs. The measured engine's peak heap (JVM heap pools), peak RSS (VmHWM, reset
+ * after setup) and CPU time per step (the whole process, all threads) go to the file {@value #MEMORY_LOG_PROPERTY}
+ * names (default: the temp dir), one line per trial.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -79,6 +80,8 @@ public class TrainingStepComparison {
     private long[][] ids;
     private long[] labelIds;
     private String measured;
+    /** Steps run and the process's CPU time since the end of setup: CPU ms per step, which a loaded machine disturbs less than wall time. */
+    private long steps, cpuAtStart;
 
     /** The encoder and its head count of a scenario ("minilm-32x128" → all-MiniLM-L6-v2 shapes, 12 heads). */
     static ModelShapes.Encoder encoder(String scenario) {
@@ -115,7 +118,8 @@ public class TrainingStepComparison {
                 TorchBertTraining.BETA2, TorchBertTraining.EPS);
         manager = NDManager.newBaseManager();
         try (WeightSource src = Checkpoints.open(dir)) {
-            torch = new TorchBertTraining(manager, new TorchWeights(manager, src, ""), e.layers(), e.hidden(), 12);
+            torch = new TorchBertTraining(manager, new TorchWeights(manager, src, "bert."), new TorchWeights(manager, src, ""),
+                    e.layers(), e.hidden(), 12);
         }
         float ours1 = jformersStep(), theirs1 = torchStep();
         float ours2 = jformersStep(), theirs2 = torchStep();
@@ -133,6 +137,12 @@ public class TrainingStepComparison {
         }
         System.gc();
         resetPeaks();
+        steps = 0;
+        cpuAtStart = processCpuNanos();
+    }
+
+    static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     private static void check(String what, float ours, float theirs) {
@@ -197,8 +207,10 @@ public class TrainingStepComparison {
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        String line = String.format(Locale.ROOT, "%s\t%d\t%s\t%d\t%d%n", scenario, threads, measured, peakHeapBytes(), peakRssBytes());
-        System.out.print("[memory] scenario, threads, engine, peak heap bytes, peak RSS bytes: " + line);
+        double cpuMsPerStep = (processCpuNanos() - cpuAtStart) / 1e6 / Math.max(1, steps);
+        String line = String.format(Locale.ROOT, "%s\t%d\t%s\t%d\t%d\t%.1f%n", scenario, threads, measured, peakHeapBytes(), peakRssBytes(),
+                cpuMsPerStep);
+        System.out.print("[memory] scenario, threads, engine, peak heap bytes, peak RSS bytes, CPU ms per step: " + line);
         Path log = memoryLog();
         try {
             Files.writeString(log, line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
@@ -220,11 +232,13 @@ public class TrainingStepComparison {
 
     @Benchmark
     public float jformers() {
+        steps++;
         return jformersStep();
     }
 
     @Benchmark
     public float libtorch() {
+        steps++;
         return torchStep();
     }
 }
