@@ -16,9 +16,9 @@ abstract class CpuBackend implements Backend {
 
     @Override
     public Tensor upload(Tensor hostTensor) {
-        // Vectors (layer-norm weights, biases) go to a float[] of their own, which the kernels then read
-        // in place on every call; matrices stay where they are (memory-mapped weights are not copied).
-        return hostTensor.rank() == 1 ? HostTensors.onHeap(hostTensor) : hostTensor.toF32();
+        // A float[] of its own, which the kernels then read in place on every call, and which outlives the
+        // checkpoint: the model's loader unmaps the weight files once the model is built.
+        return hostTensor.rank() == 1 ? HostTensors.onHeap(hostTensor) : HostTensors.contiguousOnHeap(hostTensor);
     }
 
     @Override

@@ -48,7 +48,9 @@ public final class ScalarBackend extends CpuBackend {
         if (bias != null && (bias.rank() != 1 || bias.dim(0) != out)) {
             throw ShapeException.mismatch("linear", weight.shape(), bias.shape(), "bias must be [" + out + "]");
         }
-        return new ScalarLinear(weight.toF32(), bias == null ? null : bias.toF32(), layout, in, out);
+        // Copies on the heap: the checkpoint the weight was read from is unmapped once the model is built.
+        return new ScalarLinear(HostTensors.contiguousOnHeap(weight), bias == null ? null : HostTensors.onHeap(bias),
+                layout, in, out);
     }
 
     /** y[r, o] = b[o] + Σ_i x[r, i] · W[o, i]. */

@@ -22,6 +22,12 @@ public final class SimdBackendProvider implements BackendProvider {
     }
 
     @Override
+    public String fallbackWarning() {
+        return "jformers: the JVM runs without the Vector API module, so the slow scalar backend is used "
+                + "(embeddings about 34x slower); start the JVM with --add-modules jdk.incubator.vector";
+    }
+
+    @Override
     public Backend create(String device, int threads) {
         return new SimdBackend(threads, 0);
     }

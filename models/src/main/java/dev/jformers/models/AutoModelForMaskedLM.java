@@ -9,6 +9,20 @@ public final class AutoModelForMaskedLM {
     private AutoModelForMaskedLM() {
     }
 
+    /**
+     * From a model folder or a model id, resolved as the command line resolves {@code --model}: a folder, then
+     * the Hugging Face cache and Hub, then the models Maven artifacts carry; on a backend of the model's own
+     * (closed with the model).
+     */
+    public static PreTrainedModel fromPretrained(String idOrPath) {
+        return fromPretrained(idOrPath, null);
+    }
+
+    /** From a model folder or id on {@code backend} (null: one of the model's own). */
+    public static PreTrainedModel fromPretrained(String idOrPath, Backend backend) {
+        return AutoModels.load(Task.MASKED_LM, idOrPath, backend);
+    }
+
     /** From a model folder, on the default backend. */
     public static PreTrainedModel fromPretrained(Path dir) {
         return fromPretrained(dir, null);

@@ -5,9 +5,13 @@ import dev.jformers.core.Backends;
 import dev.jformers.core.JformersException;
 import dev.jformers.loaders.Checkpoints;
 import dev.jformers.loaders.WeightSource;
+import dev.jformers.models.hub.ModelResolver;
 
+import java.lang.ref.Cleaner;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * What every Auto class does: read config.json, pick the class for the task and model type,
@@ -18,7 +22,12 @@ public final class AutoModels {
     private AutoModels() {
     }
 
-    /** Builds the model for {@code task} from the folder {@code dir} on {@code backend} (null: the default one). */
+    /** Builds the model for {@code task} from a model folder or id ({@link ModelResolver}) on {@code backend} (null: its own). */
+    public static PreTrainedModel load(Task task, String idOrPath, Backend backend) {
+        return load(task, ModelResolver.resolve(idOrPath), backend);
+    }
+
+    /** Builds the model for {@code task} from the folder {@code dir} on {@code backend} (null: its own default backend). */
     public static PreTrainedModel load(Task task, Path dir, Backend backend) {
         PretrainedConfig config = PretrainedConfig.fromPretrained(dir);
         String className = ModelRegistry.classFor(task, config.modelType());
@@ -64,11 +73,19 @@ public final class AutoModels {
         if (!Files.isDirectory(dir)) {
             throw new JformersException("model folder not found: " + dir);
         }
-        // The source stays open for the model's lifetime: its tensors are views of mapped files.
-        return load(className, config, Checkpoints.open(dir), backend);
+        // Backends copy what they keep (Backend.upload), so the files are unmapped as soon as the model is
+        // built: a loaded model costs its weights' size once, not twice.
+        try (WeightSource source = Checkpoints.open(dir)) {
+            return load(className, config, source, backend);
+        }
     }
 
-    /** Builds {@code className} from an open weight source (a single file, a shard index, …). */
+    /**
+     * Builds {@code className} from an open weight source (a single file, a shard index, …). The model keeps
+     * copies of what it reads, so the caller may close the source right after.
+     *
+     * @param backend where the model runs; null: the default backend, created for this model and closed with it
+     */
     public static PreTrainedModel load(String className, PretrainedConfig config, WeightSource source, Backend backend) {
         return load(className, config, source, backend, null);
     }
@@ -77,19 +94,60 @@ public final class AutoModels {
      * Builds {@code className} from {@code source}; weights the source lacks are newly initialized by
      * {@code initializer} (HF's from_pretrained of a task head on a base model; an empty source is training
      * from scratch), or, when it is null, reported as missing.
+     *
+     * @param backend where the model runs; null: the default backend, created for this model and closed with it
      */
     public static PreTrainedModel load(String className, PretrainedConfig config, WeightSource source, Backend backend,
                                        WeightInitializer initializer) {
-        Backend b = backend != null ? backend : Backends.create(null);
-        ModelWeights weights = ModelWeights.of(source, source.path().toString(), b,
-                ModelRegistry.BASE_PREFIX.getOrDefault(config.modelType(), ""));
-        if (initializer != null) {
-            weights.initializeMissing(initializer);
-        } else {
-            config.checkWeights(weights); // sizes against the checkpoint, before anything is allocated
+        Backend owned = backend == null ? Backends.create(null) : null;
+        Backend b = backend != null ? backend : owned;
+        try {
+            ModelWeights weights = ModelWeights.of(source, source.path().toString(), b,
+                    ModelRegistry.BASE_PREFIX.getOrDefault(config.modelType(), ""));
+            if (initializer != null) {
+                weights.initializeMissing(initializer);
+            } else {
+                config.checkWeights(weights); // sizes against the checkpoint, before anything is allocated
+            }
+            PreTrainedModel model = ModelRegistry.create(className, config, weights);
+            weights.finish(className);
+            if (owned != null) {
+                own(model, owned);
+            }
+            return model;
+        } catch (RuntimeException | Error e) {
+            if (owned != null) {
+                owned.close();
+            }
+            throw e;
         }
-        PreTrainedModel model = ModelRegistry.create(className, config, weights);
-        weights.finish(className);
-        return model;
+    }
+
+    // ------------------------------------------------------------------ backends owned by their model
+
+    private static final Cleaner CLEANER = Cleaner.create();
+    /** Models built on a backend of their own, with the action that closes it (at most once). */
+    private static final Map<PreTrainedModel, Cleaner.Cleanable> OWNED = new WeakHashMap<>();
+
+    /**
+     * Makes {@code model} the owner of {@code backend}: closing the model closes it, and so does the
+     * garbage collector when a model is dropped unclosed (the backend's worker threads don't outlive it).
+     */
+    private static void own(PreTrainedModel model, Backend backend) {
+        Cleaner.Cleanable closer = CLEANER.register(model, backend::close);
+        synchronized (OWNED) {
+            OWNED.put(model, closer);
+        }
+    }
+
+    /** {@link PreTrainedModel#close()}: closes the backend the model owns, if any. */
+    static void release(PreTrainedModel model) {
+        Cleaner.Cleanable closer;
+        synchronized (OWNED) {
+            closer = OWNED.remove(model);
+        }
+        if (closer != null) {
+            closer.clean();
+        }
     }
 }

@@ -4,9 +4,13 @@ import dev.jformers.core.Backend;
 
 /**
  * A loaded model: immutable, safe to share between threads (every call keeps its own
- * activations). Build one with the Auto classes, e.g. {@link AutoModelForMaskedLM#fromPretrained}.
+ * activations). Build one with the Auto classes, e.g. {@link AutoModelForMaskedLM#fromPretrained(String)}.
+ *
+ * <p>A model holds its weights in its backend's memory (the weight files are unmapped once it is built).
+ * Close it when done: a backend the Auto class created for it (no backend was passed) is closed with it,
+ * and its weights become garbage; a backend passed in by the caller stays open.
  */
-public interface PreTrainedModel {
+public interface PreTrainedModel extends AutoCloseable {
     PretrainedConfig config();
 
     Backend backend();
@@ -23,6 +27,12 @@ public interface PreTrainedModel {
             throw new dev.jformers.core.JformersException(modelClass() + " has no loss: call it without labels");
         }
         return forward(input);
+    }
+
+    /** Closes the backend created for this model, if any; calling it again does nothing. */
+    @Override
+    default void close() {
+        AutoModels.release(this);
     }
 
     /** The Hugging Face class this mirrors, e.g. "BertForMaskedLM". */

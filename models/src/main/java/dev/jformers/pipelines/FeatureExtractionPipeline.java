@@ -2,7 +2,6 @@ package dev.jformers.pipelines;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.jformers.core.Backend;
 import dev.jformers.core.ModelFolder;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.PreTrainedModel;
@@ -74,8 +73,8 @@ public final class FeatureExtractionPipeline extends Pipeline {
     /** sentence-transformers' max_seq_length, when the folder says. */
     private final Integer sentenceMaxLength;
 
-    FeatureExtractionPipeline(Path dir, PreTrainedModel model, Tokenizer tokenizer, Backend owned) {
-        super("feature-extraction", dir, model, tokenizer, owned);
+    FeatureExtractionPipeline(Path dir, PreTrainedModel model, Tokenizer tokenizer) {
+        super("feature-extraction", dir, model, tokenizer);
         this.sentenceMaxLength = readSentenceMaxLength(dir);
     }
 

@@ -2,7 +2,6 @@ package dev.jformers.pipelines;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import dev.jformers.core.Backend;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.PreTrainedModel;
 import dev.jformers.tokenizers.EncodeOptions;
@@ -59,8 +58,8 @@ public final class FillMaskPipeline extends Pipeline {
     public record Candidate(float score, int token, @JsonProperty("token_str") String tokenStr, String sequence) {
     }
 
-    FillMaskPipeline(Path dir, PreTrainedModel model, Tokenizer tokenizer, Backend owned) {
-        super("fill-mask", dir, model, tokenizer, owned);
+    FillMaskPipeline(Path dir, PreTrainedModel model, Tokenizer tokenizer) {
+        super("fill-mask", dir, model, tokenizer);
         if (tokenizer.maskTokenId() < 0) {
             throw new PipelineException("The tokenizer does not define a `mask_token`.");
         }

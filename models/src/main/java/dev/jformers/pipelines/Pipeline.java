@@ -1,6 +1,5 @@
 package dev.jformers.pipelines;
 
-import dev.jformers.core.Backend;
 import dev.jformers.models.ModelInput;
 import dev.jformers.models.ModelOutput;
 import dev.jformers.models.PreTrainedModel;
@@ -13,22 +12,20 @@ import java.nio.file.Path;
  * What every pipeline has: a tokenizer, a model and the folder they came from (HF's {@code Pipeline}).
  *
  * <p>Texts are run one at a time, unpadded, as HF's pipelines do with their default batch size of 1, so the
- * numbers are exactly those of a single forward pass. A pipeline is thread-safe; close it to release the
- * backend it created (a backend passed in by the caller stays open).
+ * numbers are exactly those of a single forward pass. A pipeline is thread-safe; close it to release its
+ * model and the backend created for it (a backend passed in by the caller stays open).
  */
 public abstract class Pipeline implements AutoCloseable {
     private final String task;
     private final Path modelDir;
     private final PreTrainedModel model;
     private final Tokenizer tokenizer;
-    private final Backend ownedBackend;
 
-    Pipeline(String task, Path modelDir, PreTrainedModel model, Tokenizer tokenizer, Backend ownedBackend) {
+    Pipeline(String task, Path modelDir, PreTrainedModel model, Tokenizer tokenizer) {
         this.task = task;
         this.modelDir = modelDir;
         this.model = model;
         this.tokenizer = tokenizer;
-        this.ownedBackend = ownedBackend;
     }
 
     /** The canonical task name, e.g. "text-classification" (aliases resolved). */
@@ -79,11 +76,11 @@ public abstract class Pipeline implements AutoCloseable {
         return out;
     }
 
+    /** Closes the model (and with it the backend it created; a backend passed in by the caller stays open). */
     @Override
     public void close() {
-        if (ownedBackend != null) {
-            ownedBackend.close();
-        }
+        model.close();
+        tokenizer.close();
     }
 
     @Override

@@ -1,7 +1,6 @@
 package dev.jformers.pipelines;
 
 import dev.jformers.core.Backend;
-import dev.jformers.core.Backends;
 import dev.jformers.models.AutoModels;
 import dev.jformers.models.CausalLM;
 import dev.jformers.models.PreTrainedModel;
@@ -110,33 +109,26 @@ public final class Pipelines {
         String t = canonicalTask(task);
         Path dir = ModelResolver.resolve(model);
         Tokenizer tokenizer = AutoTokenizer.fromPretrained(dir);
-        Backend owned = backend == null ? Backends.create(null) : null;
-        Backend b = backend != null ? backend : owned;
-        try {
-            return switch (t) {
-                case "fill-mask" -> new FillMaskPipeline(dir, AutoModels.load(Task.MASKED_LM, dir, b), tokenizer, owned);
-                case "text-classification" -> new TextClassificationPipeline(dir,
-                        AutoModels.load(Task.SEQUENCE_CLASSIFICATION, dir, b), tokenizer, owned);
-                case "token-classification" -> new TokenClassificationPipeline(dir,
-                        AutoModels.load(Task.TOKEN_CLASSIFICATION, dir, b), tokenizer, owned);
-                case "question-answering" -> new QuestionAnsweringPipeline(dir,
-                        AutoModels.load(Task.QUESTION_ANSWERING, dir, b), tokenizer, owned);
-                case "text-generation" -> {
-                    PreTrainedModel m = AutoModels.load(Task.CAUSAL_LM, dir, b);
-                    if (!(m instanceof CausalLM lm)) {
-                        throw new PipelineException("text-generation needs a causal LM; " + dir + " holds a " + m.modelClass());
-                    }
-                    yield new TextGenerationPipeline(dir, lm, tokenizer, owned);
+        // backend null: the model creates its own and closes it when the pipeline closes it.
+        return switch (t) {
+            case "fill-mask" -> new FillMaskPipeline(dir, AutoModels.load(Task.MASKED_LM, dir, backend), tokenizer);
+            case "text-classification" -> new TextClassificationPipeline(dir,
+                    AutoModels.load(Task.SEQUENCE_CLASSIFICATION, dir, backend), tokenizer);
+            case "token-classification" -> new TokenClassificationPipeline(dir,
+                    AutoModels.load(Task.TOKEN_CLASSIFICATION, dir, backend), tokenizer);
+            case "question-answering" -> new QuestionAnsweringPipeline(dir,
+                    AutoModels.load(Task.QUESTION_ANSWERING, dir, backend), tokenizer);
+            case "text-generation" -> {
+                PreTrainedModel m = AutoModels.load(Task.CAUSAL_LM, dir, backend);
+                if (!(m instanceof CausalLM lm)) {
+                    m.close();
+                    throw new PipelineException("text-generation needs a causal LM; " + dir + " holds a " + m.modelClass());
                 }
-                case "feature-extraction" -> new FeatureExtractionPipeline(dir, AutoModels.load(Task.BASE, dir, b), tokenizer, owned);
-                default -> throw new IllegalStateException(t);
-            };
-        } catch (RuntimeException e) {
-            if (owned != null) {
-                owned.close();
+                yield new TextGenerationPipeline(dir, lm, tokenizer);
             }
-            throw e;
-        }
+            case "feature-extraction" -> new FeatureExtractionPipeline(dir, AutoModels.load(Task.BASE, dir, backend), tokenizer);
+            default -> throw new IllegalStateException(t);
+        };
     }
 
     public static FillMaskPipeline fillMask(String model) {

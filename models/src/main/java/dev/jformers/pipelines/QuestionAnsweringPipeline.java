@@ -1,7 +1,6 @@
 package dev.jformers.pipelines;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import dev.jformers.core.Backend;
 import dev.jformers.models.ModelOutput;
 import dev.jformers.models.PreTrainedModel;
 import dev.jformers.tokenizers.EncodeOptions;
@@ -98,8 +97,8 @@ public final class QuestionAnsweringPipeline extends Pipeline {
     record WindowScores(List<Span> spans, double nullScore) {
     }
 
-    QuestionAnsweringPipeline(Path dir, PreTrainedModel model, Tokenizer tokenizer, Backend owned) {
-        super("question-answering", dir, model, tokenizer, owned);
+    QuestionAnsweringPipeline(Path dir, PreTrainedModel model, Tokenizer tokenizer) {
+        super("question-answering", dir, model, tokenizer);
     }
 
     /** The windows HF's fast path feeds the model (first encoding, then the overflowing ones). */

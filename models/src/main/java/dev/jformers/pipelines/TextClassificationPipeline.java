@@ -1,7 +1,6 @@
 package dev.jformers.pipelines;
 
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import dev.jformers.core.Backend;
 import dev.jformers.models.CommonConfig;
 import dev.jformers.models.PreTrainedModel;
 import dev.jformers.tokenizers.EncodeOptions;
@@ -88,8 +87,8 @@ public final class TextClassificationPipeline extends Pipeline {
         }
     }
 
-    TextClassificationPipeline(Path dir, PreTrainedModel model, Tokenizer tokenizer, Backend owned) {
-        super("text-classification", dir, model, tokenizer, owned);
+    TextClassificationPipeline(Path dir, PreTrainedModel model, Tokenizer tokenizer) {
+        super("text-classification", dir, model, tokenizer);
     }
 
     /** The score function the config implies (HF's postprocess default). */

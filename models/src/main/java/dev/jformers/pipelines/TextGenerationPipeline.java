@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.jformers.core.Backend;
 import dev.jformers.models.CausalLM;
 import dev.jformers.models.generation.GenerationConfig;
 import dev.jformers.models.generation.Generator;
@@ -152,8 +151,8 @@ public final class TextGenerationPipeline extends Pipeline {
     /** The model's generation settings before the call's arguments (read once). */
     private final GenerationConfig defaults;
 
-    TextGenerationPipeline(Path dir, CausalLM model, Tokenizer tokenizer, Backend owned) {
-        super("text-generation", dir, model, tokenizer, owned);
+    TextGenerationPipeline(Path dir, CausalLM model, Tokenizer tokenizer) {
+        super("text-generation", dir, model, tokenizer);
         this.lm = model;
         this.defaults = GenerationConfig.forPipeline(dir, "text-generation");
     }

@@ -2,7 +2,6 @@ package dev.jformers.pipelines;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import dev.jformers.core.Backend;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.PreTrainedModel;
 import dev.jformers.tokenizers.EncodeOptions;
@@ -112,8 +111,8 @@ public final class TokenClassificationPipeline extends Pipeline {
 
     private final boolean wordPiece;
 
-    TokenClassificationPipeline(Path dir, PreTrainedModel model, Tokenizer tokenizer, Backend owned) {
-        super("token-classification", dir, model, tokenizer, owned);
+    TokenClassificationPipeline(Path dir, PreTrainedModel model, Tokenizer tokenizer) {
+        super("token-classification", dir, model, tokenizer);
         this.wordPiece = isWordPiece(tokenizer);
     }
 

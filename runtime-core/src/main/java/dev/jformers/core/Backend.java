@@ -18,7 +18,11 @@ public interface Backend extends AutoCloseable {
 
     // ---------------------------------------------------------------- memory
 
-    /** Makes a host tensor usable by this backend as float32 (weights at load time). */
+    /**
+     * Makes a host tensor usable by this backend as float32 (weights at load time). The result must not
+     * share memory with {@code hostTensor}: a model unmaps its weight files once it is built, so the
+     * backend keeps its own copy (on the heap, packed, or on the device). {@link #prepareLinear} likewise.
+     */
     Tensor upload(Tensor hostTensor);
 
     /** Makes an integer host tensor (token ids, masks) usable by this backend, keeping its dtype. */

@@ -20,6 +20,14 @@ public interface BackendProvider {
     String unavailableReason();
 
     /**
+     * What to tell the user, once, when this backend is unavailable and a slower one becomes the default
+     * (the CPU backend without the Vector API module); null when falling back needs no word.
+     */
+    default String fallbackWarning() {
+        return null;
+    }
+
+    /**
      * Creates a backend.
      *
      * @param device  the part after ':' in "opencl:1", or null

@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.ServiceLoader;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 /**
@@ -33,10 +34,13 @@ public final class Backends {
         }
         List<BackendProvider> providers = providers();
         if (spec.isBlank()) {
+            String fallback = null;
             for (BackendProvider p : providers) {
                 if (p.unavailableReason() == null) {
+                    warnOnce(fallback);
                     return p.create(null, threads);
                 }
+                fallback = fallback != null ? fallback : p.fallbackWarning();
             }
             throw new JformersException("no backend available: add jformers-kernels-cpu to the class path");
         }
@@ -54,6 +58,15 @@ public final class Backends {
         }
         throw new JformersException("unknown backend '" + name + "' (available: "
                 + providers.stream().map(BackendProvider::name).collect(Collectors.joining(", ")) + ")");
+    }
+
+    private static final AtomicBoolean WARNED = new AtomicBoolean();
+
+    /** One WARNING per process when the default backend is a fallback (say, scalar instead of cpu). */
+    private static void warnOnce(String warning) {
+        if (warning != null && WARNED.compareAndSet(false, true)) {
+            System.getLogger("dev.jformers").log(System.Logger.Level.WARNING, warning);
+        }
     }
 
     /** The default backend with the default number of threads. */

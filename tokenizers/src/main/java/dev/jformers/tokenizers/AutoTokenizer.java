@@ -42,6 +42,30 @@ public final class AutoTokenizer {
         GPT2
     }
 
+    /**
+     * Loads the tokenizer of a model folder or model id, resolved as the command line's {@code --model} is
+     * (folder, Hugging Face cache and Hub, Maven-packaged models) when {@code jformers-models} is on the class
+     * path; with this module alone, only folders.
+     */
+    public static Tokenizer fromPretrained(String idOrPath) {
+        if (idOrPath == null || idOrPath.isBlank()) {
+            throw new TokenizerException("no model folder or id given");
+        }
+        try {
+            Path dir = Path.of(idOrPath);
+            if (Files.isDirectory(dir)) {
+                return fromPretrained(dir);
+            }
+        } catch (java.nio.file.InvalidPathException e) {
+            // not a path: an id
+        }
+        for (ModelFolderResolver r : java.util.ServiceLoader.load(ModelFolderResolver.class)) {
+            return fromPretrained(r.resolve(idOrPath));
+        }
+        throw new TokenizerException("'" + idOrPath + "' is not a folder, and resolving model ids needs jformers-models "
+                + "on the class path");
+    }
+
     /** Loads the tokenizer of a model folder. */
     public static Tokenizer fromPretrained(Path dir) {
         if (!Files.isDirectory(dir)) throw new TokenizerException("not a directory: " + dir);

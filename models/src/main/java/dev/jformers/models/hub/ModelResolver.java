@@ -73,7 +73,11 @@ public final class ModelResolver {
             tried.add("not a Hugging Face model id (" + invalid + ")");
         }
         if (maven) {
-            return MavenModels.fetch(model);
+            try {
+                return MavenModels.fetch(model);
+            } catch (JformersException e) {
+                throw failure(model, tried, e.getMessage(), e);
+            }
         }
         throw failure(model, tried, MavenModels.knows(model)
                 ? "Maven carries it only at revision main"
@@ -84,6 +88,6 @@ public final class ModelResolver {
     private static JformersException failure(String model, List<String> tried, String maven, Throwable cause) {
         return new JformersException(("model '" + model + "' cannot be found: " + String.join("; ", tried)
                 + (maven == null ? "" : "; " + maven)
-                + "; pass --model DIR with a model folder (config.json, weights, tokenizer files)").replace('\n', ' '), cause);
+                + "; or give a model folder (config.json, weights, tokenizer files)").replace('\n', ' '), cause);
     }
 }

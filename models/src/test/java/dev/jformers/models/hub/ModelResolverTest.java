@@ -130,7 +130,7 @@ class ModelResolverTest {
         assertTrue(m.startsWith("model 'nobody/nothing' cannot be found: no folder "), m);
         assertTrue(m.contains("Hugging Face Hub: offline mode"), m);
         assertTrue(m.contains("no Maven artifact carries it"), m);
-        assertTrue(m.endsWith("pass --model DIR with a model folder (config.json, weights, tokenizer files)"), m);
+        assertTrue(m.endsWith("or give a model folder (config.json, weights, tokenizer files)"), m);
         assertFalse(m.contains("\n"));
 
         e = assertThrows(JformersException.class, () -> ModelResolver.resolve("./no/such/folder", null, offline));
