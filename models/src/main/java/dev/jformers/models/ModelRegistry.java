@@ -88,7 +88,7 @@ final class ModelRegistry {
     private static boolean hasPooler(ModelWeights w) {
         boolean has = w.has("pooler.dense.weight");
         if (!has) {
-            System.getLogger("dev.jformers.models").log(System.Logger.Level.INFO,
+            System.getLogger("dev.jformers.models").log(System.Logger.Level.DEBUG,
                     "the checkpoint has no pooler weights: the model gives no pooler_output");
         }
         return has;

@@ -267,6 +267,11 @@ public final class ModelWeights {
             ".*(position_ids|attn\\.bias|attn\\.masked_bias|\\.decoder\\.weight|\\.decoder\\.bias|^lm_head\\.weight"
                     + "|vocab_projector\\.weight)$");
 
+    /** Weights of a pooler or of a task head, which a model for another task leaves unused, as HF expects. */
+    private static final Pattern OTHER_HEADS = Pattern.compile(
+            "^(\\w+\\.)?(pooler|cls|classifier|pre_classifier|qa_outputs|lm_head|score|vocab_transform|vocab_layer_norm"
+                    + "|vocab_projector)\\..*");
+
     /**
      * Ends loading: throws {@link MissingWeightsException} naming every missing weight, and
      * returns the checkpoint's tensors no module used (HF prints these as a warning).
@@ -285,7 +290,10 @@ public final class ModelWeights {
         unused.removeAll(shared.used);
         unused.removeIf(n -> NOT_WEIGHTS.matcher(n).matches());
         if (!unused.isEmpty()) {
-            System.getLogger("dev.jformers.models").log(System.Logger.Level.WARNING,
+            // HF warns about every unused weight and adds "This IS expected if ... another task". Here the expected
+            // case, the pooler or another head's weights (a pre-training checkpoint loaded for masked LM), stays quiet.
+            boolean surprising = unused.stream().anyMatch(n -> !OTHER_HEADS.matcher(n).matches());
+            System.getLogger("dev.jformers.models").log(surprising ? System.Logger.Level.WARNING : System.Logger.Level.DEBUG,
                     "Some weights of " + shared.sourceName + " were not used by " + modelName + ": " + unused);
         }
         return List.copyOf(unused);
