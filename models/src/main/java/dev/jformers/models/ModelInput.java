@@ -3,8 +3,10 @@ package dev.jformers.models;
 import dev.jformers.core.DType;
 import dev.jformers.core.ShapeException;
 import dev.jformers.core.Tensor;
+import dev.jformers.tokenizers.Encoding;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * What a forward pass takes, named as in Hugging Face: {@code input_ids} [B, T] (or
@@ -37,6 +39,53 @@ public record ModelInput(Tensor inputIds, Tensor attentionMask, Tensor tokenType
     /** A batch of rows of equal length. */
     public static ModelInput of(long[][] inputIds) {
         return of(ids(inputIds));
+    }
+
+    /**
+     * A batch from encodings of equal length, e.g. from {@code tokenizer.encodeBatch(texts, true, true, null)}
+     * (padded to the longest): {@code input_ids} and {@code attention_mask} [B, T], and {@code token_type_ids}
+     * when some row has a non-zero one (a BERT text pair; HF's GPT-2 and RoBERTa tokenizers don't return them).
+     */
+    public static ModelInput of(List<Encoding> batch) {
+        if (batch.isEmpty()) {
+            throw new ShapeException("ModelInput: an empty batch");
+        }
+        int t = batch.getFirst().length();
+        for (int i = 0; i < batch.size(); i++) {
+            if (batch.get(i).length() != t) {
+                throw new ShapeException("ModelInput: encoding " + i + " has " + batch.get(i).length() + " tokens, encoding 0 has "
+                        + t + " (encode them with padding, or use of(batch, padTokenId))");
+            }
+        }
+        return of(batch, 0);
+    }
+
+    /**
+     * A batch from encodings of any lengths, padded on the right to the longest with {@code padTokenId} and
+     * attention mask 0 (HF's {@code padding=True}); token types as in {@link #of(List)}.
+     */
+    public static ModelInput of(List<Encoding> batch, int padTokenId) {
+        if (batch.isEmpty()) {
+            throw new ShapeException("ModelInput: an empty batch");
+        }
+        int t = batch.stream().mapToInt(Encoding::length).max().orElse(0);
+        long[][] ids = new long[batch.size()][t];
+        long[][] mask = new long[batch.size()][t];
+        long[][] types = new long[batch.size()][t];
+        boolean anyType = false;
+        for (int b = 0; b < batch.size(); b++) {
+            Encoding e = batch.get(b);
+            int[] eIds = e.ids(), eMask = e.attentionMask(), eTypes = e.typeIds();
+            Arrays.fill(ids[b], padTokenId);
+            for (int i = 0; i < eIds.length; i++) {
+                ids[b][i] = eIds[i];
+                mask[b][i] = eMask[i];
+                types[b][i] = eTypes[i];
+                anyType |= eTypes[i] != 0;
+            }
+        }
+        ModelInput in = of(ids).withAttentionMask(mask);
+        return anyType ? in.withTokenTypeIds(types) : in;
     }
 
     public ModelInput withAttentionMask(Tensor mask) {

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -103,13 +104,12 @@ public final class FeatureExtractionPipeline extends Pipeline {
         return tokenizer().encode(text, eo);
     }
 
-    private static float[][] rows(Tensor hidden) {
-        // hidden: [1, T, H]
-        int t = hidden.dim(1);
+    /** The first {@code length} token vectors of row {@code row} of hidden states [B, T, H]. */
+    private static float[][] rows(Tensor hidden, int row, int length) {
         int h = hidden.dim(2);
-        float[] flat = hidden.toFloatArray();
-        float[][] out = new float[t][h];
-        for (int i = 0; i < t; i++) {
+        float[] flat = hidden.select(0, row).narrow(0, 0, length).toFloatArray();
+        float[][] out = new float[length][h];
+        for (int i = 0; i < length; i++) {
             System.arraycopy(flat, i * h, out[i], 0, h);
         }
         return out;
@@ -117,14 +117,42 @@ public final class FeatureExtractionPipeline extends Pipeline {
 
     /** The token vectors of one text, [T][H] (HF's output without the batch axis). */
     public float[][] tokenEmbeddings(String text, boolean truncation) {
-        return rows(forward(encode(text, truncation, false)).lastHiddenState());
+        return tokenEmbeddings(List.of(text), truncation).getFirst();
+    }
+
+    /** {@link #tokenEmbeddings(String, boolean)} for every text, {@link #batchSize()} texts per forward pass. */
+    public List<float[][]> tokenEmbeddings(List<String> texts, boolean truncation) {
+        List<Encoding> encodings = texts.stream().map(t -> encode(t, truncation, false)).toList();
+        return forwardEach(encodings, (out, row, enc) -> rows(out.lastHiddenState(), row, enc.length()));
     }
 
     /** One vector for a text: pooled token vectors, L2-normalised when asked. */
     public float[] sentenceEmbedding(String text, Pooling pooling, boolean normalize) {
-        Encoding enc = encode(text, true, true);
-        float[][] tokens = rows(forward(enc).lastHiddenState());
-        int[] mask = enc.attentionMask();
+        return embedAll(List.of(text), pooling, normalize)[0];
+    }
+
+    /** The typed call: the text's sentence embedding, mean-pooled and normalised (sentence-transformers' default). */
+    public float[] apply(String text) {
+        return sentenceEmbedding(text, Pooling.MEAN, true);
+    }
+
+    /**
+     * One mean-pooled, L2-normalised vector per text (what sentence-transformers' {@code encode(texts)} gives for
+     * all-MiniLM-L6-v2 and most such models), {@link #batchSize()} texts per forward pass.
+     */
+    public float[][] embedAll(List<String> texts) {
+        return embedAll(texts, Pooling.MEAN, true);
+    }
+
+    /** One vector per text, pooled and optionally normalised, batched; each equals {@link #sentenceEmbedding}'s. */
+    public float[][] embedAll(List<String> texts, Pooling pooling, boolean normalize) {
+        List<Encoding> encodings = texts.stream().map(t -> encode(t, true, true)).toList();
+        return forwardEach(encodings, (out, row, enc) ->
+                pool(rows(out.lastHiddenState(), row, enc.length()), enc.attentionMask(), pooling, normalize))
+                .toArray(float[][]::new);
+    }
+
+    private static float[] pool(float[][] tokens, int[] mask, Pooling pooling, boolean normalize) {
         int h = tokens.length == 0 ? 0 : tokens[0].length;
         double[] acc = new double[h];
         if (pooling == Pooling.CLS) {
@@ -178,8 +206,12 @@ public final class FeatureExtractionPipeline extends Pipeline {
     /** HF's return value for a list of texts: one result per text (each [1][T][H], or [H] with pooling). */
     public List<Object> call(List<String> texts, Options o) {
         List<Object> out = new ArrayList<>();
-        for (String t : texts) {
-            out.add(call(t, o));
+        if (o.pooling() != null) {
+            out.addAll(Arrays.asList(embedAll(texts, o.pooling(), o.normalize())));
+        } else {
+            for (float[][] tokens : tokenEmbeddings(texts, o.truncation())) {
+                out.add(new float[][][] {tokens});
+            }
         }
         return out;
     }

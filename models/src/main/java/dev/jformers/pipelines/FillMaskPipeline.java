@@ -67,9 +67,30 @@ public final class FillMaskPipeline extends Pipeline {
 
     /** The candidates for each mask token of {@code text}, in text order. */
     public List<List<Candidate>> fill(String text, Options options) {
+        return fillAll(List.of(text), options).getFirst();
+    }
+
+    /**
+     * {@link #fill} for every text, {@link #batchSize()} texts per forward pass (results equal those of one text at
+     * a time).
+     */
+    public List<List<List<Candidate>>> fillAll(List<String> texts, Options options) {
         Tokenizer tok = tokenizer();
         int[] targetIds = options.targets() == null ? null : targetIds(options.targets());
-        Encoding enc = tok.encode(text);
+        List<Encoding> encodings = new ArrayList<>();
+        for (String text : texts) {
+            Encoding enc = tok.encode(text);
+            if (Arrays.stream(enc.ids()).noneMatch(id -> id == tok.maskTokenId())) {
+                throw new PipelineException("No mask_token (" + tok.maskToken() + ") found on the input");
+            }
+            encodings.add(enc);
+        }
+        return forwardEach(encodings, (out, row, enc) -> candidates(out.logits().select(0, row), enc, targetIds, options));
+    }
+
+    /** The text's candidates from its logits [T', vocab] (T' ≥ its length: padding follows). */
+    private List<List<Candidate>> candidates(Tensor logits, Encoding enc, int[] targetIds, Options options) {
+        Tokenizer tok = tokenizer();
         int[] ids = enc.ids();
         int maskId = tok.maskTokenId();
         List<Integer> maskPositions = new ArrayList<>();
@@ -78,17 +99,13 @@ public final class FillMaskPipeline extends Pipeline {
                 maskPositions.add(i);
             }
         }
-        if (maskPositions.isEmpty()) {
-            throw new PipelineException("No mask_token (" + tok.maskToken() + ") found on the input");
-        }
-        Tensor logits = forward(enc).logits(); // [1, T, vocab]
         // With targets, top_k is capped at their number (HF).
         int topK = targetIds != null ? Math.min(options.topK(), targetIds.length) : options.topK();
         boolean singleMask = maskPositions.size() == 1;
         int padId = tok.padTokenId();
         List<List<Candidate>> result = new ArrayList<>();
         for (int pos : maskPositions) {
-            float[] probs = Scores.softmax(logits.select(0, 0).select(0, pos).toFloatArray());
+            float[] probs = Scores.softmax(logits.select(0, pos).toFloatArray());
             float[] ranked = probs;
             if (targetIds != null) {
                 ranked = new float[targetIds.length];
@@ -112,6 +129,23 @@ public final class FillMaskPipeline extends Pipeline {
         return result;
     }
 
+    /** The typed call: the candidates (top 5) for the text's mask; a text with several masks goes to {@link #fill}. */
+    public List<Candidate> apply(String text) {
+        return single(fill(text, Options.defaults()));
+    }
+
+    /** {@link #apply(String)} for every text, batched. */
+    public List<List<Candidate>> apply(List<String> texts) {
+        return fillAll(texts, Options.defaults()).stream().map(FillMaskPipeline::single).toList();
+    }
+
+    private static List<Candidate> single(List<List<Candidate>> perMask) {
+        if (perMask.size() != 1) {
+            throw new PipelineException("the text has " + perMask.size() + " mask tokens; fill() gives candidates for each");
+        }
+        return perMask.getFirst();
+    }
+
     /**
      * HF's return value for one text: the list of candidates when the text has one mask, a list of such lists
      * (one per mask) when it has several.
@@ -124,8 +158,8 @@ public final class FillMaskPipeline extends Pipeline {
     /** HF's return value for a list of texts: one result per text (a list of one text gives that text's result). */
     public Object call(List<String> texts, Options options) {
         List<Object> out = new ArrayList<>();
-        for (String t : texts) {
-            out.add(call(t, options));
+        for (List<List<Candidate>> r : fillAll(texts, options)) {
+            out.add(r.size() == 1 ? r.get(0) : r);
         }
         return out.size() == 1 ? out.get(0) : out;
     }

@@ -1,5 +1,6 @@
 package dev.jformers.pipelines;
 
+import dev.jformers.core.Tensor;
 import dev.jformers.models.ModelInput;
 import dev.jformers.models.ModelOutput;
 import dev.jformers.models.PreTrainedModel;
@@ -7,12 +8,18 @@ import dev.jformers.tokenizers.Encoding;
 import dev.jformers.tokenizers.Tokenizer;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
 
 /**
  * What every pipeline has: a tokenizer, a model and the folder they came from (HF's {@code Pipeline}).
  *
- * <p>Texts are run one at a time, unpadded, as HF's pipelines do with their default batch size of 1, so the
- * numbers are exactly those of a single forward pass. A pipeline is thread-safe; close it to release its
+ * <p>A single text runs alone, unpadded. A list of texts runs {@link #batchSize()} texts per forward pass,
+ * texts of similar length together, padded on the right and masked, so each text's numbers equal those of a
+ * pass over it alone (to float rounding); fill-mask, text-classification and feature-extraction batch this way. A pipeline is thread-safe; close it to release its
  * model and the backend created for it (a backend passed in by the caller stays open).
  */
 public abstract class Pipeline implements AutoCloseable {
@@ -60,6 +67,68 @@ public abstract class Pipeline implements AutoCloseable {
             in = in.withTokenTypeIds(new long[][] {toLongs(typeIds)});
         }
         return model.forward(in);
+    }
+
+    /** Texts per forward pass in list calls when none is set: enough rows to keep the CPU's matrix kernels busy. */
+    public static final int DEFAULT_BATCH_SIZE = 16;
+
+    private volatile int batchSize = DEFAULT_BATCH_SIZE;
+
+    /** How many texts a list call runs in one forward pass (HF's {@code batch_size}). */
+    public int batchSize() {
+        return batchSize;
+    }
+
+    /**
+     * Sets HF's {@code batch_size} for list calls; 1 runs every text alone, unpadded. Results do not depend on it
+     * (beyond float rounding): padding is masked out.
+     */
+    public void setBatchSize(int batchSize) {
+        if (batchSize < 1) {
+            throw new PipelineException("batch_size must be at least 1, got " + batchSize);
+        }
+        this.batchSize = batchSize;
+    }
+
+    /** Reads one text's result from the output of the batch it ran in. */
+    interface RowReader<R> {
+        /**
+         * @param batch the batch's output (rows padded on the right to the batch's longest text)
+         * @param row   this text's row in it
+         * @param enc   this text's encoding (its length says where its padding starts)
+         */
+        R read(ModelOutput batch, int row, Encoding enc);
+    }
+
+    /**
+     * Runs the model over every encoding, {@link #batchSize()} at a time, and returns {@code reader}'s result for
+     * each, in input order. Texts are grouped by length (sorted, then cut into batches) to cut padding; each batch
+     * is padded on the right with attention mask 0, so a text's outputs equal those of a pass over it alone.
+     */
+    final <R> List<R> forwardEach(List<Encoding> encodings, RowReader<R> reader) {
+        Integer[] order = new Integer[encodings.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, Comparator.comparingInt(i -> encodings.get(i).length()));
+        List<R> results = new ArrayList<>(Collections.nCopies(order.length, null));
+        int size = batchSize;
+        int pad = Math.max(0, tokenizer.padTokenId());
+        for (int from = 0; from < order.length; from += size) {
+            List<Encoding> batch = new ArrayList<>();
+            for (int k = from; k < Math.min(order.length, from + size); k++) {
+                batch.add(encodings.get(order[k]));
+            }
+            ModelInput in = ModelInput.of(batch, pad);
+            if (!"bert".equals(model.config().modelType())) {
+                in = in.withTokenTypeIds((Tensor) null);   // as in forward(): HF feeds them to BERT only
+            }
+            ModelOutput out = model.forward(in);
+            for (int r = 0; r < batch.size(); r++) {
+                results.set(order[from + r], reader.read(out, r, batch.get(r)));
+            }
+        }
+        return results;
     }
 
     /** HF's {@code truncation=True}: cut at model_max_length when the tokenizer has one. */

@@ -117,6 +117,11 @@ public final class QuestionAnsweringPipeline extends Pipeline {
         return all;
     }
 
+    /** The typed call: the best answer to {@code question} in {@code context}, with HF's default options. */
+    public Answer apply(String question, String context) {
+        return answers(question, context, Options.defaults()).getFirst();
+    }
+
     /** The best answers, best first (at most top_k; the empty answer included when handle_impossible_answer). */
     public List<Answer> answers(String question, String context, Options o) {
         if (question == null || question.isEmpty()) {

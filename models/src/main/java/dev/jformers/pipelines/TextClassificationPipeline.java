@@ -102,42 +102,67 @@ public final class TextClassificationPipeline extends Pipeline {
 
     /** Every label with its score, in label-id order. */
     public List<LabelScore> scores(Input input, Function function) {
-        Encoding enc = tokenizer().encode(input.text(), input.textPair(), EncodeOptions.defaults());
-        float[] logits = forward(enc).logits().toFloatArray(); // [1, labels]
-        Function f = function != null ? function : defaultFunction();
-        float[] s = switch (f) {
-            case SIGMOID -> Scores.sigmoid(logits);
-            case SOFTMAX -> Scores.softmax(logits);
-            case NONE -> logits;
-        };
-        CommonConfig c = model().config().common();
-        List<LabelScore> out = new ArrayList<>();
-        for (int i = 0; i < s.length; i++) {
-            out.add(new LabelScore(c.id2label().getOrDefault(i, "LABEL_" + i), s[i]));
-        }
-        return out;
+        return scoresAll(List.of(input), function).getFirst();
     }
 
-    /** The labels sorted by score, best first, the first {@code topK} of them (null: all). */
-    public List<LabelScore> classify(Input input, Integer topK, Function function) {
-        List<LabelScore> all = new ArrayList<>(scores(input, function));
+    /** {@link #scores} for every input, {@link #batchSize()} inputs per forward pass. */
+    public List<List<LabelScore>> scoresAll(List<Input> inputs, Function function) {
+        List<Encoding> encodings = inputs.stream()
+                .map(in -> tokenizer().encode(in.text(), in.textPair(), EncodeOptions.defaults())).toList();
+        Function f = function != null ? function : defaultFunction();
+        CommonConfig c = model().config().common();
+        return forwardEach(encodings, (out, row, enc) -> {
+            float[] logits = out.logits().select(0, row).toFloatArray(); // [labels]
+            float[] s = switch (f) {
+                case SIGMOID -> Scores.sigmoid(logits);
+                case SOFTMAX -> Scores.softmax(logits);
+                case NONE -> logits;
+            };
+            List<LabelScore> labels = new ArrayList<>();
+            for (int i = 0; i < s.length; i++) {
+                labels.add(new LabelScore(c.id2label().getOrDefault(i, "LABEL_" + i), s[i]));
+            }
+            return labels;
+        });
+    }
+
+    /** The typed call: the best label and its score (HF's default output, unwrapped). */
+    public LabelScore apply(String text) {
+        return sorted(scores(Input.of(text), null), 1).getFirst();
+    }
+
+    /** {@link #apply(String)} for every text, batched. */
+    public List<LabelScore> apply(List<String> texts) {
+        return scoresAll(texts.stream().map(Input::of).toList(), null).stream().map(s -> sorted(s, 1).getFirst()).toList();
+    }
+
+    private static List<LabelScore> sorted(List<LabelScore> scores, Integer topK) {
+        List<LabelScore> all = new ArrayList<>(scores);
         all.sort(Comparator.comparingDouble((LabelScore l) -> l.score()).reversed()); // stable, like Python's sort
         return topK == null ? all : all.subList(0, Math.min(topK, all.size()));
     }
 
+    /** The labels sorted by score, best first, the first {@code topK} of them (null: all). */
+    public List<LabelScore> classify(Input input, Integer topK, Function function) {
+        return sorted(scores(input, function), topK);
+    }
+
     /**
-     * HF's postprocess for one input: a bare {@link LabelScore} (legacy top-1), the unsorted list of all labels
-     * (legacy return_all_scores), or the sorted, truncated list (top_k given).
+     * HF's postprocess for one input's scores: a bare {@link LabelScore} (legacy top-1), the unsorted list of all
+     * labels (legacy return_all_scores), or the sorted, truncated list (top_k given).
      */
-    Object postprocess(Input input, Options o) {
+    static Object postprocess(List<LabelScore> scores, Options o) {
         if (o.topKGiven()) {
-            return classify(input, o.topK(), o.functionToApply());
+            return sorted(scores, o.topK());
         }
         if (Boolean.TRUE.equals(o.returnAllScores())) {
-            return scores(input, o.functionToApply());
+            return scores;
         }
-        List<LabelScore> best = classify(input, 1, o.functionToApply());
-        return best.get(0);
+        return sorted(scores, 1).getFirst();
+    }
+
+    Object postprocess(Input input, Options o) {
+        return postprocess(scores(input, o.functionToApply()), o);
     }
 
     /**
@@ -157,8 +182,8 @@ public final class TextClassificationPipeline extends Pipeline {
     /** HF's return value for a list of inputs: one result per input. */
     public List<Object> call(List<Input> inputs, Options options) {
         List<Object> out = new ArrayList<>();
-        for (Input in : inputs) {
-            out.add(postprocess(in, options));
+        for (List<LabelScore> scores : scoresAll(inputs, options.functionToApply())) {
+            out.add(postprocess(scores, options));
         }
         return out;
     }

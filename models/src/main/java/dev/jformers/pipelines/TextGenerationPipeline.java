@@ -280,6 +280,11 @@ public final class TextGenerationPipeline extends Pipeline {
         return call(prompt, o, stream).get(0);
     }
 
+    /** The typed call: the prompt and its continuation, with the model's generation config (HF's defaults). */
+    public String apply(String prompt) {
+        return ((GeneratedText) generate(prompt, Options.defaults(), null)).generatedText();
+    }
+
     /** HF's return value for one prompt: a list of num_return_sequences results. */
     public List<Generated> call(String prompt, Options o) {
         return call(prompt, o, null);

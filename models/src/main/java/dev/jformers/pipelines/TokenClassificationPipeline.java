@@ -124,6 +124,11 @@ public final class TokenClassificationPipeline extends Pipeline {
         return t.vocab().keySet().stream().anyMatch(s -> s.startsWith("##"));
     }
 
+    /** The typed call: the entities of one text with HF's default options (no aggregation). */
+    public List<Entity> apply(String text) {
+        return predict(text, Options.defaults());
+    }
+
     /** The entities of one text. */
     public List<Entity> predict(String text, Options options) {
         Tokenizer tok = tokenizer();

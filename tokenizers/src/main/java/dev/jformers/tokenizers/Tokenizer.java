@@ -46,6 +46,20 @@ public interface Tokenizer extends AutoCloseable {
     }
 
     /**
+     * HF's {@code tokenizer(texts, padding=..., truncation=..., max_length=...)}: {@code padding} pads every
+     * encoding to the longest of the batch (attention mask 0 on the padding), {@code truncation} cuts each at
+     * {@code maxLength} (null: the model's maximum length), special tokens included.
+     */
+    default List<Encoding> encodeBatch(List<String> texts, boolean padding, boolean truncation, Integer maxLength) {
+        EncodeOptions o = EncodeOptions.defaults().withMaxLength(maxLength)
+                .withPadding(padding ? PaddingStrategy.LONGEST : PaddingStrategy.DO_NOT_PAD);
+        if (truncation) {
+            o = o.withTruncation(TruncationStrategy.LONGEST_FIRST);
+        }
+        return encodeBatch(texts, o);
+    }
+
+    /**
      * Encodes several texts or text pairs.
      *
      * @param pairs null, or one second sequence per text
