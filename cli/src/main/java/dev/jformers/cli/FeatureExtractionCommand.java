@@ -1,5 +1,6 @@
 package dev.jformers.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.pipelines.FeatureExtractionPipeline;
 import dev.jformers.pipelines.Pipeline;
 import picocli.CommandLine.Command;
@@ -15,7 +16,7 @@ import java.util.Locale;
         description = {"Token embeddings (HF's feature-extraction: [1][T][H] per TEXT), or with --pooling one vector per TEXT.",
                 "Example: jformers embed --pooling=mean --normalize 'Hello world!'"})
 final class FeatureExtractionCommand extends PipelineCommand {
-    @Parameters(paramLabel = "TEXT", arity = "1..*")
+    @Parameters(paramLabel = "TEXT", arity = "0..*")
     List<String> texts;
 
     @Option(names = "--pooling", paramLabel = "P", description = "mean | cls: one vector per text (sentence embedding)")
@@ -35,13 +36,35 @@ final class FeatureExtractionCommand extends PipelineCommand {
     }
 
     @Override
+    List<String> arguments() {
+        return texts == null ? List.of() : texts;
+    }
+
+    @Override
+    void validate() {
+        if (normalize && pooling == null) {
+            throw usage("--normalize needs --pooling=mean|cls");
+        }
+        if (pooling != null) {
+            FeatureExtractionPipeline.Pooling.parse(pooling);
+        }
+    }
+
+    private FeatureExtractionPipeline.Options featureOptions() {
+        FeatureExtractionPipeline.Pooling pool = pooling == null ? null : FeatureExtractionPipeline.Pooling.parse(pooling);
+        return new FeatureExtractionPipeline.Options(truncation, pool, normalize);
+    }
+
+    @Override
+    List<Object> callRecords(Pipeline pipeline, List<JsonNode> records) {
+        return ((FeatureExtractionPipeline) pipeline).call(records.stream().map(r -> field(r, "text")).toList(), featureOptions());
+    }
+
+    @Override
     void run(Pipeline pipeline, PrintWriter out) throws Exception {
         FeatureExtractionPipeline p = (FeatureExtractionPipeline) pipeline;
-        FeatureExtractionPipeline.Pooling pool = pooling == null ? null : FeatureExtractionPipeline.Pooling.parse(pooling);
-        if (normalize && pool == null) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--normalize needs --pooling=mean|cls");
-        }
-        FeatureExtractionPipeline.Options o = new FeatureExtractionPipeline.Options(truncation, pool, normalize);
+        FeatureExtractionPipeline.Options o = featureOptions();
+        FeatureExtractionPipeline.Pooling pool = o.pooling();
         if (json) {
             out.println(toJson(texts.size() == 1 ? p.call(texts.get(0), o) : p.call(texts, o)));
             return;

@@ -1,5 +1,6 @@
 package dev.jformers.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.pipelines.FillMaskPipeline;
 import dev.jformers.pipelines.Pipeline;
 import picocli.CommandLine.Command;
@@ -14,7 +15,7 @@ import java.util.List;
         description = {"Predict the masked token(s) of each TEXT (HF's fill-mask pipeline).",
                 "Example: jformers fill-mask --top-k=3 'Paris is the [MASK] of France.'"})
 final class FillMaskCommand extends PipelineCommand {
-    @Parameters(paramLabel = "TEXT", arity = "1..*", description = "texts holding the mask token ([MASK], <mask>…)")
+    @Parameters(paramLabel = "TEXT", arity = "0..*", description = "texts holding the mask token ([MASK], <mask>…)")
     List<String> texts;
 
     @Option(names = "--top-k", paramLabel = "K", defaultValue = "5", description = "candidates per mask (default ${DEFAULT-VALUE})")
@@ -29,9 +30,32 @@ final class FillMaskCommand extends PipelineCommand {
     }
 
     @Override
+    List<String> arguments() {
+        return texts == null ? List.of() : texts;
+    }
+
+    @Override
+    void validate() {
+        if (topK < 1) {
+            throw usage("--top-k (HF's top_k) must be at least 1, got " + topK);
+        }
+    }
+
+    private FillMaskPipeline.Options fillOptions() {
+        return FillMaskPipeline.Options.defaults().withTopK(topK).withTargets(nonEmpty(targets));
+    }
+
+    @Override
+    List<Object> callRecords(Pipeline pipeline, List<JsonNode> records) {
+        List<String> in = records.stream().map(r -> field(r, "text")).toList();
+        return ((FillMaskPipeline) pipeline).fillAll(in, fillOptions()).stream()
+                .map(r -> (Object) (r.size() == 1 ? r.getFirst() : r)).toList();
+    }
+
+    @Override
     void run(Pipeline pipeline, PrintWriter out) throws Exception {
         FillMaskPipeline p = (FillMaskPipeline) pipeline;
-        FillMaskPipeline.Options o = FillMaskPipeline.Options.defaults().withTopK(topK).withTargets(nonEmpty(targets));
+        FillMaskPipeline.Options o = fillOptions();
         if (json) {
             out.println(toJson(texts.size() == 1 ? p.call(texts.get(0), o) : p.call(texts, o)));
             return;

@@ -29,7 +29,7 @@ import java.io.PrintWriter;
                 TokenizeCommand.class,
                 DownloadCommand.class, CacheCommand.class,
                 CommandLine.HelpCommand.class})
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -38,9 +38,11 @@ public final class Main implements Runnable {
             description = "On an error, print the full stack trace after the one-line message.")
     boolean verbose;
 
+    /** {@code jformers} alone: the usage on stderr, and exit code 2 (a usage error, as git and cargo do). */
     @Override
-    public void run() {
+    public Integer call() {
         spec.commandLine().usage(spec.commandLine().getErr());
+        return 2;
     }
 
     public static void main(String[] args) {
@@ -59,7 +61,13 @@ public final class Main implements Runnable {
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> fail(e, cmd.getErr(), verbose));
         cli.setParameterExceptionHandler((e, a) -> {
             CommandLine cmd = e.getCommandLine();
-            cmd.getErr().println("jformers: " + e.getMessage() + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
+            String hint = "";
+            if (cmd == cli && e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+                // An unknown command: the nearest names picocli finds, and the tasks.
+                hint = "; did you mean " + u.getSuggestions().getFirst() + "? Tasks: "
+                        + String.join(", ", dev.jformers.pipelines.Pipelines.tasks());
+            }
+            cmd.getErr().println("jformers: " + e.getMessage() + hint + " (see '" + cmd.getCommandSpec().qualifiedName() + " --help')");
             cmd.getErr().flush();
             return 2;
         });

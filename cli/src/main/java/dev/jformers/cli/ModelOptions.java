@@ -33,6 +33,10 @@ final class ModelOptions {
         if (threads < 0) {
             throw usage("--threads must be ≥ 0, got " + threads);
         }
+        int cores = Runtime.getRuntime().availableProcessors();
+        if (threads > cores) {
+            throw usage("--threads " + threads + " is more than this machine's " + cores + " cores");
+        }
         if (weights == null) {
             return Backends.create(backend, threads);
         }

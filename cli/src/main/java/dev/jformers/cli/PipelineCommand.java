@@ -1,6 +1,7 @@
 package dev.jformers.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.jformers.core.Backend;
 import dev.jformers.pipelines.Pipeline;
@@ -28,6 +29,15 @@ abstract class PipelineCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print Hugging Face's output structure as JSON")
     boolean json;
 
+    @Option(names = "--input-file", paramLabel = "FILE|-",
+            description = "read the inputs from FILE ('-': standard input), one per line: a text, or a JSON object with the"
+                    + " pipeline's fields (text, text_pair, question, context); writes one JSON line per input as it goes")
+    String inputFile;
+
+    @Option(names = "--batch-size", paramLabel = "N",
+            description = "inputs per forward pass for several inputs (default " + Pipeline.DEFAULT_BATCH_SIZE + ")")
+    Integer batchSize;
+
     @Mixin
     ModelOptions options;
 
@@ -40,14 +50,77 @@ abstract class PipelineCommand implements Callable<Integer> {
     /** Runs the pipeline and prints. */
     abstract void run(Pipeline pipeline, PrintWriter out) throws Exception;
 
+    /** The inputs given as arguments (texts, questions); null when the command checks its arguments itself. */
+    List<String> arguments() {
+        return null;
+    }
+
+    /** Checks the options before a model is loaded; throws {@link #usage} for a bad one. */
+    void validate() {
+    }
+
+    /**
+     * HF's result for each input read from --input-file, in order; a record holds the pipeline's fields
+     * ({@code text}, …), a plain line becomes {@code {"text": line}}.
+     */
+    List<Object> callRecords(Pipeline pipeline, List<JsonNode> records) throws Exception {
+        throw usage("--input-file is not supported by " + spec.name());
+    }
+
     @Override
     public Integer call() throws Exception {
-        try (Backend backend = options.createBackend(); Pipeline p = load(backend)) {
+        boolean haveArguments = arguments() != null && !arguments().isEmpty();
+        if (inputFile != null && haveArguments) {
+            throw usage("give inputs as arguments or with --input-file, not both");
+        }
+        if (inputFile == null && !haveArguments && arguments() != null) {
+            String label = spec.positionalParameters().isEmpty() ? "input" : spec.positionalParameters().getFirst().paramLabel();
+            throw usage("no " + label + " given: pass it as an argument, or --input-file FILE (- for standard input)");
+        }
+        if (batchSize != null && batchSize < 1) {
+            throw usage("--batch-size must be at least 1, got " + batchSize);
+        }
+        validate();
+        InputRecords records = inputFile == null ? null : InputRecords.open(inputFile);   // a missing file fails before loading
+        try (records; Backend backend = options.createBackend(); Pipeline p = load(backend)) {
+            if (batchSize != null) {
+                p.setBatchSize(batchSize);
+            }
             PrintWriter out = spec.commandLine().getOut();
-            run(p, out);
+            if (records == null) {
+                run(p, out);
+            } else {
+                // Chunks of a few batches: results are written as they come, memory stays flat on any input size.
+                for (List<JsonNode> chunk; !(chunk = records.next(4 * p.batchSize())).isEmpty(); ) {
+                    for (Object result : callRecords(p, chunk)) {
+                        out.println(toJson(result));
+                    }
+                    out.flush();
+                }
+            }
             out.flush();
         }
         return 0;
+    }
+
+    /** A usage error (exit code 2) of this command. */
+    CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
+    }
+
+    /** A record's text field, or a one-line error naming the record. */
+    static String field(JsonNode record, String name) {
+        JsonNode v = record.get(name);
+        if (v == null || !v.isTextual()) {
+            throw new PipelineException("input record " + record + " has no text field \"" + name + "\"");
+        }
+        return v.asText();
+    }
+
+    /** An optional text field: null when absent. */
+    static String optionalField(JsonNode record, String name, String fallback) {
+        JsonNode v = record.get(name);
+        return v == null || v.isNull() ? fallback : v.asText();
     }
 
     private Pipeline load(Backend backend) {

@@ -1,5 +1,6 @@
 package dev.jformers.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.pipelines.Pipeline;
 import dev.jformers.pipelines.QuestionAnsweringPipeline;
 import picocli.CommandLine.Command;
@@ -14,10 +15,10 @@ import java.util.List;
         description = {"Find the answer to each QUESTION in --context (HF's question-answering pipeline).",
                 "Example: jformers question-answering --context='My name is Sarah and I live in London.' 'Where does Sarah live?'"})
 final class QuestionAnsweringCommand extends PipelineCommand {
-    @Parameters(paramLabel = "QUESTION", arity = "1..*")
+    @Parameters(paramLabel = "QUESTION", arity = "0..*")
     List<String> questions;
 
-    @Option(names = "--context", paramLabel = "TEXT", required = true, description = "the text to find answers in")
+    @Option(names = "--context", paramLabel = "TEXT", description = "the text to find answers in (with --input-file: the default of the records' \"context\")")
     String context;
 
     @Option(names = "--top-k", paramLabel = "K", defaultValue = "1", description = "answers to return (default ${DEFAULT-VALUE})")
@@ -50,10 +51,44 @@ final class QuestionAnsweringCommand extends PipelineCommand {
     }
 
     @Override
+    List<String> arguments() {
+        return questions == null ? List.of() : questions;
+    }
+
+    @Override
+    void validate() {
+        if (context == null && inputFile == null) {
+            throw usage("Missing required option: '--context=TEXT'");
+        }
+        if (topK < 1) {
+            throw usage("--top-k (HF's top_k) must be at least 1, got " + topK);
+        }
+        qaOptions();
+    }
+
+    private QuestionAnsweringPipeline.Options qaOptions() {
+        return new QuestionAnsweringPipeline.Options(topK, docStride, maxAnswerLen, maxSeqLen,
+                maxQuestionLen, handleImpossibleAnswer, alignToWords);
+    }
+
+    @Override
+    List<Object> callRecords(Pipeline pipeline, List<JsonNode> records) {
+        QuestionAnsweringPipeline p = (QuestionAnsweringPipeline) pipeline;
+        QuestionAnsweringPipeline.Options o = qaOptions();
+        return records.stream().map(r -> {
+            String question = r.has("question") ? field(r, "question") : field(r, "text");
+            String ctx = optionalField(r, "context", context);
+            if (ctx == null) {
+                throw new dev.jformers.pipelines.PipelineException("input record " + r + " has no \"context\" (and no --context)");
+            }
+            return p.call(question, ctx, o);
+        }).toList();
+    }
+
+    @Override
     void run(Pipeline pipeline, PrintWriter out) throws Exception {
         QuestionAnsweringPipeline p = (QuestionAnsweringPipeline) pipeline;
-        QuestionAnsweringPipeline.Options o = new QuestionAnsweringPipeline.Options(topK, docStride, maxAnswerLen, maxSeqLen,
-                maxQuestionLen, handleImpossibleAnswer, alignToWords);
+        QuestionAnsweringPipeline.Options o = qaOptions();
         if (json) {
             List<QuestionAnsweringPipeline.Input> in = questions.stream()
                     .map(q -> new QuestionAnsweringPipeline.Input(q, context)).toList();

@@ -1,5 +1,6 @@
 package dev.jformers.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.pipelines.Pipeline;
 import dev.jformers.pipelines.TextClassificationPipeline;
 import dev.jformers.pipelines.TextClassificationPipeline.Input;
@@ -15,7 +16,7 @@ import java.util.List;
         description = {"Classify each TEXT (or TEXT with --text-pair) (HF's text-classification pipeline).",
                 "Example: jformers sentiment-analysis --top-k=none 'I love this movie!'"})
 final class TextClassificationCommand extends PipelineCommand {
-    @Parameters(paramLabel = "TEXT", arity = "1..*")
+    @Parameters(paramLabel = "TEXT", arity = "0..*")
     List<String> texts;
 
     @Option(names = "--top-k", paramLabel = "K|none",
@@ -58,6 +59,22 @@ final class TextClassificationCommand extends PipelineCommand {
             o = o.withReturnAllScores(returnAllScores);
         }
         return o;
+    }
+
+    @Override
+    List<String> arguments() {
+        return texts == null ? List.of() : texts;
+    }
+
+    @Override
+    void validate() {
+        options();
+    }
+
+    @Override
+    List<Object> callRecords(Pipeline pipeline, List<JsonNode> records) {
+        List<Input> inputs = records.stream().map(r -> new Input(field(r, "text"), optionalField(r, "text_pair", textPair))).toList();
+        return ((TextClassificationPipeline) pipeline).call(inputs, options());
     }
 
     @Override

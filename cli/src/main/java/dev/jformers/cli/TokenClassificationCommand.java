@@ -1,5 +1,6 @@
 package dev.jformers.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.pipelines.Pipeline;
 import dev.jformers.pipelines.TokenClassificationPipeline;
 import dev.jformers.pipelines.TokenClassificationPipeline.AggregationStrategy;
@@ -15,7 +16,7 @@ import java.util.List;
         description = {"Label the tokens of each TEXT, or group them into entities (HF's token-classification pipeline).",
                 "Example: jformers ner --aggregation-strategy=simple 'My name is Wolfgang and I live in Berlin.'"})
 final class TokenClassificationCommand extends PipelineCommand {
-    @Parameters(paramLabel = "TEXT", arity = "1..*")
+    @Parameters(paramLabel = "TEXT", arity = "0..*")
     List<String> texts;
 
     @Option(names = "--aggregation-strategy", paramLabel = "S", defaultValue = "none",
@@ -40,11 +41,32 @@ final class TokenClassificationCommand extends PipelineCommand {
     }
 
     @Override
-    void run(Pipeline pipeline, PrintWriter out) throws Exception {
-        TokenClassificationPipeline p = (TokenClassificationPipeline) pipeline;
-        TokenClassificationPipeline.Options o = new TokenClassificationPipeline.Options(
+    List<String> arguments() {
+        return texts == null ? List.of() : texts;
+    }
+
+    @Override
+    void validate() {
+        tokenOptions();
+    }
+
+    private TokenClassificationPipeline.Options tokenOptions() {
+        return new TokenClassificationPipeline.Options(
                 AggregationStrategy.parse(aggregationStrategy), ignoreLabels == null ? null : nonEmpty(ignoreLabels))
                 .withLegacyGrouping(groupedEntities, ignoreSubwords);
+    }
+
+    @Override
+    List<Object> callRecords(Pipeline pipeline, List<JsonNode> records) {
+        TokenClassificationPipeline p = (TokenClassificationPipeline) pipeline;
+        TokenClassificationPipeline.Options o = tokenOptions();
+        return records.stream().map(r -> (Object) p.call(field(r, "text"), o)).toList();
+    }
+
+    @Override
+    void run(Pipeline pipeline, PrintWriter out) throws Exception {
+        TokenClassificationPipeline p = (TokenClassificationPipeline) pipeline;
+        TokenClassificationPipeline.Options o = tokenOptions();
         if (json) {
             out.println(toJson(texts.size() == 1 ? p.call(texts.get(0), o) : p.call(texts, o)));
             return;
