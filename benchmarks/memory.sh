@@ -21,6 +21,6 @@ done
 for model in "$CACHE/models/google-bert--bert-base-uncased" "$CACHE/models/sentence-transformers--all-MiniLM-L6-v2" \
              "$CACHE/benchmarks/gpt2-124m-random"; do
   if [ ! -d "$model" ]; then echo "skipped: $model is missing"; continue; fi
-  nice -n 19 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC \
+  nice -n 19 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC ${JAVA_OPTS:-} \
     -cp "$CP" "$HERE/memory/MemoryProbe.java" "$model" "$LOADS" ${GC:-} 2>&1 | grep -v "^WARNING: Using incubator"
 done

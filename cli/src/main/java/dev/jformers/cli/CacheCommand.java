@@ -46,6 +46,7 @@ final class CacheCommand implements Runnable {
             List<HubCache.CachedRepo> repos = cache.list();
             if (repos.isEmpty()) {
                 out.println("no models in " + cache.root());
+                listMavenCopies(out);
                 out.flush();
                 return 0;
             }
@@ -65,8 +66,30 @@ final class CacheCommand implements Runnable {
             }
             out.printf("%d model%s, %s on disk in %s%n", repos.size(), repos.size() == 1 ? "" : "s",
                     HubCache.humanSize(total), cache.root());
+            listMavenCopies(out);
             out.flush();
             return 0;
+        }
+
+        /** The models unpacked from Maven artifacts (jformers' own cache, not the Hugging Face one). */
+        static void listMavenCopies(PrintWriter out) {
+            List<String> ids = dev.jformers.models.hub.MavenModels.ids().stream()
+                    .filter(id -> java.nio.file.Files.isRegularFile(dev.jformers.models.hub.MavenModels.unpackedDir(id).resolve(".complete")))
+                    .toList();
+            if (ids.isEmpty()) {
+                return;
+            }
+            out.println("unpacked from Maven artifacts (" + dev.jformers.models.hub.MavenModels.cacheDir().resolve("models") + "):");
+            for (String id : ids) {
+                Path dir = dev.jformers.models.hub.MavenModels.unpackedDir(id);
+                long size;
+                try (var files = java.nio.file.Files.walk(dir)) {
+                    size = files.filter(java.nio.file.Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+                } catch (java.io.IOException e) {
+                    size = 0;
+                }
+                out.printf("%-40s  %9s  %s%n", id, HubCache.humanSize(size), dir);
+            }
         }
     }
 

@@ -23,6 +23,11 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        // Checked before reading anything: converting a large checkpoint only to fail at the rename wastes minutes and disk.
+        if (java.nio.file.Files.isDirectory(target)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "DST " + target + " is a folder; give the file to write, e.g. " + target.resolve("model.safetensors"));
+        }
         SafetensorsWriter.convert(source, target);
         spec.commandLine().getOut().println("wrote " + target);
         return 0;

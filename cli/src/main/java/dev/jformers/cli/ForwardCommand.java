@@ -9,6 +9,7 @@ import dev.jformers.models.ModelInput;
 import dev.jformers.models.ModelOutput;
 import dev.jformers.models.PreTrainedModel;
 import dev.jformers.models.Task;
+import dev.jformers.models.hub.ModelResolver;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -25,8 +26,8 @@ import java.util.concurrent.Callable;
         description = "Run one forward pass on input_ids/attention_mask/token_type_ids from IN.json and print "
                 + "every output as {\"name\": {\"shape\": [...], \"data\": [...]}}.")
 final class ForwardCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "model folder (config.json + weights)")
-    Path model;
+    @Option(names = "--model", required = true, paramLabel = "M", description = "model folder (config.json + weights) or model id")
+    String model;
 
     @Option(names = "--auto", paramLabel = "AutoModelForX",
             description = "Auto class to build (default: the class in config.json's architectures)")
@@ -62,16 +63,17 @@ final class ForwardCommand implements Callable<Integer> {
                 Json.longTensor(in.get("token_type_ids"), "token_type_ids", input),
                 Json.longTensor(in.get("position_ids"), "position_ids", input),
                 hiddenStates, attentions);
+        Path dir = ModelResolver.resolve(model);
         try (Backend backend = options.createBackend()) {
             PreTrainedModel m;
             if (auto == null) {
-                m = AutoModels.loadArchitecture(model, backend);
+                m = AutoModels.loadArchitecture(dir, backend);
             } else {
                 Task task = Task.fromAutoClass(auto);
                 if (task == null) {
                     throw new JformersException("unknown Auto class '" + auto + "'");
                 }
-                m = AutoModels.load(task, model, backend);
+                m = AutoModels.load(task, dir, backend);
             }
             ModelOutput out = m.forward(modelInput);
             if (output != null) {

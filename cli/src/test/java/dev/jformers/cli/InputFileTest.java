@@ -119,4 +119,25 @@ class InputFileTest {
         assertEquals(2, threads.exit(), threads.err());
         assertTrue(threads.err().contains("cores"), threads.err());
     }
+
+    @Test
+    void convertRefusesAnExistingFolderBeforeReadingAnything(@TempDir Path tmp) throws Exception {
+        PipelineCommandsTest.Result r = run("convert", dir("fill-mask-bert").toString(), tmp.toString());
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("is a folder"), r.err());
+        try (var left = Files.list(tmp)) {
+            assertEquals(0, left.count(), "nothing written");
+        }
+    }
+
+    @Test
+    void forwardTakesAModelFolderOrId(@TempDir Path tmp) throws Exception {
+        Path in = tmp.resolve("in.json");
+        Files.writeString(in, "{\"input_ids\": [[2, 7, 9, 3]]}");
+        PipelineCommandsTest.Result r = run("forward", "--model", dir("fill-mask-bert").toString(), "--input", in.toString());
+        assertEquals(0, r.exit(), r.err());
+        PipelineCommandsTest.Result unknown = run("forward", "--model", "no-such-org/no-such-model", "--input", in.toString());
+        assertEquals(1, unknown.exit());
+        assertTrue(unknown.err().contains("'no-such-org/no-such-model' cannot be found"), unknown.err());
+    }
 }

@@ -93,4 +93,13 @@ class LifecycleTest {
         m.close();
         m.close();
     }
+
+    @Test
+    void aVocabularyThatIsNotUtf8SaysSo(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
+        Path vocab = tmp.resolve("vocab.txt");
+        Files.write(vocab, "[PAD]\n[UNK]\ncaf\u00e9\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        var e = org.junit.jupiter.api.Assertions.assertThrows(dev.jformers.tokenizers.TokenizerException.class,
+                () -> AutoTokenizer.bertFromVocab(vocab, true));
+        assertTrue(e.getMessage().contains("is not UTF-8"), e.getMessage());
+    }
 }

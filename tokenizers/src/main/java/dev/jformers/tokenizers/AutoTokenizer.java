@@ -349,6 +349,8 @@ public final class AutoTokenizer {
             String line;
             int i = 0;
             while ((line = r.readLine()) != null) m.put(line, i++);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new TokenizerException(p + " is not UTF-8 text: a vocab.txt holds one UTF-8 token a line", e);
         } catch (IOException e) {
             throw new TokenizerException("cannot read " + p + ": " + e.getMessage(), e);
         }

@@ -3,8 +3,9 @@ package dev.jformers.models.hub;
 import java.io.PrintStream;
 
 /**
- * A text progress bar on stderr for long downloads, unpacking and loading; silent when
- * {@code JFORMERS_QUIET} is set. Redraws at most every 200 ms.
+ * A text progress bar on stderr for long downloads, unpacking and loading, drawn only on a terminal (a log
+ * or a pipe gets the one-line messages alone); silent when {@code JFORMERS_QUIET} is set. Redraws at most
+ * every 200 ms.
  */
 public final class Progress {
     private static final PrintStream ERR = System.err;
@@ -40,13 +41,18 @@ public final class Progress {
     public synchronized void done() {
         done = Math.max(done, total);
         draw();
-        if (!quiet()) {
+        if (drawBars()) {
             ERR.println();
         }
     }
 
+    /** Bars only where someone watches: a terminal, not a log file or a pipe. */
+    private static boolean drawBars() {
+        return !quiet() && System.console() != null && System.console().isTerminal();
+    }
+
     private void draw() {
-        if (quiet()) {
+        if (!drawBars()) {
             return;
         }
         int width = 30;
