@@ -53,7 +53,7 @@ class TextGenerationGoldenTest {
     /** HF's {@code pipeline("text-generation", model=folder, tokenizer="tiny-gpt2")}. */
     static TextGenerationPipeline pipeline(String folder) {
         Path dir = GoldenGeneration.dir().resolve(folder);
-        return new TextGenerationPipeline(dir, (CausalLM) AutoModelForCausalLM.fromPretrained(dir, backend), tokenizer, null);
+        return new TextGenerationPipeline(dir, (CausalLM) AutoModelForCausalLM.fromPretrained(dir, backend), tokenizer);
     }
 
     /** The call's kwargs: the pipeline's own as options, the rest as generate arguments. */
@@ -113,7 +113,7 @@ class TextGenerationGoldenTest {
         Tokenizer small = AutoTokenizer.fromPretrained(tmp);
         assertEquals(16, small.modelMaxLength());
         try (TextGenerationPipeline p = new TextGenerationPipeline(src,
-                (CausalLM) AutoModelForCausalLM.fromPretrained(src, backend), small, null)) {
+                (CausalLM) AutoModelForCausalLM.fromPretrained(src, backend), small)) {
             String prompt = "In the end, it is what it is. In the end, it is what it is.";
             TextGenerationPipeline.Options o = TextGenerationPipeline.Options.defaults().withMaxNewTokens(4).withReturnTensors(true);
             long[] whole = ((TextGenerationPipeline.GeneratedTokenIds) p.call(prompt, o).get(0)).generatedTokenIds();
