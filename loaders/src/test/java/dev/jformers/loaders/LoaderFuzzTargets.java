@@ -128,12 +128,24 @@ final class LoaderFuzzTargets {
         return (64L << 20) + 64L * inputBytes;
     }
 
+    /** Removes a scratch folder of plain files (run at exit, so that no test run leaves inputs behind). */
+    static void deleteTree(Path d) {
+        try (var files = Files.list(d)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+            Files.deleteIfExists(d);
+        } catch (IOException e) {
+            // best effort at exit
+        }
+    }
+
     private static Path tempDir() {
         try {
             Path shm = Path.of("/dev/shm");
             Path d = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "jformers-fuzz")
                     : Files.createTempDirectory("jformers-fuzz");
-            d.toFile().deleteOnExit();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(d)));
             return d;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -86,7 +86,16 @@ final class ParserFuzzTargets {
         try {
             Path d = Files.createTempDirectory("jformers-fuzz-model");
             Files.copy(Golden.golden().resolve("bert/base/model.safetensors"), d.resolve("model.safetensors"));
-            d.toFile().deleteOnExit();
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try (var files = Files.list(d)) {
+                    for (Path f : files.toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                    Files.deleteIfExists(d);
+                } catch (IOException e) {
+                    // best effort at exit
+                }
+            }));
             return d;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
