@@ -198,7 +198,10 @@ class HubClientTest {
         HubException e = assertThrows(HubException.class, () -> client().retries(0).build().snapshot(BERT));
         assertEquals(HubException.Reason.NETWORK, e.reason());
         Path partial = repoDir(BERT).resolve("blobs").resolve(sha + ".incomplete");
-        assertEquals(size / 2, Files.size(partial), e.getMessage());
+        // The server sends half, then cuts: what arrived before the cut (all of it on a quiet machine, less
+        // when the connection reset overtakes data still in flight under load) is kept.
+        long kept = Files.size(partial);
+        assertTrue(kept > 0 && kept <= size / 2, kept + " bytes kept; " + e.getMessage());
         assertFalse(Files.exists(repoDir(BERT).resolve("blobs").resolve(sha)));
         // … which the next call resumes with a Range request.
         Path snap = client().retries(0).build().snapshot(BERT);
@@ -206,7 +209,7 @@ class HubClientTest {
         List<FakeHub.Seen> gets = hub.seen.stream().filter(s -> s.path().equals("/lfs/" + sha)).toList();
         assertEquals(2, gets.size());
         assertNull(gets.get(0).range());
-        assertEquals("bytes=" + size / 2 + "-", gets.get(1).range());
+        assertEquals("bytes=" + kept + "-", gets.get(1).range());
         assertFalse(Files.exists(partial));
     }
 
