@@ -92,12 +92,21 @@ public final class FeatureExtractionPipeline extends Pipeline {
         }
     }
 
-    private Encoding encode(String text, boolean truncate, boolean sentence) {
-        EncodeOptions eo = EncodeOptions.defaults();
-        Integer max = truncate || sentence ? truncationLength() : null;
-        if (sentence && sentenceMaxLength != null) {
+    /**
+     * Where sentence embeddings cut a text, in tokens: the model's maximum length, or sentence-transformers'
+     * max_seq_length when the folder has a smaller one; null when neither is known.
+     */
+    public Integer sentenceTruncationLength() {
+        Integer max = truncationLength();
+        if (sentenceMaxLength != null) {
             max = max == null ? sentenceMaxLength : Math.min(max, sentenceMaxLength);
         }
+        return max;
+    }
+
+    private Encoding encode(String text, boolean truncate, boolean sentence) {
+        EncodeOptions eo = EncodeOptions.defaults();
+        Integer max = sentence ? sentenceTruncationLength() : truncate ? truncationLength() : null;
         if (max != null) {
             eo = eo.withMaxLength(max).withTruncation(TruncationStrategy.LONGEST_FIRST);
         }
@@ -152,7 +161,8 @@ public final class FeatureExtractionPipeline extends Pipeline {
                 .toArray(float[][]::new);
     }
 
-    private static float[] pool(float[][] tokens, int[] mask, Pooling pooling, boolean normalize) {
+    /** One text's token vectors [T][H] pooled into one vector [H] (mean over {@code mask}, or the first token). */
+    public static float[] pool(float[][] tokens, int[] mask, Pooling pooling, boolean normalize) {
         int h = tokens.length == 0 ? 0 : tokens[0].length;
         double[] acc = new double[h];
         if (pooling == Pooling.CLS) {

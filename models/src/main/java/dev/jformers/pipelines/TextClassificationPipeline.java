@@ -109,21 +109,23 @@ public final class TextClassificationPipeline extends Pipeline {
     public List<List<LabelScore>> scoresAll(List<Input> inputs, Function function) {
         List<Encoding> encodings = inputs.stream()
                 .map(in -> tokenizer().encode(in.text(), in.textPair(), EncodeOptions.defaults())).toList();
+        return forwardEach(encodings, (out, row, enc) -> scores(out.logits().select(0, row).toFloatArray(), function));
+    }
+
+    /** Every label with its score, in label-id order, from one input's logits [labels]. */
+    public List<LabelScore> scores(float[] logits, Function function) {
         Function f = function != null ? function : defaultFunction();
+        float[] s = switch (f) {
+            case SIGMOID -> Scores.sigmoid(logits);
+            case SOFTMAX -> Scores.softmax(logits);
+            case NONE -> logits;
+        };
         CommonConfig c = model().config().common();
-        return forwardEach(encodings, (out, row, enc) -> {
-            float[] logits = out.logits().select(0, row).toFloatArray(); // [labels]
-            float[] s = switch (f) {
-                case SIGMOID -> Scores.sigmoid(logits);
-                case SOFTMAX -> Scores.softmax(logits);
-                case NONE -> logits;
-            };
-            List<LabelScore> labels = new ArrayList<>();
-            for (int i = 0; i < s.length; i++) {
-                labels.add(new LabelScore(c.id2label().getOrDefault(i, "LABEL_" + i), s[i]));
-            }
-            return labels;
-        });
+        List<LabelScore> labels = new ArrayList<>();
+        for (int i = 0; i < s.length; i++) {
+            labels.add(new LabelScore(c.id2label().getOrDefault(i, "LABEL_" + i), s[i]));
+        }
+        return labels;
     }
 
     /** The typed call: the best label and its score (HF's default output, unwrapped). */

@@ -138,7 +138,12 @@ public final class TokenClassificationPipeline extends Pipeline {
             eo = eo.withMaxLength(max).withTruncation(TruncationStrategy.LONGEST_FIRST);
         }
         Encoding enc = tok.encode(text, eo);
-        Tensor logits = forward(enc).logits(); // [1, T, labels]
+        return entities(text, enc, forward(enc).logits().select(0, 0), options); // logits: [1, T, labels]
+    }
+
+    /** The entities of one text from its encoding and the model's logits for it, [T, labels]. */
+    public List<Entity> entities(String text, Encoding enc, Tensor logits, Options options) {
+        Tokenizer tok = tokenizer();
         int[] ids = enc.ids();
         int[] special = enc.specialTokensMask();
         int[] starts = enc.startOffsets();
@@ -151,7 +156,7 @@ public final class TokenClassificationPipeline extends Pipeline {
             if (special[i] != 0) {
                 continue;
             }
-            float[] scores = Scores.softmax(logits.select(0, 0).select(0, i).toFloatArray());
+            float[] scores = Scores.softmax(logits.select(0, i).toFloatArray());
             String word = tok.idToToken(ids[i]);
             String wordRef = text.substring(starts[i], ends[i]);
             boolean isSubword;
