@@ -50,6 +50,8 @@ public abstract class JformersTransformer<T extends JformersTransformer<T>> exte
     private final IntParam threads;
     private final Param<String> backend;
     private final BooleanParam strict;
+    /** The counter of the latest {@link #transform}: texts cut at the maximum length (also in Spark's UI). */
+    private transient LongAccumulator truncated;
 
     JformersTransformer(String uid) {
         this.uid = uid;
@@ -225,11 +227,19 @@ public abstract class JformersTransformer<T extends JformersTransformer<T>> exte
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         StructType out = transformSchema(dataset.schema());
-        LongAccumulator truncated = dataset.sparkSession().sparkContext()
+        truncated = dataset.sparkSession().sparkContext()
                 .longAccumulator("jformers " + uid + ": texts cut at the maximum length");
         PartitionFunction f = new PartitionFunction(textFunction(), dataset.schema().fieldIndex(getInputCol()),
                 getInputCol(), getBatchSize(), getStrict(), truncated);
         return dataset.toDF().mapPartitions(f, Encoders.row(out));
+    }
+
+    /**
+     * How many texts the latest {@link #transform} cut at the maximum length, once an action has run it (a Spark
+     * accumulator: a task that Spark runs again may count twice). 0 before any transform.
+     */
+    public long truncatedCount() {
+        return truncated == null ? 0 : truncated.value();
     }
 
     @Override
