@@ -23,13 +23,14 @@ import java.util.concurrent.Future;
 /**
  * Rows per second for all-MiniLM-L6-v2 sentence embeddings of N sentences (default 10,000): in-process (the pipeline
  * one text at a time; the stages' batched code without Spark on 1 and 2 threads) against Spark local[1] and local[2]
- * with one jformers thread per task. Each figure is the best of {@code rounds} runs after a warm-up.
+ * with one jformers thread per task. Each figure is the best of {@code rounds} runs, after a warm-up on the first
+ * 1,000 sentences.
  * Run by spark/benchmark.sh.
  */
 public final class SparkBenchmark {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
-        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 2;
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         String model = MavenModels.fetch("sentence-transformers/all-MiniLM-L6-v2").toString();
         List<String> texts = MiniLmSparkTest.sentences(n, 10_000);
         int batch = 32;
@@ -38,18 +39,19 @@ public final class SparkBenchmark {
 
         try (FeatureExtractionPipeline p = (FeatureExtractionPipeline) Pipelines.pipeline("feature-extraction", model,
                 Backends.create("", 1))) {
-            report("in-process pipeline, one text at a time, 1 thread", n, rounds, () -> {
-                for (String t : texts) {
+            report("in-process pipeline, one text at a time, 1 thread", texts, rounds, part -> {
+                for (String t : part) {
                     p.sentenceEmbedding(t, Pooling.MEAN, true);
                 }
             });
         }
         TextFunction f = new SentenceEmbedder().setModel(model).setThreads(1).textFunction();
-        report("in-process, batched by length (the stages' code), 1 thread", n, rounds, () -> f.apply(texts, batch));
-        report("in-process, batched by length, 2 threads (a half each)", n, rounds, () -> {
+        report("in-process, batched by length (the stages' code), 1 thread", texts, rounds, part -> f.apply(part, batch));
+        report("in-process, batched by length, 2 threads (a half each)", texts, rounds, part -> {
+            int half = part.size() / 2;
             ExecutorService pool = Executors.newFixedThreadPool(2);
-            List<Future<?>> halves = List.of(pool.submit(() -> f.apply(texts.subList(0, n / 2), batch)),
-                    pool.submit(() -> f.apply(texts.subList(n / 2, n), batch)));
+            List<Future<?>> halves = List.of(pool.submit(() -> f.apply(part.subList(0, half), batch)),
+                    pool.submit(() -> f.apply(part.subList(half, part.size()), batch)));
             for (Future<?> h : halves) {
                 h.get();
             }
@@ -67,27 +69,29 @@ public final class SparkBenchmark {
             for (int i = 0; i < n; i++) {
                 rows.add(RowFactory.create(i, texts.get(i)));
             }
-            Dataset<Row> df = spark.createDataFrame(rows, schema).repartition(cores * 2).cache();
-            df.count();
+            Dataset<Row> all = spark.createDataFrame(rows, schema).repartition(cores * 2).cache();
+            Dataset<Row> warmUp = all.limit(1000).repartition(cores * 2).cache();
+            all.count();
+            warmUp.count();
             SentenceEmbedder stage = new SentenceEmbedder().setModel(model).setBatchSize(batch);
-            report("Spark local[" + cores + "], " + cores * 2 + " partitions, 1 jformers thread per task", n, rounds,
-                    () -> stage.transform(df).write().format("noop").mode("overwrite").save());
+            report("Spark local[" + cores + "], " + cores * 2 + " partitions, 1 jformers thread per task", texts, rounds,
+                    part -> stage.transform(part.size() == n ? all : warmUp).write().format("noop").mode("overwrite").save());
             spark.stop();
         }
     }
 
     interface Body {
-        void run() throws Exception;
+        void run(List<String> texts) throws Exception;
     }
 
-    private static void report(String what, int n, int rounds, Body body) throws Exception {
-        body.run(); // warm-up: JIT, the model loaded
+    private static void report(String what, List<String> texts, int rounds, Body body) throws Exception {
+        body.run(texts.subList(0, Math.min(1000, texts.size()))); // warm-up: JIT, the model loaded
         double best = Double.MAX_VALUE;
         for (int r = 0; r < rounds; r++) {
             long t0 = System.nanoTime();
-            body.run();
+            body.run(texts);
             best = Math.min(best, (System.nanoTime() - t0) / 1e9);
         }
-        System.out.printf(Locale.ROOT, "%-70s %8.0f rows/s  (%.2f s)%n", what, n / best, best);
+        System.out.printf(Locale.ROOT, "%-75s %7.0f rows/s  (%.1f s)%n", what, texts.size() / best, best);
     }
 }
