@@ -97,4 +97,26 @@ public final class AdamW implements Optimizer {
         });
         return out;
     }
+
+    @Override
+    public void loadState(Map<String, float[]> saved) {
+        state.clear();
+        for (Group group : groups) {
+            for (Parameter p : group.parameters()) {
+                float[] m = saved.get(p.name() + ".exp_avg"), v = saved.get(p.name() + ".exp_avg_sq"),
+                        step = saved.get(p.name() + ".step");
+                if (m == null && v == null && step == null) {
+                    continue;                              // no gradient reached it yet
+                }
+                if (m == null || v == null || step == null || m.length != p.size() || v.length != p.size()) {
+                    throw new JformersException("optimizer state of " + p.name() + " is missing or has the wrong size");
+                }
+                State s = new State(p.size());
+                System.arraycopy(m, 0, s.expAvg, 0, m.length);
+                System.arraycopy(v, 0, s.expAvgSq, 0, v.length);
+                s.step = (int) step[0];
+                state.put(p, s);
+            }
+        }
+    }
 }

@@ -9,4 +9,12 @@ public interface Optimizer {
     default java.util.Map<String, float[]> state() {
         return java.util.Map.of();
     }
+
+    /** Restores what {@link #state()} returned (a resumed checkpoint); names the first entry that does not fit. */
+    default void loadState(java.util.Map<String, float[]> state) {
+        if (!state.isEmpty()) {
+            throw new dev.jformers.core.JformersException(getClass().getSimpleName() + " keeps no state, the checkpoint has "
+                    + state.size() + " entries");
+        }
+    }
 }

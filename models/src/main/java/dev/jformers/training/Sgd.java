@@ -50,4 +50,25 @@ public final class Sgd implements Optimizer {
             }
         }
     }
+
+    @Override
+    public Map<String, float[]> state() {
+        Map<String, float[]> out = new java.util.LinkedHashMap<>();
+        momentumBuffers.forEach((p, b) -> out.put(p.name() + ".momentum_buffer", b));
+        return out;
+    }
+
+    @Override
+    public void loadState(Map<String, float[]> saved) {
+        momentumBuffers.clear();
+        for (Parameter p : parameters) {
+            float[] b = saved.get(p.name() + ".momentum_buffer");
+            if (b != null) {
+                if (b.length != p.size()) {
+                    throw new JformersException("momentum buffer of " + p.name() + " has the wrong size");
+                }
+                momentumBuffers.put(p, b.clone());
+            }
+        }
+    }
 }

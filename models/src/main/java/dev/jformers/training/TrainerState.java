@@ -1,0 +1,58 @@
+package dev.jformers.training;
+
+import dev.jformers.core.JformersException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Hugging Face's {@code TrainerState}, written as {@code trainer_state.json} in every checkpoint: where
+ * training is ({@code global_step}, {@code epoch}), every log entry ({@code log_history}: loss, grad_norm,
+ * learning_rate, epoch, step, and the eval_* metrics) and the best checkpoint so far.
+ */
+public final class TrainerState {
+    public double epoch;
+    public int globalStep;
+    public int maxSteps;
+    public int numTrainEpochs;
+    public int loggingSteps;
+    public int evalSteps;
+    public int saveSteps;
+    public int trainBatchSize;
+    public Double bestMetric;
+    public String bestModelCheckpoint;
+    public List<Map<String, Object>> logHistory = new ArrayList<>();
+    public boolean isLocalProcessZero = true;
+    public boolean isWorldProcessZero = true;
+    public double totalFlos = 0;
+    /** Early stopping's patience counter, kept so that a resumed run stops where the original would have. */
+    public int earlyStoppingPatienceCounter;
+
+    public void write(Path file) {
+        try {
+            Files.writeString(file, TrainingArguments.JSON.writeValueAsString(this));
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static TrainerState read(Path file) {
+        try {
+            return TrainingArguments.JSON.readValue(file.toFile(), TrainerState.class);
+        } catch (IOException e) {
+            throw new JformersException(file + ": not a trainer_state.json (" + e.getMessage() + ")");
+        }
+    }
+
+    /** The losses logged during training, in order (entries with a "loss"). */
+    public List<Double> losses() {
+        return logHistory.stream().filter(e -> e.containsKey("loss"))
+                .map(e -> ((Number) e.get("loss")).doubleValue()).toList();
+    }
+
+}

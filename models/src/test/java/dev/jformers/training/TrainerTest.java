@@ -1,0 +1,246 @@
+package dev.jformers.training;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jformers.core.Backend;
+import dev.jformers.core.Backends;
+import dev.jformers.loaders.SafetensorsFile;
+import dev.jformers.models.Golden;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Trainer against PyTorch's golden runs (testdata/golden-training): three AdamW steps with warmup,
+ * clipping and decay groups through {@link Trainer#train()} give the golden losses and parameters; one SGD
+ * step too. Resuming from a checkpoint gives exactly the losses and weights of the uninterrupted run.
+ */
+class TrainerTest {
+
+    static List<ObjectNode> rows(Path dir) {
+        try {
+            List<ObjectNode> out = new ArrayList<>();
+            for (String line : Files.readAllLines(dir.resolve("train.jsonl"))) {
+                if (!line.isBlank()) {
+                    out.add((ObjectNode) Golden.JSON.readTree(line));
+                }
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static TrainingArguments goldenAdamW(Path out) {
+        TrainingArguments a = new TrainingArguments(out);
+        a.learningRate = 1e-3;
+        a.weightDecay = 0.01;
+        a.warmupSteps = 1;
+        a.maxSteps = 3;
+        a.maxGradNorm = 1.0;
+        a.perDeviceTrainBatchSize = 2;
+        a.shuffle = false;
+        a.loggingSteps = 1;
+        a.saveStrategy = "no";
+        return a;
+    }
+
+    static int padId(Path dir) {
+        return Golden.read(dir.resolve("config.json")).path("pad_token_id").asInt(0);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"bert/sequence_classification", "gpt2/lm_head", "roberta/token_classification",
+            "distilbert/question_answering"})
+    void threeStepsEqualPyTorch(String name, @TempDir Path out) {
+        Path dir = GoldenTrainingTest.root().resolve(name);
+        JsonNode golden = Golden.read(dir.resolve("golden.json"));
+        try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            Trainer trainer = new Trainer(m, goldenAdamW(out), rows(dir), null, new DataCollatorWithPadding(padId(dir)));
+            trainer.train();
+            JsonNode steps = golden.get("adamw").get("steps");
+            List<Double> losses = trainer.state().losses();
+            assertEquals(3, losses.size());
+            for (int i = 0; i < 3; i++) {
+                GoldenTrainingTest.close(losses.get(i), steps.get(i).get("loss").asDouble(),
+                        golden.get("tolerance").get("loss"), name + " loss " + (i + 1));
+                GoldenTrainingTest.close((Double) trainer.state().logHistory.get(i).get("grad_norm"),
+                        steps.get(i).get("grad_norm_pre_clip").asDouble(), golden.get("tolerance").get("grad_norm_pre_clip"),
+                        name + " grad_norm " + (i + 1));
+            }
+            JsonNode after = golden.get("after_adamw_tolerance");
+            GoldenTrainingTest.compare(GoldenTrainingTest.values(m, dir), dir.resolve("after_adamw.safetensors"),
+                    after.get("default_atol").asDouble(), after.get("rtol").asDouble(), after.get("looser_atol"),
+                    name + " after the Trainer's AdamW");
+            // Hugging Face logs the scheduler's next learning rate: 1e-3 after step 1, 5e-4 after 2, 0 after 3
+            assertEquals(1e-3, (Double) trainer.state().logHistory.get(0).get("learning_rate"), 1e-15);
+            assertEquals(0.0, (Double) trainer.state().logHistory.get(2).get("learning_rate"), 1e-15);
+        }
+    }
+
+    @Test
+    void oneSgdStepEqualsPyTorch(@TempDir Path out) {
+        Path dir = GoldenTrainingTest.root().resolve("bert/token_classification");
+        JsonNode golden = Golden.read(dir.resolve("golden.json"));
+        TrainingArguments a = goldenAdamW(out);
+        a.optim = "sgd";
+        a.learningRate = 0.1;
+        a.maxSteps = 1;
+        a.maxGradNorm = 0;
+        a.weightDecay = 0;
+        a.warmupSteps = 0;
+        a.lrSchedulerType = "constant";
+        try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            Trainer trainer = new Trainer(m, a, rows(dir), null, new DataCollatorWithPadding(0));
+            trainer.train();
+            GoldenTrainingTest.close(trainer.state().losses().getFirst(),
+                    golden.get("sgd").get("steps").get(0).get("loss").asDouble(), golden.get("tolerance").get("loss"), "loss");
+            JsonNode tol = golden.get("tolerance").get("after_sgd");
+            GoldenTrainingTest.compare(GoldenTrainingTest.values(m, dir), dir.resolve("after_sgd.safetensors"),
+                    tol.get("atol").asDouble(), tol.get("rtol").asDouble(), null, "after SGD");
+        }
+    }
+
+    /** Shuffled, with gradient accumulation, over two epochs: stopped after step 2 and resumed, the same run. */
+    @Test
+    void resumingFromACheckpointContinuesExactly(@TempDir Path tmp) throws IOException {
+        Path dir = GoldenTrainingTest.root().resolve("bert/sequence_classification");
+        List<Double> full;
+        Map<String, float[]> fullWeights = new java.util.HashMap<>();
+        try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            Trainer t = new Trainer(m, resumable(tmp.resolve("full")), rows(dir), null, new DataCollatorWithPadding(0));
+            t.train();
+            full = t.state().losses();
+            m.parameters().forEach(p -> fullWeights.put(p.name(), p.value().toFloatArray()));
+        }
+        assertEquals(5, full.size());
+        Path checkpoint = tmp.resolve("full/checkpoint-2");
+        assertTrue(Files.isDirectory(checkpoint));
+        try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            Trainer t = new Trainer(m, resumable(tmp.resolve("resumed")), rows(dir), null, new DataCollatorWithPadding(0));
+            t.train(checkpoint);
+            assertEquals(full, t.state().losses(), "losses of the resumed run");
+            for (Parameter p : m.parameters()) {
+                assertArrayEquals(fullWeights.get(p.name()), p.value().toFloatArray(), p.name());
+            }
+        }
+    }
+
+    static TrainingArguments resumable(Path out) {
+        TrainingArguments a = new TrainingArguments(out);
+        a.learningRate = 1e-3;
+        a.weightDecay = 0.01;
+        a.warmupSteps = 1;
+        a.maxSteps = 5;                // 6 rows, batch 1, accumulation 2: 3 steps per epoch, so 2 epochs
+        a.perDeviceTrainBatchSize = 1;
+        a.gradientAccumulationSteps = 2;
+        a.loggingSteps = 1;
+        a.saveSteps = 1;
+        return a;
+    }
+
+    /** Hugging Face's layout, save_total_limit, best-model tracking and early stopping. */
+    @Test
+    void checkpointsAreLaidOutAsHuggingFaceWritesThem(@TempDir Path out) throws IOException {
+        Path dir = GoldenTrainingTest.root().resolve("bert/sequence_classification");
+        TrainingArguments a = goldenAdamW(out);
+        a.maxSteps = 6;
+        a.saveStrategy = "steps";
+        a.saveSteps = 1;
+        a.evaluationStrategy = "steps";
+        a.evalSteps = 1;
+        a.saveTotalLimit = 2;
+        a.loadBestModelAtEnd = true;
+        a.metricForBestModel = "loss";
+        try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            Trainer t = new Trainer(m, a, rows(dir), rows(dir), new DataCollatorWithPadding(0));
+            t.train();
+            TrainerState s = t.state();
+            List<Path> kept = Trainer.checkpoints(out);
+            assertTrue(kept.size() <= 3 && kept.contains(out.resolve("checkpoint-" + s.globalStep)), kept.toString());
+            assertTrue(kept.contains(Path.of(s.bestModelCheckpoint)), "the best checkpoint is kept: " + kept);
+            try (Stream<Path> files = Files.list(out)) {
+                assertFalse(files.anyMatch(p -> p.getFileName().toString().startsWith("tmp-")), "no temporary folder left");
+            }
+            Path last = kept.getLast();
+            Set<String> names = new TreeSet<>();
+            try (Stream<Path> files = Files.list(last)) {
+                files.forEach(p -> names.add(p.getFileName().toString()));
+            }
+            assertEquals(new TreeSet<>(List.of("config.json", "model.safetensors", "optimizer.safetensors", "rng_state.json",
+                    "scheduler.json", "trainer_state.json", "training_args.json")), names);
+            TrainerState saved = TrainerState.read(last.resolve("trainer_state.json"));
+            assertEquals(s.globalStep, saved.globalStep);
+            Map<String, Object> firstLog = saved.logHistory.getFirst();
+            assertEquals(List.of("loss", "grad_norm", "learning_rate", "epoch", "step"), List.copyOf(firstLog.keySet()));
+            assertTrue(saved.logHistory.stream().anyMatch(e -> e.containsKey("eval_loss")));
+            JsonNode args = Golden.read(last.resolve("training_args.json"));
+            assertEquals(2, args.get("per_device_train_batch_size").asInt());
+            assertEquals("adamw_torch", args.get("optim").asText());
+            try (SafetensorsFile opt = SafetensorsFile.open(last.resolve("optimizer.safetensors"))) {
+                assertTrue(opt.names().contains("classifier.weight.exp_avg_sq"));
+            }
+            // the best model's weights are the ones in memory at the end
+            double best = s.logHistory.stream().filter(e -> e.containsKey("eval_loss"))
+                    .mapToDouble(e -> (Double) e.get("eval_loss")).min().orElseThrow();
+            assertEquals(best, s.bestMetric, 0.0);
+            assertEquals(best, t.evaluate().get("eval_loss"), 1e-6);
+        }
+    }
+
+    @Test
+    void earlyStoppingStopsAfterPatienceEvaluationsWithoutImprovement(@TempDir Path out) {
+        Path dir = GoldenTrainingTest.root().resolve("bert/sequence_classification");
+        TrainingArguments a = goldenAdamW(out);
+        a.maxSteps = 30;
+        a.learningRate = 0.5;               // far too high: the eval loss soon stops improving
+        a.warmupSteps = 0;
+        a.saveStrategy = "steps";
+        a.saveSteps = 1;
+        a.evaluationStrategy = "steps";
+        a.evalSteps = 1;
+        a.loadBestModelAtEnd = true;
+        try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            Trainer t = new Trainer(m, a, rows(dir), rows(dir).subList(0, 2), new DataCollatorWithPadding(0))
+                    .addCallback(new EarlyStoppingCallback(2, 0.0));
+            t.train();
+            assertTrue(t.state().globalStep < 30, "stopped early at " + t.state().globalStep);
+            assertEquals(2, t.state().earlyStoppingPatienceCounter);
+        }
+    }
+
+    @Test
+    void badArgumentsAndDataAreNamed(@TempDir Path out) {
+        TrainingArguments a = new TrainingArguments(out);
+        a.evaluationStrategy = "sometimes";
+        assertTrue(assertThrows(RuntimeException.class, a::validate).getMessage().contains("evaluation_strategy"));
+        Path dir = GoldenTrainingTest.root().resolve("bert/sequence_classification");
+        try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            Trainer t = new Trainer(m, goldenAdamW(out), List.of(), null, new DataCollatorWithPadding(0));
+            assertTrue(assertThrows(RuntimeException.class, t::train).getMessage().contains("empty"));
+            ObjectNode noIds = Golden.JSON.createObjectNode().put("labels", 1);
+            Trainer t2 = new Trainer(m, goldenAdamW(out), List.of(noIds), null, new DataCollatorWithPadding(0));
+            assertTrue(assertThrows(RuntimeException.class, t2::train).getMessage().contains("input_ids"));
+        }
+        assertNotNull(out);
+    }
+}
