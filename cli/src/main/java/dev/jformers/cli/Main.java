@@ -22,6 +22,8 @@ import java.io.PrintWriter;
                 FeatureExtractionCommand.class,
                 ForwardCommand.class,
                 GenerateCommand.class,
+                TrainCommand.class,
+                EvaluateCommand.class,
                 InspectCommand.class,
                 ConvertCommand.class,
                 DevicesCommand.class,

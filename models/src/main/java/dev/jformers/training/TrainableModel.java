@@ -75,6 +75,15 @@ public final class TrainableModel implements AutoCloseable {
         return build(AutoModels.className(task, config), config, dir, backend, WeightInitializer.of(config, seed));
     }
 
+    /**
+     * As {@link #load(Task, Path, Backend, long)} with {@code config} in place of the folder's config.json: a
+     * fine-tuning task's own labels (id2label, label2id, problem_type) on the checkpoint's weights.
+     */
+    public static TrainableModel load(Task task, Path dir, ObjectNode config, Backend backend, long seed) {
+        PretrainedConfig parsed = PretrainedConfig.parse(config, dir.resolve("config.json") + " (edited)");
+        return build(AutoModels.className(task, parsed), parsed, dir, backend, WeightInitializer.of(parsed, seed));
+    }
+
     /** {@link #load(Task, Path, Backend, long)} with the Trainer's default seed, 42. */
     public static TrainableModel load(Task task, Path dir, Backend backend) {
         return load(task, dir, backend, 42);

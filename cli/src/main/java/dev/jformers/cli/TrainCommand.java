@@ -1,0 +1,351 @@
+package dev.jformers.cli;
+
+import dev.jformers.core.Backend;
+import dev.jformers.core.JformersException;
+import dev.jformers.models.hub.ModelResolver;
+import dev.jformers.training.EarlyStoppingCallback;
+import dev.jformers.training.TaskData;
+import dev.jformers.training.TrainableModel;
+import dev.jformers.training.Trainer;
+import dev.jformers.training.TrainerCallback;
+import dev.jformers.training.TrainerState;
+import dev.jformers.training.TrainingArguments;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.stream.Stream;
+
+/**
+ * {@code jformers train [TASK]}: fine-tunes (or trains from scratch) with the {@link Trainer}, Hugging Face's
+ * {@code run_glue.py}/{@code run_mlm.py}/{@code run_clm.py} in one command. Options are TrainingArguments in
+ * kebab case. Without TASK, the class in config.json's {@code architectures} trains with its own loss on
+ * pre-tokenized JSONL rows ({@code input_ids}, {@code attention_mask}, {@code labels}…).
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Fine-tune a model (Hugging Face's Trainer). TASK: text-classification, fill-mask, text-generation;",
+                "without TASK: pre-tokenized JSONL rows for the class in config.json's architectures.",
+                "Example: jformers train text-classification --model sentence-transformers/all-MiniLM-L6-v2 "
+                        + "--train train.jsonl --eval dev.jsonl --output spam-model"})
+final class TrainCommand implements Callable<Integer> {
+    @Parameters(index = "0", arity = "0..1", paramLabel = "TASK",
+            description = "text-classification | fill-mask | text-generation (default: pre-tokenized rows)")
+    String task;
+
+    @Option(names = "--model", paramLabel = "M", description = "model folder or id to start from")
+    String model;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "config.json to train from scratch (HF initialisation)")
+    Path config;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "tokenizer files (default: the model's folder)")
+    Path tokenizer;
+
+    @Option(names = "--train", required = true, paramLabel = "FILE", description = "training data (JSONL, JSON, CSV, or text for LM tasks)")
+    Path train;
+
+    @Option(names = "--eval", paramLabel = "FILE", description = "evaluation data, same layout")
+    Path eval;
+
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "output_dir: checkpoints and the final model")
+    Path output;
+
+    @Option(names = "--overwrite-output-dir", description = "train into a folder that holds another run")
+    boolean overwriteOutputDir;
+
+    @Option(names = "--resume-from-checkpoint", paramLabel = "DIR|last", description = "continue from checkpoint-N ('last': the newest in --output)")
+    String resumeFromCheckpoint;
+
+    @Option(names = "--num-train-epochs", paramLabel = "N") Double numTrainEpochs;
+    @Option(names = "--max-steps", paramLabel = "N") Integer maxSteps;
+    @Option(names = "--per-device-train-batch-size", paramLabel = "N") Integer perDeviceTrainBatchSize;
+    @Option(names = "--per-device-eval-batch-size", paramLabel = "N") Integer perDeviceEvalBatchSize;
+    @Option(names = "--gradient-accumulation-steps", paramLabel = "N") Integer gradientAccumulationSteps;
+    @Option(names = "--learning-rate", paramLabel = "LR") Double learningRate;
+    @Option(names = "--weight-decay", paramLabel = "WD") Double weightDecay;
+    @Option(names = "--adam-beta1", paramLabel = "B") Double adamBeta1;
+    @Option(names = "--adam-beta2", paramLabel = "B") Double adamBeta2;
+    @Option(names = "--adam-epsilon", paramLabel = "E") Double adamEpsilon;
+    @Option(names = "--max-grad-norm", paramLabel = "N", description = "0: no clipping") Double maxGradNorm;
+    @Option(names = "--optim", paramLabel = "NAME", description = "adamw_torch | sgd") String optim;
+    @Option(names = "--lr-scheduler-type", paramLabel = "NAME", description = "linear | cosine | constant | constant_with_warmup") String lrSchedulerType;
+    @Option(names = "--warmup-steps", paramLabel = "N") Integer warmupSteps;
+    @Option(names = "--warmup-ratio", paramLabel = "R") Double warmupRatio;
+    @Option(names = "--logging-steps", paramLabel = "N") Integer loggingSteps;
+    @Option(names = {"--evaluation-strategy", "--eval-strategy"}, paramLabel = "S", description = "no | steps | epoch (default: epoch with --eval)") String evaluationStrategy;
+    @Option(names = "--eval-steps", paramLabel = "N") Integer evalSteps;
+    @Option(names = "--save-strategy", paramLabel = "S", description = "no | steps | epoch") String saveStrategy;
+    @Option(names = "--save-steps", paramLabel = "N") Integer saveSteps;
+    @Option(names = "--save-total-limit", paramLabel = "N") Integer saveTotalLimit;
+    @Option(names = "--load-best-model-at-end") boolean loadBestModelAtEnd;
+    @Option(names = "--metric-for-best-model", paramLabel = "NAME") String metricForBestModel;
+    @Option(names = "--early-stopping-patience", paramLabel = "N", description = "stop after N evaluations without improvement") Integer earlyStoppingPatience;
+    @Option(names = "--seed", paramLabel = "N") Integer seed;
+    @Option(names = "--no-shuffle", description = "rows in file order (Hugging Face always shuffles)") boolean noShuffle;
+    @Option(names = "--group-by-length") boolean groupByLength;
+
+    @Option(names = "--max-length", paramLabel = "N", defaultValue = "128", description = "truncate texts to N tokens (default: ${DEFAULT-VALUE}, as run_glue.py)")
+    int maxLength;
+    @Option(names = "--block-size", paramLabel = "N", description = "LM tasks: tokens per block (default: min(1024, the model's positions))")
+    Integer blockSize;
+    @Option(names = "--mlm-probability", paramLabel = "P", defaultValue = "0.15") double mlmProbability;
+    @Option(names = "--text-column", paramLabel = "NAME", defaultValue = "text") String textColumn;
+    @Option(names = "--text-pair-column", paramLabel = "NAME") String textPairColumn;
+    @Option(names = "--label-column", paramLabel = "NAME", defaultValue = "label") String labelColumn;
+    @Option(names = "--json", description = "print the final metrics as one JSON object") boolean json;
+
+    @Mixin
+    ModelOptions options;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        TrainingArguments args = arguments();
+        if ((model == null) == (config == null)) {
+            throw usage("give --model (fine-tuning) or --config (training from scratch), not both");
+        }
+        if (config != null && task == null) {
+            throw usage("--config needs a TASK (text-classification, fill-mask, text-generation)");
+        }
+        Path resume = resumeCheckpoint();
+        refuseAnotherRun(resume);
+        PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        Path start = model != null ? ModelResolver.resolve(model) : null;
+        try (Backend backend = options.createBackend()) {
+            TaskData.Prepared data = prepare(start, err);
+            try (TrainableModel m = data.model().apply(backend)) {
+                Trainer trainer = new Trainer(m, args, data.train(), data.eval(), data.collator())
+                        .tokenizerFiles(data.tokenizerDir());
+                if (data.metric() != null) {
+                    trainer.computeMetrics(data.metric());
+                }
+                if (earlyStoppingPatience != null) {
+                    trainer.addCallback(new EarlyStoppingCallback(earlyStoppingPatience, 0.0));
+                }
+                trainer.addCallback(new ProgressReporter(err));
+                CountDownLatch done = new CountDownLatch(1);
+                Thread hook = new Thread(() -> {      // Ctrl-C: finish the step, leave a resumable checkpoint
+                    trainer.requestStop();
+                    try {
+                        done.await();
+                    } catch (InterruptedException ignored) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                Runtime.getRuntime().addShutdownHook(hook);
+                try {
+                    Trainer.TrainOutput result = trainer.train(resume);
+                    trainer.saveModel(args.outputPath());
+                    trainer.saveState();
+                    Map<String, Object> metrics = new java.util.LinkedHashMap<>(result.metrics());
+                    if (data.eval() != null) {
+                        metrics.putAll(trainer.evaluate());
+                    }
+                    if (json) {
+                        out.println(PipelineCommand.toJson(metrics));
+                    } else {
+                        out.println("saved the model to " + args.outputPath());
+                        metrics.forEach((k, v) -> out.printf(Locale.ROOT, "  %-28s %s%n", k, v));
+                    }
+                } finally {
+                    done.countDown();
+                    try {
+                        Runtime.getRuntime().removeShutdownHook(hook);
+                    } catch (IllegalStateException shuttingDown) {
+                        // the hook is running: it returns now that training is over
+                    }
+                }
+            }
+        }
+        out.flush();
+        return 0;
+    }
+
+    private TaskData.Prepared prepare(Path start, PrintWriter err) {
+        TaskData.Options o = new TaskData.Options(task == null ? null : canonical(task), start, config, tokenizer, train,
+                eval, output, maxLength, blockSize, mlmProbability, textColumn, textPairColumn, labelColumn,
+                seed == null ? 42 : seed);
+        TaskData.Prepared data = TaskData.prepare(o);
+        if (data.truncated() > 0) {
+            err.println("jformers: " + data.truncated() + " texts were longer than " + maxLength + " tokens and were truncated");
+        }
+        return data;
+    }
+
+    static String canonical(String task) {
+        return switch (task) {
+            case "text-classification", "sentiment-analysis" -> "text-classification";
+            case "fill-mask", "masked-lm", "mlm" -> "fill-mask";
+            case "text-generation", "causal-lm", "clm" -> "text-generation";
+            case "token-classification", "ner", "question-answering" ->
+                    throw new JformersException("train " + task + " is not implemented yet (text-classification, fill-mask, "
+                            + "text-generation, or pre-tokenized rows without TASK)");
+            default -> throw new JformersException("unknown task '" + task
+                    + "' (text-classification, fill-mask, text-generation)");
+        };
+    }
+
+    private TrainingArguments arguments() {
+        TrainingArguments a = new TrainingArguments(output);
+        a.overwriteOutputDir = overwriteOutputDir;
+        if (numTrainEpochs != null) a.numTrainEpochs = numTrainEpochs;
+        if (maxSteps != null) a.maxSteps = maxSteps;
+        if (perDeviceTrainBatchSize != null) a.perDeviceTrainBatchSize = perDeviceTrainBatchSize;
+        if (perDeviceEvalBatchSize != null) a.perDeviceEvalBatchSize = perDeviceEvalBatchSize;
+        if (gradientAccumulationSteps != null) a.gradientAccumulationSteps = gradientAccumulationSteps;
+        if (learningRate != null) a.learningRate = learningRate;
+        if (weightDecay != null) a.weightDecay = weightDecay;
+        if (adamBeta1 != null) a.adamBeta1 = adamBeta1;
+        if (adamBeta2 != null) a.adamBeta2 = adamBeta2;
+        if (adamEpsilon != null) a.adamEpsilon = adamEpsilon;
+        if (maxGradNorm != null) a.maxGradNorm = maxGradNorm;
+        if (optim != null) a.optim = optim;
+        if (lrSchedulerType != null) a.lrSchedulerType = lrSchedulerType;
+        if (warmupSteps != null) a.warmupSteps = warmupSteps;
+        if (warmupRatio != null) a.warmupRatio = warmupRatio;
+        if (loggingSteps != null) a.loggingSteps = loggingSteps;
+        a.evaluationStrategy = evaluationStrategy != null ? evaluationStrategy : eval != null ? "epoch" : "no";
+        if (evalSteps != null) a.evalSteps = evalSteps;
+        if (saveStrategy != null) {
+            a.saveStrategy = saveStrategy;
+        } else if (loadBestModelAtEnd) {
+            a.saveStrategy = a.evaluationStrategy;
+        }
+        if (saveSteps != null) a.saveSteps = saveSteps;
+        a.saveTotalLimit = saveTotalLimit;
+        a.loadBestModelAtEnd = loadBestModelAtEnd || earlyStoppingPatience != null;
+        if (earlyStoppingPatience != null && saveStrategy == null) a.saveStrategy = a.evaluationStrategy;
+        a.metricForBestModel = metricForBestModel;
+        if (seed != null) a.seed = seed;
+        a.shuffle = !noShuffle;
+        a.groupByLength = groupByLength;
+        try {
+            return a.validate();
+        } catch (JformersException e) {
+            throw usage(e.getMessage());
+        }
+    }
+
+    private Path resumeCheckpoint() {
+        if (resumeFromCheckpoint == null) {
+            return null;
+        }
+        if (resumeFromCheckpoint.equals("last")) {
+            Path last = Trainer.lastCheckpoint(output);
+            if (last == null) {
+                throw new JformersException(output + " has no checkpoint-N folder to resume from");
+            }
+            return last;
+        }
+        return Path.of(resumeFromCheckpoint);
+    }
+
+    /** Hugging Face refuses an output_dir that holds another run unless --overwrite-output-dir. */
+    private void refuseAnotherRun(Path resume) throws IOException {
+        if (resume != null || overwriteOutputDir || !Files.isDirectory(output)) {
+            return;
+        }
+        try (Stream<Path> s = Files.list(output)) {
+            if (s.findAny().isPresent()) {
+                throw usage(output + " is not empty (it holds another run): pass --overwrite-output-dir, "
+                        + "--resume-from-checkpoint, or another --output");
+            }
+        }
+    }
+
+    private CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
+    }
+
+    /**
+     * Progress on stderr: on a terminal one line redrawn in place (step, loss, learning rate, samples/s, time
+     * left); otherwise each log entry as one line, as Hugging Face prints its logs.
+     */
+    static final class ProgressReporter implements TrainerCallback {
+        private final PrintWriter err;
+        private final boolean terminal = System.console() != null;
+        private long start, lastDraw;
+        private int firstStep;
+        private double lastLoss = Double.NaN, lastLr;
+
+        ProgressReporter(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public void onTrainBegin(TrainingArguments args, TrainerState state, TrainerControl control) {
+            start = System.nanoTime();
+            firstStep = state.globalStep;
+        }
+
+        @Override
+        public void onStepEnd(TrainingArguments args, TrainerState state, TrainerControl control) {
+            if (!terminal || System.nanoTime() - lastDraw < 200_000_000L && state.globalStep < state.maxSteps) {
+                return;
+            }
+            lastDraw = System.nanoTime();
+            double seconds = (lastDraw - start) / 1e9;
+            int done = state.globalStep - firstStep;
+            double perStep = done == 0 ? 0 : seconds / done;
+            double samples = done * (double) args.perDeviceTrainBatchSize * args.gradientAccumulationSteps / seconds;
+            int width = 30, filled = (int) ((long) width * state.globalStep / Math.max(1, state.maxSteps));
+            err.printf(Locale.ROOT, "\r[%s%s] %d/%d  loss %.4f  lr %.2e  %.1f samples/s  %s left   ",
+                    "#".repeat(filled), " ".repeat(width - filled), state.globalStep, state.maxSteps, lastLoss, lastLr,
+                    samples, time(perStep * (state.maxSteps - state.globalStep)));
+            err.flush();
+        }
+
+        @Override
+        public void onLog(TrainingArguments args, TrainerState state, TrainerControl control, Map<String, Object> logs) {
+            if (logs.get("loss") instanceof Double loss) {
+                lastLoss = loss;
+                lastLr = (Double) logs.get("learning_rate");
+            }
+            if (terminal) {
+                if (!logs.containsKey("loss")) {
+                    err.print("\r");
+                    err.println(PipelineCommandJson.line(logs));
+                }
+            } else {
+                err.println(PipelineCommandJson.line(logs));
+            }
+            err.flush();
+        }
+
+        @Override
+        public void onTrainEnd(TrainingArguments args, TrainerState state, TrainerControl control) {
+            if (terminal) {
+                err.println();
+            }
+        }
+
+        static String time(double seconds) {
+            long s = (long) seconds;
+            return String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+        }
+    }
+
+    /** One-line JSON of a log entry. */
+    static final class PipelineCommandJson {
+        static String line(Map<String, Object> logs) {
+            try {
+                return PipelineCommand.toJson(logs);
+            } catch (Exception e) {
+                return logs.toString();
+            }
+        }
+    }
+}

@@ -1,0 +1,174 @@
+package dev.jformers.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.jformers.loaders.SafetensorsFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code jformers train}: the issue's golden command lines reproduce PyTorch's runs (parameters and logged
+ * losses), text classification from a CSV writes labels into config.json and serves through the pipeline,
+ * and bad input ends with one line naming the file.
+ */
+class TrainCommandTest {
+    static Path golden(String name) {
+        return CoreCommandsTest.testdata().resolve("golden-training").resolve(name);
+    }
+
+    static JsonNode read(Path file) throws Exception {
+        return CoreCommandsTest.JSON.readTree(file.toFile());
+    }
+
+    /** Every element of {@code expected} within atol (per-element ranges where given) + rtol·|e|. */
+    static void compare(Path actualFile, Path expectedFile, double defaultAtol, double rtol, JsonNode looser) {
+        try (SafetensorsFile actual = SafetensorsFile.open(actualFile); SafetensorsFile expected = SafetensorsFile.open(expectedFile)) {
+            for (String name : expected.names()) {
+                if (name.endsWith("position_ids") || name.endsWith("attn.bias") || name.endsWith("attn.masked_bias")) {
+                    continue;                                      // buffers
+                }
+                assertTrue(actual.names().contains(name), "saved model lacks " + name);
+                float[] e = expected.get(name).toFloatArray(), a = actual.get(name).toFloatArray();
+                double[] atol = new double[e.length];
+                java.util.Arrays.fill(atol, defaultAtol);
+                if (looser != null && looser.has(name)) {
+                    for (JsonNode r : looser.get(name)) {
+                        java.util.Arrays.fill(atol, r.get(0).asInt(), r.get(1).asInt(), r.get(2).asDouble());
+                    }
+                }
+                for (int i = 0; i < e.length; i++) {
+                    assertTrue(Math.abs(a[i] - e[i]) <= atol[i] + rtol * Math.abs(e[i]),
+                            name + "[" + i + "] = " + a[i] + ", PyTorch " + e[i]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void goldenAdamWCommandLineReproducesPyTorch(@TempDir Path tmp) throws Exception {
+        for (String name : new String[] {"bert/masked_lm", "gpt2/lm_head"}) {
+            Path c = golden(name), out = tmp.resolve(name.replace('/', '-'));
+            CoreCommandsTest.Run r = CoreCommandsTest.run("train", "--model", c.toString(), "--train",
+                    c.resolve("train.jsonl").toString(), "--output", out.toString(), "--optim", "adamw_torch",
+                    "--learning-rate", "1e-3", "--weight-decay", "0.01", "--warmup-steps", "1", "--max-steps", "3",
+                    "--max-grad-norm", "1.0", "--per-device-train-batch-size", "2", "--no-shuffle", "--logging-steps", "1",
+                    "--json");
+            assertEquals(0, r.code(), r.err());
+            JsonNode g = read(c.resolve("golden.json"));
+            JsonNode tol = g.get("after_adamw_tolerance");
+            compare(out.resolve("model.safetensors"), c.resolve("after_adamw.safetensors"), tol.get("default_atol").asDouble(),
+                    tol.get("rtol").asDouble(), tol.get("looser_atol"));
+            JsonNode log = read(out.resolve("trainer_state.json")).get("log_history");
+            for (int i = 0; i < 3; i++) {
+                double expected = g.get("adamw").get("steps").get(i).get("loss").asDouble();
+                assertEquals(expected, log.get(i).get("loss").asDouble(), 1e-5 + 1e-5 * expected, name + " loss " + i);
+            }
+            assertEquals(3, read(out.resolve("trainer_state.json")).get("global_step").asInt());
+            assertTrue(read(r.out().strip().lines().reduce((a, b) -> b).orElseThrow()).has("train_loss"));
+        }
+    }
+
+    static JsonNode read(String json) throws Exception {
+        return CoreCommandsTest.JSON.readTree(json);
+    }
+
+    @Test
+    void goldenSgdCommandLineReproducesPyTorch(@TempDir Path out) throws Exception {
+        Path c = golden("roberta/sequence_classification");
+        CoreCommandsTest.Run r = CoreCommandsTest.run("train", "--model", c.toString(), "--train",
+                c.resolve("train.jsonl").toString(), "--output", out.toString(), "--optim", "sgd", "--learning-rate", "0.1",
+                "--max-steps", "1", "--max-grad-norm", "0", "--lr-scheduler-type", "constant",
+                "--per-device-train-batch-size", "2", "--no-shuffle", "--logging-steps", "1");
+        assertEquals(0, r.code(), r.err());
+        JsonNode tol = read(c.resolve("golden.json")).get("tolerance").get("after_sgd");
+        compare(out.resolve("model.safetensors"), c.resolve("after_sgd.safetensors"), tol.get("atol").asDouble(),
+                tol.get("rtol").asDouble(), null);
+    }
+
+    /** A base BERT + a CSV of labelled texts: a new head, labels in config.json, and the pipeline serves it. */
+    @Test
+    void textClassificationFromCsvServesThroughThePipeline(@TempDir Path tmp) throws Exception {
+        Path model = CoreCommandsTest.testdata().resolve("golden/pipelines/feature-extraction-bert");
+        Path csv = tmp.resolve("train.csv");
+        StringBuilder b = new StringBuilder("text,label\n");
+        for (int i = 0; i < 8; i++) {
+            b.append("\"great, wonderful movie ").append(i).append("\",pos\n").append("awful boring film ").append(i).append(",neg\n");
+        }
+        Files.writeString(csv, b.toString());
+        Path out = tmp.resolve("out");
+        CoreCommandsTest.Run r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(),
+                "--train", csv.toString(), "--eval", csv.toString(), "--output", out.toString(), "--num-train-epochs", "6",
+                "--learning-rate", "1e-2", "--per-device-train-batch-size", "4", "--save-strategy", "epoch",
+                "--save-total-limit", "1", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode metrics = read(r.out().strip().lines().reduce((a, c) -> c).orElseThrow());
+        assertEquals(1.0, metrics.get("eval_accuracy").asDouble(), "the training set is easy: " + metrics);
+        JsonNode config = read(out.resolve("config.json"));
+        assertEquals("neg", config.get("id2label").get("0").asText());
+        assertEquals(1, config.get("label2id").get("pos").asInt());
+        assertEquals("BertForSequenceClassification", config.get("architectures").get(0).asText());
+        assertTrue(Files.isRegularFile(out.resolve("vocab.txt")), "tokenizer files saved");
+        assertTrue(Files.isDirectory(out.resolve("checkpoint-24")) && !Files.exists(out.resolve("checkpoint-20")),
+                "one epoch checkpoint kept");
+        assertEquals("neg", read(out.resolve("checkpoint-24/config.json")).get("id2label").get("0").asText());
+        CoreCommandsTest.Run served = CoreCommandsTest.run("text-classification", "--model", out.toString(), "--json",
+                "awful boring film 3");
+        assertEquals(0, served.code(), served.err());
+        assertEquals("neg", read(served.out().strip()).get(0).get("label").asText());
+        // evaluate reads the same file and gives the same accuracy
+        CoreCommandsTest.Run ev = CoreCommandsTest.run("evaluate", "text-classification", "--model", out.toString(),
+                "--data", csv.toString(), "--json");
+        assertEquals(0, ev.code(), ev.err());
+        JsonNode e = read(ev.out().strip());
+        assertEquals(metrics.get("eval_accuracy").asDouble(), e.get("accuracy").asDouble(), 0.0);
+        assertEquals(metrics.get("eval_loss").asDouble(), e.get("loss").asDouble(), 1e-5);
+        assertEquals(16, e.get("samples").asInt());
+    }
+
+    @Test
+    void badInputEndsWithOneLineNamingTheFile(@TempDir Path tmp) throws Exception {
+        Path c = golden("bert/sequence_classification");
+        Path bad = tmp.resolve("bad.jsonl");
+        Files.writeString(bad, Files.readAllLines(c.resolve("train.jsonl")).getFirst() + "\n{\"input_ids\": [1, 2\n");
+        CoreCommandsTest.Run r = CoreCommandsTest.run("train", "--model", c.toString(), "--train", bad.toString(),
+                "--output", tmp.resolve("o1").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("bad.jsonl:2") && r.err().lines().count() == 1, r.err());
+
+        Path empty = tmp.resolve("empty.jsonl");
+        Files.writeString(empty, "");
+        r = CoreCommandsTest.run("train", "--model", c.toString(), "--train", empty.toString(), "--output",
+                tmp.resolve("o2").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("empty.jsonl") && r.err().contains("empty"), r.err());
+
+        Path used = tmp.resolve("used");
+        Files.createDirectories(used);
+        Files.writeString(used.resolve("config.json"), "{}");
+        r = CoreCommandsTest.run("train", "--model", c.toString(), "--train", c.resolve("train.jsonl").toString(),
+                "--output", used.toString());
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("--overwrite-output-dir"), r.err());
+
+        Path model = CoreCommandsTest.testdata().resolve("golden/pipelines/feature-extraction-bert");
+        Path csv = tmp.resolve("t.csv");
+        Files.writeString(csv, "sentence,label\nhello,a\n");
+        r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(), "--train", csv.toString(),
+                "--output", tmp.resolve("o3").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("t.csv:2") && r.err().contains("no column 'text'"), r.err());
+
+        Path dev = tmp.resolve("dev.csv");
+        Files.writeString(dev, "text,label\nhello,b\n");
+        Files.writeString(csv, "text,label\nhello,a\n");
+        r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(), "--train", csv.toString(),
+                "--eval", dev.toString(), "--output", tmp.resolve("o4").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("dev.csv:2") && r.err().contains("label 'b'"), r.err());
+    }
+}

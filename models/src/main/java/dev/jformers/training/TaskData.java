@@ -1,0 +1,323 @@
+package dev.jformers.training;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jformers.core.Backend;
+import dev.jformers.core.JformersException;
+import dev.jformers.models.Task;
+import dev.jformers.tokenizers.AutoTokenizer;
+import dev.jformers.tokenizers.EncodeOptions;
+import dev.jformers.tokenizers.Encoding;
+import dev.jformers.tokenizers.Tokenizer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.function.Supplier;
+
+/**
+ * What {@code jformers train TASK} does before the Trainer runs, as Hugging Face's example scripts do it:
+ * <ul>
+ *   <li>no task: pre-tokenized JSONL rows for the class in config.json's architectures, padded per batch;</li>
+ *   <li>text-classification ({@code run_glue.py}): labels sorted and mapped to ids (written to config.json as
+ *   id2label/label2id), texts (and pairs) tokenized with truncation to max_length, padding per batch;</li>
+ *   <li>text-generation ({@code run_clm.py}): a plain-text file tokenized line by line (line breaks kept),
+ *   concatenated and cut into blocks of block_size (the remainder dropped: {@code group_texts});</li>
+ *   <li>fill-mask ({@code run_mlm.py}): the same blocks with the special tokens of each line, masked per batch
+ *   by {@link DataCollatorForLanguageModeling}.</li>
+ * </ul>
+ * Weights the checkpoint lacks (a new head; everything with {@code --config}) get Hugging Face's initialisation
+ * ({@link TrainableModel#load(Task, Path, ObjectNode, Backend, long)}, {@link TrainableModel#fromConfig}).
+ */
+public final class TaskData {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private TaskData() {
+    }
+
+    /** Where the data and the model come from; see the CLI options of the same names. */
+    public record Options(String task, Path model, Path config, Path tokenizer, Path train, Path eval, Path output,
+                          int maxLength, Integer blockSize, double mlmProbability, String textColumn,
+                          String textPairColumn, String labelColumn, long seed) {
+    }
+
+    /**
+     * How to build the model (on a backend), the tokenizer files to save beside it, the datasets and their
+     * collator and metric, and how many texts were truncated.
+     */
+    public record Prepared(java.util.function.Function<Backend, TrainableModel> model, Path tokenizerDir,
+                           List<ObjectNode> train, List<ObjectNode> eval, DataCollator collator, Supplier<Metric> metric,
+                           int truncated) {
+    }
+
+    public static Prepared prepare(Options o) {
+        if (o.task() == null) {
+            return preTokenized(o);
+        }
+        Path tokenizerDir = o.tokenizer() != null ? o.tokenizer() : o.model();
+        if (tokenizerDir == null) {
+            throw new JformersException("training from --config needs --tokenizer DIR (vocab files)");
+        }
+        Tokenizer tokenizer = AutoTokenizer.fromPretrained(tokenizerDir);
+        ObjectNode config = readConfig(o.config() != null ? o.config() : o.model().resolve("config.json"));
+        return switch (o.task()) {
+            case "text-classification" -> textClassification(o, tokenizer, tokenizerDir, config);
+            case "text-generation", "fill-mask" -> languageModeling(o, tokenizer, tokenizerDir, config);
+            default -> throw new JformersException("unknown task '" + o.task() + "'");
+        };
+    }
+
+    /**
+     * The evaluation set of a trained model (its folder in {@code o.model()}, the file in {@code o.eval()}), prepared
+     * as for training: labels through the model's label2id, LM text in blocks. Nothing is written.
+     */
+    public static Prepared forEvaluation(Options o) {
+        Path dir = o.model();
+        ObjectNode config = readConfig(dir.resolve("config.json"));
+        if (o.task() == null) {
+            Prepared p = preTokenized(new Options(null, dir, null, null, o.eval(), null, o.output(), o.maxLength(),
+                    o.blockSize(), o.mlmProbability(), o.textColumn(), o.textPairColumn(), o.labelColumn(), o.seed()));
+            return new Prepared(p.model(), dir, null, p.train(), p.collator(), null, 0);
+        }
+        Tokenizer tokenizer = AutoTokenizer.fromPretrained(o.tokenizer() != null ? o.tokenizer() : dir);
+        String modelType = config.path("model_type").asText();
+        if (o.task().equals("text-classification")) {
+            Map<String, Integer> label2id = new LinkedHashMap<>();
+            config.path("label2id").properties().forEach(e -> label2id.put(e.getKey(), e.getValue().asInt()));
+            if (label2id.isEmpty()) {
+                throw new JformersException(dir + "/config.json has no label2id: not a trained classifier");
+            }
+            int[] truncated = {0};
+            List<ObjectNode> rows = encode(DatasetFiles.read(o.eval()), o, tokenizer, label2id, modelType.equals("bert"),
+                    o.eval(), truncated);
+            return new Prepared(b -> TrainableModel.load(dir, b), dir, null, rows,
+                    new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId())), Metrics.Classification::new,
+                    truncated[0]);
+        }
+        boolean mlm = o.task().equals("fill-mask");
+        int positions = config.path("n_positions").asInt(config.path("max_position_embeddings").asInt(512));
+        int block = o.blockSize() != null ? o.blockSize() : Math.min(1024, modelType.equals("roberta") ? positions - 2 : positions);
+        List<ObjectNode> rows = groupTexts(o.eval(), tokenizer, block, mlm);
+        int pad = tokenizer.padTokenId() >= 0 ? tokenizer.padTokenId() : Math.max(0, tokenizer.eosTokenId());
+        return new Prepared(b -> TrainableModel.load(dir, b), dir, null, rows, new DataCollatorForLanguageModeling(mlm,
+                o.mlmProbability(), pad, mlm ? tokenizer.maskTokenId() : -1, tokenizer.size(), tokenizer.allSpecialIds()),
+                Metrics.Perplexity::new, 0);
+    }
+
+    private static Prepared preTokenized(Options o) {
+        if (o.model() == null) {
+            throw new JformersException("pre-tokenized training needs --model");
+        }
+        ObjectNode config = readConfig(o.model().resolve("config.json"));
+        int pad = config.hasNonNull("pad_token_id") ? config.get("pad_token_id").asInt()
+                : config.path("eos_token_id").asInt(0);
+        List<ObjectNode> train = rows(o.train()), eval = o.eval() == null ? null : rows(o.eval());
+        Path dir = o.model();
+        return new Prepared(b -> TrainableModel.load(dir, b), dir, train, eval, new DataCollatorWithPadding(pad), null, 0);
+    }
+
+    private static List<ObjectNode> rows(Path file) {
+        List<ObjectNode> out = new ArrayList<>();
+        for (DatasetFiles.Row r : DatasetFiles.read(file)) {
+            if (!r.values().has("input_ids")) {
+                throw new JformersException(file + ":" + r.line() + ": no input_ids (pre-tokenized rows need input_ids; "
+                        + "to train on text, name a TASK such as text-classification)");
+            }
+            out.add(r.values());
+        }
+        return out;
+    }
+
+    // --------------------------------------------------------------------------------- text classification
+
+    private static Prepared textClassification(Options o, Tokenizer tokenizer, Path tokenizerDir, ObjectNode config) {
+        List<DatasetFiles.Row> trainRows = DatasetFiles.read(o.train());
+        List<DatasetFiles.Row> evalRows = o.eval() == null ? null : DatasetFiles.read(o.eval());
+        TreeSet<String> labels = new TreeSet<>();          // run_glue.py: label_list = sorted(set(labels))
+        for (DatasetFiles.Row r : trainRows) {
+            labels.add(column(r, o.labelColumn(), o.train()).asText());
+        }
+        Map<String, Integer> label2id = new LinkedHashMap<>();
+        for (String l : labels) {
+            label2id.put(l, label2id.size());
+        }
+        ObjectNode c = config.deepCopy();
+        ObjectNode id2label = c.putObject("id2label"), l2i = c.putObject("label2id");
+        label2id.forEach((l, i) -> {
+            id2label.put(String.valueOf(i), l);
+            l2i.put(l, i);
+        });
+        c.remove("num_labels");
+        c.put("problem_type", "single_label_classification");
+        String modelType = c.path("model_type").asText();
+        if (tokenizer.padTokenId() >= 0 && !c.hasNonNull("pad_token_id")) {
+            c.put("pad_token_id", tokenizer.padTokenId());    // GPT-2 finds each row's last real token by it
+        }
+        boolean tokenTypes = modelType.equals("bert");
+        int[] truncated = {0};
+        List<ObjectNode> train = encode(trainRows, o, tokenizer, label2id, tokenTypes, o.train(), truncated);
+        List<ObjectNode> eval = evalRows == null ? null : encode(evalRows, o, tokenizer, label2id, tokenTypes, o.eval(),
+                truncated);
+        int pad = Math.max(0, tokenizer.padTokenId());
+        java.util.function.Function<Backend, TrainableModel> model = o.model() != null
+                ? b -> TrainableModel.load(Task.SEQUENCE_CLASSIFICATION, o.model(), c, b, o.seed())
+                : b -> fromConfig(c, Task.SEQUENCE_CLASSIFICATION, b, o.seed());
+        return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(pad),
+                Metrics.Classification::new, truncated[0]);
+    }
+
+    private static JsonNode column(DatasetFiles.Row r, String name, Path file) {
+        JsonNode v = r.values().get(name);
+        if (v == null || v.isNull()) {
+            List<String> have = new ArrayList<>();
+            r.values().fieldNames().forEachRemaining(have::add);
+            throw new JformersException(file + ":" + r.line() + ": no column '" + name + "' (the row has " + have
+                    + "; name the columns with --text-column, --text-pair-column, --label-column)");
+        }
+        return v;
+    }
+
+    private static List<ObjectNode> encode(List<DatasetFiles.Row> rows, Options o, Tokenizer tokenizer,
+                                           Map<String, Integer> label2id, boolean tokenTypes, Path file, int[] truncated) {
+        EncodeOptions options = EncodeOptions.defaults().withTruncation(o.maxLength()).withReturnOverflowing(true);
+        List<ObjectNode> out = new ArrayList<>(rows.size());
+        for (DatasetFiles.Row r : rows) {
+            String text = column(r, o.textColumn(), file).asText();
+            String pair = o.textPairColumn() == null ? null : column(r, o.textPairColumn(), file).asText();
+            String label = column(r, o.labelColumn(), file).asText();
+            Integer id = label2id.get(label);
+            if (id == null) {
+                throw new JformersException(file + ":" + r.line() + ": label '" + label + "' is not among the training "
+                        + "labels " + label2id.keySet());
+            }
+            Encoding e = tokenizer.encode(text, pair, options);
+            if (!e.overflowing().isEmpty()) {
+                truncated[0]++;
+            }
+            ObjectNode row = JSON.createObjectNode();
+            ints(row.putArray("input_ids"), e.ids());
+            ints(row.putArray("attention_mask"), e.attentionMask());
+            if (tokenTypes) {
+                ints(row.putArray("token_type_ids"), e.typeIds());
+            }
+            row.put("labels", id);
+            out.add(row);
+        }
+        return out;
+    }
+
+    private static void ints(ArrayNode a, int[] values) {
+        for (int v : values) {
+            a.add(v);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------- language modelling
+
+    private static Prepared languageModeling(Options o, Tokenizer tokenizer, Path tokenizerDir, ObjectNode config) {
+        boolean mlm = o.task().equals("fill-mask");
+        String modelType = config.path("model_type").asText();
+        int positions = config.path("n_positions").asInt(config.path("max_position_embeddings").asInt(512));
+        if (modelType.equals("roberta")) {
+            positions -= 2;                                // RoBERTa's positions start after padding_idx
+        }
+        int block = o.blockSize() != null ? o.blockSize() : Math.min(1024, positions);
+        if (block < 2 || block > positions) {
+            throw new JformersException("--block-size must be in [2, " + positions + "] for this model, got " + block);
+        }
+        List<ObjectNode> train = groupTexts(o.train(), tokenizer, block, mlm);
+        List<ObjectNode> eval = o.eval() == null ? null : groupTexts(o.eval(), tokenizer, block, mlm);
+        int pad = tokenizer.padTokenId() >= 0 ? tokenizer.padTokenId() : Math.max(0, tokenizer.eosTokenId());
+        DataCollator collator = new DataCollatorForLanguageModeling(mlm, o.mlmProbability(), pad,
+                mlm ? tokenizer.maskTokenId() : -1, tokenizer.size(), tokenizer.allSpecialIds());
+        Task task = mlm ? Task.MASKED_LM : Task.CAUSAL_LM;
+        java.util.function.Function<Backend, TrainableModel> model = o.model() != null
+                ? b -> TrainableModel.load(task, o.model(), b, o.seed())
+                : b -> fromConfig(config, task, b, o.seed());
+        return new Prepared(model, tokenizerDir, train, eval, collator, Metrics.Perplexity::new, 0);
+    }
+
+    /** A new model from a config alone (HF's from_config), written to a temporary file for the loader. */
+    private static TrainableModel fromConfig(ObjectNode config, Task task, Backend backend, long seed) {
+        try {
+            Path file = Files.createTempFile("jformers-config", ".json");
+            try {
+                Files.writeString(file, config.toPrettyString());
+                return TrainableModel.fromConfig(file, task, backend, seed);
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A config.json as a JSON object, or an error naming the file. */
+    public static ObjectNode readConfig(Path file) {
+        try {
+            if (!(JSON.readTree(file.toFile()) instanceof ObjectNode o)) {
+                throw new JformersException(file + ": expected a JSON object");
+            }
+            return o;
+        } catch (java.io.FileNotFoundException e) {
+            throw new JformersException(file + ": no such file");
+        } catch (IOException e) {
+            throw new JformersException(file + ": not a readable config.json (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * run_clm.py / run_mlm.py's tokenize + group_texts: every line tokenized (with its line break, and for MLM
+     * with the tokenizer's special tokens), all ids concatenated, cut into blocks of {@code block} tokens; the
+     * remainder shorter than a block is dropped.
+     */
+    public static List<ObjectNode> groupTexts(Path file, Tokenizer tokenizer, int block, boolean specialTokens) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new JformersException(file + ": no such file");
+        } catch (IOException e) {
+            throw new UncheckedIOException("could not read " + file + ": " + e.getMessage(), e);
+        }
+        EncodeOptions options = EncodeOptions.defaults().withAddSpecialTokens(specialTokens);
+        List<Integer> ids = new ArrayList<>();
+        List<Integer> special = new ArrayList<>();
+        for (String line : text.split("(?<=\n)")) {
+            if (line.isBlank()) {
+                continue;
+            }
+            Encoding e = tokenizer.encode(specialTokens ? line.strip() : line, options);
+            for (int i = 0; i < e.ids().length; i++) {
+                ids.add(e.ids()[i]);
+                special.add(e.specialTokensMask()[i]);
+            }
+        }
+        List<ObjectNode> out = new ArrayList<>();
+        for (int s = 0; s + block <= ids.size(); s += block) {
+            ObjectNode row = JSON.createObjectNode();
+            ArrayNode a = row.putArray("input_ids");
+            ids.subList(s, s + block).forEach(a::add);
+            if (specialTokens) {
+                ArrayNode m = row.putArray("special_tokens_mask");
+                special.subList(s, s + block).forEach(m::add);
+            }
+            out.add(row);
+        }
+        if (out.isEmpty()) {
+            throw new JformersException(file + ": " + ids.size() + " tokens, fewer than one block of " + block
+                    + " (use a smaller --block-size)");
+        }
+        return out;
+    }
+}
