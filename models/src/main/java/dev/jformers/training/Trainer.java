@@ -36,7 +36,7 @@ import java.util.stream.Stream;
  * Checkpoints are written as {@code output_dir/checkpoint-N/} (model, tokenizer files, trainer_state.json,
  * optimizer.safetensors, scheduler.json, rng_state.json, training_args.json) into {@code tmp-checkpoint-N}
  * first and then renamed, so a crash mid-save leaves the previous checkpoint whole. Shuffling is seeded per
- * epoch and a random collator per batch, so {@link #train(Path)} from checkpoint-N continues exactly as the
+ * epoch, and a random collator and the dropout masks per batch, so {@link #train(Path)} from checkpoint-N continues exactly as the
  * uninterrupted run would have (same batches, same losses).
  *
  * <p>Differences from Hugging Face, on purpose: logged losses are not rounded to 4 decimals (they are the exact
@@ -159,8 +159,9 @@ public final class Trainer {
         for (int epoch = firstEpoch; epoch < epochs && !stop; epoch++) {
             List<List<ObjectNode>> batches = batches(epoch, batchesPerEpoch);
             for (int b = epoch == firstEpoch ? batchesToSkip : 0; b < batches.size() && !stop; b++) {
-                Random random = new Random(mix(args.seed, (long) epoch * batchesPerEpoch + b));
-                Batch batch = collator.collate(batches.get(b), random);
+                long batchSeed = mix(args.seed, (long) epoch * batchesPerEpoch + b);
+                Batch batch = collator.collate(batches.get(b), new Random(batchSeed));
+                model.autograd().seed(mix(batchSeed, 1));   // dropout masks per batch too: resuming replays them
                 Tensor loss = model.forward(batch.input(), batch.labels()).get("loss");
                 if (loss == null) {
                     throw new JformersException("the model returned no loss: the rows have no labels for its head");

@@ -120,14 +120,26 @@ class TrainerTest {
         }
     }
 
-    /** Shuffled, with gradient accumulation, over two epochs: stopped after step 2 and resumed, the same run. */
+    /**
+     * Shuffled, with gradient accumulation and dropout (0.1 in this model), over two epochs: stopped after step 2
+     * and resumed, the same run.
+     */
     @Test
     void resumingFromACheckpointContinuesExactly(@TempDir Path tmp) throws IOException {
         Path dir = GoldenTrainingTest.root().resolve("bert/sequence_classification");
+        Path withDropout = tmp.resolve("model");
+        Files.createDirectories(withDropout);
+        Files.copy(dir.resolve("model.safetensors"), withDropout.resolve("model.safetensors"));
+        Files.writeString(withDropout.resolve("config.json"), Files.readString(dir.resolve("config.json"))
+                .replace("\"hidden_dropout_prob\": 0.0", "\"hidden_dropout_prob\": 0.1")
+                .replace("\"attention_probs_dropout_prob\": 0.0", "\"attention_probs_dropout_prob\": 0.1"));
+        assertTrue(Files.readString(withDropout.resolve("config.json")).contains("\"hidden_dropout_prob\": 0.1"));
+        List<ObjectNode> rows = rows(dir);
+        dir = withDropout;
         List<Double> full;
         Map<String, float[]> fullWeights = new java.util.HashMap<>();
         try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
-            Trainer t = new Trainer(m, resumable(tmp.resolve("full")), rows(dir), null, new DataCollatorWithPadding(0));
+            Trainer t = new Trainer(m, resumable(tmp.resolve("full")), rows, null, new DataCollatorWithPadding(0));
             t.train();
             full = t.state().losses();
             m.parameters().forEach(p -> fullWeights.put(p.name(), p.value().toFloatArray()));
@@ -136,7 +148,7 @@ class TrainerTest {
         Path checkpoint = tmp.resolve("full/checkpoint-2");
         assertTrue(Files.isDirectory(checkpoint));
         try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
-            Trainer t = new Trainer(m, resumable(tmp.resolve("resumed")), rows(dir), null, new DataCollatorWithPadding(0));
+            Trainer t = new Trainer(m, resumable(tmp.resolve("resumed")), rows, null, new DataCollatorWithPadding(0));
             t.train(checkpoint);
             assertEquals(full, t.state().losses(), "losses of the resumed run");
             for (Parameter p : m.parameters()) {

@@ -1,0 +1,184 @@
+package dev.jformers.training;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.jformers.models.Golden;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The metrics against values worked out by hand (and by seqeval / the SQuAD script / scikit-learn on the same
+ * inputs), the collators' padding and masking, and the dataset readers.
+ */
+class MetricsAndCollatorsTest {
+
+    @Test
+    void accuracyAndMacroF1() {
+        int[] truth = {0, 0, 1, 1, 2}, pred = {0, 1, 1, 1, 0};
+        assertEquals(0.6, Metrics.accuracy(pred, truth), 1e-12);
+        // class 0: tp 1 fp 1 fn 1 -> 0.5; class 1: tp 2 fp 1 fn 0 -> 0.8; class 2: tp 0 -> 0; mean 0.4333…
+        assertEquals((0.5 + 0.8 + 0) / 3, Metrics.macroF1(pred, truth), 1e-12);
+        // a class only predicted counts (sklearn's labels = union of y_true and y_pred)
+        assertEquals((2.0 / 3 + 0) / 2, Metrics.macroF1(new int[] {0, 1}, new int[] {0, 0}), 1e-12);
+    }
+
+    @Test
+    void seqevalEntitiesAsSeqevalFindsThem() {
+        // seqeval.metrics.sequence_labeling.get_entities on the same tags
+        assertEquals(List.of(new Metrics.Entity("PER", 0, 1), new Metrics.Entity("LOC", 3, 3)),
+                Metrics.entities(List.of(List.of("B-PER", "I-PER", "O", "B-LOC"))));
+        // an I- after O starts an entity (IOB1 leniency); a type change ends one
+        assertEquals(List.of(new Metrics.Entity("PER", 1, 1), new Metrics.Entity("LOC", 2, 2)),
+                Metrics.entities(List.of(List.of("O", "I-PER", "I-LOC"))));
+        // sentences are separated: an entity at the end of one does not run into the next
+        assertEquals(List.of(new Metrics.Entity("PER", 0, 0), new Metrics.Entity("PER", 2, 2)),
+                Metrics.entities(List.of(List.of("B-PER"), List.of("I-PER"))));
+    }
+
+    @Test
+    void seqevalScoresByHand() {
+        List<List<String>> truth = List.of(List.of("B-PER", "I-PER", "O", "B-LOC"), List.of("B-ORG", "O"));
+        List<List<String>> pred = List.of(List.of("B-PER", "I-PER", "O", "B-PER"), List.of("B-ORG", "I-ORG"));
+        // truth: PER(0,1) LOC(3,3) ORG(5,5); predicted: PER(0,1) PER(3,3) ORG(5,6): one right of 3 and 3
+        Map<String, Double> m = Metrics.seqeval(truth, pred);
+        assertEquals(1.0 / 3, m.get("precision"), 1e-12);
+        assertEquals(1.0 / 3, m.get("recall"), 1e-12);
+        assertEquals(1.0 / 3, m.get("f1"), 1e-12);
+        assertEquals(4.0 / 6, m.get("accuracy"), 1e-12);
+        Map<String, Double> none = Metrics.seqeval(List.of(List.of("O")), List.of(List.of("O")));
+        assertEquals(0.0, none.get("f1"));              // seqeval: no entities at all gives 0 (with a warning)
+    }
+
+    @Test
+    void squadExactMatchAndF1AsTheScript() {
+        assertEquals("eiffel tower", Metrics.normalizeAnswer("The  Eiffel Tower!"));
+        assertEquals(1.0, Metrics.exactMatch("the Eiffel tower", List.of("Eiffel Tower.", "Paris")));
+        assertEquals(0.0, Metrics.exactMatch("Eiffel", List.of("Eiffel Tower")));
+        // "eiffel" vs "eiffel tower": precision 1, recall 1/2 -> 2/3; the best gold answer counts
+        assertEquals(2.0 / 3, Metrics.f1("Eiffel", List.of("Eiffel Tower", "Tokyo")), 1e-12);
+        assertEquals(0.0, Metrics.f1("the", List.of("a")), 0.0);   // both normalise to nothing shared
+        // repeated tokens count once per occurrence (Counter intersection)
+        assertEquals(2 * (0.5 * 1.0) / 1.5, Metrics.f1("paris paris", List.of("paris")), 1e-12);
+        Map<String, Double> m = Metrics.squad(List.of("Eiffel Tower", "Eiffel"), List.of(List.of("Eiffel Tower"),
+                List.of("Eiffel Tower")));
+        assertEquals(50.0, m.get("exact_match"), 1e-9);
+        assertEquals(100 * (1 + 2.0 / 3) / 2, m.get("f1"), 1e-9);
+    }
+
+    static ObjectNode row(int... ids) {
+        ObjectNode r = Golden.JSON.createObjectNode();
+        ArrayNode a = r.putArray("input_ids");
+        for (int id : ids) {
+            a.add(id);
+        }
+        return r;
+    }
+
+    @Test
+    void dynamicPaddingPadsEachBatchToItsLongestRow() {
+        ObjectNode a = row(101, 7, 102).put("labels", 1), b = row(101, 102).put("labels", 0);
+        ObjectNode t1 = row(101, 7, 102), t2 = row(101, 102);
+        t1.putArray("labels").add(-100).add(3).add(-100);
+        t2.putArray("labels").add(-100).add(-100);
+        DataCollatorWithPadding c = new DataCollatorWithPadding(0);
+        Batch batch = c.collate(List.of(a, b), new Random(0));
+        assertArrayEquals(new long[] {101, 7, 102, 101, 102, 0}, batch.input().inputIds().toLongArray());
+        assertArrayEquals(new long[] {1, 1, 1, 1, 1, 0}, batch.input().attentionMask().toLongArray());
+        assertArrayEquals(new long[] {1, 0}, batch.labels().labels().toLongArray());
+        Batch tokens = c.collate(List.of(t1, t2), new Random(0));
+        assertArrayEquals(new long[] {-100, 3, -100, -100, -100, -100}, tokens.labels().labels().toLongArray());
+    }
+
+    @Test
+    void maskedLmMasks15PercentAsBertDid() {
+        int mask = 103, vocab = 1000;
+        int[] special = {0, 101, 102};
+        DataCollatorForLanguageModeling c = new DataCollatorForLanguageModeling(true, 0.15, 0, mask, vocab, special);
+        int chosen = 0, masked = 0, random = 0, kept = 0, tokens = 0;
+        Random rng = new Random(7);
+        for (int n = 0; n < 200; n++) {
+            int[] ids = new int[64];
+            ids[0] = 101;
+            ids[63] = 102;
+            for (int i = 1; i < 63; i++) {
+                ids[i] = 1000 - 1 - i;       // never a special id
+            }
+            Batch b = c.collate(List.of(row(ids)), rng);
+            long[] in = b.input().inputIds().toLongArray(), labels = b.labels().labels().toLongArray();
+            assertEquals(-100, labels[0], "[CLS] is never masked");
+            assertEquals(-100, labels[63], "[SEP] is never masked");
+            assertEquals(101, in[0]);
+            for (int i = 1; i < 63; i++) {
+                tokens++;
+                if (labels[i] == -100) {
+                    assertEquals(ids[i], in[i], "an unchosen token is unchanged");
+                    continue;
+                }
+                assertEquals(ids[i], labels[i], "the label is the original id");
+                chosen++;
+                if (in[i] == mask) {
+                    masked++;
+                } else if (in[i] == ids[i]) {
+                    kept++;
+                } else {
+                    random++;
+                }
+            }
+        }
+        // 12,400 tokens: 15% ± 1%, and of the chosen 80 / 10 / 10 ± 3% (random may hit the original: ≪ 1%)
+        assertEquals(0.15, (double) chosen / tokens, 0.01);
+        assertEquals(0.8, (double) masked / chosen, 0.03);
+        assertEquals(0.1, (double) random / chosen, 0.03);
+        assertEquals(0.1, (double) kept / chosen, 0.03);
+    }
+
+    @Test
+    void causalLmLabelsAreTheInputsWithPaddingIgnored() {
+        DataCollatorForLanguageModeling c = new DataCollatorForLanguageModeling(false, 0, 50256, -1, 50257, new int[0]);
+        Batch b = c.collate(List.of(row(5, 6, 7), row(8)), new Random(0));
+        assertArrayEquals(new long[] {5, 6, 7, 8, 50256, 50256}, b.input().inputIds().toLongArray());
+        assertArrayEquals(new long[] {5, 6, 7, 8, -100, -100}, b.labels().labels().toLongArray());
+    }
+
+    @Test
+    void csvQuotingAndErrorsNameTheLine(@TempDir Path tmp) throws Exception {
+        Path csv = tmp.resolve("d.csv");
+        Files.writeString(csv, "text,label\n\"a, \"\"quoted\"\"\nline\",spam\nplain,ham\r\n");
+        List<DatasetFiles.Row> rows = DatasetFiles.read(csv);
+        assertEquals(2, rows.size());
+        assertEquals("a, \"quoted\"\nline", rows.get(0).values().get("text").asText());
+        assertEquals(4, rows.get(1).line());
+        Files.writeString(csv, "text,label\na,b,c\n");
+        assertTrue(assertThrows(RuntimeException.class, () -> DatasetFiles.read(csv)).getMessage().contains("d.csv:2"));
+        Path json = tmp.resolve("d.jsonl");
+        Files.writeString(json, "{\"text\": \"x\"}\n[1, 2]\n");
+        assertTrue(assertThrows(RuntimeException.class, () -> DatasetFiles.read(json)).getMessage()
+                .contains("d.jsonl:2: expected a JSON object"));
+    }
+
+    @Test
+    void squadLayoutIsFlattenedToOneRowPerQuestion(@TempDir Path tmp) throws Exception {
+        Path f = tmp.resolve("squad.json");
+        Files.writeString(f, """
+                {"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "Paris is in France.",
+                 "qas": [{"id": "q1", "question": "Where is Paris?", "answers": [{"text": "France", "answer_start": 12}]},
+                         {"id": "q2", "question": "What is in France?", "answers": [{"text": "Paris", "answer_start": 0}]}]}]}]}
+                """);
+        List<DatasetFiles.Row> rows = DatasetFiles.read(f);
+        assertEquals(2, rows.size());
+        assertEquals("France", rows.get(0).values().get("answers").get("text").get(0).asText());
+        assertEquals(12, rows.get(0).values().get("answers").get("answer_start").get(0).asInt());
+        assertEquals("Paris is in France.", rows.get(1).values().get("context").asText());
+    }
+}
