@@ -150,6 +150,10 @@ final class TrainCommand implements Callable<Integer> {
                     Trainer.TrainOutput result = trainer.train(resume);
                     trainer.saveModel(args.outputPath());
                     trainer.saveState();
+                    if (LossCurve.write(trainer.state().logHistory, "jformers train " + (task == null ? "" : task)
+                            + " — " + args.outputPath().getFileName(), args.outputPath().resolve("loss_curve.png"))) {
+                        err.println("jformers: drew the loss curve in " + args.outputPath().resolve("loss_curve.png"));
+                    }
                     Map<String, Object> metrics = new java.util.LinkedHashMap<>(result.metrics());
                     if (data.eval() != null) {
                         metrics.putAll(trainer.evaluate());

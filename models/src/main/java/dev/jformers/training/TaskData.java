@@ -68,8 +68,8 @@ public final class TaskData {
         if (tokenizerDir == null) {
             throw new JformersException("training from --config needs --tokenizer DIR (vocab files)");
         }
-        Tokenizer tokenizer = AutoTokenizer.fromPretrained(tokenizerDir);
         ObjectNode config = readConfig(o.config() != null ? o.config() : o.model().resolve("config.json"));
+        Tokenizer tokenizer = tokenizer(tokenizerDir, config);
         return switch (o.task()) {
             case "text-classification" -> textClassification(o, tokenizer, tokenizerDir, config);
             case "text-generation", "fill-mask" -> languageModeling(o, tokenizer, tokenizerDir, config);
@@ -245,6 +245,24 @@ public final class TaskData {
                 ? b -> TrainableModel.load(task, o.model(), b, o.seed())
                 : b -> fromConfig(config, task, b, o.seed());
         return new Prepared(model, tokenizerDir, train, eval, collator, Metrics.Perplexity::new, 0);
+    }
+
+    /**
+     * The tokenizer in {@code dir}; a folder of bare vocabulary files (vocab.json + merges.txt, or vocab.txt)
+     * is read as the config's model_type says.
+     */
+    static Tokenizer tokenizer(Path dir, ObjectNode config) {
+        boolean described = Files.isRegularFile(dir.resolve("tokenizer.json"))
+                || Files.isRegularFile(dir.resolve("tokenizer_config.json")) || Files.isRegularFile(dir.resolve("config.json"));
+        String type = config.path("model_type").asText();
+        if (!described && Files.isRegularFile(dir.resolve("merges.txt")) && (type.equals("gpt2") || type.equals("roberta"))) {
+            return type.equals("gpt2") ? AutoTokenizer.gpt2FromFiles(dir.resolve("vocab.json"), dir.resolve("merges.txt"))
+                    : AutoTokenizer.robertaFromFiles(dir.resolve("vocab.json"), dir.resolve("merges.txt"));
+        }
+        if (!described && Files.isRegularFile(dir.resolve("vocab.txt"))) {
+            return AutoTokenizer.bertFromVocab(dir.resolve("vocab.txt"), true);
+        }
+        return AutoTokenizer.fromPretrained(dir);
     }
 
     /** A new model from a config alone (HF's from_config), written to a temporary file for the loader. */
