@@ -23,15 +23,17 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code jformers evaluate TASK --model DIR --data FILE}: the metrics {@code train} reports at each evaluation —
- * accuracy and macro-F1 with the loss (text-classification), loss and perplexity (text-generation, fill-mask
- * on a plain-text file cut into blocks as in training).
+ * accuracy and macro-F1 with the loss (text-classification), seqeval's entity precision/recall/F1
+ * (token-classification), SQuAD's exact match and F1 (question-answering), loss and perplexity (text-generation,
+ * fill-mask on a plain-text file cut into blocks as in training).
  */
 @Command(name = "evaluate", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Evaluate a trained model on a data file (the metrics of 'jformers train').",
                 "Example: jformers evaluate text-classification --model spam-model --data dev.jsonl --json"})
 final class EvaluateCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "TASK",
-            description = "text-classification | fill-mask | text-generation (default: pre-tokenized rows, loss only)")
+            description = "text-classification | token-classification | question-answering | fill-mask | text-generation"
+                    + " (default: pre-tokenized rows, loss only)")
     String task;
 
     @Option(names = "--model", required = true, paramLabel = "M", description = "the trained model's folder (or id)")
@@ -41,7 +43,7 @@ final class EvaluateCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--per-device-eval-batch-size", paramLabel = "N", defaultValue = "8") int batchSize;
-    @Option(names = "--max-length", paramLabel = "N", defaultValue = "128") int maxLength;
+    @Option(names = "--max-length", paramLabel = "N", description = "default: 128; question-answering 384") Integer maxLength;
     @Option(names = "--block-size", paramLabel = "N") Integer blockSize;
     @Option(names = "--mlm-probability", paramLabel = "P", defaultValue = "0.15") double mlmProbability;
     @Option(names = "--text-column", paramLabel = "NAME", defaultValue = "text") String textColumn;
@@ -61,8 +63,10 @@ final class EvaluateCommand implements Callable<Integer> {
         Path dir = ModelResolver.resolve(model);
         Path scratch = Files.createTempDirectory("jformers-evaluate");
         try {
-            TaskData.Prepared p = TaskData.forEvaluation(new TaskData.Options(task == null ? null : TrainCommand.canonical(task),
-                    dir, null, null, null, data, scratch, maxLength, blockSize, mlmProbability, textColumn, textPairColumn,
+            String t = task == null ? null : TrainCommand.canonical(task);
+            int length = maxLength != null ? maxLength : "question-answering".equals(t) ? 384 : 128;
+            TaskData.Prepared p = TaskData.forEvaluation(new TaskData.Options(t,
+                    dir, null, null, null, data, scratch, length, blockSize, mlmProbability, textColumn, textPairColumn,
                     labelColumn, seed));
             TrainingArguments args = new TrainingArguments(scratch);
             args.perDeviceEvalBatchSize = batchSize;

@@ -34,13 +34,15 @@ import java.util.stream.Stream;
  * pre-tokenized JSONL rows ({@code input_ids}, {@code attention_mask}, {@code labels}…).
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Fine-tune a model (Hugging Face's Trainer). TASK: text-classification, fill-mask, text-generation;",
+        description = {"Fine-tune a model (Hugging Face's Trainer). TASK: text-classification, token-classification,",
+                "question-answering, fill-mask, text-generation;",
                 "without TASK: pre-tokenized JSONL rows for the class in config.json's architectures.",
                 "Example: jformers train text-classification --model sentence-transformers/all-MiniLM-L6-v2 "
                         + "--train train.jsonl --eval dev.jsonl --output spam-model"})
 final class TrainCommand implements Callable<Integer> {
     @Parameters(index = "0", arity = "0..1", paramLabel = "TASK",
-            description = "text-classification | fill-mask | text-generation (default: pre-tokenized rows)")
+            description = "text-classification | token-classification | question-answering | fill-mask | text-generation"
+                    + " (default: pre-tokenized rows)")
     String task;
 
     @Option(names = "--model", paramLabel = "M", description = "model folder or id to start from")
@@ -95,14 +97,17 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-shuffle", description = "rows in file order (Hugging Face always shuffles)") boolean noShuffle;
     @Option(names = "--group-by-length") boolean groupByLength;
 
-    @Option(names = "--max-length", paramLabel = "N", defaultValue = "128", description = "truncate texts to N tokens (default: ${DEFAULT-VALUE}, as run_glue.py)")
-    int maxLength;
+    @Option(names = "--max-length", paramLabel = "N",
+            description = "truncate texts to N tokens (default: 128 as run_glue.py; question-answering 384 as run_qa.py)")
+    Integer maxLength;
     @Option(names = "--block-size", paramLabel = "N", description = "LM tasks: tokens per block (default: min(1024, the model's positions))")
     Integer blockSize;
     @Option(names = "--mlm-probability", paramLabel = "P", defaultValue = "0.15") double mlmProbability;
-    @Option(names = "--text-column", paramLabel = "NAME", defaultValue = "text") String textColumn;
+    @Option(names = "--text-column", paramLabel = "NAME", defaultValue = "text",
+            description = "the text (token-classification: the word list, default 'tokens')") String textColumn;
     @Option(names = "--text-pair-column", paramLabel = "NAME") String textPairColumn;
-    @Option(names = "--label-column", paramLabel = "NAME", defaultValue = "label") String labelColumn;
+    @Option(names = "--label-column", paramLabel = "NAME", defaultValue = "label",
+            description = "the label (token-classification: the tag list, default 'ner_tags')") String labelColumn;
     @Option(names = "--json", description = "print the final metrics as one JSON object") boolean json;
 
     @Mixin
@@ -118,7 +123,8 @@ final class TrainCommand implements Callable<Integer> {
             throw usage("give --model (fine-tuning) or --config (training from scratch), not both");
         }
         if (config != null && task == null) {
-            throw usage("--config needs a TASK (text-classification, fill-mask, text-generation)");
+            throw usage("--config needs a TASK (text-classification, token-classification, question-answering, fill-mask, "
+                    + "text-generation)");
         }
         Path resume = resumeCheckpoint();
         refuseAnotherRun(resume);
@@ -155,7 +161,7 @@ final class TrainCommand implements Callable<Integer> {
                         err.println("jformers: drew the loss curve in " + args.outputPath().resolve("loss_curve.png"));
                     }
                     Map<String, Object> metrics = new java.util.LinkedHashMap<>(result.metrics());
-                    if (data.eval() != null) {
+                    if (data.eval() != null && !trainer.stopRequested()) {
                         metrics.putAll(trainer.evaluate());
                     }
                     if (json) {
@@ -179,12 +185,14 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private TaskData.Prepared prepare(Path start, PrintWriter err) {
-        TaskData.Options o = new TaskData.Options(task == null ? null : canonical(task), start, config, tokenizer, train,
-                eval, output, maxLength, blockSize, mlmProbability, textColumn, textPairColumn, labelColumn,
+        String t = task == null ? null : canonical(task);
+        int length = maxLength != null ? maxLength : "question-answering".equals(t) ? 384 : 128;
+        TaskData.Options o = new TaskData.Options(t, start, config, tokenizer, train,
+                eval, output, length, blockSize, mlmProbability, textColumn, textPairColumn, labelColumn,
                 seed == null ? 42 : seed);
         TaskData.Prepared data = TaskData.prepare(o);
         if (data.truncated() > 0) {
-            err.println("jformers: " + data.truncated() + " texts were longer than " + maxLength + " tokens and were truncated");
+            err.println("jformers: " + data.truncated() + " texts were longer than " + length + " tokens and were truncated");
         }
         return data;
     }
@@ -194,11 +202,10 @@ final class TrainCommand implements Callable<Integer> {
             case "text-classification", "sentiment-analysis" -> "text-classification";
             case "fill-mask", "masked-lm", "mlm" -> "fill-mask";
             case "text-generation", "causal-lm", "clm" -> "text-generation";
-            case "token-classification", "ner", "question-answering" ->
-                    throw new JformersException("train " + task + " is not implemented yet (text-classification, fill-mask, "
-                            + "text-generation, or pre-tokenized rows without TASK)");
-            default -> throw new JformersException("unknown task '" + task
-                    + "' (text-classification, fill-mask, text-generation)");
+            case "token-classification", "ner" -> "token-classification";
+            case "question-answering" -> "question-answering";
+            default -> throw new JformersException("unknown task '" + task + "' (text-classification, "
+                    + "token-classification, question-answering, fill-mask, text-generation)");
         };
     }
 

@@ -171,4 +171,40 @@ class TrainCommandTest {
         assertEquals(1, r.code());
         assertTrue(r.err().contains("dev.csv:2") && r.err().contains("label 'b'"), r.err());
     }
+
+    /** token-classification and question-answering: train, then evaluate reports seqeval's and SQuAD's metrics. */
+    @Test
+    void tokenClassificationAndQuestionAnsweringTrainAndEvaluate(@TempDir Path tmp) throws Exception {
+        Path model = CoreCommandsTest.testdata().resolve("golden/pipelines/feature-extraction-bert");
+        Path ner = tmp.resolve("ner.jsonl");
+        Files.writeString(ner, """
+                {"tokens": ["Ishmael", "lives", "in", "Nantucket"], "ner_tags": ["B-PER", "O", "O", "B-LOC"]}
+                {"tokens": ["Ahab", "sails"], "ner_tags": ["B-PER", "O"]}
+                """);
+        CoreCommandsTest.Run r = CoreCommandsTest.run("train", "ner", "--model", model.toString(), "--train", ner.toString(),
+                "--output", tmp.resolve("ner").toString(), "--num-train-epochs", "1", "--save-strategy", "no");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(0, read(tmp.resolve("ner/config.json")).get("label2id").get("B-LOC").asInt());
+        CoreCommandsTest.Run ev = CoreCommandsTest.run("evaluate", "token-classification", "--model",
+                tmp.resolve("ner").toString(), "--data", ner.toString(), "--json");
+        assertEquals(0, ev.code(), ev.err());
+        JsonNode m = read(ev.out().strip());
+        for (String k : new String[] {"loss", "precision", "recall", "f1", "accuracy"}) {
+            assertTrue(m.has(k), k + " in " + m);
+        }
+
+        Path squad = tmp.resolve("squad.json");
+        Files.writeString(squad, """
+                {"data": [{"paragraphs": [{"context": "Call me Ishmael. Some years ago I went to sea.",
+                  "qas": [{"id": "1", "question": "Who is speaking?", "answers": [{"text": "Ishmael", "answer_start": 8}]}]}]}]}
+                """);
+        r = CoreCommandsTest.run("train", "question-answering", "--model", model.toString(), "--train", squad.toString(),
+                "--output", tmp.resolve("qa").toString(), "--max-steps", "2", "--max-length", "16", "--save-strategy", "no");
+        assertEquals(0, r.code(), r.err());
+        ev = CoreCommandsTest.run("evaluate", "question-answering", "--model", tmp.resolve("qa").toString(), "--data",
+                squad.toString(), "--max-length", "16", "--json");
+        assertEquals(0, ev.code(), ev.err());
+        m = read(ev.out().strip());
+        assertTrue(m.has("exact_match") && m.has("f1") && m.get("samples").asInt() >= 2, "windows of 16 tokens: " + m);
+    }
 }

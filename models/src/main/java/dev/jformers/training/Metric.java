@@ -12,5 +12,10 @@ import java.util.Map;
 public interface Metric {
     void add(Batch batch, ModelOutput output);
 
+    /** With the batch's feature rows too (question answering maps spans back to text through their offsets). */
+    default void add(java.util.List<com.fasterxml.jackson.databind.node.ObjectNode> rows, Batch batch, ModelOutput output) {
+        add(batch, output);
+    }
+
     Map<String, Double> compute();
 }

@@ -1,5 +1,7 @@
 package dev.jformers.training;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.ModelOutput;
 
@@ -236,6 +238,129 @@ public final class Metrics {
         @Override
         public Map<String, Double> compute() {
             return new LinkedHashMap<>(Map.of("perplexity", Math.exp(lossSum / Math.max(1, rows))));
+        }
+    }
+
+    /**
+     * Token classification (run_ner.py's compute_metrics): at every position with a label (the first token of a
+     * word), the argmax tag against the true tag, scored by {@link #seqeval} per sentence.
+     */
+    public static final class TokenClassification implements Metric {
+        private final List<String> names;
+        private final List<List<String>> truth = new ArrayList<>(), predicted = new ArrayList<>();
+
+        public TokenClassification(List<String> names) {
+            this.names = List.copyOf(names);
+        }
+
+        @Override
+        public void add(Batch batch, ModelOutput output) {
+            Tensor logits = output.get("logits");
+            int rows = logits.shape()[0], t = logits.shape()[1], classes = logits.shape()[2];
+            float[] l = logits.toFloatArray();
+            long[] labels = batch.labels().labels().toLongArray();
+            for (int r = 0; r < rows; r++) {
+                List<String> tr = new ArrayList<>(), pr = new ArrayList<>();
+                for (int i = 0; i < t; i++) {
+                    long label = labels[r * t + i];
+                    if (label < 0) {
+                        continue;
+                    }
+                    int best = 0, base = (r * t + i) * classes;
+                    for (int c = 1; c < classes; c++) {
+                        if (l[base + c] > l[base + best]) {
+                            best = c;
+                        }
+                    }
+                    tr.add(names.get((int) label));
+                    pr.add(names.get(best));
+                }
+                truth.add(tr);
+                predicted.add(pr);
+            }
+        }
+
+        @Override
+        public Map<String, Double> compute() {
+            return seqeval(truth, predicted);
+        }
+    }
+
+    /**
+     * Question answering (run_qa.py's postprocess_qa_predictions + the SQuAD metric): for each feature the
+     * n_best start and end logits, spans inside the context, end ≥ start, at most max_answer_length tokens,
+     * scored start + end; the best span of all an example's features, as text through the offsets; then exact
+     * match and F1 against the example's answers.
+     */
+    public static final class QuestionAnswering implements Metric {
+        private final List<String> contexts;
+        private final List<List<String>> answers;
+        private final int nBest, maxAnswerLength;
+        private final double[] bestScore;
+        private final String[] bestText;
+
+        public QuestionAnswering(List<String> contexts, List<List<String>> answers, int nBest, int maxAnswerLength) {
+            this.contexts = contexts;
+            this.answers = answers;
+            this.nBest = nBest;
+            this.maxAnswerLength = maxAnswerLength;
+            bestScore = new double[contexts.size()];
+            java.util.Arrays.fill(bestScore, Double.NEGATIVE_INFINITY);
+            bestText = new String[contexts.size()];
+        }
+
+        @Override
+        public void add(Batch batch, ModelOutput output) {
+            throw new IllegalStateException("question answering needs the feature rows");
+        }
+
+        @Override
+        public void add(List<ObjectNode> rows, Batch batch, ModelOutput output) {
+            Tensor startLogits = output.get("start_logits");
+            int t = startLogits.shape()[1];
+            float[] s = startLogits.toFloatArray(), e = output.get("end_logits").toFloatArray();
+            for (int r = 0; r < rows.size(); r++) {
+                ObjectNode row = rows.get(r);
+                int example = row.get("example_id").asInt();
+                JsonNode offsets = row.get("offset_mapping");
+                int n = offsets.size();
+                for (int i : top(s, r * t, n, nBest)) {
+                    for (int j : top(e, r * t, n, nBest)) {
+                        if (offsets.get(i).get(0).asInt() < 0 || offsets.get(j).get(0).asInt() < 0 || j < i
+                                || j - i + 1 > maxAnswerLength) {
+                            continue;
+                        }
+                        double score = s[r * t + i] + e[r * t + j];
+                        if (score > bestScore[example]) {
+                            bestScore[example] = score;
+                            String context = contexts.get(example);
+                            int from = context.offsetByCodePoints(0, offsets.get(i).get(0).asInt());
+                            int to = context.offsetByCodePoints(0, offsets.get(j).get(1).asInt());
+                            bestText[example] = context.substring(from, to);
+                        }
+                    }
+                }
+            }
+        }
+
+        /** Indices of the k largest of values[offset .. offset + n), largest first. */
+        static int[] top(float[] values, int offset, int n, int k) {
+            return java.util.stream.IntStream.range(0, n).boxed()
+                    .sorted((a, b) -> Float.compare(values[offset + b], values[offset + a]))
+                    .limit(k).mapToInt(Integer::intValue).toArray();
+        }
+
+        @Override
+        public Map<String, Double> compute() {
+            List<String> predictions = new ArrayList<>();
+            List<List<String>> gold = new ArrayList<>();
+            for (int i = 0; i < contexts.size(); i++) {
+                if (!answers.get(i).isEmpty()) {                  // SQuAD v1: every question has an answer
+                    predictions.add(bestText[i] == null ? "" : bestText[i]);
+                    gold.add(answers.get(i));
+                }
+            }
+            return squad(predictions, gold);
         }
     }
 }

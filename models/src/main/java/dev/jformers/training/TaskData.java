@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jformers.core.Backend;
 import dev.jformers.core.JformersException;
+import dev.jformers.models.Labels;
 import dev.jformers.models.Task;
 import dev.jformers.tokenizers.AutoTokenizer;
 import dev.jformers.tokenizers.EncodeOptions;
@@ -72,6 +73,8 @@ public final class TaskData {
         Tokenizer tokenizer = tokenizer(tokenizerDir, config);
         return switch (o.task()) {
             case "text-classification" -> textClassification(o, tokenizer, tokenizerDir, config);
+            case "token-classification" -> tokenClassification(o, tokenizer, tokenizerDir, config);
+            case "question-answering" -> questionAnswering(o, tokenizer, tokenizerDir, config);
             case "text-generation", "fill-mask" -> languageModeling(o, tokenizer, tokenizerDir, config);
             default -> throw new JformersException("unknown task '" + o.task() + "'");
         };
@@ -92,17 +95,38 @@ public final class TaskData {
         Tokenizer tokenizer = AutoTokenizer.fromPretrained(o.tokenizer() != null ? o.tokenizer() : dir);
         String modelType = config.path("model_type").asText();
         if (o.task().equals("text-classification")) {
-            Map<String, Integer> label2id = new LinkedHashMap<>();
-            config.path("label2id").properties().forEach(e -> label2id.put(e.getKey(), e.getValue().asInt()));
-            if (label2id.isEmpty()) {
-                throw new JformersException(dir + "/config.json has no label2id: not a trained classifier");
-            }
+            Map<String, Integer> label2id = labels(config, dir);
             int[] truncated = {0};
             List<ObjectNode> rows = encode(DatasetFiles.read(o.eval()), o, tokenizer, label2id, modelType.equals("bert"),
                     o.eval(), truncated);
             return new Prepared(b -> TrainableModel.load(dir, b), dir, null, rows,
                     new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId())), Metrics.Classification::new,
                     truncated[0]);
+        }
+        boolean bert = modelType.equals("bert");
+        java.util.function.Function<Backend, TrainableModel> trained = b -> TrainableModel.load(dir, b);
+        DataCollator padding = new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId()));
+        if (o.task().equals("token-classification")) {
+            Map<String, Integer> label2id = labels(config, dir);
+            String words = o.textColumn().equals("text") ? "tokens" : o.textColumn();
+            String tags = o.labelColumn().equals("label") ? "ner_tags" : o.labelColumn();
+            int[] truncated = {0};
+            List<ObjectNode> rows = encodeWords(DatasetFiles.read(o.eval()), o, words, tags, tokenizer, label2id, bert,
+                    o.eval(), truncated);
+            List<String> names = List.copyOf(label2id.keySet());
+            return new Prepared(trained, dir, null, rows, padding, () -> new Metrics.TokenClassification(names), truncated[0]);
+        }
+        if (o.task().equals("question-answering")) {
+            List<DatasetFiles.Row> examples = DatasetFiles.read(o.eval());
+            List<ObjectNode> rows = qaFeatures(examples, o, tokenizer, bert, o.eval());
+            List<String> contexts = examples.stream().map(r -> r.values().path("context").asText()).toList();
+            List<List<String>> answers = examples.stream().map(r -> {
+                List<String> a = new ArrayList<>();
+                r.values().path("answers").path("text").forEach(x -> a.add(x.asText()));
+                return a;
+            }).toList();
+            return new Prepared(trained, dir, null, rows, padding,
+                    () -> new Metrics.QuestionAnswering(contexts, answers, 20, 30), 0);
         }
         boolean mlm = o.task().equals("fill-mask");
         int positions = config.path("n_positions").asInt(config.path("max_position_embeddings").asInt(512));
@@ -112,6 +136,18 @@ public final class TaskData {
         return new Prepared(b -> TrainableModel.load(dir, b), dir, null, rows, new DataCollatorForLanguageModeling(mlm,
                 o.mlmProbability(), pad, mlm ? tokenizer.maskTokenId() : -1, tokenizer.size(), tokenizer.allSpecialIds()),
                 Metrics.Perplexity::new, 0);
+    }
+
+    /** A trained model's label2id, in id order (the names of its classes). */
+    private static Map<String, Integer> labels(ObjectNode config, Path dir) {
+        java.util.TreeMap<Integer, String> byId = new java.util.TreeMap<>();
+        config.path("label2id").properties().forEach(e -> byId.put(e.getValue().asInt(), e.getKey()));
+        if (byId.isEmpty()) {
+            throw new JformersException(dir.resolve("config.json") + " has no label2id: not a model trained for this task");
+        }
+        Map<String, Integer> label2id = new LinkedHashMap<>();
+        byId.forEach((id, name) -> label2id.put(name, id));
+        return label2id;
     }
 
     private static Prepared preTokenized(Options o) {
@@ -151,14 +187,7 @@ public final class TaskData {
         for (String l : labels) {
             label2id.put(l, label2id.size());
         }
-        ObjectNode c = config.deepCopy();
-        ObjectNode id2label = c.putObject("id2label"), l2i = c.putObject("label2id");
-        label2id.forEach((l, i) -> {
-            id2label.put(String.valueOf(i), l);
-            l2i.put(l, i);
-        });
-        c.remove("num_labels");
-        c.put("problem_type", "single_label_classification");
+        ObjectNode c = withLabels(config, label2id, "single_label_classification");
         String modelType = c.path("model_type").asText();
         if (tokenizer.padTokenId() >= 0 && !c.hasNonNull("pad_token_id")) {
             c.put("pad_token_id", tokenizer.padTokenId());    // GPT-2 finds each row's last real token by it
@@ -174,6 +203,21 @@ public final class TaskData {
                 : b -> fromConfig(c, Task.SEQUENCE_CLASSIFICATION, b, o.seed());
         return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(pad),
                 Metrics.Classification::new, truncated[0]);
+    }
+
+    /** The config with the task's labels: id2label, label2id (and problem_type), as run_glue.py writes them. */
+    private static ObjectNode withLabels(ObjectNode config, Map<String, Integer> label2id, String problemType) {
+        ObjectNode c = config.deepCopy();
+        ObjectNode id2label = c.putObject("id2label"), l2i = c.putObject("label2id");
+        label2id.forEach((l, i) -> {
+            id2label.put(String.valueOf(i), l);
+            l2i.put(l, i);
+        });
+        c.remove("num_labels");
+        if (problemType != null) {
+            c.put("problem_type", problemType);
+        }
+        return c;
     }
 
     private static JsonNode column(DatasetFiles.Row r, String name, Path file) {
@@ -220,6 +264,201 @@ public final class TaskData {
         for (int v : values) {
             a.add(v);
         }
+    }
+
+    // ------------------------------------------------------------------------------ token classification
+
+    /**
+     * run_ner.py: rows of words ({@code tokens}) and their tags ({@code ner_tags}, names or numbers); tags sorted
+     * into label ids (written to config.json); the words joined by spaces and tokenized with truncation; the
+     * first token of each word carries the word's tag, the other tokens and the special tokens −100.
+     */
+    private static Prepared tokenClassification(Options o, Tokenizer tokenizer, Path tokenizerDir, ObjectNode config) {
+        String wordsColumn = o.textColumn().equals("text") ? "tokens" : o.textColumn();
+        String tagsColumn = o.labelColumn().equals("label") ? "ner_tags" : o.labelColumn();
+        List<DatasetFiles.Row> trainRows = DatasetFiles.read(o.train());
+        List<DatasetFiles.Row> evalRows = o.eval() == null ? null : DatasetFiles.read(o.eval());
+        TreeSet<String> tags = new TreeSet<>();
+        for (DatasetFiles.Row r : trainRows) {
+            column(r, tagsColumn, o.train()).forEach(t -> tags.add(t.asText()));
+        }
+        Map<String, Integer> label2id = new LinkedHashMap<>();
+        tags.forEach(t -> label2id.put(t, label2id.size()));
+        ObjectNode c = withLabels(config, label2id, null);
+        String modelType = c.path("model_type").asText();
+        int[] truncated = {0};
+        List<ObjectNode> train = encodeWords(trainRows, o, wordsColumn, tagsColumn, tokenizer, label2id,
+                modelType.equals("bert"), o.train(), truncated);
+        List<ObjectNode> eval = evalRows == null ? null : encodeWords(evalRows, o, wordsColumn, tagsColumn, tokenizer,
+                label2id, modelType.equals("bert"), o.eval(), truncated);
+        java.util.function.Function<Backend, TrainableModel> model = o.model() != null
+                ? b -> TrainableModel.load(Task.TOKEN_CLASSIFICATION, o.model(), c, b, o.seed())
+                : b -> fromConfig(c, Task.TOKEN_CLASSIFICATION, b, o.seed());
+        List<String> names = List.copyOf(label2id.keySet());
+        return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId())),
+                () -> new Metrics.TokenClassification(names), truncated[0]);
+    }
+
+    static List<ObjectNode> encodeWords(List<DatasetFiles.Row> rows, Options o, String wordsColumn, String tagsColumn,
+                                        Tokenizer tokenizer, Map<String, Integer> label2id, boolean tokenTypes, Path file,
+                                        int[] truncated) {
+        EncodeOptions options = EncodeOptions.defaults().withTruncation(o.maxLength()).withReturnOverflowing(true);
+        List<ObjectNode> out = new ArrayList<>(rows.size());
+        for (DatasetFiles.Row r : rows) {
+            JsonNode words = column(r, wordsColumn, file), tagList = column(r, tagsColumn, file);
+            if (!words.isArray() || !tagList.isArray() || words.size() != tagList.size()) {
+                throw new JformersException(file + ":" + r.line() + ": '" + wordsColumn + "' and '" + tagsColumn
+                        + "' must be lists of the same length");
+            }
+            StringBuilder text = new StringBuilder();
+            List<Integer> wordOfChar = new ArrayList<>();        // each character → its word (a space → the next word)
+            for (int w = 0; w < words.size(); w++) {
+                if (w > 0) {
+                    text.append(' ');
+                    wordOfChar.add(w);
+                }
+                String word = words.get(w).asText();
+                text.append(word);
+                for (int k = 0; k < word.length(); k++) {
+                    wordOfChar.add(w);
+                }
+            }
+            Encoding e = tokenizer.encode(text.toString(), options);
+            if (!e.overflowing().isEmpty()) {
+                truncated[0]++;
+            }
+            int[] ids = e.ids(), sequence = e.sequenceIds(), starts = e.startOffsets(), ends = e.endOffsets();
+            ObjectNode row = JSON.createObjectNode();
+            ints(row.putArray("input_ids"), ids);
+            ints(row.putArray("attention_mask"), e.attentionMask());
+            if (tokenTypes) {
+                ints(row.putArray("token_type_ids"), e.typeIds());
+            }
+            ArrayNode labels = row.putArray("labels");
+            int previousWord = -1;
+            for (int i = 0; i < ids.length; i++) {
+                if (sequence[i] < 0 || ends[i] <= starts[i] || starts[i] >= wordOfChar.size()) {
+                    labels.add(Labels.IGNORE_INDEX);
+                    continue;
+                }
+                int word = wordOfChar.get(starts[i]);
+                if (word == previousWord) {
+                    labels.add(Labels.IGNORE_INDEX);             // run_ner.py: label_all_tokens = False
+                    continue;
+                }
+                previousWord = word;
+                String tag = tagList.get(word).asText();
+                Integer id = label2id.get(tag);
+                if (id == null) {
+                    throw new JformersException(file + ":" + r.line() + ": tag '" + tag + "' is not among the training tags "
+                            + label2id.keySet());
+                }
+                labels.add(id);
+            }
+            out.add(row);
+        }
+        return out;
+    }
+
+    // -------------------------------------------------------------------------------- question answering
+
+    /**
+     * run_qa.py's prepare_train_features: question and context tokenized as a pair, the context truncated to
+     * max_length in windows that overlap by {@code stride} tokens; each window's answer span mapped through
+     * the offsets to token positions, or both positions on [CLS] when the answer is not wholly inside the
+     * window (or the question has none). Rows: {@code question}, {@code context}, {@code answers} = {"text":
+     * [...], "answer_start": [...]} (SQuAD's JSON layout is read too). Each feature keeps its example's index
+     * and its context offsets, so the evaluation can map the best span back to text.
+     */
+    private static Prepared questionAnswering(Options o, Tokenizer tokenizer, Path tokenizerDir, ObjectNode config) {
+        List<DatasetFiles.Row> trainRows = DatasetFiles.read(o.train());
+        List<DatasetFiles.Row> evalRows = o.eval() == null ? null : DatasetFiles.read(o.eval());
+        boolean tokenTypes = config.path("model_type").asText().equals("bert");
+        List<ObjectNode> train = qaFeatures(trainRows, o, tokenizer, tokenTypes, o.train());
+        List<ObjectNode> eval = evalRows == null ? null : qaFeatures(evalRows, o, tokenizer, tokenTypes, o.eval());
+        java.util.function.Function<Backend, TrainableModel> model = o.model() != null
+                ? b -> TrainableModel.load(Task.QUESTION_ANSWERING, o.model(), b, o.seed())
+                : b -> fromConfig(config, Task.QUESTION_ANSWERING, b, o.seed());
+        List<String> contexts = evalRows == null ? List.of()
+                : evalRows.stream().map(r -> r.values().path("context").asText()).toList();
+        List<List<String>> answers = evalRows == null ? List.of() : evalRows.stream().map(r -> {
+            List<String> a = new ArrayList<>();
+            r.values().path("answers").path("text").forEach(t -> a.add(t.asText()));
+            return a;
+        }).toList();
+        return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId())),
+                () -> new Metrics.QuestionAnswering(contexts, answers, 20, 30), 0);
+    }
+
+    /** The windows (features) of every example, as run_qa.py builds them; {@code stride} 128 with max_length 384. */
+    public static List<ObjectNode> qaFeatures(List<DatasetFiles.Row> rows, Options o, Tokenizer tokenizer,
+                                              boolean tokenTypes, Path file) {
+        int stride = Math.min(128, Math.max(0, o.maxLength() / 3));
+        EncodeOptions options = EncodeOptions.defaults().withMaxLength(o.maxLength())
+                .withTruncation(dev.jformers.tokenizers.TruncationStrategy.ONLY_SECOND).withStride(stride)
+                .withReturnOverflowing(true);
+        int cls = tokenizer.clsTokenId() >= 0 ? tokenizer.clsTokenId() : tokenizer.bosTokenId();
+        List<ObjectNode> out = new ArrayList<>();
+        for (int example = 0; example < rows.size(); example++) {
+            DatasetFiles.Row r = rows.get(example);
+            String question = column(r, "question", file).asText().stripLeading();
+            String context = column(r, "context", file).asText();
+            JsonNode answers = r.values().path("answers");
+            Encoding first = tokenizer.encode(question, context, options);
+            List<Encoding> windows = new ArrayList<>();
+            windows.add(first);
+            windows.addAll(first.overflowing());
+            for (Encoding e : windows) {
+                int[] ids = e.ids(), sequence = e.sequenceIds();
+                int[][] offsets = e.codePointOffsets(question, context);
+                int clsIndex = 0;
+                for (int i = 0; i < ids.length; i++) {
+                    if (ids[i] == cls) {
+                        clsIndex = i;
+                        break;
+                    }
+                }
+                int start = clsIndex, end = clsIndex;
+                if (answers.path("answer_start").size() > 0) {
+                    int startChar = answers.get("answer_start").get(0).asInt();
+                    int endChar = startChar + answers.get("text").get(0).asText().codePointCount(0,
+                            answers.get("text").get(0).asText().length());
+                    int tokenStart = 0, tokenEnd = ids.length - 1;
+                    while (tokenStart < ids.length && sequence[tokenStart] != 1) {
+                        tokenStart++;
+                    }
+                    while (tokenEnd >= 0 && sequence[tokenEnd] != 1) {
+                        tokenEnd--;
+                    }
+                    if (tokenStart <= tokenEnd && offsets[tokenStart][0] <= startChar && offsets[tokenEnd][1] >= endChar) {
+                        while (tokenStart < offsets.length && offsets[tokenStart][0] <= startChar) {
+                            tokenStart++;
+                        }
+                        start = tokenStart - 1;
+                        while (offsets[tokenEnd][1] >= endChar) {
+                            tokenEnd--;
+                        }
+                        end = tokenEnd + 1;
+                    }
+                }
+                ObjectNode row = JSON.createObjectNode();
+                ints(row.putArray("input_ids"), ids);
+                ints(row.putArray("attention_mask"), e.attentionMask());
+                if (tokenTypes) {
+                    ints(row.putArray("token_type_ids"), e.typeIds());
+                }
+                row.put("start_positions", start);
+                row.put("end_positions", end);
+                row.put("example_id", example);
+                ArrayNode map = row.putArray("offset_mapping");          // context tokens only; others [-1, -1]
+                for (int i = 0; i < ids.length; i++) {
+                    boolean inContext = sequence[i] == 1;
+                    map.addArray().add(inContext ? offsets[i][0] : -1).add(inContext ? offsets[i][1] : -1);
+                }
+                out.add(row);
+            }
+        }
+        return out;
     }
 
     // ---------------------------------------------------------------------------------- language modelling

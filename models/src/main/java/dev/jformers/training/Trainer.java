@@ -106,6 +106,10 @@ public final class Trainer {
         stopRequested = true;
     }
 
+    public boolean stopRequested() {
+        return stopRequested;
+    }
+
     public TrainOutput train() {
         return train(null);
     }
@@ -318,7 +322,8 @@ public final class Trainer {
         boolean hasLoss = true;
         int bs = args.perDeviceEvalBatchSize;
         for (int i = 0; i < rows.size(); i += bs) {
-            Batch batch = collator.collate(rows.subList(i, Math.min(rows.size(), i + bs)), new Random(mix(args.seed, i)));
+            List<ObjectNode> batchRows = rows.subList(i, Math.min(rows.size(), i + bs));
+            Batch batch = collator.collate(batchRows, new Random(mix(args.seed, i)));
             ModelOutput out = inference.forward(batch.input(), batch.labels());
             if (out.has("loss")) {
                 lossSum += (double) out.get("loss").toFloatArray()[0] * batch.size();
@@ -326,7 +331,7 @@ public final class Trainer {
                 hasLoss = false;
             }
             if (metric != null) {
-                metric.add(batch, out);
+                metric.add(batchRows, batch, out);
             }
             batches.add(batch);
             outputs.add(out);

@@ -1,5 +1,6 @@
 package dev.jformers.training;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jformers.models.Golden;
@@ -180,5 +181,93 @@ class MetricsAndCollatorsTest {
         assertEquals("France", rows.get(0).values().get("answers").get("text").get(0).asText());
         assertEquals(12, rows.get(0).values().get("answers").get("answer_start").get(0).asInt());
         assertEquals("Paris is in France.", rows.get(1).values().get("context").asText());
+    }
+
+    static dev.jformers.tokenizers.Tokenizer bertTokenizer() {
+        return dev.jformers.tokenizers.AutoTokenizer.fromPretrained(Golden.testdata().resolve("golden/pipelines/feature-extraction-bert"));
+    }
+
+    static TaskData.Options options(int maxLength) {
+        return new TaskData.Options(null, null, null, null, null, null, null, maxLength, null, 0.15, "tokens", null,
+                "ner_tags", 42);
+    }
+
+    /** run_qa.py's windows over a long context: the answer's tokens where it is whole, [CLS] where it is not. */
+    @Test
+    void questionAnsweringFeaturesMapTheAnswerThroughTheOffsets(@TempDir Path tmp) throws Exception {
+        var tokenizer = bertTokenizer();
+        String context = "The old harbour was quiet that winter. Ships waited for spring. The captain, whose name was "
+                + "Ahab, walked the deck every night and looked at the sea. Nobody knew what he was waiting for.";
+        int start = context.indexOf("Ahab");
+        Path f = tmp.resolve("qa.jsonl");
+        ObjectNode row = Golden.JSON.createObjectNode().put("question", "  What was the captain's name?")
+                .put("context", context);
+        row.putObject("answers").<ObjectNode>set("text", Golden.JSON.createArrayNode().add("Ahab"))
+                .set("answer_start", Golden.JSON.createArrayNode().add(start));
+        Files.writeString(f, row + "\n");
+        List<ObjectNode> features = TaskData.qaFeatures(DatasetFiles.read(f), options(24), tokenizer, true, f);
+        assertTrue(features.size() >= 3, "several windows: " + features.size());
+        int withAnswer = 0;
+        for (ObjectNode feature : features) {
+            int s = feature.get("start_positions").asInt(), e = feature.get("end_positions").asInt();
+            int[] ids = new int[feature.get("input_ids").size()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = feature.get("input_ids").get(i).asInt();
+            }
+            assertTrue(ids.length <= 24);
+            if (s == 0) {
+                assertEquals(0, e, "an answer outside the window points both ends at [CLS]");
+                continue;
+            }
+            withAnswer++;
+            assertEquals("ahab", tokenizer.decode(java.util.Arrays.copyOfRange(ids, s, e + 1), true));
+            JsonNode off = feature.get("offset_mapping");
+            assertEquals("Ahab", context.substring(off.get(s).get(0).asInt(), off.get(e).get(1).asInt()));
+        }
+        assertTrue(withAnswer >= 1 && withAnswer < features.size(), withAnswer + " of " + features.size());
+        // the best span of the features, mapped back to text, scores 100 against the gold answer
+        Metrics.QuestionAnswering metric = new Metrics.QuestionAnswering(List.of(context), List.of(List.of("Ahab")), 20, 30);
+        for (ObjectNode feature : features) {
+            int t = feature.get("input_ids").size();
+            float[] sl = new float[t], el = new float[t];
+            int s = feature.get("start_positions").asInt(), e = feature.get("end_positions").asInt();
+            sl[s] = s == 0 ? 1 : 5;
+            el[e] = e == 0 ? 1 : 5;
+            dev.jformers.models.ModelOutput out = new dev.jformers.models.ModelOutput()
+                    .put("start_logits", dev.jformers.core.Tensor.of(sl, 1, t)).put("end_logits", dev.jformers.core.Tensor.of(el, 1, t));
+            metric.add(List.of(feature), null, out);
+        }
+        assertEquals(100.0, metric.compute().get("exact_match"));
+    }
+
+    /** run_ner.py's alignment: the first token of each word carries its tag, the others and the specials −100. */
+    @Test
+    void tokenClassificationLabelsTheFirstTokenOfEachWord(@TempDir Path tmp) throws Exception {
+        var tokenizer = bertTokenizer();
+        Path f = tmp.resolve("ner.jsonl");
+        Files.writeString(f, "{\"tokens\": [\"Ishmael\", \"sailed\", \"from\", \"Nantucket\"], "
+                + "\"ner_tags\": [\"B-PER\", \"O\", \"O\", \"B-LOC\"]}\n");
+        Map<String, Integer> label2id = new java.util.LinkedHashMap<>(Map.of("B-LOC", 0, "B-PER", 1, "O", 2));
+        List<ObjectNode> rows = TaskData.encodeWords(DatasetFiles.read(f), options(128), "tokens", "ner_tags", tokenizer,
+                label2id, true, f, new int[1]);
+        JsonNode ids = rows.getFirst().get("input_ids"), labels = rows.getFirst().get("labels");
+        List<String> tokens = tokenizer.convertIdsToTokens(java.util.stream.StreamSupport.stream(ids.spliterator(), false)
+                .mapToInt(JsonNode::asInt).toArray(), false);
+        StringBuilder got = new StringBuilder();
+        for (int i = 0; i < tokens.size(); i++) {
+            got.append(tokens.get(i)).append('=').append(labels.get(i).asInt()).append(' ');
+        }
+        String expected = got.toString();
+        assertTrue(tokens.size() > 6, "some words have several tokens: " + tokens);
+        assertEquals(-100, labels.get(0).asInt(), expected);
+        assertEquals(-100, labels.get(tokens.size() - 1).asInt(), expected);
+        int firsts = 0;
+        for (int i = 1; i < tokens.size() - 1; i++) {
+            boolean continuation = tokens.get(i).startsWith("##");
+            assertEquals(continuation, labels.get(i).asInt() == -100, expected);
+            firsts += continuation ? 0 : 1;
+        }
+        assertEquals(4, firsts, expected);
+        assertEquals(1, labels.get(1).asInt(), expected);   // ishmael: B-PER
     }
 }
