@@ -157,6 +157,46 @@ class TrainerTest {
         }
     }
 
+    /** Ctrl-C: the Trainer stops after the current step with a checkpoint that resumes to the same run. */
+    @Test
+    void aStopRequestLeavesAResumableCheckpoint(@TempDir Path tmp) throws IOException {
+        Path dir = GoldenTrainingTest.root().resolve("gpt2/lm_head");
+        List<Double> full;
+        try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            TrainingArguments a = resumable(tmp.resolve("full"));
+            a.saveStrategy = "no";
+            Trainer t = new Trainer(m, a, rows(dir), null, new DataCollatorWithPadding(159));
+            t.train();
+            full = t.state().losses();
+        }
+        Path out = tmp.resolve("stopped");
+        try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            TrainingArguments a = resumable(out);
+            a.saveStrategy = "no";
+            Trainer t = new Trainer(m, a, rows(dir), null, new DataCollatorWithPadding(159));
+            t.addCallback(new TrainerCallback() {
+                @Override
+                public void onStepEnd(TrainingArguments args, TrainerState state, TrainerControl control) {
+                    if (state.globalStep == 3) {
+                        t.requestStop();                 // what the CLI's shutdown hook does on Ctrl-C
+                    }
+                }
+            });
+            t.train();
+            assertEquals(3, t.state().globalStep);
+        }
+        Files.createDirectories(out.resolve("tmp-checkpoint-4"));   // a save cut short (full disk): never picked
+        Path last = Trainer.lastCheckpoint(out);
+        assertEquals(out.resolve("checkpoint-3"), last);
+        try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            TrainingArguments a = resumable(out);
+            a.saveStrategy = "no";
+            Trainer t = new Trainer(m, a, rows(dir), null, new DataCollatorWithPadding(159));
+            t.train(last);
+            assertEquals(full, t.state().losses());
+        }
+    }
+
     static TrainingArguments resumable(Path out) {
         TrainingArguments a = new TrainingArguments(out);
         a.learningRate = 1e-3;
