@@ -3,6 +3,9 @@ package dev.jformers.cli;
 import dev.jformers.core.Backend;
 import dev.jformers.core.JformersException;
 import dev.jformers.models.hub.ModelResolver;
+import dev.jformers.tokenizers.AutoTokenizer;
+import dev.jformers.tokenizers.Tokenizer;
+import dev.jformers.training.DataCollatorForLanguageModeling;
 import dev.jformers.training.EarlyStoppingCallback;
 import dev.jformers.training.TaskData;
 import dev.jformers.training.TrainableModel;
@@ -103,6 +106,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--block-size", paramLabel = "N", description = "LM tasks: tokens per block (default: min(1024, the model's positions))")
     Integer blockSize;
     @Option(names = "--mlm-probability", paramLabel = "P", defaultValue = "0.15") double mlmProbability;
+    @Option(names = "--whole-word-mask", description = "fill-mask: mask whole words (all their WordPiece tokens)")
+    boolean wholeWordMask;
     @Option(names = "--text-column", paramLabel = "NAME", defaultValue = "text",
             description = "the text (token-classification: the word list, default 'tokens')") String textColumn;
     @Option(names = "--text-pair-column", paramLabel = "NAME") String textPairColumn;
@@ -191,6 +196,18 @@ final class TrainCommand implements Callable<Integer> {
                 eval, output, length, blockSize, mlmProbability, textColumn, textPairColumn, labelColumn,
                 seed == null ? 42 : seed);
         TaskData.Prepared data = TaskData.prepare(o);
+        if (wholeWordMask) {
+            if (!(data.collator() instanceof DataCollatorForLanguageModeling lm) || !"fill-mask".equals(t)) {
+                throw usage("--whole-word-mask is for fill-mask");
+            }
+            Tokenizer tok = AutoTokenizer.fromPretrained(data.tokenizerDir());
+            boolean[] continuation = new boolean[tok.size()];
+            for (int id = 0; id < continuation.length; id++) {
+                String piece = tok.idToToken(id);
+                continuation[id] = piece != null && piece.startsWith("##");
+            }
+            lm.wholeWordMask(continuation);
+        }
         if (data.truncated() > 0) {
             err.println("jformers: " + data.truncated() + " texts were longer than " + length + " tokens and were truncated");
         }

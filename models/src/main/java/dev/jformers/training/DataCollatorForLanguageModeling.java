@@ -23,6 +23,8 @@ public final class DataCollatorForLanguageModeling implements DataCollator {
     private final double mlmProbability;
     private final int padTokenId, maskTokenId, vocabSize;
     private final int[] specialIds;
+    /** Whole-word masking: continuation[id] is true for a token that continues the previous word ("##ing"). */
+    private boolean[] continuation;
 
     public DataCollatorForLanguageModeling(boolean mlm, double mlmProbability, int padTokenId, int maskTokenId,
                                            int vocabSize, int[] specialIds) {
@@ -41,6 +43,19 @@ public final class DataCollatorForLanguageModeling implements DataCollator {
         java.util.Arrays.sort(this.specialIds);
     }
 
+    /**
+     * Hugging Face's {@code DataCollatorForWholeWordMask}: whole words are chosen (in random order, until 15% of
+     * the row's tokens, at most 512, are covered), then every token of a chosen word gets the 80/10/10 treatment.
+     * {@code continuation[id]} marks WordPiece's "##" tokens.
+     */
+    public DataCollatorForLanguageModeling wholeWordMask(boolean[] continuation) {
+        if (!mlm) {
+            throw new JformersException("whole-word masking is for masked-LM training");
+        }
+        this.continuation = continuation.clone();
+        return this;
+    }
+
     @Override
     public Batch collate(List<ObjectNode> rows, Random random) {
         int b = rows.size(), t = 0;
@@ -55,6 +70,7 @@ public final class DataCollatorForLanguageModeling implements DataCollator {
             if (row == null) {
                 throw new JformersException("row " + i + " of the batch has no input_ids");
             }
+            boolean[] chosen = continuation == null ? null : wholeWords(row, special, random);
             for (int j = 0; j < row.size(); j++) {
                 int k = i * t + j;
                 long id = row.get(j).asLong();
@@ -64,9 +80,7 @@ public final class DataCollatorForLanguageModeling implements DataCollator {
                     labels[k] = id;
                     continue;
                 }
-                boolean isSpecial = special != null ? special.get(j).asInt() == 1
-                        : java.util.Arrays.binarySearch(specialIds, (int) id) >= 0;
-                if (isSpecial || random.nextDouble() >= mlmProbability) {
+                if (chosen != null ? !chosen[j] : isSpecial(row, special, j) || random.nextDouble() >= mlmProbability) {
                     continue;
                 }
                 labels[k] = id;
@@ -80,5 +94,39 @@ public final class DataCollatorForLanguageModeling implements DataCollator {
         }
         ModelInput in = ModelInput.of(Tensor.ofLongs(ids, b, t)).withAttentionMask(Tensor.ofLongs(mask, b, t));
         return new Batch(in, Labels.of(Tensor.ofLongs(labels, b, t)), b);
+    }
+
+    private boolean isSpecial(JsonNode row, JsonNode special, int j) {
+        return special != null ? special.get(j).asInt() == 1
+                : java.util.Arrays.binarySearch(specialIds, row.get(j).asInt()) >= 0;
+    }
+
+    /** The tokens of whole words chosen to cover mlm_probability of the row (HF's _whole_word_mask). */
+    private boolean[] wholeWords(JsonNode row, JsonNode special, Random random) {
+        List<List<Integer>> words = new java.util.ArrayList<>();
+        for (int j = 0; j < row.size(); j++) {
+            if (isSpecial(row, special, j)) {
+                continue;
+            }
+            int id = row.get(j).asInt();
+            boolean continues = id >= 0 && id < continuation.length && continuation[id];
+            if (continues && !words.isEmpty() && words.getLast().getLast() == j - 1) {
+                words.getLast().add(j);
+            } else {
+                words.add(new java.util.ArrayList<>(List.of(j)));
+            }
+        }
+        java.util.Collections.shuffle(words, random);
+        int toPredict = Math.min(512, Math.max(1, (int) Math.round(row.size() * mlmProbability)));
+        boolean[] chosen = new boolean[row.size()];
+        int covered = 0;
+        for (List<Integer> word : words) {
+            if (covered + word.size() > toPredict) {
+                continue;
+            }
+            word.forEach(j -> chosen[j] = true);
+            covered += word.size();
+        }
+        return chosen;
     }
 }

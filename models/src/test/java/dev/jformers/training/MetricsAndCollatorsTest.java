@@ -144,6 +144,37 @@ class MetricsAndCollatorsTest {
         assertEquals(0.1, (double) kept / chosen, 0.03);
     }
 
+    /** Whole-word masking: a word's tokens are chosen together, about 15% of the row, never the specials. */
+    @Test
+    void wholeWordMaskingChoosesWholeWords() {
+        boolean[] continuation = new boolean[1000];
+        for (int id = 500; id < 1000; id++) {
+            continuation[id] = true;                    // ids ≥ 500 play "##piece"
+        }
+        DataCollatorForLanguageModeling c = new DataCollatorForLanguageModeling(true, 0.15, 0, 103, 1000,
+                new int[] {0, 101, 102}).wholeWordMask(continuation);
+        int[] ids = new int[62];
+        ids[0] = 101;
+        ids[61] = 102;
+        for (int i = 1; i < 61; i++) {
+            ids[i] = i % 3 == 1 ? 200 + i : 500 + i;     // words of three tokens: head, ##, ##
+        }
+        Random rng = new Random(3);
+        for (int n = 0; n < 50; n++) {
+            long[] labels = c.collate(List.of(row(ids)), rng).labels().labels().toLongArray();
+            assertEquals(-100, labels[0]);
+            assertEquals(-100, labels[61]);
+            int chosen = 0;
+            for (int i = 1; i < 61; i += 3) {
+                boolean head = labels[i] != -100;
+                assertEquals(head, labels[i + 1] != -100, "a word is chosen whole");
+                assertEquals(head, labels[i + 2] != -100, "a word is chosen whole");
+                chosen += head ? 3 : 0;
+            }
+            assertEquals(9, chosen, "round(62 * 0.15) = 9 tokens: three words");
+        }
+    }
+
     @Test
     void causalLmLabelsAreTheInputsWithPaddingIgnored() {
         DataCollatorForLanguageModeling c = new DataCollatorForLanguageModeling(false, 0, 50256, -1, 50257, new int[0]);
