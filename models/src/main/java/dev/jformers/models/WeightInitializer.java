@@ -14,8 +14,14 @@ import java.util.regex.Pattern;
  * Seeded, so that a run can be repeated; the numbers cannot equal PyTorch's generator.
  */
 public final class WeightInitializer {
-    private static final Pattern LAYER_NORM_WEIGHT =
-            Pattern.compile("(^|.*\\.)(layernorm|[a-z_]*layer_norm|ln_[0-9a-z]+)\\.weight$");
+    /** LayerNorm parameters in the four architectures: BERT's LayerNorm, DistilBERT's *_layer_norm, GPT-2's ln_*. */
+    private static final Pattern LAYER_NORM =
+            Pattern.compile("(^|.*\\.)(layernorm|[a-z_]*layer_norm|ln_[0-9a-z]+)\\.(weight|bias)$");
+
+    /** True for a LayerNorm weight or bias (case-insensitive): HF's Trainer gives them no weight decay. */
+    public static boolean isLayerNorm(String parameterName) {
+        return LAYER_NORM.matcher(parameterName.toLowerCase(Locale.ROOT)).matches();
+    }
 
     private final Random random;
     private final double std;
@@ -45,7 +51,7 @@ public final class WeightInitializer {
         if (lower.endsWith("bias")) {
             return Tensor.zeros(DType.F32, shape);
         }
-        if (LAYER_NORM_WEIGHT.matcher(lower).matches()) {
+        if (isLayerNorm(lower)) {   // a weight: biases were answered above
             return Tensor.full(1f, shape);
         }
         double s = lower.endsWith("c_proj.weight") ? residualProjectionStd : std;

@@ -394,20 +394,21 @@ public final class Autograd implements Backend, ParameterRegistry {
             Tensor dy = gradientOf(y);
             if (dy != null) {
                 addToGradient(a, dy);
-                addToGradient(b, a.numel() == b.numel() ? dy.reshape(b.shape()) : sumOverBroadcast(dy, b.shape()));
+                addToGradient(b, a.numel() == b.numel() ? dy.reshape(b.shape()) : sumOverBroadcast(dy, b));
             }
         });
         return y;
     }
 
-    private static Tensor sumOverBroadcast(Tensor dy, int[] shape) {
+    /** dy summed over the leading dimensions b was broadcast over, shaped as b. */
+    private static Tensor sumOverBroadcast(Tensor dy, Tensor b) {
         float[] g = dy.toFloatArray();
-        int n = Math.toIntExact(Tensor.zeros(dev.jformers.core.DType.F32, shape).numel());
+        int n = Math.toIntExact(b.numel());
         float[] sum = new float[n];
         for (int i = 0; i < g.length; i++) {
             sum[i % n] += g[i];
         }
-        return Tensor.of(sum, shape);
+        return Tensor.of(sum, b.shape());
     }
 
     @Override
@@ -501,16 +502,17 @@ public final class Autograd implements Backend, ParameterRegistry {
         if (!training || p <= 0) {
             return x;
         }
-        return multiply(x, dropoutMask(x.shape(), p));
+        return multiply(x, dropoutMask(x, p));
     }
 
-    private Tensor dropoutMask(int[] shape, float p) {
-        float[] mask = new float[Math.toIntExact(Tensor.zeros(dev.jformers.core.DType.F32, shape).numel())];
+    /** A mask shaped like {@code like}: 0 with probability p, else 1/(1 − p). */
+    private Tensor dropoutMask(Tensor like, float p) {
+        float[] mask = new float[Math.toIntExact(like.numel())];
         float keep = p >= 1 ? 0 : 1 / (1 - p);
         for (int i = 0; i < mask.length; i++) {
             mask[i] = random.nextFloat() < p ? 0 : keep;
         }
-        return Tensor.of(mask, shape);
+        return Tensor.of(mask, like.shape());
     }
 
     /**
@@ -525,7 +527,7 @@ public final class Autograd implements Backend, ParameterRegistry {
             return attention(q, k, v, heads, mask, scale, returnProbs);
         }
         Tensor probs = inner.attention(q, k, v, heads, mask, scale, true).probs();        // [B, h, Tq, Tk]
-        Tensor keep = dropoutMask(probs.shape(), dropout);
+        Tensor keep = dropoutMask(probs, dropout);
         Tensor dropped = inner.multiply(probs, keep);
         Tensor vHeads = splitHeads(v, heads);                                             // [B, h, Tk, d]
         Tensor context = mergeHeads(inner.matmul(dropped, vHeads));                       // [B, Tq, C]

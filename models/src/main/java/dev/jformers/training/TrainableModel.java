@@ -25,7 +25,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -189,15 +188,11 @@ public final class TrainableModel implements AutoCloseable {
         return n;
     }
 
-    /** Names of LayerNorm parameters in the four architectures (BERT's LayerNorm, DistilBERT's *_layer_norm, GPT-2's ln_*). */
-    private static final Pattern LAYER_NORM = Pattern.compile("(^|.*\\.)(layernorm|[a-z_]*layer_norm|ln_[0-9a-z]+)\\.(weight|bias)$");
-
     /** Hugging Face Trainer's groups: weight decay for every trainable weight except biases and LayerNorm parameters. */
     public List<AdamW.Group> parameterGroups(double weightDecay) {
         List<Parameter> decay = new ArrayList<>(), noDecay = new ArrayList<>();
         for (Parameter p : trainableParameters()) {
-            boolean layerNorm = LAYER_NORM.matcher(p.name().toLowerCase(Locale.ROOT)).matches();
-            (layerNorm || p.name().contains("bias") ? noDecay : decay).add(p);
+            (WeightInitializer.isLayerNorm(p.name()) || p.name().contains("bias") ? noDecay : decay).add(p);
         }
         return List.of(new AdamW.Group(decay, weightDecay), new AdamW.Group(noDecay, 0.0));
     }
