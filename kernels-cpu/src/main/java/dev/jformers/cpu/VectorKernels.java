@@ -474,7 +474,21 @@ final class VectorKernels extends Kernels {
             VectorMask<Float> m = s.indexInRange(i, n);
             acc0 = FloatVector.fromArray(s, a, aOff + i, m).fma(FloatVector.fromArray(s, b, bOff + i, m), acc0);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return addLanes(acc0.add(acc1));
+    }
+
+    /**
+     * The sum of v's lanes in one fixed order: lane i and lane i + half added, halving until one is left.
+     * Not {@code reduceLanes(ADD)}: its float order is unspecified, and the JIT's intrinsic adds in another
+     * order than the Java code that runs before the method is compiled — the same call gave a different last
+     * bit cold and warm, and training runs of the same seed drifted apart. Lane-wise adds are exact IEEE
+     * operations however they run, so this is the same in the interpreter, C1 and C2, and as fast.
+     */
+    static float addLanes(FloatVector v) {
+        for (int half = v.length() / 2; half > 0; half /= 2) {
+            v = v.add(v.slice(half));
+        }
+        return v.lane(0);
     }
 
     // ---------------------------------------------------------------- element-wise
@@ -512,7 +526,7 @@ final class VectorKernels extends Kernels {
         for (; i < bound; i += l) {
             acc = acc.add(FloatVector.fromArray(s, x, off + i));
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = addLanes(acc);
         for (; i < n; i++) {
             sum += x[off + i];
         }
@@ -523,7 +537,7 @@ final class VectorKernels extends Kernels {
             FloatVector dev = FloatVector.fromArray(s, x, off + i).sub(mean);
             acc = dev.fma(dev, acc);
         }
-        float sq = acc.reduceLanes(VectorOperators.ADD);
+        float sq = addLanes(acc);
         for (; i < n; i++) {
             float dev = x[off + i] - mean;
             sq += dev * dev;
@@ -561,7 +575,7 @@ final class VectorKernels extends Kernels {
             e.intoArray(x, off + i);
             vsum = vsum.add(e);
         }
-        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        float sum = addLanes(vsum);
         for (; i < n; i++) {
             float e = (float) Math.exp(x[off + i] - max);
             x[off + i] = e;
@@ -737,7 +751,7 @@ final class VectorKernels extends Kernels {
         for (i = 0; i < bound; i += l) {
             acc = acc.add(FloatVector.fromArray(s, x, xOff + i));
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = addLanes(acc);
         for (; i < n; i++) {
             sum += x[xOff + i];
         }
@@ -747,7 +761,7 @@ final class VectorKernels extends Kernels {
             FloatVector dev = FloatVector.fromArray(s, x, xOff + i).sub(mean);
             acc = dev.fma(dev, acc);
         }
-        float sq = acc.reduceLanes(VectorOperators.ADD);
+        float sq = addLanes(acc);
         for (; i < n; i++) {
             float dev = x[xOff + i] - mean;
             sq += dev * dev;
@@ -763,7 +777,7 @@ final class VectorKernels extends Kernels {
             g.fma(xHat, FloatVector.fromArray(s, dGamma, i)).intoArray(dGamma, i);
             g.add(FloatVector.fromArray(s, dBeta, i)).intoArray(dBeta, i);
         }
-        float sumG = accG.reduceLanes(VectorOperators.ADD), sumGx = accGx.reduceLanes(VectorOperators.ADD);
+        float sumG = addLanes(accG), sumGx = addLanes(accGx);
         for (int j = i; j < n; j++) {
             float xHat = (x[xOff + j] - mean) * inv, g = dy[dyOff + j];
             sumG += g * gamma[j];
@@ -816,7 +830,7 @@ final class VectorKernels extends Kernels {
         for (i = 0; i < bound; i += l) {
             vsum = vsum.add(FloatVector.fromArray(s, z, off + i).sub(max).lanewise(VectorOperators.EXP));
         }
-        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        float sum = addLanes(vsum);
         for (; i < n; i++) {
             sum += (float) Math.exp(z[off + i] - max);
         }
