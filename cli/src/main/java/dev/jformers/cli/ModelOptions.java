@@ -22,8 +22,10 @@ final class ModelOptions {
     int threads;
 
     @Option(names = "--weights", paramLabel = "DTYPE",
-            description = "cpu backend: f32 | bf16 — bf16 keeps linear weights in bfloat16: half the memory, about 2× faster"
-                    + " text generation, weights rounded to 3 significant digits (default: as the checkpoint stores them)")
+            description = "cpu backend: f32 | bf16 | int8 — bf16 keeps linear weights in bfloat16: half the memory, about 2×"
+                    + " faster text generation, weights rounded to 3 significant digits; int8 quantises them to 8 bits with a"
+                    + " scale per 32 (Q8_0): 3.6× less memory, 3–4× faster text generation, outputs move in the 2nd–3rd digit"
+                    + " (default: as the checkpoint stores them)")
     String weights;
 
     /** The cpu backend's {@code SimdBackend.WEIGHTS_PROPERTY} (kernels-cpu is found at run time, not compiled against). */
@@ -40,16 +42,16 @@ final class ModelOptions {
         if (weights == null) {
             return Backends.create(backend, threads);
         }
-        if (!weights.equals("f32") && !weights.equals("bf16")) {
-            throw usage("--weights must be f32 or bf16, got '" + weights + "'");
+        if (!weights.equals("f32") && !weights.equals("bf16") && !weights.equals("int8")) {
+            throw usage("--weights must be f32, bf16 or int8, got '" + weights + "'");
         }
         String before = System.getProperty(WEIGHTS_PROPERTY);
         System.setProperty(WEIGHTS_PROPERTY, weights);
         try {
             Backend created = Backends.create(backend, threads);
-            if (weights.equals("bf16") && !created.name().equals("cpu")) {
+            if (!weights.equals("f32") && !created.name().equals("cpu")) {
                 created.close();
-                throw usage("--weights bf16 needs the cpu backend, not " + created.name());
+                throw usage("--weights " + weights + " needs the cpu backend, not " + created.name());
             }
             return created;
         } finally {

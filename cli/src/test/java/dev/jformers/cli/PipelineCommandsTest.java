@@ -230,16 +230,24 @@ class PipelineCommandsTest {
         assertEquals(call.get("output").get(0).get("generated_text").asText() + System.lineSeparator(), r.out());
     }
 
-    /** --weights bf16 rounds the tiny model's weights: greedy decoding still runs; bad values are one-line errors. */
+    /**
+     * --weights bf16 / int8 round the tiny model's weights: greedy decoding still runs and, on this model, gives
+     * Hugging Face's float32 text (its logits' top two are far enough apart); bad values are one-line errors.
+     */
     @Test
     void bf16WeightsForGeneration() throws IOException {
         Result r = run("text-generation", "--model", dir("text-generation-gpt2").toString(), "--max-new-tokens=8",
                 "--do-sample=false", "--weights=bf16", "--backend=cpu", "Hello, my name is");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().startsWith("Hello, my name is"), r.out());
+        Result int8 = run("text-generation", "--model", dir("text-generation-gpt2").toString(), "--max-new-tokens=8",
+                "--do-sample=false", "--weights=int8", "--backend=cpu", "Hello, my name is");
+        assertEquals(0, int8.exit(), int8.err());
+        JsonNode call = golden("text-generation-gpt2").get("calls").get(0); // p0_full_text, greedy, 8 new tokens
+        assertEquals(call.get("output").get(0).get("generated_text").asText() + System.lineSeparator(), int8.out());
         Result bad = run("text-generation", "--model", dir("text-generation-gpt2").toString(), "--weights=int4", "Hello");
         assertEquals(2, bad.exit(), bad.out());
-        assertTrue(bad.err().contains("--weights must be f32 or bf16, got 'int4'"), "out: " + bad.out() + " err: " + bad.err());
+        assertTrue(bad.err().contains("--weights must be f32, bf16 or int8, got 'int4'"), "out: " + bad.out() + " err: " + bad.err());
         Result scalar = run("text-generation", "--model", dir("text-generation-gpt2").toString(), "--weights=bf16",
                 "--backend=scalar", "Hello");
         assertEquals(2, scalar.exit(), scalar.out());

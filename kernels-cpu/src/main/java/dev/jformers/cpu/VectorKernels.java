@@ -1,6 +1,7 @@
 package dev.jformers.cpu;
 
 import dev.jformers.core.Activation;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -327,6 +328,87 @@ final class VectorKernels extends Kernels {
             FloatVector.fromArray(s, c, o).add(v0.add(w0)).intoArray(c, o);
             FloatVector.fromArray(s, c, o + l).add(v1.add(w1)).intoArray(c, o + l);
             FloatVector.fromArray(s, c, o + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
+        }
+    }
+
+    /**
+     * Bytes with (at least) as many lanes as {@link #S}: 16 bytes for 512-bit floats, 8 below (64 bits is the
+     * narrowest byte vector; at 128 bits only its first 4 lanes are converted, see PackedLinear's padding).
+     */
+    private static final VectorSpecies<Byte> QUARTER = VectorSpecies.of(byte.class,
+            VectorShape.forBitSize(Math.max(64, S.vectorBitSize() / 4)));
+
+    /** The int8 values q[i..i+lanes) as a float vector: one sign-extending load and one int→float conversion. */
+    private static FloatVector widen(byte[] q, int i) {
+        return (FloatVector) ByteVector.fromArray(QUARTER, q, i).convertShape(VectorOperators.B2F, S, 0);
+    }
+
+    /**
+     * {@link #gemv} over int8 panels, one kernel for every width: a panel row is 4 vectors at 512 bits and 3
+     * below ({@link #WIDE} is a constant, so the JIT drops the fourth where it is unused). Within a block of
+     * {@link PackedLinear#QBLOCK} rows, steps t and t+1 feed separate accumulators (v, w: loads in flight, as
+     * in {@link #gemv4}); at the end of the block their sum times the block's scale row goes into the total.
+     */
+    @Override
+    void gemvInt8(float[] x, int xOff, int k, byte[] q, float[] scales, int p0, int p1, float[] y, int yOff) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = panelWidth(), kBlocks = (k + PackedLinear.QBLOCK - 1) / PackedLinear.QBLOCK;
+        FloatVector zero = FloatVector.zero(s);
+        for (int p = p0; p < p1; p++) {
+            int qi = p * k * nr, si = p * kBlocks * nr;
+            FloatVector total0 = zero, total1 = zero, total2 = zero, total3 = zero;
+            for (int t0 = 0; t0 < k; t0 += PackedLinear.QBLOCK, si += nr) {
+                int t1 = Math.min(k, t0 + PackedLinear.QBLOCK), t = t0;
+                FloatVector v0 = zero, v1 = zero, v2 = zero, v3 = zero, w0 = zero, w1 = zero, w2 = zero, w3 = zero;
+                for (; t + 1 < t1; t += 2, qi += 2 * nr) {
+                    FloatVector a = FloatVector.broadcast(s, x[xOff + t]);
+                    FloatVector b = FloatVector.broadcast(s, x[xOff + t + 1]);
+                    v0 = widen(q, qi).fma(a, v0);
+                    v1 = widen(q, qi + l).fma(a, v1);
+                    v2 = widen(q, qi + 2 * l).fma(a, v2);
+                    w0 = widen(q, qi + nr).fma(b, w0);
+                    w1 = widen(q, qi + nr + l).fma(b, w1);
+                    w2 = widen(q, qi + nr + 2 * l).fma(b, w2);
+                    if (WIDE) {
+                        v3 = widen(q, qi + 3 * l).fma(a, v3);
+                        w3 = widen(q, qi + nr + 3 * l).fma(b, w3);
+                    }
+                }
+                if (t < t1) {   // an odd block (the last one, when k is odd)
+                    FloatVector a = FloatVector.broadcast(s, x[xOff + t]);
+                    v0 = widen(q, qi).fma(a, v0);
+                    v1 = widen(q, qi + l).fma(a, v1);
+                    v2 = widen(q, qi + 2 * l).fma(a, v2);
+                    if (WIDE) {
+                        v3 = widen(q, qi + 3 * l).fma(a, v3);
+                    }
+                    qi += nr;
+                }
+                total0 = v0.add(w0).fma(FloatVector.fromArray(s, scales, si), total0);
+                total1 = v1.add(w1).fma(FloatVector.fromArray(s, scales, si + l), total1);
+                total2 = v2.add(w2).fma(FloatVector.fromArray(s, scales, si + 2 * l), total2);
+                if (WIDE) {
+                    total3 = v3.add(w3).fma(FloatVector.fromArray(s, scales, si + 3 * l), total3);
+                }
+            }
+            int o = yOff + p * nr;
+            FloatVector.fromArray(s, y, o).add(total0).intoArray(y, o);
+            FloatVector.fromArray(s, y, o + l).add(total1).intoArray(y, o + l);
+            FloatVector.fromArray(s, y, o + 2 * l).add(total2).intoArray(y, o + 2 * l);
+            if (WIDE) {
+                FloatVector.fromArray(s, y, o + 3 * l).add(total3).intoArray(y, o + 3 * l);
+            }
+        }
+    }
+
+    @Override
+    void dequantInt8(byte[] q, int qOff, float[] scales, int sOff, int rows, float[] dst, int dstOff) {
+        int l = S.length(), nr = panelWidth();
+        for (int j = 0; j < nr; j += l) {
+            FloatVector scale = FloatVector.fromArray(S, scales, sOff + j);
+            for (int r = 0; r < rows; r++) {
+                widen(q, qOff + r * nr + j).mul(scale).intoArray(dst, dstOff + r * nr + j);
+            }
         }
     }
 

@@ -158,12 +158,114 @@ class SimdBackendTest {
                         "bf16-rounded linear " + s[0] + "×" + s[1] + "→" + s[2]);
             }
         }
+        System.setProperty(SimdBackend.WEIGHTS_PROPERTY, "int8");
+        try (SimdBackend simd8 = new SimdBackend(1, 0)) {
+            assertTrue(simd8.describe().contains("int8 weights"), simd8.describe());
+        } finally {
+            System.clearProperty(SimdBackend.WEIGHTS_PROPERTY);
+        }
         System.setProperty(SimdBackend.WEIGHTS_PROPERTY, "int4");
         try {
             JformersException e = assertThrows(JformersException.class, () -> new SimdBackend(1, 0));
             assertTrue(e.getMessage().contains(SimdBackend.WEIGHTS_PROPERTY), e.getMessage());
         } finally {
             System.clearProperty(SimdBackend.WEIGHTS_PROPERTY);
+        }
+    }
+
+    // ---------------------------------------------------------------- int8 weights
+
+    /** Each width and thread count again, keeping float weights in int8 (what {@value SimdBackend#WEIGHTS_PROPERTY}=int8 does). */
+    static List<SimdBackend> int8Backends() {
+        return INT8_BACKENDS;
+    }
+
+    static final List<SimdBackend> INT8_BACKENDS = new ArrayList<>();
+
+    static {
+        for (SimdBackend b : BACKENDS) {
+            INT8_BACKENDS.add(new SimdBackend(b.threads(), b.vectorBits(), PackedLinear.Storage.INT8));
+        }
+    }
+
+    @AfterAll
+    static void closeInt8() {
+        INT8_BACKENDS.forEach(SimdBackend::close);
+    }
+
+    /**
+     * Q8_0 round trip: per column and block of 32 input rows, the scale is the block's max |w| / 127 and every
+     * weight comes back within half a scale (the rounding of q = round(w / scale); float rounding adds ~1e-7
+     * relative). Shapes whose in is not a multiple of 32 (a short last block), an all-zero block, outliers.
+     */
+    @ParameterizedTest
+    @MethodSource("int8Backends")
+    void int8WeightsComeBackWithinHalfAScale(SimdBackend simd) {
+        Random rnd = new Random(31);
+        for (int[] s : new int[][] {{70, 97}, {32, 64}, {1, 5}, {100, 130}}) {
+            int in = s[0], out = s[1];
+            float[] w = random(rnd, 1f, out, in).toFloatArray();
+            w[3 % w.length] = 40f;                        // an outlier: its block gets a coarse scale, the others don't
+            for (int t = 0; t < Math.min(in, 32); t++) {   // column 1's first block all zero: scale 0, no division by it
+                w[Math.min(1, out - 1) * in + t] = out > 1 ? 0f : w[t];
+            }
+            Tensor weight = Tensor.of(w, out, in);
+            PackedLinear packed = (PackedLinear) simd.prepareLinear(weight, null, WeightLayout.OUT_IN);
+            assertTrue(packed.int8() && packed.panels == null && packed.halfPanels == null, simd.describe());
+            for (int n = 0; n < out; n++) {
+                int p = n / packed.panelWidth, j = n % packed.panelWidth;
+                for (int t0 = 0; t0 < in; t0 += PackedLinear.QBLOCK) {
+                    float max = 0;
+                    for (int t = t0; t < Math.min(in, t0 + PackedLinear.QBLOCK); t++) {
+                        max = Math.max(max, Math.abs(w[n * in + t]));
+                    }
+                    assertEquals(max / 127, packed.scales[packed.scaleRow(p, t0) + j], 0f, "scale of column " + n + " block " + t0);
+                    for (int t = t0; t < Math.min(in, t0 + PackedLinear.QBLOCK); t++) {
+                        float err = Math.abs(packed.weightAt(p, t, j) - w[n * in + t]);
+                        assertTrue(err <= max / 254 * (1 + 1e-6f), "w[" + n + "][" + t + "] = " + w[n * in + t] + " came back as "
+                                + packed.weightAt(p, t, j) + " (block max " + max + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The int8 kernels (GEMV at m = 1, the dequantising GEMM above) compute the product with the dequantised
+     * weights: equal to the float reference over those weights up to float summation order.
+     */
+    @ParameterizedTest
+    @MethodSource("int8Backends")
+    void int8LinearEqualsTheFloatProductOverTheDequantisedWeights(SimdBackend simd) {
+        Random rnd = new Random(32);
+        for (int[] s : LINEAR_SHAPES) {
+            int m = s[0], in = s[1], out = s[2];
+            Tensor x = random(rnd, 1f, m, in);
+            for (WeightLayout layout : WeightLayout.values()) {
+                Tensor w = layout == WeightLayout.OUT_IN ? random(rnd, 1f, out, in) : random(rnd, 1f, in, out);
+                Tensor b = random(rnd, 1f, out);
+                PackedLinear packed = (PackedLinear) simd.prepareLinear(w, b, layout);
+                float[] dequantised = new float[out * in];   // [out, in]
+                for (int n = 0; n < out; n++) {
+                    for (int t = 0; t < in; t++) {
+                        dequantised[n * in + t] = packed.weightAt(n / packed.panelWidth, t, n % packed.panelWidth);
+                    }
+                }
+                Tensor expected = REFERENCE.linear(x, REFERENCE.prepareLinear(Tensor.of(dequantised, out, in), b, WeightLayout.OUT_IN));
+                assertClose(expected, simd.linear(x, packed), 1e-5 + 1e-7 * in, 1e-5,
+                        simd.describe() + " int8 linear " + m + "×" + in + "→" + out + " " + layout);
+            }
+        }
+    }
+
+    /** A weight with a NaN or an infinity cannot be given a scale: refused with a message, not quantised to garbage. */
+    @Test
+    void int8RefusesNonFiniteWeights() {
+        try (SimdBackend simd = new SimdBackend(1, 0, PackedLinear.Storage.INT8)) {
+            assertTrue(simd.describe().contains("int8 weights"), simd.describe());
+            Tensor w = Tensor.of(new float[] {1, Float.NaN, 3, 4}, 2, 2);
+            JformersException e = assertThrows(JformersException.class, () -> simd.prepareLinear(w, null, WeightLayout.OUT_IN));
+            assertTrue(e.getMessage().contains("finite"), e.getMessage());
         }
     }
 
