@@ -314,7 +314,7 @@ abstract class Kernels {
         }
         float sum = 0;
         for (int i = 0; i < n; i++) {
-            sum += (float) Math.exp(z[off + i] - max);
+            sum += exp(z[off + i] - max);
         }
         return max + (float) Math.log(sum);
     }
@@ -322,30 +322,30 @@ abstract class Kernels {
     /** dz[dzOff + j] = factor·exp(z[zOff + j] − lse) for j < n: a row of softmax, scaled. */
     void scaledSoftmax(float[] z, int zOff, float lse, float factor, float[] dz, int dzOff, int n) {
         for (int i = 0; i < n; i++) {
-            dz[dzOff + i] = factor * (float) Math.exp(z[zOff + i] - lse);
+            dz[dzOff + i] = factor * exp(z[zOff + i] - lse);
         }
     }
 
     /** The derivative of each activation at x, in float (TrainingKernels.derivative has it in double). */
     static float derivative(float x, Activation activation) {
         return switch (activation) {
-            case GELU -> {   // Φ(x) + x·φ(x)
-                float e = erfc(Math.abs(x) * INV_SQRT2);
+            case GELU -> {   // Φ(x) + x·φ(x): one Gaussian for both
+                float g = gaussian(x), e = erfcOfXOverSqrt2(x, g);
                 float cdf = 0.5f * (x >= 0 ? 2f - e : e);
-                yield cdf + x * INV_SQRT_2PI * (float) Math.exp(-0.5f * x * x);
+                yield cdf + x * INV_SQRT_2PI * g;
             }
             case GELU_TANH -> {   // s = sigmoid(2u): 0.5·(1 + tanh u) = s, 1 − tanh² u = 4s(1 − s)
                 float u = SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
-                float sg = 1f / (1f + (float) Math.exp(-2f * u));
+                float sg = 1f / (1f + exp(-2f * u));
                 yield sg + 2f * x * sg * (1f - sg) * SQRT_2_OVER_PI * (1f + 3 * 0.044715f * x * x);
             }
             case RELU -> x > 0 ? 1f : 0f;
             case TANH -> {
-                float t = (float) Math.tanh(x);
+                float t = tanh(x);
                 yield 1f - t * t;
             }
             case SILU -> {
-                float sg = 1f / (1f + (float) Math.exp(-x));
+                float sg = 1f / (1f + exp(-x));
                 yield sg * (1f + x * (1f - sg));
             }
         };
@@ -353,29 +353,128 @@ abstract class Kernels {
 
     static final float INV_SQRT_2PI = 0.39894228040143268f;
 
+    // ---------------------------------------------------------------- deterministic exp and tanh
+    //
+    // The Vector API's EXP and TANH are not deterministic: C2 compiles them to Intel's SVML routines,
+    // while code that runs before C2 has compiled it (interpreter, C1) takes a Java fallback that calls
+    // Math.exp lane by lane, and the two differ in the last bit for some inputs. Two runs of the same
+    // training steps then differed in the 7th digit. These functions use only operations IEEE 754
+    // specifies exactly (+, ×, fma, division, compares, integer shifts), so every execution mode gives the
+    // same bits — and VectorKernels' vector versions do the same operations in the same order, so a tail
+    // element gets exactly what it would get in a vector lane, whatever the width.
+
+    /** Inputs are clamped to [EXP_MIN, EXP_MAX]: e^EXP_MIN rounds to 0 and e^EXP_MAX overflows to ∞ anyway. */
+    static final float EXP_MIN = -104f, EXP_MAX = 89f;
+    static final float LOG2E = 1.44269504088896341f;
+    /** ln 2 = LN2_HI + LN2_LO: the nearest float and the rest, for the FMA range reduction. */
+    static final float LN2_HI = 0.693147182464599609375f, LN2_LO = -1.90465429995776770e-9f;
+    /** 1.5·2²³: adding it rounds a float below 2²² to an integer, found in its low mantissa bits. */
+    static final float ROUNDER = 12582912f;
+    static final int ROUNDER_BITS = 0x4B400000;
+    /** Cephes' expf polynomial: e^r ≈ 1 + r + r²·P(r) on |r| ≤ ln2/2, highest power first. */
+    static final float[] EXP_P = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+        1.6666665459e-1f, 5.0000001201e-1f};
+
+    /**
+     * e^x within 1 ulp of the correctly rounded result (tested over [−105, 89] in DeterministicMathTest),
+     * subnormal results and overflow to ∞ included, NaN kept. x = n·ln2 + r with n = rint(x·log2 e), so
+     * e^x = 2^n·e^r, |r| ≤ ln2/2 (see {@link #expReduced}).
+     */
+    static float exp(float x) {
+        float xc = x > EXP_MAX ? EXP_MAX : x < EXP_MIN ? EXP_MIN : x;   // NaN stays NaN
+        float k = Math.fma(xc, LOG2E, ROUNDER);
+        float n = k - ROUNDER;
+        return expReduced(Math.fma(n, -LN2_LO, Math.fma(n, -LN2_HI, xc)), k);
+    }
+
+    /**
+     * e^(hi + lo) for an argument held as two floats, |lo| ≲ 2: for a large argument (erfc's −z², up
+     * to −50) one float holds only ~2⁻²⁴·50 of it, an error e^x would multiply into ~16 ulp.
+     */
+    static float expOfSum(float hi, float lo) {
+        float hc = hi > EXP_MAX ? EXP_MAX : hi < EXP_MIN ? EXP_MIN : hi;
+        float k = Math.fma(hc + lo, LOG2E, ROUNDER);
+        float n = k - ROUNDER;
+        return expReduced(Math.fma(n, -LN2_LO, Math.fma(n, -LN2_HI, hc) + lo), k);
+    }
+
+    /**
+     * 2^n·e^r for |r| ≤ ln2/2, n in k's low mantissa bits ({@link #ROUNDER}). 2^n is applied as
+     * 2^(n/2)·2^(n − n/2), so that each factor is a normal float even where e^x is subnormal (n down
+     * to −152) or 2^n alone would overflow (n = 128); the one rounding is the last product's.
+     */
+    static float expReduced(float r, float k) {
+        float p = EXP_P[0];
+        for (int i = 1; i < EXP_P.length; i++) {
+            p = Math.fma(p, r, EXP_P[i]);
+        }
+        float e = Math.fma(p, r * r, r) + 1f;
+        int ni = Float.floatToRawIntBits(k) - ROUNDER_BITS, n1 = ni >> 1;
+        return e * Float.intBitsToFloat((n1 + 127) << 23) * Float.intBitsToFloat((ni - n1 + 127) << 23);
+    }
+
+    /** |x| below this: tanh by its odd polynomial; above, through exp (no cancellation left there). */
+    static final float TANH_SMALL = 0.625f;
+    /** Cephes' tanhf: tanh x ≈ x + x³·Q(x²) for |x| < 0.625, highest power first. */
+    static final float[] TANH_Q = {-5.70498872745e-3f, 2.06390887954e-2f, -5.37397155531e-2f, 1.33314422036e-1f,
+        -3.33332819422e-1f};
+
+    /** tanh x within 2 ulp, from {@link #exp}: |tanh| computed from |x|, then x's sign (−0 stays −0). */
+    static float tanh(float x) {
+        float a = Math.abs(x);
+        float big = 1f - 2f / (exp(a + a) + 1f);
+        float z = a * a, q = TANH_Q[0];
+        for (int i = 1; i < TANH_Q.length; i++) {
+            q = Math.fma(q, z, TANH_Q[i]);
+        }
+        float magnitude = a >= TANH_SMALL ? big : Math.fma(q * z, a, a);
+        return Math.copySign(magnitude, x);
+    }
+
     // ---------------------------------------------------------------- scalar formulas shared by tails
 
     static final float INV_SQRT2 = 0.70710678118654752f;
     static final float SQRT_2_OVER_PI = 0.79788456080286536f;
 
     /**
-     * erfc(z) for z ≥ 0 with relative error below 1.2e-7 everywhere (Numerical Recipes' Chebyshev
-     * fit "erfcc"): t·exp(−z² + P(t)), t = 1/(1 + z/2). Relative accuracy in erfc (not just absolute
-     * accuracy in erf) keeps GELU of large negative inputs accurate as well.
+     * erfc(z) for z ≥ 0 as t·Q(u)·e^(−z²), t = 1/(1 + z/2), u = 1 − t = (z/2)·t: Q is a degree-10 fit of
+     * erfc(z)·e^(z²)/t over all of u ∈ [0, 1) (z ∈ [0, ∞)), relative error 1e-8 in double and below 1.7e-7
+     * evaluated in float for |z| ≤ 8 (the form of Numerical Recipes' "erfcc", t·exp(P(t) − z²), with the
+     * exp of P folded into the polynomial). Relative accuracy in erfc (not just absolute accuracy in
+     * erf) keeps GELU of large negative inputs accurate; e^(−z²) is GELU's Gaussian as well, so its
+     * derivative needs one exp, not two; and z² goes to exp as two floats (z·z and its rounding error,
+     * exact by FMA), since one float holds z² ≈ 50 only to ~2⁻²⁰, an error e^x would multiply into ~16 ulp.
      */
     static float erfc(float z) {
-        float t = 1f / (1f + 0.5f * z);
-        float p = ERFC_C[0];
-        for (int i = 1; i < ERFC_C.length; i++) {
-            p = p * t + ERFC_C[i];
-        }
-        return t * (float) Math.exp(p - z * z);
+        float half = 0.5f * z, t = 1f / (1f + half), zz = z * z;
+        return t * erfcx(half * t) * expOfSum(-zz, -Math.fma(z, z, -zz));
     }
 
-    /** P(t) coefficients of {@link #erfc}, highest power first (Horner order). */
-    static final float[] ERFC_C = {
-        0.17087277f, -0.82215223f, 1.48851587f, -1.13520398f, 0.27886807f,
-        -0.18628806f, 0.09678418f, 0.37409196f, 1.00002368f, -1.26551223f};
+    /** erfc(|x|/√2) for GELU, given its Gaussian e^(−x²/2) ({@link #gaussian}). */
+    static float erfcOfXOverSqrt2(float x, float gaussian) {
+        float half = 0.5f * (Math.abs(x) * INV_SQRT2), t = 1f / (1f + half);
+        return t * erfcx(half * t) * gaussian;
+    }
+
+    /** e^(−x²/2), x² as two floats: z² = x²/2 exactly from x (no rounded 1/√2 in it). */
+    static float gaussian(float x) {
+        float xx = x * x;
+        return expOfSum(-0.5f * xx, -0.5f * Math.fma(x, x, -xx));
+    }
+
+    /** Q(u) of {@link #erfc}, Horner in FMA. */
+    private static float erfcx(float u) {
+        float q = ERFC_Q[0];
+        for (int i = 1; i < ERFC_Q.length; i++) {
+            q = Math.fma(q, u, ERFC_Q[i]);
+        }
+        return q;
+    }
+
+    /** Q(u) ≈ erfc(z)·e^(z²)·(1 + z/2) at z = 2u/(1 − u), highest power first (fitted with mpmath/numpy). */
+    static final float[] ERFC_Q = {
+        4.235202447e-02f, -1.926652491e-01f, 3.143197596e-01f, -2.138803750e-01f, 1.132505313e-01f,
+        -1.295803487e-01f, -9.253060073e-02f, 2.110824138e-01f, 4.865047336e-01f, -1.256758094e+00f, 1.0f};
 
     /** erf(x) from {@link #erfc}; absolute error about 1e-7. */
     static float erf(float x) {
@@ -384,18 +483,18 @@ abstract class Kernels {
     }
 
     static float gelu(float x) {
-        float e = erfc(Math.abs(x) * INV_SQRT2);          // 1 + erf(x/√2) = 2 − erfc(|x|/√2) for x ≥ 0, erfc for x < 0
+        float e = erfcOfXOverSqrt2(x, gaussian(x));          // 1 + erf(x/√2) = 2 − erfc(|x|/√2) for x ≥ 0, erfc for x < 0
         return 0.5f * x * (x >= 0 ? 2f - e : e);
     }
 
     /** 0.5·x·(1 + tanh(u)) = x / (1 + e^(−2u)), u = √(2/π)(x + 0.044715x³). */
     static float geluTanh(float x) {
-        float u = SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
-        return x / (1f + (float) Math.exp(-2f * u));
+        float u = Math.fma(x * x * 0.044715f, x, x) * SQRT_2_OVER_PI;   // VectorKernels' order of operations
+        return x / (1f + exp(-2f * u));
     }
 
     static float silu(float x) {
-        return x / (1f + (float) Math.exp(-x));
+        return x / (1f + exp(-x));
     }
 
     static float apply(float x, Activation activation) {
@@ -403,7 +502,7 @@ abstract class Kernels {
             case GELU -> gelu(x);
             case GELU_TANH -> geluTanh(x);
             case RELU -> Math.max(0f, x);
-            case TANH -> (float) Math.tanh(x);
+            case TANH -> tanh(x);
             case SILU -> silu(x);
         };
     }

@@ -122,7 +122,7 @@ final class ScalarKernels extends Kernels {
         }
         float sum = 0;
         for (int i = 0; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
+            float e = exp(x[off + i] - max);
             x[off + i] = e;
             sum += e;
         }

@@ -11,7 +11,9 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.constant.ConstantDescs;
+import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 
 /**
  * {@link Kernels} on the JDK Vector API, written once for any width.
@@ -658,13 +660,13 @@ final class VectorKernels extends Kernels {
         }
         FloatVector vsum = FloatVector.zero(s);
         for (i = 0; i < bound; i += l) {
-            FloatVector e = FloatVector.fromArray(s, x, off + i).sub(max).lanewise(VectorOperators.EXP);
+            FloatVector e = exp(FloatVector.fromArray(s, x, off + i).sub(max));
             e.intoArray(x, off + i);
             vsum = vsum.add(e);
         }
         float sum = addLanes(vsum);
         for (; i < n; i++) {
-            float e = (float) Math.exp(x[off + i] - max);
+            float e = exp(x[off + i] - max);
             x[off + i] = e;
             sum += e;
         }
@@ -673,19 +675,52 @@ final class VectorKernels extends Kernels {
 
     @Override
     void activation(float[] x, int off, int n, Activation activation) {
-        // One loop per activation, the switch outside: with the switch inside the loop, a case whose
-        // vector code the JIT could not intrinsify (seen with TANH next to GELU in BERT) made it box
-        // every vector of every case — 56 MB of garbage per BERT-base forward and GELU 2× slower.
-        int done = switch (activation) {
-            case GELU -> geluLoop(x, off, n);
-            case GELU_TANH -> geluTanhLoop(x, off, n);
-            case RELU -> reluLoop(x, off, n);
-            case TANH -> tanhLoop(x, off, n);
-            case SILU -> siluLoop(x, off, n);
-        };
+        int done;
+        try {
+            done = (int) ACTIVATION_LOOPS[activation.ordinal()].invokeExact(x, off, n);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);   // the loops throw nothing checked
+        }
         for (int i = done; i < n; i++) {
             x[off + i] = apply(x[off + i], activation);
         }
+    }
+
+    /*
+     * One loop per activation, called through a method handle taken from a table, so that the JIT never
+     * inlines two of them into one compiled method. With the exp written out (~30 vector operations), GELU's
+     * loop next to GELU_TANH's or TANH's (BERT runs GELU and its pooler's TANH through the same call site)
+     * ran past C2's node budget for inlining: it stopped half-way inside GELU's exp, every vector crossing
+     * that call was boxed (5.5 MB per 128 × 3072 call) and GELU ran 2.4× slower. A method handle that
+     * is not a constant is never inlined: each loop is compiled on its own, and the call costs nothing
+     * next to a chunk of 4096 elements. (Before, with the switch inside the loop, the same budget made
+     * every case box: 56 MB per BERT-base forward.)
+     */
+    private static final MethodHandle[] ACTIVATION_LOOPS = loops("Loop", MethodType.methodType(int.class, float[].class, int.class, int.class));
+    private static final MethodHandle[] BACKWARD_LOOPS = loops("BackwardLoop", MethodType.methodType(int.class,
+            float[].class, int.class, float[].class, int.class, float[].class, int.class, int.class));
+
+    /** The static methods gelu{suffix}, geluTanh{suffix}, … of this class, in Activation's order. */
+    private static MethodHandle[] loops(String suffix, MethodType type) {
+        MethodHandles.Lookup lookup = MethodHandles.lookup();
+        MethodHandle[] loops = new MethodHandle[Activation.values().length];
+        for (Activation a : Activation.values()) {
+            String name = switch (a) {
+                case GELU -> "gelu";
+                case GELU_TANH -> "geluTanh";
+                case RELU -> "relu";
+                case TANH -> "tanh";
+                case SILU -> "silu";
+            };
+            try {
+                loops[a.ordinal()] = lookup.findStatic(lookup.lookupClass(), name + suffix, type);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("no " + name + suffix + " in " + lookup.lookupClass(), e);
+            }
+        }
+        return loops;
     }
 
     /** Each loop does the whole vectors of x[off..off+n) in place and returns how many elements it did. */
@@ -716,7 +751,7 @@ final class VectorKernels extends Kernels {
     private static int tanhLoop(float[] x, int off, int n) {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector.fromArray(S, x, off + i).lanewise(VectorOperators.TANH).intoArray(x, off + i);
+            tanh(FloatVector.fromArray(S, x, off + i)).intoArray(x, off + i);
         }
         return i;
     }
@@ -725,7 +760,7 @@ final class VectorKernels extends Kernels {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
             FloatVector v = FloatVector.fromArray(S, x, off + i);
-            v.div(v.neg().lanewise(VectorOperators.EXP).add(1f)).intoArray(x, off + i);
+            v.div(exp(v.neg()).add(1f)).intoArray(x, off + i);
         }
         return i;
     }
@@ -747,14 +782,14 @@ final class VectorKernels extends Kernels {
     @Override
     void activationBackward(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n,
                             Activation activation) {
-        // One loop per activation, as in activation(): the switch stays outside the vector loops.
-        int done = switch (activation) {
-            case GELU -> geluBackwardLoop(dy, dyOff, x, xOff, dx, dxOff, n);
-            case GELU_TANH -> geluTanhBackwardLoop(dy, dyOff, x, xOff, dx, dxOff, n);
-            case RELU -> reluBackwardLoop(dy, dyOff, x, xOff, dx, dxOff, n);
-            case TANH -> tanhBackwardLoop(dy, dyOff, x, xOff, dx, dxOff, n);
-            case SILU -> siluBackwardLoop(dy, dyOff, x, xOff, dx, dxOff, n);
-        };
+        int done;
+        try {   // one loop per activation through a table, as in activation()
+            done = (int) BACKWARD_LOOPS[activation.ordinal()].invokeExact(dy, dyOff, x, xOff, dx, dxOff, n);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
         for (int i = done; i < n; i++) {
             dx[dxOff + i] = dy[dyOff + i] * derivative(x[xOff + i], activation);
         }
@@ -766,15 +801,9 @@ final class VectorKernels extends Kernels {
         int i = 0;
         for (int bound = s.loopBound(n); i < bound; i += s.length()) {
             FloatVector v = FloatVector.fromArray(s, x, xOff + i);
-            FloatVector z = v.abs().mul(INV_SQRT2);
-            FloatVector t = FloatVector.broadcast(s, 1f).div(z.fma(0.5f, 1f));
-            FloatVector p = FloatVector.broadcast(s, ERFC_C[0]);
-            for (int c = 1; c < ERFC_C.length; c++) {
-                p = p.fma(t, FloatVector.broadcast(s, ERFC_C[c]));
-            }
-            FloatVector erfc = t.mul(p.sub(z.mul(z)).lanewise(VectorOperators.EXP));
+            FloatVector g = gaussian(v), erfc = erfcOfXOverSqrt2(v, g);
             FloatVector onePlusErf = erfc.blend(erfc.neg().add(2f), v.compare(VectorOperators.GE, 0f));
-            FloatVector pdf = v.mul(v).mul(-0.5f).lanewise(VectorOperators.EXP).mul(INV_SQRT_2PI);
+            FloatVector pdf = g.mul(INV_SQRT_2PI);
             FloatVector d = v.fma(pdf, onePlusErf.mul(0.5f));
             d.mul(FloatVector.fromArray(s, dy, dyOff + i)).intoArray(dx, dxOff + i);
         }
@@ -789,7 +818,7 @@ final class VectorKernels extends Kernels {
             FloatVector v = FloatVector.fromArray(s, x, xOff + i);
             FloatVector v2 = v.mul(v);
             FloatVector u = v2.mul(0.044715f).fma(v, v).mul(SQRT_2_OVER_PI);
-            FloatVector sg = FloatVector.broadcast(s, 1f).div(u.mul(-2f).lanewise(VectorOperators.EXP).add(1f));
+            FloatVector sg = FloatVector.broadcast(s, 1f).div(exp(u.mul(-2f)).add(1f));
             FloatVector du = v2.mul(3 * 0.044715f).add(1f).mul(SQRT_2_OVER_PI);
             FloatVector d = v.mul(2f).mul(sg).mul(sg.neg().add(1f)).fma(du, sg);
             d.mul(FloatVector.fromArray(s, dy, dyOff + i)).intoArray(dx, dxOff + i);
@@ -811,7 +840,7 @@ final class VectorKernels extends Kernels {
         VectorSpecies<Float> s = S;
         int i = 0;
         for (int bound = s.loopBound(n); i < bound; i += s.length()) {
-            FloatVector t = FloatVector.fromArray(s, x, xOff + i).lanewise(VectorOperators.TANH);
+            FloatVector t = tanh(FloatVector.fromArray(s, x, xOff + i));
             t.fma(t.neg(), FloatVector.broadcast(s, 1f)).mul(FloatVector.fromArray(s, dy, dyOff + i)).intoArray(dx, dxOff + i);
         }
         return i;
@@ -822,7 +851,7 @@ final class VectorKernels extends Kernels {
         int i = 0;
         for (int bound = s.loopBound(n); i < bound; i += s.length()) {
             FloatVector v = FloatVector.fromArray(s, x, xOff + i);
-            FloatVector sg = FloatVector.broadcast(s, 1f).div(v.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector sg = FloatVector.broadcast(s, 1f).div(exp(v.neg()).add(1f));
             FloatVector d = v.mul(sg.neg().add(1f)).add(1f).mul(sg);   // sg·(1 + x·(1 − sg))
             d.mul(FloatVector.fromArray(s, dy, dyOff + i)).intoArray(dx, dxOff + i);
         }
@@ -915,11 +944,11 @@ final class VectorKernels extends Kernels {
         }
         FloatVector vsum = FloatVector.zero(s);
         for (i = 0; i < bound; i += l) {
-            vsum = vsum.add(FloatVector.fromArray(s, z, off + i).sub(max).lanewise(VectorOperators.EXP));
+            vsum = vsum.add(exp(FloatVector.fromArray(s, z, off + i).sub(max)));
         }
         float sum = addLanes(vsum);
         for (; i < n; i++) {
-            sum += (float) Math.exp(z[off + i] - max);
+            sum += exp(z[off + i] - max);
         }
         return max + (float) Math.log(sum);
     }
@@ -929,23 +958,92 @@ final class VectorKernels extends Kernels {
         VectorSpecies<Float> s = S;
         int i = 0;
         for (int bound = s.loopBound(n); i < bound; i += s.length()) {
-            FloatVector.fromArray(s, z, zOff + i).sub(lse).lanewise(VectorOperators.EXP).mul(factor).intoArray(dz, dzOff + i);
+            exp(FloatVector.fromArray(s, z, zOff + i).sub(lse)).mul(factor).intoArray(dz, dzOff + i);
         }
         for (; i < n; i++) {
-            dz[dzOff + i] = factor * (float) Math.exp(z[zOff + i] - lse);
+            dz[dzOff + i] = factor * exp(z[zOff + i] - lse);
         }
+    }
+
+    // ---------------------------------------------------------------- exp and tanh, deterministic
+
+    private static final IntVector ONE_TWENTY_SEVEN = IntVector.broadcast(INTS, 127);
+
+    /**
+     * e^x lane by lane: {@link Kernels#exp}'s operations in the same order, so each lane's bits are the
+     * scalar function's, in every execution mode (see there why not {@code VectorOperators.EXP}).
+     */
+    static FloatVector exp(FloatVector x) {
+        VectorSpecies<Float> s = S;
+        FloatVector xc = clampExp(x);
+        FloatVector k = xc.fma(LOG2E, ROUNDER);
+        FloatVector n = k.sub(ROUNDER);
+        return expReduced(n.fma(FloatVector.broadcast(s, -LN2_LO), n.fma(FloatVector.broadcast(s, -LN2_HI), xc)), k);
+    }
+
+    /** e^(hi + lo), {@link Kernels#expOfSum} lane by lane. */
+    static FloatVector expOfSum(FloatVector hi, FloatVector lo) {
+        VectorSpecies<Float> s = S;
+        FloatVector hc = clampExp(hi);
+        FloatVector k = hc.add(lo).fma(LOG2E, ROUNDER);
+        FloatVector n = k.sub(ROUNDER);
+        return expReduced(n.fma(FloatVector.broadcast(s, -LN2_LO), n.fma(FloatVector.broadcast(s, -LN2_HI), hc).add(lo)), k);
+    }
+
+    /** x clamped to [EXP_MIN, EXP_MAX] by compare and blend; NaN compares false and stays NaN. */
+    private static FloatVector clampExp(FloatVector x) {
+        return x.blend(EXP_MAX, x.compare(VectorOperators.GT, EXP_MAX)).blend(EXP_MIN, x.compare(VectorOperators.LT, EXP_MIN));
+    }
+
+    /** 2^n·e^r, {@link Kernels#expReduced} lane by lane. */
+    private static FloatVector expReduced(FloatVector r, FloatVector k) {
+        VectorSpecies<Float> s = S;
+        FloatVector p = FloatVector.broadcast(s, EXP_P[0]);
+        for (int i = 1; i < EXP_P.length; i++) {   // constant trip count: unrolled by the JIT
+            p = p.fma(r, FloatVector.broadcast(s, EXP_P[i]));
+        }
+        FloatVector e = p.fma(r.mul(r), r).add(1f);
+        IntVector ni = ((IntVector) k.reinterpretAsInts()).sub(ROUNDER_BITS), n1 = ni.lanewise(VectorOperators.ASHR, 1);
+        FloatVector scale1 = n1.add(ONE_TWENTY_SEVEN).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        FloatVector scale2 = ni.sub(n1).add(ONE_TWENTY_SEVEN).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+        return e.mul(scale1).mul(scale2);
+    }
+
+    /** erfc(|x|/√2) given e^(−x²/2): {@link Kernels#erfcOfXOverSqrt2} lane by lane. */
+    private static FloatVector erfcOfXOverSqrt2(FloatVector x, FloatVector gaussian) {
+        VectorSpecies<Float> s = S;
+        FloatVector half = x.abs().mul(INV_SQRT2).mul(0.5f);
+        FloatVector t = FloatVector.broadcast(s, 1f).div(half.add(1f)), u = half.mul(t);
+        FloatVector q = FloatVector.broadcast(s, ERFC_Q[0]);
+        for (int i = 1; i < ERFC_Q.length; i++) {   // constant trip count: unrolled by the JIT
+            q = q.fma(u, FloatVector.broadcast(s, ERFC_Q[i]));
+        }
+        return t.mul(q).mul(gaussian);
+    }
+
+    /** e^(−x²/2), {@link Kernels#gaussian} lane by lane. */
+    private static FloatVector gaussian(FloatVector x) {
+        FloatVector xx = x.mul(x);
+        return expOfSum(xx.mul(-0.5f), x.fma(x, xx.neg()).mul(-0.5f));
+    }
+
+    /** tanh lane by lane, {@link Kernels#tanh}'s operations: |tanh| from |x|, then x's sign (so −0 stays −0). */
+    static FloatVector tanh(FloatVector x) {
+        VectorSpecies<Float> s = S;
+        FloatVector a = x.abs();
+        FloatVector big = FloatVector.broadcast(s, 1f).sub(FloatVector.broadcast(s, 2f).div(exp(a.add(a)).add(1f)));
+        FloatVector z = a.mul(a), q = FloatVector.broadcast(s, TANH_Q[0]);
+        for (int i = 1; i < TANH_Q.length; i++) {
+            q = q.fma(z, FloatVector.broadcast(s, TANH_Q[i]));
+        }
+        FloatVector magnitude = q.mul(z).fma(a, a).blend(big, a.compare(VectorOperators.GE, TANH_SMALL));
+        IntVector sign = ((IntVector) x.reinterpretAsInts()).and(Integer.MIN_VALUE);
+        return ((IntVector) magnitude.reinterpretAsInts()).or(sign).reinterpretAsFloats();
     }
 
     /** Exact GELU through {@link Kernels#erfc}: 0.5·x·(2 − erfc(z)) for x ≥ 0, 0.5·x·erfc(z) below, z = |x|/√2. */
     private static FloatVector gelu(FloatVector x) {
-        VectorSpecies<Float> s = S;
-        FloatVector z = x.abs().mul(INV_SQRT2);
-        FloatVector t = FloatVector.broadcast(s, 1f).div(z.fma(0.5f, 1f));
-        FloatVector p = FloatVector.broadcast(s, ERFC_C[0]);
-        for (int i = 1; i < ERFC_C.length; i++) {   // constant trip count: unrolled by the JIT
-            p = p.fma(t, FloatVector.broadcast(s, ERFC_C[i]));
-        }
-        FloatVector erfc = t.mul(p.sub(z.mul(z)).lanewise(VectorOperators.EXP));
+        FloatVector erfc = erfcOfXOverSqrt2(x, gaussian(x));
         VectorMask<Float> nonNegative = x.compare(VectorOperators.GE, 0f);
         FloatVector onePlusErf = erfc.blend(erfc.neg().add(2f), nonNegative);
         return x.mul(0.5f).mul(onePlusErf);
@@ -954,6 +1052,6 @@ final class VectorKernels extends Kernels {
     /** x / (1 + e^(−2u)) with u = √(2/π)(x + 0.044715x³): the tanh form of GELU, one exp, no cancellation. */
     private static FloatVector geluTanh(FloatVector x) {
         FloatVector u = x.mul(x).mul(0.044715f).fma(x, x).mul(SQRT_2_OVER_PI);
-        return x.div(u.mul(-2f).lanewise(VectorOperators.EXP).add(1f));
+        return x.div(exp(u.mul(-2f)).add(1f));
     }
 }
