@@ -102,6 +102,17 @@ public final class SimdBackend extends CpuBackend {
      */
     static final long GEMM_PARALLEL_THRESHOLD = 1 << 17;
 
+    /**
+     * A GEMV (decoding) on several threads is cut into this many runs of whole panels per thread, claimed one
+     * at a time, so all threads stream disjoint parts of the weight at once and whichever is ahead takes the
+     * next run. With one half per thread (as before), a helper that starts late (woken from park, preempted
+     * by another process) or reads slower (a sibling hyperthread, a busy memory channel) left the other
+     * thread idle at the end, and one late by more than half the GEMV left the caller to read both halves in
+     * turn. Runs stay long enough to stream well: GPT-2's 768 × 768 projection gives 8 runs of 1–2 panels
+     * (48–96 KiB in int8, 4× that in float), its LM head 8 runs of ~100 panels.
+     */
+    static final int GEMV_CHUNKS_PER_THREAD = 4;
+
     /** Elements per chunk of an activation: 16 KiB, copied to the output, then done in place while in L1. */
     static final int CHUNK = 4096;
 
@@ -389,8 +400,10 @@ public final class SimdBackend extends CpuBackend {
         int mc = skinny ? m : MC;
         int rowBlocks = (m + mc - 1) / mc;
         int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
-        // Few row blocks: give every thread its own range of panels as well (GEMV: each streams part of the weight).
-        int colChunks = threads > 1 && rowBlocks < 4 * threads ? Math.min(panels, threads) : 1;
+        // Few row blocks: give every thread its own range of panels as well; a GEMV in shorter runs of panels.
+        int colChunks = threads == 1 ? 1
+                : skinny ? Math.min(panels, GEMV_CHUNKS_PER_THREAD * threads)
+                : rowBlocks < 4 * threads ? Math.min(panels, threads) : 1;
         int tasks = threads == 1 ? 1 : rowBlocks * colChunks;
         int blocksPerTask = threads == 1 ? rowBlocks : 1;
         pool.parallelFor(tasks, task -> {
