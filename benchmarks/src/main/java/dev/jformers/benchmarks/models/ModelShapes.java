@@ -47,9 +47,23 @@ public final class ModelShapes {
      * c_fc, mlp.c_proj) and the tied lm_head [V, C]. Embedding rows, biases and LayerNorms are negligible.
      */
     public static double gpt2WeightBytesPerToken() {
+        return gpt2WeightBytesPerToken("f32");
+    }
+
+    /**
+     * {@link #gpt2WeightBytesPerToken()} with the weights kept as {@code jformers.cpu.weights} says: f32 4 bytes a
+     * weight, bf16 2, int8 1 plus a 4-byte scale per 32 weights.
+     */
+    public static double gpt2WeightBytesPerToken(String weights) {
         long c = GPT2_HIDDEN;
         long perLayer = c * 3 * c + c * c + c * 4 * c + 4 * c * c;
-        return 4.0 * (GPT2_LAYERS * perLayer + (long) GPT2_VOCAB * c);
+        double bytesPerWeight = switch (weights) {
+            case "f32" -> 4;
+            case "bf16" -> 2;
+            case "int8" -> 1 + 4.0 / 32;
+            default -> throw new IllegalArgumentException("f32, bf16 or int8, not " + weights);
+        };
+        return bytesPerWeight * (GPT2_LAYERS * perLayer + (long) GPT2_VOCAB * c);
     }
 
     /** "8x128" → {8, 128}. */

@@ -1,0 +1,93 @@
+package dev.jformers.benchmarks.models;
+
+import dev.jformers.benchmarks.ForkFlags;
+import dev.jformers.core.Backend;
+import dev.jformers.core.Backends;
+import dev.jformers.models.AutoModelForCausalLM;
+import dev.jformers.models.generation.GenerationConfig;
+import dev.jformers.models.generation.Generator;
+import dev.jformers.models.gpt2.GPT2LMHeadModel;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * GPT-2 124M-shaped greedy decoding (random weights, 32-token prompt, 128 new tokens, KV cache) with the linear
+ * weights kept in float32, bfloat16 or int8 ({@code jformers.cpu.weights}), on 1 and 2 threads; jformers only
+ * (libtorch's fp32 decoding is in {@link LibtorchComparison}). One call is a whole generation: ms per token =
+ * score / 128. {@link ModelReport} sets it against the read bandwidth {@code PeakBenchmark} measures in the same
+ * run: {@code benchmarks/compare.sh 'dev\.jformers\.benchmarks\.(PeakBenchmark|models\.DecodeBenchmark)'}.
+ *
+ * <p>The setup prints the first 16 greedy tokens next to float32's. On random weights the logits are nearly
+ * flat, so equal tokens are a strong sign and a difference a weak one (real GPT-2 weights cannot be had here).
+ */
+@State(Scope.Benchmark)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", ForkFlags.HUGE_PAGES})
+@Warmup(iterations = 1, time = 1)
+@Measurement(iterations = 3, time = 1)
+public class DecodeBenchmark {
+    static final int CHECK_TOKENS = 16;
+
+    @Param({"f32", "bf16", "int8"})
+    public String weights;
+
+    @Param({"1", "2"})
+    public int threads;
+
+    private Backend backend;
+    private Generator generator;
+    private long[] prompt;
+    private final GenerationConfig greedy = GenerationConfig.greedy(ModelShapes.GPT2_NEW_TOKENS, null);
+
+    @Setup(Level.Trial)
+    public void setup() {
+        prompt = ModelShapes.gpt2Prompt();
+        long[] exact = weights.equals("f32") ? null : load("f32");   // the float32 reference first, then the measured model
+        long[] ours = load(weights);
+        exact = exact == null ? ours : exact;
+        System.out.printf("%n[check] %s: first %d greedy tokens %s; float32's %s (%s)%n", backend.describe(), CHECK_TOKENS,
+                Arrays.toString(ours), Arrays.toString(exact), Arrays.equals(ours, exact) ? "equal" : "DIFFERENT");
+    }
+
+    /** Loads the model with {@code kind} weights into {@link #backend} and {@link #generator}; returns its first greedy tokens. */
+    private long[] load(String kind) {
+        if (backend != null) {
+            backend.close();
+        }
+        System.setProperty("jformers.cpu.weights", kind);
+        try {
+            backend = Backends.create("cpu", threads);
+        } finally {
+            System.clearProperty("jformers.cpu.weights");
+        }
+        generator = new Generator((GPT2LMHeadModel) AutoModelForCausalLM.fromPretrained(RandomGpt2.folder(), backend));
+        long[] out = generator.generate(prompt, GenerationConfig.greedy(CHECK_TOKENS, null), null);
+        return Arrays.copyOfRange(out, prompt.length, out.length);
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        backend.close();
+    }
+
+    @Benchmark
+    public long generate() {
+        long[] out = generator.generate(prompt, greedy, null);
+        return out[out.length - 1];
+    }
+}
