@@ -38,7 +38,7 @@ public class GemmBenchmark {
     @Param({"1", "2"})
     public int threads;
 
-    /** How the weight is kept: f32, or bf16 ({@code -p weights=bf16}; SimdBackend.WEIGHTS_PROPERTY). */
+    /** How the weight is kept: f32, bf16 or int8 ({@code -p weights=bf16,int8}; SimdBackend.WEIGHTS_PROPERTY). */
     @Param({"f32"})
     public String weights;
 
