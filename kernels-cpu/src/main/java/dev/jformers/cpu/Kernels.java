@@ -1,5 +1,6 @@
 package dev.jformers.cpu;
 
+import dev.jformers.core.AdamWStep;
 import dev.jformers.core.Activation;
 
 import jdk.incubator.vector.VectorShape;
@@ -248,6 +249,11 @@ abstract class Kernels {
     // ---------------------------------------------------------------- backward inner loops
     // Plain loops here (ScalarKernels uses them, and VectorKernels for its tails); VectorKernels overrides
     // each with whole vectors.
+
+    /** {@link AdamWStep#apply} over [from, to): the reference loop, which VectorKernels does in whole vectors. */
+    void adamW(AdamWStep step, float[] w, float[] g, int off, float[] m, float[] v, int from, int to) {
+        step.apply(w, g, off, m, v, from, to);
+    }
 
     /** out[outOff..outOff+n) = x[xOff..) · y[yOff..), element by element. */
     void multiply(float[] x, int xOff, float[] y, int yOff, float[] out, int outOff, int n) {

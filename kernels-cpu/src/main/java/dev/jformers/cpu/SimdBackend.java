@@ -7,6 +7,7 @@ import java.util.IdentityHashMap;
 import java.util.Collections;
 import java.util.ArrayList;
 import java.util.ArrayDeque;
+import dev.jformers.core.AdamWStep;
 import dev.jformers.core.Activation;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
@@ -818,6 +819,13 @@ public final class SimdBackend extends CpuBackend {
                 kernels.add(d, at, s, sOff + (int) (r * cols), d, at, cols);
             }
         });
+    }
+
+    /** AdamW in whole vectors, the weights split evenly between the threads (each element's update is independent). */
+    @Override
+    public void adamW(AdamWStep step, float[] w, float[] g, int off, float[] m, float[] v, int n) {
+        forChunks(n, LIGHT_PARALLEL_THRESHOLD, (start, len) ->
+                kernels.adamW(step, w, g, off, m, v, (int) start, (int) (start + len)));
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.jformers.cpu;
 
+import dev.jformers.core.AdamWStep;
 import dev.jformers.core.Activation;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -777,6 +778,27 @@ final class VectorKernels extends Kernels {
         for (; i < n; i++) {
             out[outOff + i] = x[xOff + i] * y[yOff + i];
         }
+    }
+
+    /** The same float operations as {@link AdamWStep#apply}, in the same order (no fused multiply-adds): the same bits. */
+    @Override
+    void adamW(AdamWStep step, float[] w, float[] g, int off, float[] m, float[] v, int from, int to) {
+        VectorSpecies<Float> s = S;
+        float decay = step.decay(), b1 = step.beta1(), oneMinusB1 = step.oneMinusBeta1(), b2 = step.beta2(),
+                oneMinusB2 = step.oneMinusBeta2(), stepSize = step.stepSize(), bc2 = step.biasCorrection2Sqrt(),
+                eps = step.eps();
+        int i = from;
+        for (int bound = from + s.loopBound(to - from); i < bound; i += s.length()) {
+            FloatVector gi = FloatVector.fromArray(s, g, off + i);
+            FloatVector wi = FloatVector.fromArray(s, w, off + i).mul(decay);
+            FloatVector mi = FloatVector.fromArray(s, m, i).mul(b1).add(gi.mul(oneMinusB1));
+            FloatVector vi = FloatVector.fromArray(s, v, i).mul(b2).add(gi.mul(oneMinusB2).mul(gi));
+            mi.intoArray(m, i);
+            vi.intoArray(v, i);
+            FloatVector denom = vi.lanewise(VectorOperators.SQRT).div(bc2).add(eps);
+            wi.sub(mi.div(denom).mul(stepSize)).intoArray(w, off + i);
+        }
+        step.apply(w, g, off, m, v, i, to);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.jformers.training;
 
+import dev.jformers.core.AdamWStep;
 import dev.jformers.core.JformersException;
 
 import java.util.HashMap;
@@ -68,23 +69,11 @@ public final class AdamW implements Optimizer {
     private void update(Parameter p, float[] g, double lr, double weightDecay) {
         State s = state.computeIfAbsent(p, k -> new State(p.size()));
         s.step++;
-        float[] w = p.data();
-        int off = p.offset(), n = p.size();
-        float decay = (float) (1 - lr * weightDecay);
-        float b1 = (float) beta1, oneMinusB1 = (float) (1 - beta1), b2 = (float) beta2, oneMinusB2 = (float) (1 - beta2);
         double biasCorrection1 = 1 - Math.pow(beta1, s.step);
         double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(beta2, s.step));
-        float stepSize = (float) (lr / biasCorrection1), bc2 = (float) biasCorrection2Sqrt, epsilon = (float) eps;
-        for (int i = 0; i < n; i++) {
-            float gi = g[off + i];
-            float wi = w[off + i] * decay;
-            float m = s.expAvg[i] * b1 + gi * oneMinusB1;
-            float v = s.expAvgSq[i] * b2 + oneMinusB2 * gi * gi;
-            s.expAvg[i] = m;
-            s.expAvgSq[i] = v;
-            float denom = (float) Math.sqrt(v) / bc2 + epsilon;
-            w[off + i] = wi - stepSize * (m / denom);
-        }
+        AdamWStep step = new AdamWStep((float) (1 - lr * weightDecay), (float) beta1, (float) (1 - beta1), (float) beta2,
+                (float) (1 - beta2), (float) (lr / biasCorrection1), (float) biasCorrection2Sqrt, (float) eps);
+        p.backend().adamW(step, p.data(), g, p.offset(), s.expAvg, s.expAvgSq, p.size());   // vectorised on the SIMD backend
     }
 
     @Override

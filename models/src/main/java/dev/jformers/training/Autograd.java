@@ -1,5 +1,6 @@
 package dev.jformers.training;
 
+import dev.jformers.core.AdamWStep;
 import dev.jformers.core.Activation;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
@@ -301,6 +302,11 @@ public final class Autograd implements Backend, ParameterRegistry {
     @Override
     public boolean supportsTraining() {
         return true;
+    }
+
+    @Override
+    public void adamW(AdamWStep step, float[] w, float[] g, int off, float[] m, float[] v, int n) {
+        inner.adamW(step, w, g, off, m, v, n);
     }
 
     // ---------------------------------------------------------------- operations and their backward

@@ -1,5 +1,6 @@
 package dev.jformers.training;
 
+import dev.jformers.core.Backend;
 import dev.jformers.core.Tensor;
 
 /**
@@ -48,6 +49,11 @@ public final class Parameter {
     /** The gradient, laid out as {@link #data()} (same offset), or null when no loss reached it (PyTorch's None). */
     public float[] grad() {
         return requiresGrad ? autograd.gradientArray(value) : null;
+    }
+
+    /** The backend that computes for this parameter's model (optimizers run their update loops on it). */
+    Backend backend() {
+        return autograd.inner();
     }
 
     /** PyTorch's {@code requires_grad}: a frozen parameter gets no gradient and no update. */

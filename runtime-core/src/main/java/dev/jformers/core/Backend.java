@@ -225,6 +225,15 @@ public interface Backend extends AutoCloseable {
         throw cannotTrain("bceWithLogitsLossBackward");
     }
 
+    /**
+     * One AdamW step over n master weights w[off..off + n) with their gradient g (same offset) and the moments
+     * m, v [0, n), updated in place. The default runs {@link AdamWStep#apply}; a backend may vectorise it and
+     * split it between threads, with bit-identical results.
+     */
+    default void adamW(AdamWStep step, float[] w, float[] g, int off, float[] m, float[] v, int n) {
+        step.apply(w, g, off, m, v, 0, n);
+    }
+
     private JformersException cannotTrain(String op) {
         return new JformersException("the " + name() + " backend cannot train (no " + op
                 + "): use --backend cpu or scalar");
