@@ -86,6 +86,22 @@ abstract class Kernels {
     abstract void gemmTile(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows);
 
     /**
+     * {@link #gemmTile} with A given transposed: row r, column t at {@code at[aOff + t·lda + r]} (a gradient's
+     * dW = dyᵀ·x reads dy [N, out] in place, no transposed copy). Here: the block copied row-major, then
+     * {@link #gemmTile}; VectorKernels reads whole 4-row tiles in place.
+     */
+    void gemmTileTransposed(float[] at, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc,
+                            int rows) {
+        float[] a = new float[rows * kc];
+        for (int t = 0; t < kc; t++) {
+            for (int r = 0; r < rows; r++) {
+                a[r * kc + t] = at[aOff + t * lda + r];
+            }
+        }
+        gemmTile(a, 0, kc, b, bOff, kc, c, cOff, ldc, rows);
+    }
+
+    /**
      * The GEMV of decoding (M = 1) over whole panels: y[yOff + p·NR + j] += Σ_t x[xOff + t]·B[t][p·NR + j]
      * for panels p in [p0, p1) of a packed weight with k rows (panel p from {@code b[p·k·NR]}). Memory-bound:
      * the weight streams through once, so all that matters is keeping enough loads in flight.

@@ -395,6 +395,14 @@ public final class SimdBackend extends CpuBackend {
 
     /** {@link #gemm}; with {@code accumulate}, Y += X·B (Y's values kept, no bias: a gradient's dW). */
     void gemm(float[] x, int xOff, int m, PackedLinear w, float[] y, int yOff, boolean accumulate) {
+        gemm(x, xOff, m, w, y, yOff, accumulate, false);
+    }
+
+    /**
+     * {@link #gemm}; with {@code transposedX}, X is given as Xᵀ [in, m] row-major from {@code xOff} (row r,
+     * column t of X at x[xOff + t·m + r]) and the tiles read it in place.
+     */
+    void gemm(float[] x, int xOff, int m, PackedLinear w, float[] y, int yOff, boolean accumulate, boolean transposedX) {
         int k = w.in, n = w.out, nr = w.panelWidth, panels = w.panelCount, mr = Kernels.MR;
         boolean skinny = m <= SKINNY_ROWS;
         int kc = skinny ? Math.max(1, k) : Math.min(kcBlock, Math.max(1, k));
@@ -418,7 +426,7 @@ public final class SimdBackend extends CpuBackend {
                     System.arraycopy(w.bias, col0, y, yOff + (r0 + r) * n + col0, cols);
                 }
                 int pFull = p0;   // panels before pFull are done
-                if (rows == 1) {   // GEMV: whole panels in one streaming loop, the edge one below
+                if (rows == 1 && !transposedX) {   // GEMV: whole panels in one streaming loop, the edge one below
                     pFull = Math.max(p0, Math.min(p1, n / nr));
                     if (w.bf16()) {
                         kernels.gemvBf16(x, xOff + r0 * k, k, w.halfPanels, p0, pFull, y, yOff + r0 * n);
@@ -429,7 +437,7 @@ public final class SimdBackend extends CpuBackend {
                     }
                 }
                 for (int t0 = 0; t0 < k; t0 += kc) {
-                    int kb = Math.min(kc, k - t0), aBlock = xOff + r0 * k + t0;
+                    int kb = Math.min(kc, k - t0), aBlock = transposedX ? xOff + t0 * m + r0 : xOff + r0 * k + t0;
                     for (int p = pFull; p < p1; p++) {
                         int bOff = w.panelRow(p, t0), c0 = yOff + r0 * n + p * nr;
                         float[] b = w.panels;
@@ -443,8 +451,12 @@ public final class SimdBackend extends CpuBackend {
                             bOff = 0;
                         }
                         if ((p + 1) * nr <= n) {
-                            for (int r = 0; r < rows; r += mr) {
-                                kernels.gemmTile(x, aBlock + r * k, k, b, bOff, kb, y, c0 + r * n, n, Math.min(mr, rows - r));
+                            if (transposedX) {
+                                kernels.gemmTileTransposed(x, aBlock, m, b, bOff, kb, y, c0, n, rows);
+                            } else {
+                                for (int r = 0; r < rows; r += mr) {
+                                    kernels.gemmTile(x, aBlock + r * k, k, b, bOff, kb, y, c0 + r * n, n, Math.min(mr, rows - r));
+                                }
                             }
                         } else {
                             int valid = n - p * nr;
@@ -456,7 +468,11 @@ public final class SimdBackend extends CpuBackend {
                                 for (int i = 0; i < tileRows; i++) {
                                     System.arraycopy(y, c0 + (r + i) * n, edge, i * nr, valid);
                                 }
-                                kernels.gemmTile(x, aBlock + r * k, k, b, bOff, kb, edge, 0, nr, tileRows);
+                                if (transposedX) {
+                                    kernels.gemmTileTransposed(x, aBlock + r, m, b, bOff, kb, edge, 0, nr, tileRows);
+                                } else {
+                                    kernels.gemmTile(x, aBlock + r * k, k, b, bOff, kb, edge, 0, nr, tileRows);
+                                }
                                 for (int i = 0; i < tileRows; i++) {
                                     System.arraycopy(edge, i * nr, y, c0 + (r + i) * n, valid);
                                 }
@@ -832,7 +848,7 @@ public final class SimdBackend extends CpuBackend {
      * The three GEMMs of a linear layer's backward, each through {@link #gemm}: dx = dy·W with W packed as
      * the B of that product (OUT_IN's [out, in] is already B; Conv1D's [in, out] is its transpose), and the
      * weight gradient as a GEMM over the N rows: OUT_IN dW [out, in] += dyᵀ·x, Conv1D dW [in, out] += xᵀ·dy —
-     * the left factor transposed into a scratch array, the right one packed like a weight. Packing costs one
+     * the left factor read in place as a transposed A (no copy), the right one packed like a weight. Packing costs one
      * pass over a matrix; the product costs N (or out) passes.
      */
     @Override
@@ -864,15 +880,14 @@ public final class SimdBackend extends CpuBackend {
             float[] left = outIn ? g : xc.floatArray();
             int leftOff = outIn ? gOff : (int) xc.arrayOffset(), leftCols = outIn ? out : in;
             Tensor right = outIn ? xc : dyc;
-            float[] leftT = new float[Math.multiplyExact(leftCols, (int) n)];
-            transposeParallel(left, leftOff, (int) n, leftCols, leftT);
             PackedLinear b = PackedLinear.pack(right.reshape((int) n, outIn ? in : out), null, WeightLayout.IN_OUT,
                     kernels.panelWidth(), pool, PackedLinear.Storage.F32);
+            // the left factor [N, leftCols] is read in place as the transposed A
             if (dWeight.floatArray() != null && dWeight.isContiguous()) {   // straight into the gradient
-                gemm(leftT, 0, leftCols, b, dWeight.floatArray(), (int) dWeight.arrayOffset(), true);
+                gemm(left, leftOff, leftCols, b, dWeight.floatArray(), (int) dWeight.arrayOffset(), true, true);
             } else {
                 float[] tmp = new float[(int) dWeight.numel()];
-                gemm(leftT, 0, leftCols, b, tmp, 0, true);
+                gemm(left, leftOff, leftCols, b, tmp, 0, true, true);
                 accumulate(dWeight, Tensor.of(tmp, dWeight.shape()));
             }
         }
@@ -880,15 +895,6 @@ public final class SimdBackend extends CpuBackend {
             accumulate(dBias, Tensor.of(columnSums(g, gOff, (int) n, out), out));
         }
         return dx;
-    }
-
-    /** dst [cols × rows] = src [rows × cols]ᵀ (src row-major from srcOff), blocks of columns split between threads. */
-    private void transposeParallel(float[] src, int srcOff, int rows, int cols, float[] dst) {
-        int threads = (long) rows * cols < PARALLEL_THRESHOLD ? 1 : Math.min(cols, pool.threads());
-        pool.parallelFor(threads, task -> {
-            int c0 = (int) ((long) cols * task / threads), c1 = (int) ((long) cols * (task + 1) / threads);
-            Kernels.transpose(src, srcOff + c0, cols, rows, c1 - c0, dst, c0 * rows, rows, 1f);
-        });
     }
 
     /** Σ over rows of a row-major [rows × cols] block: each thread sums its rows, the partial sums are added in order. */
