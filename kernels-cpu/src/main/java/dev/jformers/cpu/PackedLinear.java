@@ -140,6 +140,11 @@ final class PackedLinear implements LinearWeight {
             System.arraycopy(b, 0, packed.bias, 0, out);
         }
         Tensor w = weight.toF32();
+        float[] array = w.floatArray();
+        if (packed.panels != null && array != null && w.isContiguous()) {   // float32 on the heap (training re-packs after every step)
+            packFloats(packed, array, (int) w.arrayOffset(), outIn, pool);
+            return packed;
+        }
         MemorySegment seg = w.segment();
         long base = w.offset();
         pool.parallelFor(packed.panelCount, p -> {
@@ -163,6 +168,21 @@ final class PackedLinear implements LinearWeight {
             packed.store(p, panel);
         });
         return packed;
+    }
+
+    /** Float panels straight from a heap array: OUT_IN's rows transposed 8 at a time, IN_OUT's rows copied. */
+    private static void packFloats(PackedLinear packed, float[] w, int off, boolean outIn, WorkerPool pool) {
+        int in = packed.in, out = packed.out, nr = packed.panelWidth;
+        pool.parallelFor(packed.panelCount, p -> {
+            int n0 = p * nr, cols = Math.min(nr, out - n0), first = packed.panelRow(p, 0);
+            if (outIn) {
+                Kernels.transpose(w, off + n0 * in, in, cols, in, packed.panels, first, nr, 1f);
+            } else {
+                for (int t = 0; t < in; t++) {
+                    System.arraycopy(w, off + t * out + n0, packed.panels, first + t * nr, cols);
+                }
+            }
+        });
     }
 
     /** Stores panel p, given as floats (row t at t·NR), in this weight's storage. */
