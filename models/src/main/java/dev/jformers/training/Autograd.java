@@ -156,8 +156,24 @@ public final class Autograd implements Backend, ParameterRegistry {
         return t.viewOver(new Storage.Host(MemorySegment.ofArray(g)), t.arrayOffset());
     }
 
-    /** grad(t) += d. Tensors that are not float arrays on the heap (ids, masks) take no gradient. */
+    /**
+     * grad(t) += d, for a d that a backward just computed (nothing else holds it). Tensors that are not float
+     * arrays on the heap (ids, masks) take no gradient. The first gradient of a whole activation takes d's array
+     * as it is when d is laid out like t's array, instead of copying it into a zeroed one.
+     */
     private void addToGradient(Tensor t, Tensor d) {
+        float[] array = t.floatArray(), fresh = d == null ? null : d.floatArray();
+        if (array != null && fresh != null && fresh.length == array.length && !gradients.containsKey(array)
+                && t.arrayOffset() == 0 && d.arrayOffset() == 0 && t.numel() == array.length && t.isContiguous()
+                && d.isContiguous()) {
+            gradients.put(array, fresh);
+            return;
+        }
+        addToGradientCopy(t, d);
+    }
+
+    /** grad(t) += d, copying d: for a d that is itself a gradient (a residual's dy goes to both of its inputs). */
+    private void addToGradientCopy(Tensor t, Tensor d) {
         float[] array = t.floatArray();
         if (array == null || d == null) {
             return;
@@ -399,8 +415,8 @@ public final class Autograd implements Backend, ParameterRegistry {
         record(() -> {
             Tensor dy = gradientOf(y);
             if (dy != null) {
-                addToGradient(a, dy);
-                addToGradient(b, a.numel() == b.numel() ? dy.reshape(b.shape()) : sumOverBroadcast(dy, b));
+                addToGradientCopy(a, dy);
+                addToGradientCopy(b, a.numel() == b.numel() ? dy.reshape(b.shape()) : sumOverBroadcast(dy, b));
             }
         });
         return y;
