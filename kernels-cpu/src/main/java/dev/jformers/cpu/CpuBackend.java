@@ -137,7 +137,13 @@ abstract class CpuBackend implements Backend {
     @Override
     public Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, int heads,
                                      float scale) {
-        return TrainingKernels.attentionBackward(dContext, q, k, v, probs, heads, scale);
+        return TrainingKernels.attentionBackward(dContext, q, k, v, probs, null, heads, scale);
+    }
+
+    @Override
+    public Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, Tensor keep,
+                                      int heads, float scale) {
+        return TrainingKernels.attentionBackward(dContext, q, k, v, probs, keep, heads, scale);
     }
 
     @Override

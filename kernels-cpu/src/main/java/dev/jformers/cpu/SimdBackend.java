@@ -1027,11 +1027,19 @@ public final class SimdBackend extends CpuBackend {
     @Override
     public Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, int heads,
                                       float scale) {
+        return attentionBackward(dContext, q, k, v, probs, null, heads, scale);
+    }
+
+    /** With dropout's keep mask M: dV = (P·M)ᵀ·dC and dP = (dC·Vᵀ)·M, element-wise in P; the rest as without. */
+    @Override
+    public Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, Tensor keep,
+                                      int heads, float scale) {
         checkAttention(q, k, v, heads);
         int batch = q.dim(0), tq = q.dim(1), tk = k.dim(1), channels = q.dim(2), d = channels / heads;
-        if (!Arrays.equals(dContext.shape(), q.shape()) || !Arrays.equals(probs.shape(), new int[] {batch, heads, tq, tk})) {
+        if (!Arrays.equals(dContext.shape(), q.shape()) || !Arrays.equals(probs.shape(), new int[] {batch, heads, tq, tk})
+                || (keep != null && !Arrays.equals(keep.shape(), probs.shape()))) {
             throw ShapeException.mismatch("attentionBackward", dContext.shape(), probs.shape(),
-                    "dContext must be shaped as q, probs [B, h, Tq, Tk]");
+                    "dContext must be shaped as q, probs (and a dropout mask) [B, h, Tq, Tk]");
         }
         Tensor dq = HostTensors.newF32(batch, tq, channels), dk = HostTensors.newF32(batch, tk, channels),
                 dv = HostTensors.newF32(batch, tk, channels);
@@ -1040,7 +1048,9 @@ public final class SimdBackend extends CpuBackend {
         }
         Tensor qh = HostTensors.onHeap(q), kh = HostTensors.onHeap(k), vh = HostTensors.onHeap(v);
         Tensor dch = HostTensors.contiguousOnHeap(dContext), ph = HostTensors.contiguousOnHeap(probs);
+        Tensor mh = keep == null ? null : HostTensors.contiguousOnHeap(keep);
         float[] qa = qh.floatArray(), ka = kh.floatArray(), va = vh.floatArray(), dc = dch.floatArray(), pa = ph.floatArray();
+        float[] ma = mh == null ? null : mh.floatArray();
         float[] dqa = dq.floatArray(), dka = dk.floatArray(), dva = dv.floatArray();
         boolean serial = (long) batch * heads * tq * tk * d < PARALLEL_THRESHOLD;
         pool.forEach(batch * heads, !serial, bh -> {
@@ -1053,12 +1063,21 @@ public final class SimdBackend extends CpuBackend {
             int cBase = (int) (dch.arrayOffset() + (long) b * tq * channels + (long) h * d);
             int kvOut = b * tk * channels + h * d, qOut = b * tq * channels + h * d;
             int pBase = (int) (ph.arrayOffset() + (long) bh * tq * tk);
-            // dV = Pᵀ·dC
-            Kernels.transpose(pa, pBase, tk, tq, tk, tr, tq, 1f);
+            int mBase = mh == null ? 0 : (int) (mh.arrayOffset() + (long) bh * tq * tk);
+            // dV = Pᵀ·dC (P·M with dropout)
+            if (ma == null) {
+                Kernels.transpose(pa, pBase, tk, tq, tk, tr, tq, 1f);
+            } else {
+                kernels.multiply(pa, pBase, ma, mBase, dS, 0, tq * tk);
+                Kernels.transpose(dS, 0, tk, tq, tk, tr, tq, 1f);
+            }
             kernels.matMulRows(tr, 0, tq, tk, tq, dc, cBase, channels, d, dva, kvOut, channels);
-            // dP = dC·Vᵀ, then dS row by row (scaled: dQ and dK need scale·dS)
+            // dP = dC·Vᵀ (times M with dropout), then dS row by row (scaled: dQ and dK need scale·dS)
             Kernels.transpose(va, vBase, vStride, tk, d, vT, tk, 1f);
             kernels.matMulRows(dc, cBase, channels, tq, d, vT, 0, tk, tk, dS, 0, tk);
+            if (ma != null) {
+                kernels.multiply(dS, 0, ma, mBase, dS, 0, tq * tk);
+            }
             for (int i = 0; i < tq; i++) {
                 kernels.softmaxBackward(dS, i * tk, pa, pBase + i * tk, dS, i * tk, tk, scale);
             }

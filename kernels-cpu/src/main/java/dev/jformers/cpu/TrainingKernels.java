@@ -210,11 +210,11 @@ final class TrainingKernels {
      * Per batch b and head h, with P = probs [Tq, Tk] and S = scale·Q·Kᵀ:
      * dV = Pᵀ·dC, dP = dC·Vᵀ, dS = P·(dP − rowsum(dP·P)), dQ = scale·dS·K, dK = scale·dSᵀ·Q.
      */
-    static Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, int heads,
-                                      float scale) {
+    static Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, Tensor keep,
+                                      int heads, float scale) {
         int batch = q.dim(0), tq = q.dim(1), tk = k.dim(1), channels = q.dim(2), d = channels / heads;
         float[] dc = dContext.toFloatArray(), qs = q.toFloatArray(), ks = k.toFloatArray(), vs = v.toFloatArray();
-        float[] p = probs.toFloatArray();
+        float[] p = probs.toFloatArray(), m = keep == null ? null : keep.toFloatArray();
         float[] dq = new float[qs.length], dk = new float[ks.length], dv = new float[vs.length];
         double[] dS = new double[tk];
         for (int b = 0; b < batch; b++) {
@@ -225,13 +225,14 @@ final class TrainingKernels {
                     double rowDot = 0;
                     for (int j = 0; j < tk; j++) {
                         int vRow = (b * tk + j) * channels + h * d;
+                        float kept = m == null ? 1f : m[pRow + j];   // dropout: context = (P·keep)·V
                         double dP = 0;
                         for (int t = 0; t < d; t++) {
                             dP += (double) dc[cRow + t] * vs[vRow + t];
-                            dv[vRow + t] += p[pRow + j] * dc[cRow + t];
+                            dv[vRow + t] += p[pRow + j] * kept * dc[cRow + t];
                         }
-                        dS[j] = dP;
-                        rowDot += dP * p[pRow + j];
+                        dS[j] = dP * kept;
+                        rowDot += dS[j] * p[pRow + j];
                     }
                     for (int j = 0; j < tk; j++) {
                         dS[j] = p[pRow + j] * (dS[j] - rowDot) * scale;

@@ -164,6 +164,12 @@ class BackwardKernelsTest {
     /** context [B, Tq, C] of attention over heads, masked keys (padding, causal) taking no weight. */
     static double[] attention(double[] q, double[] k, double[] v, int batch, int tq, int tk, int heads, int d,
                               double scale, float[] pad, boolean causal) {
+        return attention(q, k, v, batch, tq, tk, heads, d, scale, pad, causal, null);
+    }
+
+    /** {@link #attention} with dropout: the probabilities [B, h, Tq, Tk] times {@code dropout} before the product with V. */
+    static double[] attention(double[] q, double[] k, double[] v, int batch, int tq, int tk, int heads, int d,
+                              double scale, float[] pad, boolean causal, float[] dropout) {
         int c = heads * d;
         double[] ctx = new double[batch * tq * c], s = new double[tk];
         boolean[] keep = new boolean[tk];
@@ -179,6 +185,9 @@ class BackwardKernelsTest {
                         s[j] = dot * scale;
                     }
                     softmaxInPlace(s, 0, tk, keep);
+                    for (int j = 0; j < tk && dropout != null; j++) {
+                        s[j] *= dropout[((b * heads + h) * tq + i) * tk + j];
+                    }
                     for (int t = 0; t < d; t++) {
                         double sum = 0;
                         for (int j = 0; j < tk; j++) {
@@ -331,7 +340,22 @@ class BackwardKernelsTest {
             assertGrad(fd(qd, p -> dotR(rd, attention(p, kd, vd, batch, t, t, heads, dh, scale, mask, causal))), g[0], what + " dq");
             assertGrad(fd(kd, p -> dotR(rd, attention(qd, p, vd, batch, t, t, heads, dh, scale, mask, causal))), g[1], what + " dk");
             assertGrad(fd(vd, p -> dotR(rd, attention(qd, kd, p, batch, t, t, heads, dh, scale, mask, causal))), g[2], what + " dv");
+            // dropout on the probabilities (p = 0.3): the same backward told the keep mask
+            float[] drop = dropoutMask(rnd, batch * heads * t * t, 0.3f);
+            Tensor[] gd = backend.attentionBackward(r, q, k, v, probs, Tensor.of(drop, batch, heads, t, t), heads, scale);
+            assertGrad(fd(qd, p -> dotR(rd, attention(p, kd, vd, batch, t, t, heads, dh, scale, mask, causal, drop))), gd[0], what + " dropout dq");
+            assertGrad(fd(kd, p -> dotR(rd, attention(qd, p, vd, batch, t, t, heads, dh, scale, mask, causal, drop))), gd[1], what + " dropout dk");
+            assertGrad(fd(vd, p -> dotR(rd, attention(qd, kd, p, batch, t, t, heads, dh, scale, mask, causal, drop))), gd[2], what + " dropout dv");
         }
+    }
+
+    /** A dropout mask: 0 with probability p, else 1/(1 − p). */
+    static float[] dropoutMask(Random rnd, int n, float p) {
+        float[] m = new float[n];
+        for (int i = 0; i < n; i++) {
+            m[i] = rnd.nextFloat() < p ? 0 : 1 / (1 - p);
+        }
+        return m;
     }
 
     @ParameterizedTest
@@ -477,6 +501,9 @@ class BackwardKernelsTest {
             Tensor probs = REFERENCE.attention(q, k, v, heads, m, 0.2f, true).probs();
             cases.add(new Case("attention" + (causal ? " causal" : ""),
                     be -> be.attentionBackward(dc, q, k, v, probs, heads, 0.2f)));
+            Tensor drop = Tensor.of(dropoutMask(rnd, batch * heads * t * t, 0.1f), batch, heads, t, t);
+            cases.add(new Case("attention with dropout" + (causal ? " causal" : ""),
+                    be -> be.attentionBackward(dc, q, k, v, probs, drop, heads, 0.2f)));
         }
         Tensor x = random(rnd, 2, 700, 389), dy = random(rnd, 1, 700, 389), gamma = random(rnd, 1, 389);
         cases.add(new Case("layerNorm", be -> {

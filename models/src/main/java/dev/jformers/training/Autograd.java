@@ -539,8 +539,8 @@ public final class Autograd implements Backend, ParameterRegistry {
 
     /**
      * Attention with dropout on the probabilities, written out (HF's BertSelfAttention): P = softmax(scores),
-     * context = dropout(P)·V per head. Backward: dV = P′ᵀ·dC, dP = (dC·Vᵀ)·mask, dS = softmax′(dP)·scale,
-     * dQ = dS·K, dK = dSᵀ·Q.
+     * context = dropout(P)·V per head. Backward (the backend's attentionBackward, given the mask): dV = P′ᵀ·dC,
+     * dP = (dC·Vᵀ)·mask, dS = softmax′(dP)·scale, dQ = dS·K, dK = dSᵀ·Q.
      */
     @Override
     public AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale,
@@ -555,13 +555,11 @@ public final class Autograd implements Backend, ParameterRegistry {
         Tensor context = mergeHeads(inner.matmul(dropped, vHeads));                       // [B, Tq, C]
         record(() -> {
             Tensor dContext = gradientOf(context);
-            if (dContext != null) {
-                Tensor dHeads = splitHeads(dContext, heads);                              // [B, h, Tq, d]
-                addToGradient(v, mergeHeads(inner.matmul(dropped.transpose(2, 3).contiguous(), dHeads)));
-                Tensor dProbs = inner.multiply(inner.matmul(dHeads, vHeads.transpose(2, 3).contiguous()), keep);
-                Tensor dScores = inner.scale(inner.softmaxBackward(dProbs, probs), scale);
-                addToGradient(q, mergeHeads(inner.matmul(dScores, splitHeads(k, heads))));
-                addToGradient(k, mergeHeads(inner.matmul(dScores.transpose(2, 3).contiguous(), splitHeads(q, heads))));
+            if (dContext != null) {   // the fused backward, told the mask: dV = P′ᵀ·dC, dP = (dC·Vᵀ)·mask, …
+                Tensor[] d = inner.attentionBackward(dContext, q, k, v, probs, keep, heads, scale);
+                addToGradient(q, d[0]);
+                addToGradient(k, d[1]);
+                addToGradient(v, d[2]);
             }
         });
         return new AttentionOutput(context, returnProbs ? dropped : null);

@@ -200,6 +200,16 @@ public interface Backend extends AutoCloseable {
         throw cannotTrain("attentionBackward");
     }
 
+    /**
+     * {@link #attentionBackward} of attention whose probabilities went through dropout before the product with V:
+     * context = (P·keep)·V element-wise in P, with {@code keep} [B, h, Tq, Tk] holding 0 or 1/(1 − p). The
+     * probabilities are the ones before dropout.
+     */
+    default Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, Tensor keep,
+                                       int heads, float scale) {
+        throw cannotTrain("attentionBackward with dropout");
+    }
+
     /** Backward of {@link #embedding}: dTable[ids[i]] += dy[i], except rows equal to {@code paddingIdx} (−1: none). */
     default void embeddingBackward(Tensor dy, Tensor ids, Tensor dTable, int paddingIdx) {
         throw cannotTrain("embeddingBackward");
