@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -69,7 +70,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--overwrite-output-dir", description = "train into a folder that holds another run")
     boolean overwriteOutputDir;
 
-    @Option(names = "--resume-from-checkpoint", paramLabel = "DIR|last", description = "continue from checkpoint-N ('last': the newest in --output)")
+    @Option(names = "--resume-from-checkpoint", paramLabel = "DIR|last",
+            description = "continue from checkpoint-N ('last', 'latest' or 'true': the newest in --output)")
     String resumeFromCheckpoint;
 
     @Option(names = "--num-train-epochs", paramLabel = "N") Double numTrainEpochs;
@@ -159,6 +161,10 @@ final class TrainCommand implements Callable<Integer> {
                 Runtime.getRuntime().addShutdownHook(hook);
                 try {
                     Trainer.TrainOutput result = trainer.train(resume);
+                    if (trainer.stopRequested() && trainer.state().globalStep < trainer.state().maxSteps) {
+                        err.println("jformers: stopped after step " + trainer.state().globalStep + " (interrupted); "
+                                + "continue with --resume-from-checkpoint " + Trainer.lastCheckpoint(args.outputPath()));
+                    }
                     trainer.saveModel(args.outputPath());
                     trainer.saveState();
                     if (LossCurve.write(trainer.state().logHistory, "jformers train " + (task == null ? "" : task)
@@ -208,8 +214,12 @@ final class TrainCommand implements Callable<Integer> {
             }
             lm.wholeWordMask(continuation);
         }
+        if (data.maxLength() < length && t != null && !t.equals("fill-mask") && !t.equals("text-generation")) {
+            err.println("jformers: --max-length " + length + " is more than the model takes: using " + data.maxLength());
+        }
         if (data.truncated() > 0) {
-            err.println("jformers: " + data.truncated() + " texts were longer than " + length + " tokens and were truncated");
+            err.println("jformers: " + data.truncated() + (data.truncated() == 1 ? " text was" : " texts were")
+                    + " longer than " + data.maxLength() + " tokens and truncated");
         }
         return data;
     }
@@ -271,14 +281,19 @@ final class TrainCommand implements Callable<Integer> {
         if (resumeFromCheckpoint == null) {
             return null;
         }
-        if (resumeFromCheckpoint.equals("last")) {
-            Path last = Trainer.lastCheckpoint(output);
+        if (List.of("true", "last", "latest").contains(resumeFromCheckpoint.toLowerCase(Locale.ROOT))) {
+            Path last = Trainer.lastCheckpoint(output);   // Hugging Face's train(resume_from_checkpoint=True)
             if (last == null) {
                 throw new JformersException(output + " has no checkpoint-N folder to resume from");
             }
             return last;
         }
-        return Path.of(resumeFromCheckpoint);
+        Path dir = Path.of(resumeFromCheckpoint);
+        if (!Files.isRegularFile(dir.resolve("trainer_state.json"))) {
+            throw new JformersException(dir + " is not a checkpoint (no trainer_state.json); give a checkpoint-N folder, "
+                    + "or 'last' for the newest in --output");
+        }
+        return dir;
     }
 
     /** Hugging Face refuses an output_dir that holds another run unless --overwrite-output-dir. */

@@ -8,7 +8,9 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -206,5 +208,61 @@ class TrainCommandTest {
         assertEquals(0, ev.code(), ev.err());
         m = read(ev.out().strip());
         assertTrue(m.has("exact_match") && m.has("f1") && m.get("samples").asInt() >= 2, "windows of 16 tokens: " + m);
+    }
+
+    /** --resume-from-checkpoint with a checkpoint's path (into another output folder): the run that never stopped. */
+    @Test
+    void resumeFromACheckpointPathContinuesExactly(@TempDir Path tmp) throws Exception {
+        Path full = tmp.resolve("full"), resumed = tmp.resolve("resumed");
+        CoreCommandsTest.Run r = CoreCommandsTest.run(TrainInterruptTest.train(4, "--save-steps", "2", "--output",
+                full.toString()).toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        r = CoreCommandsTest.run(TrainInterruptTest.train(4, "--save-steps", "2", "--output", resumed.toString(),
+                "--resume-from-checkpoint", full.resolve("checkpoint-2").toString()).toArray(String[]::new));
+        assertEquals(0, r.code(), r.err());
+        assertEquals(TrainInterruptTest.losses(full), TrainInterruptTest.losses(resumed));
+        assertEquals(4, TrainInterruptTest.losses(resumed).size(), "steps 1-2 come from the checkpoint's log_history");
+        assertArrayEquals(Files.readAllBytes(full.resolve("model.safetensors")), Files.readAllBytes(resumed.resolve("model.safetensors")));
+        assertFalse(Files.exists(resumed.resolve("checkpoint-2")), "only the steps after the checkpoint are saved here");
+
+        r = CoreCommandsTest.run(TrainInterruptTest.train(4, "--output", tmp.resolve("x").toString(),
+                "--resume-from-checkpoint", TrainInterruptTest.GPT2.toString()).toArray(String[]::new));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains(TrainInterruptTest.GPT2 + " is not a checkpoint (no trainer_state.json)"), r.err());
+        r = CoreCommandsTest.run(TrainInterruptTest.train(4, "--output", tmp.resolve("empty").toString(),
+                "--resume-from-checkpoint", "latest").toArray(String[]::new));
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("has no checkpoint-N folder to resume from"), r.err());
+    }
+
+    /**
+     * A text longer than --max-length is truncated and counted; a --max-length beyond the model's positions (the
+     * tiny BERT has 128) is lowered to them, as run_glue.py does, instead of failing at the first long batch.
+     */
+    @Test
+    void longTextsAreTruncatedAndCounted(@TempDir Path tmp) throws Exception {
+        Path model = CoreCommandsTest.testdata().resolve("golden/pipelines/feature-extraction-bert");
+        Path data = tmp.resolve("long.jsonl");
+        String longText = String.join(" ", java.util.Collections.nCopies(300, "whale"));
+        Files.writeString(data, "{\"text\": \"" + longText + "\", \"label\": \"a\"}\n{\"text\": \"short\", \"label\": \"b\"}\n");
+        CoreCommandsTest.Run r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(), "--train",
+                data.toString(), "--output", tmp.resolve("o1").toString(), "--max-steps", "1", "--max-length", "16",
+                "--save-strategy", "no", "--backend", "scalar");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("jformers: 1 text was longer than 16 tokens and truncated"), r.err());
+        r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(), "--train", data.toString(),
+                "--eval", data.toString(), "--output", tmp.resolve("o2").toString(), "--max-steps", "1",
+                "--max-length", "512", "--save-strategy", "no", "--backend", "scalar");
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("--max-length 512 is more than the model takes: using 128"), r.err());
+        assertTrue(r.err().contains("2 texts were longer than 128 tokens and truncated"), "train and eval: " + r.err());
+
+        Path rows = tmp.resolve("rows.jsonl");         // pre-tokenized rows are not truncated: refused, file and line named
+        Files.writeString(rows, "{\"input_ids\": [1, 2], \"labels\": 0}\n{\"input_ids\": "
+                + java.util.stream.IntStream.range(0, 41).boxed().toList() + ", \"labels\": 1}\n");
+        r = CoreCommandsTest.run("train", "--model", golden("bert/sequence_classification").toString(), "--train",
+                rows.toString(), "--output", tmp.resolve("o3").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("rows.jsonl:2: 41 input_ids, more than the model's 40 positions"), r.err());
     }
 }

@@ -50,15 +50,35 @@ public final class TaskData {
     public record Options(String task, Path model, Path config, Path tokenizer, Path train, Path eval, Path output,
                           int maxLength, Integer blockSize, double mlmProbability, String textColumn,
                           String textPairColumn, String labelColumn, long seed) {
+        public Options withMaxLength(int length) {
+            return new Options(task, model, config, tokenizer, train, eval, output, length, blockSize, mlmProbability,
+                    textColumn, textPairColumn, labelColumn, seed);
+        }
+    }
+
+    /**
+     * {@code --max-length} as run_glue.py takes it, {@code min(max_seq_length, tokenizer.model_max_length)}, and
+     * never more than the model's position embeddings (a longer row could not run).
+     */
+    static Options capMaxLength(Options o, ObjectNode config, Tokenizer tokenizer) {
+        int cap = Math.min(positions(config), tokenizer.modelMaxLength());
+        return o.maxLength() <= cap ? o : o.withMaxLength(cap);
+    }
+
+    /** How many positions the model has: n_positions (GPT-2), max_position_embeddings (RoBERTa: less pad + 1). */
+    static int positions(ObjectNode config) {
+        int positions = config.path("n_positions").asInt(config.path("max_position_embeddings").asInt(512));
+        return config.path("model_type").asText().equals("roberta") ? positions - 2 : positions;
     }
 
     /**
      * How to build the model (on a backend), the tokenizer files to save beside it, the datasets and their
-     * collator and metric, and how many texts were truncated.
+     * collator and metric, how many texts were truncated, and to how many tokens (--max-length, at most what the
+     * model takes).
      */
     public record Prepared(java.util.function.Function<Backend, TrainableModel> model, Path tokenizerDir,
                            List<ObjectNode> train, List<ObjectNode> eval, DataCollator collator, Supplier<Metric> metric,
-                           int truncated) {
+                           int truncated, int maxLength) {
     }
 
     public static Prepared prepare(Options o) {
@@ -71,6 +91,7 @@ public final class TaskData {
         }
         ObjectNode config = readConfig(o.config() != null ? o.config() : o.model().resolve("config.json"));
         Tokenizer tokenizer = tokenizer(tokenizerDir, config);
+        o = capMaxLength(o, config, tokenizer);
         return switch (o.task()) {
             case "text-classification" -> textClassification(o, tokenizer, tokenizerDir, config);
             case "token-classification" -> tokenClassification(o, tokenizer, tokenizerDir, config);
@@ -90,9 +111,10 @@ public final class TaskData {
         if (o.task() == null) {
             Prepared p = preTokenized(new Options(null, dir, null, null, o.eval(), null, o.output(), o.maxLength(),
                     o.blockSize(), o.mlmProbability(), o.textColumn(), o.textPairColumn(), o.labelColumn(), o.seed()));
-            return new Prepared(p.model(), dir, null, p.train(), p.collator(), null, 0);
+            return new Prepared(p.model(), dir, null, p.train(), p.collator(), null, 0, o.maxLength());
         }
         Tokenizer tokenizer = AutoTokenizer.fromPretrained(o.tokenizer() != null ? o.tokenizer() : dir);
+        o = capMaxLength(o, config, tokenizer);
         String modelType = config.path("model_type").asText();
         if (o.task().equals("text-classification")) {
             Map<String, Integer> label2id = labels(config, dir);
@@ -101,7 +123,7 @@ public final class TaskData {
                     o.eval(), truncated);
             return new Prepared(b -> TrainableModel.load(dir, b), dir, null, rows,
                     new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId())), Metrics.Classification::new,
-                    truncated[0]);
+                    truncated[0], o.maxLength());
         }
         boolean bert = modelType.equals("bert");
         java.util.function.Function<Backend, TrainableModel> trained = b -> TrainableModel.load(dir, b);
@@ -114,7 +136,7 @@ public final class TaskData {
             List<ObjectNode> rows = encodeWords(DatasetFiles.read(o.eval()), o, words, tags, tokenizer, label2id, bert,
                     o.eval(), truncated);
             List<String> names = List.copyOf(label2id.keySet());
-            return new Prepared(trained, dir, null, rows, padding, () -> new Metrics.TokenClassification(names), truncated[0]);
+            return new Prepared(trained, dir, null, rows, padding, () -> new Metrics.TokenClassification(names), truncated[0], o.maxLength());
         }
         if (o.task().equals("question-answering")) {
             List<DatasetFiles.Row> examples = DatasetFiles.read(o.eval());
@@ -126,7 +148,7 @@ public final class TaskData {
                 return a;
             }).toList();
             return new Prepared(trained, dir, null, rows, padding,
-                    () -> new Metrics.QuestionAnswering(contexts, answers, 20, 30), 0);
+                    () -> new Metrics.QuestionAnswering(contexts, answers, 20, 30), 0, o.maxLength());
         }
         boolean mlm = o.task().equals("fill-mask");
         int positions = config.path("n_positions").asInt(config.path("max_position_embeddings").asInt(512));
@@ -135,7 +157,7 @@ public final class TaskData {
         int pad = tokenizer.padTokenId() >= 0 ? tokenizer.padTokenId() : Math.max(0, tokenizer.eosTokenId());
         return new Prepared(b -> TrainableModel.load(dir, b), dir, null, rows, new DataCollatorForLanguageModeling(mlm,
                 o.mlmProbability(), pad, mlm ? tokenizer.maskTokenId() : -1, tokenizer.size(), tokenizer.allSpecialIds()),
-                Metrics.Perplexity::new, 0);
+                Metrics.Perplexity::new, 0, o.maxLength());
     }
 
     /** A trained model's label2id, in id order (the names of its classes). */
@@ -157,17 +179,28 @@ public final class TaskData {
         ObjectNode config = readConfig(o.model().resolve("config.json"));
         int pad = config.hasNonNull("pad_token_id") ? config.get("pad_token_id").asInt()
                 : config.path("eos_token_id").asInt(0);
-        List<ObjectNode> train = rows(o.train()), eval = o.eval() == null ? null : rows(o.eval());
+        int positions = positions(config);
+        List<ObjectNode> train = rows(o.train(), positions), eval = o.eval() == null ? null : rows(o.eval(), positions);
         Path dir = o.model();
-        return new Prepared(b -> TrainableModel.load(dir, b), dir, train, eval, new DataCollatorWithPadding(pad), null, 0);
+        return new Prepared(b -> TrainableModel.load(dir, b), dir, train, eval, new DataCollatorWithPadding(pad), null, 0, o.maxLength());
     }
 
-    private static List<ObjectNode> rows(Path file) {
+    private static List<ObjectNode> rows(Path file, int positions) {
         List<ObjectNode> out = new ArrayList<>();
         for (DatasetFiles.Row r : DatasetFiles.read(file)) {
-            if (!r.values().has("input_ids")) {
-                throw new JformersException(file + ":" + r.line() + ": no input_ids (pre-tokenized rows need input_ids; "
+            JsonNode ids = r.values().get("input_ids");
+            if (ids == null || !ids.isArray()) {
+                throw new JformersException(file + ":" + r.line() + ": no input_ids list (pre-tokenized rows need input_ids; "
                         + "to train on text, name a TASK such as text-classification)");
+            }
+            // one sequence, or one per choice (multiple choice): none may be longer than the model's positions
+            int longest = ids.size() > 0 && ids.get(0).isArray() ? 0 : ids.size();
+            for (JsonNode choice : ids.size() > 0 && ids.get(0).isArray() ? ids : List.<JsonNode>of()) {
+                longest = Math.max(longest, choice.size());
+            }
+            if (longest > positions) {
+                throw new JformersException(file + ":" + r.line() + ": " + longest + " input_ids, more than the model's "
+                        + positions + " positions (pre-tokenized rows are not truncated)");
             }
             out.add(r.values());
         }
@@ -202,7 +235,7 @@ public final class TaskData {
                 ? b -> TrainableModel.load(Task.SEQUENCE_CLASSIFICATION, o.model(), c, b, o.seed())
                 : b -> fromConfig(c, Task.SEQUENCE_CLASSIFICATION, b, o.seed());
         return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(pad),
-                Metrics.Classification::new, truncated[0]);
+                Metrics.Classification::new, truncated[0], o.maxLength());
     }
 
     /** The config with the task's labels: id2label, label2id (and problem_type), as run_glue.py writes them. */
@@ -296,7 +329,7 @@ public final class TaskData {
                 : b -> fromConfig(c, Task.TOKEN_CLASSIFICATION, b, o.seed());
         List<String> names = List.copyOf(label2id.keySet());
         return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId())),
-                () -> new Metrics.TokenClassification(names), truncated[0]);
+                () -> new Metrics.TokenClassification(names), truncated[0], o.maxLength());
     }
 
     static List<ObjectNode> encodeWords(List<DatasetFiles.Row> rows, Options o, String wordsColumn, String tagsColumn,
@@ -387,7 +420,7 @@ public final class TaskData {
             return a;
         }).toList();
         return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId())),
-                () -> new Metrics.QuestionAnswering(contexts, answers, 20, 30), 0);
+                () -> new Metrics.QuestionAnswering(contexts, answers, 20, 30), 0, o.maxLength());
     }
 
     /** The windows (features) of every example, as run_qa.py builds them; {@code stride} 128 with max_length 384. */
@@ -466,10 +499,7 @@ public final class TaskData {
     private static Prepared languageModeling(Options o, Tokenizer tokenizer, Path tokenizerDir, ObjectNode config) {
         boolean mlm = o.task().equals("fill-mask");
         String modelType = config.path("model_type").asText();
-        int positions = config.path("n_positions").asInt(config.path("max_position_embeddings").asInt(512));
-        if (modelType.equals("roberta")) {
-            positions -= 2;                                // RoBERTa's positions start after padding_idx
-        }
+        int positions = positions(config);
         int block = o.blockSize() != null ? o.blockSize() : Math.min(1024, positions);
         if (block < 2 || block > positions) {
             throw new JformersException("--block-size must be in [2, " + positions + "] for this model, got " + block);
@@ -483,7 +513,7 @@ public final class TaskData {
         java.util.function.Function<Backend, TrainableModel> model = o.model() != null
                 ? b -> TrainableModel.load(task, o.model(), b, o.seed())
                 : b -> fromConfig(config, task, b, o.seed());
-        return new Prepared(model, tokenizerDir, train, eval, collator, Metrics.Perplexity::new, 0);
+        return new Prepared(model, tokenizerDir, train, eval, collator, Metrics.Perplexity::new, 0, o.maxLength());
     }
 
     /**

@@ -368,7 +368,7 @@ public final class Trainer {
         try {
             deleteRecursively(tmp);
             saveModel(tmp);
-            Map<String, Tensor> moments = new LinkedHashMap<>();
+            Map<String, Tensor> moments = new java.util.TreeMap<>();   // sorted by name, as safetensors writes them
             optimizer.state().forEach((k, v) -> moments.put(k, Tensor.of(v.clone(), v.length)));
             SafetensorsWriter.write(moments, Map.of("format", "pt", "optim", args.optim), tmp.resolve("optimizer.safetensors"));
             Map<String, Object> scheduler = new LinkedHashMap<>();
@@ -386,9 +386,16 @@ public final class Trainer {
             state.write(tmp.resolve("trainer_state.json"));
             deleteRecursively(dst);
             Files.move(tmp, dst, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not write " + dst + " (the previous checkpoints are intact): "
-                    + e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {   // a full disk: drop the partial copy, keep the last whole one
+            try {
+                deleteRecursively(tmp);
+            } catch (IOException | RuntimeException ignored) {
+                // the disk may refuse even this; tmp-checkpoint-N is never picked for resuming
+            }
+            Path last = lastCheckpoint(out);
+            throw new JformersException("could not write " + dst + " (" + e.getMessage() + "); "
+                    + (last == null ? "no earlier checkpoint exists" : last + " is intact: resume with --resume-from-checkpoint "
+                    + last), e);
         }
         rotateCheckpoints();
     }

@@ -1,5 +1,7 @@
 package dev.jformers.training;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.jformers.core.JformersException;
 
 import java.io.IOException;
@@ -30,8 +32,31 @@ public final class TrainerState {
     public boolean isLocalProcessZero = true;
     public boolean isWorldProcessZero = true;
     public double totalFlos = 0;
-    /** Early stopping's patience counter, kept so that a resumed run stops where the original would have. */
+    public boolean isHyperParamSearch = false;
+    public String trialName;
+    public Map<String, Object> trialParams;
+    /**
+     * Early stopping's patience counter, kept so that a resumed run stops where the original would have. Written
+     * where Hugging Face keeps it ({@code stateful_callbacks.EarlyStoppingCallback.attributes}): Python's
+     * {@code TrainerState(**json)} accepts no other key.
+     */
+    @JsonIgnore
     public int earlyStoppingPatienceCounter;
+
+    @JsonProperty("stateful_callbacks")
+    Map<String, Object> statefulCallbacks() {
+        return Map.of("EarlyStoppingCallback", Map.of("args", Map.of(),
+                "attributes", Map.of("early_stopping_patience_counter", earlyStoppingPatienceCounter)));
+    }
+
+    @JsonProperty("stateful_callbacks")
+    void statefulCallbacks(Map<String, Object> callbacks) {
+        if (callbacks != null && callbacks.get("EarlyStoppingCallback") instanceof Map<?, ?> early
+                && early.get("attributes") instanceof Map<?, ?> attributes
+                && attributes.get("early_stopping_patience_counter") instanceof Number n) {
+            earlyStoppingPatienceCounter = n.intValue();
+        }
+    }
 
     public void write(Path file) {
         try {
