@@ -10,8 +10,6 @@ import dev.jformers.training.EarlyStoppingCallback;
 import dev.jformers.training.TaskData;
 import dev.jformers.training.TrainableModel;
 import dev.jformers.training.Trainer;
-import dev.jformers.training.TrainerCallback;
-import dev.jformers.training.TrainerState;
 import dev.jformers.training.TrainingArguments;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -116,6 +114,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--label-column", paramLabel = "NAME", defaultValue = "label",
             description = "the label (token-classification: the tag list, default 'ner_tags')") String labelColumn;
     @Option(names = "--json", description = "print the final metrics as one JSON object") boolean json;
+    @Option(names = {"--disable-tqdm", "--no-progress"},
+            description = "no progress bar on a terminal: log entries as JSON lines, as in a pipe or a log file")
+    boolean disableTqdm;
 
     @Mixin
     ModelOptions options;
@@ -148,7 +149,8 @@ final class TrainCommand implements Callable<Integer> {
                 if (earlyStoppingPatience != null) {
                     trainer.addCallback(new EarlyStoppingCallback(earlyStoppingPatience, 0.0));
                 }
-                trainer.addCallback(new ProgressReporter(err));
+                TrainingProgress progress = new TrainingProgress(err, !disableTqdm && TrainingProgress.stderrIsTerminal());
+                trainer.addCallback(progress);
                 CountDownLatch done = new CountDownLatch(1);
                 Thread hook = new Thread(() -> {      // Ctrl-C: finish the step, leave a resumable checkpoint
                     trainer.requestStop();
@@ -182,6 +184,7 @@ final class TrainCommand implements Callable<Integer> {
                         metrics.forEach((k, v) -> out.printf(Locale.ROOT, "  %-28s %s%n", k, v));
                     }
                 } finally {
+                    progress.close();
                     done.countDown();
                     try {
                         Runtime.getRuntime().removeShutdownHook(hook);
@@ -311,74 +314,6 @@ final class TrainCommand implements Callable<Integer> {
 
     private CommandLine.ParameterException usage(String message) {
         return new CommandLine.ParameterException(spec.commandLine(), message);
-    }
-
-    /**
-     * Progress on stderr: on a terminal one line redrawn in place (step, loss, learning rate, samples/s, time
-     * left); otherwise each log entry as one line, as Hugging Face prints its logs.
-     */
-    static final class ProgressReporter implements TrainerCallback {
-        private final PrintWriter err;
-        private final boolean terminal = System.console() != null;
-        private long start, lastDraw;
-        private int firstStep;
-        private double lastLoss = Double.NaN, lastLr;
-
-        ProgressReporter(PrintWriter err) {
-            this.err = err;
-        }
-
-        @Override
-        public void onTrainBegin(TrainingArguments args, TrainerState state, TrainerControl control) {
-            start = System.nanoTime();
-            firstStep = state.globalStep;
-        }
-
-        @Override
-        public void onStepEnd(TrainingArguments args, TrainerState state, TrainerControl control) {
-            if (!terminal || System.nanoTime() - lastDraw < 200_000_000L && state.globalStep < state.maxSteps) {
-                return;
-            }
-            lastDraw = System.nanoTime();
-            double seconds = (lastDraw - start) / 1e9;
-            int done = state.globalStep - firstStep;
-            double perStep = done == 0 ? 0 : seconds / done;
-            double samples = done * (double) args.perDeviceTrainBatchSize * args.gradientAccumulationSteps / seconds;
-            int width = 30, filled = (int) ((long) width * state.globalStep / Math.max(1, state.maxSteps));
-            err.printf(Locale.ROOT, "\r[%s%s] %d/%d  loss %.4f  lr %.2e  %.1f samples/s  %s left   ",
-                    "#".repeat(filled), " ".repeat(width - filled), state.globalStep, state.maxSteps, lastLoss, lastLr,
-                    samples, time(perStep * (state.maxSteps - state.globalStep)));
-            err.flush();
-        }
-
-        @Override
-        public void onLog(TrainingArguments args, TrainerState state, TrainerControl control, Map<String, Object> logs) {
-            if (logs.get("loss") instanceof Double loss) {
-                lastLoss = loss;
-                lastLr = (Double) logs.get("learning_rate");
-            }
-            if (terminal) {
-                if (!logs.containsKey("loss")) {
-                    err.print("\r");
-                    err.println(PipelineCommandJson.line(logs));
-                }
-            } else {
-                err.println(PipelineCommandJson.line(logs));
-            }
-            err.flush();
-        }
-
-        @Override
-        public void onTrainEnd(TrainingArguments args, TrainerState state, TrainerControl control) {
-            if (terminal) {
-                err.println();
-            }
-        }
-
-        static String time(double seconds) {
-            long s = (long) seconds;
-            return String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
-        }
     }
 
     /** One-line JSON of a log entry. */

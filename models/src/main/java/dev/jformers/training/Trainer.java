@@ -157,7 +157,7 @@ public final class Trainer {
         int firstEpoch = state.globalStep / updatesPerEpoch;
         int batchesToSkip = (state.globalStep % updatesPerEpoch) * args.gradientAccumulationSteps;
         int stepsAtStart = state.globalStep, lastLoggedStep = state.globalStep;
-        double lossSinceLog = 0, totalLoss = 0;
+        double lossSinceLog = 0, totalLoss = 0, stepLoss = 0;
         float gradNorm = 0;
         boolean stop = state.globalStep >= maxSteps;
         for (int epoch = firstEpoch; epoch < epochs && !stop; epoch++) {
@@ -174,12 +174,16 @@ public final class Trainer {
                 model.backward(args.gradientAccumulationSteps == 1 ? loss
                         : model.autograd().scale(loss, 1f / args.gradientAccumulationSteps));
                 lossSinceLog += (double) value / args.gradientAccumulationSteps;
+                stepLoss += (double) value / args.gradientAccumulationSteps;
                 boolean lastOfShortEpoch = batches.size() <= args.gradientAccumulationSteps && b + 1 == batches.size();
                 if ((b + 1) % args.gradientAccumulationSteps != 0 && !lastOfShortEpoch) {
                     continue;
                 }
                 gradNorm = GradientClipping.clipGradNorm(model.trainableParameters(), args.maxGradNorm);
                 model.step(optimizer, schedule.lr(state.globalStep));
+                state.stepLoss = stepLoss;
+                state.stepLearningRate = schedule.lr(state.globalStep);
+                stepLoss = 0;
                 state.globalStep++;
                 state.epoch = epoch + (double) (b + 1) / batches.size();
                 control.shouldLog = control.shouldEvaluate = control.shouldSave = false;

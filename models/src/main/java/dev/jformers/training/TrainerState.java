@@ -43,6 +43,12 @@ public final class TrainerState {
     @JsonIgnore
     public int earlyStoppingPatienceCounter;
 
+    /** The last optimizer step's loss (mean over its accumulated batches) and learning rate: what a progress bar shows. */
+    @JsonIgnore
+    public double stepLoss = Double.NaN;
+    @JsonIgnore
+    public double stepLearningRate = Double.NaN;
+
     @JsonProperty("stateful_callbacks")
     Map<String, Object> statefulCallbacks() {
         return Map.of("EarlyStoppingCallback", Map.of("args", Map.of(),
