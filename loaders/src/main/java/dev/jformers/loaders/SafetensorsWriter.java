@@ -15,6 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -64,6 +67,23 @@ public final class SafetensorsWriter {
         } catch (IOException e) {
             throw new LoaderException(file + ": cannot move " + tmp + " into place: " + e.getMessage(), e);
         }
+    }
+
+    /** safetensors' dtype order (its Dtype enum); its writer puts the larger first. */
+    private static final List<String> DTYPE_ORDER = List.of("BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "I16", "U16", "F16",
+            "BF16", "I32", "U32", "F32", "F64", "I64", "U64");
+
+    /**
+     * The tensors in the order Hugging Face's safetensors writer lays them out (and {@link #write} then keeps):
+     * by dtype, the later in safetensors' Dtype enum first (I64 before F32 before BOOL), then by name.
+     */
+    public static Map<String, Tensor> inHuggingFaceOrder(Map<String, Tensor> tensors) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        tensors.entrySet().stream()
+                .sorted(Comparator.comparing((Map.Entry<String, Tensor> e) -> -DTYPE_ORDER.indexOf(e.getValue().dtype()
+                        .safetensorsName())).thenComparing(Map.Entry::getKey))
+                .forEach(e -> out.put(e.getKey(), e.getValue()));
+        return out;
     }
 
     /** Converts any checkpoint {@link Checkpoints#open} reads into a safetensors file (keeping its metadata). */

@@ -15,6 +15,7 @@ import dev.jformers.models.PreTrainedModel;
 import dev.jformers.models.Task;
 import dev.jformers.models.PretrainedConfig;
 import dev.jformers.models.WeightInitializer;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
@@ -197,6 +198,12 @@ public final class TrainableModel implements AutoCloseable {
         return List.of(new AdamW.Group(decay, weightDecay), new AdamW.Group(noDecay, 0.0));
     }
 
+    /**
+     * The transformers version whose save_pretrained output these files follow (the golden data's); written as
+     * config.json's transformers_version when the starting config has none.
+     */
+    static final String TRANSFORMERS_VERSION = "4.28.1";
+
     /** Buffers that checkpoints carry beside the parameters and save_pretrained writes back unchanged. */
     private static final Pattern BUFFERS = Pattern.compile(".*(position_ids|attn\\.bias|attn\\.masked_bias)$");
 
@@ -226,17 +233,74 @@ public final class TrainableModel implements AutoCloseable {
                 }
             }
             params.forEach((name, p) -> tensors.putIfAbsent(name, p.value()));
+            addBuffers(tensors, headClass ? base : "");
             Path tmp = dir.resolve("model.safetensors.tmp");
-            SafetensorsWriter.write(tensors, Map.of("format", "pt"), tmp);
+            SafetensorsWriter.write(SafetensorsWriter.inHuggingFaceOrder(tensors), Map.of("format", "pt"), tmp);
             Files.move(tmp, dir.resolve("model.safetensors"), StandardCopyOption.REPLACE_EXISTING,
                     StandardCopyOption.ATOMIC_MOVE);
-            Files.writeString(dir.resolve("config.json"), config.toPrettyString() + "\n");
+            ObjectNode saved = config.deepCopy();
+            saved.put("torch_dtype", "float32");                        // the parameters are float32
+            if (!saved.hasNonNull("transformers_version")) {
+                saved.put("transformers_version", TRANSFORMERS_VERSION);
+            }
+            Files.writeString(dir.resolve("config.json"), sortedKeys(saved).toPrettyString() + "\n");
             if (generationConfig != null && !generationConfig.equals(dir.resolve("generation_config.json"))) {
                 Files.copy(generationConfig, dir.resolve("generation_config.json"), StandardCopyOption.REPLACE_EXISTING);
             }
         } catch (IOException e) {
             throw new UncheckedIOException("could not save the model to " + dir + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The persistent buffers transformers 4.28's save_pretrained writes beside the parameters, for a model whose
+     * source had none (from_config): BERT's and RoBERTa's {@code embeddings.position_ids} (int64 0..P-1), GPT-2's
+     * causal mask {@code attn.bias} (bool, lower triangle) and {@code attn.masked_bias} (-1e4). Newer transformers
+     * no longer save them and ignore them on load.
+     */
+    private void addBuffers(Map<String, Tensor> tensors, String prefix) {
+        JsonNode c = model.config().common().json();
+        switch (model.config().modelType()) {
+            case "bert", "roberta" -> {
+                String name = prefix + "embeddings.position_ids";
+                if (tensors.containsKey(prefix + "embeddings.word_embeddings.weight") && !tensors.containsKey(name)) {
+                    int positions = c.path("max_position_embeddings").asInt();
+                    long[] ids = new long[positions];
+                    java.util.Arrays.setAll(ids, i -> i);
+                    tensors.put(name, Tensor.ofLongs(ids, 1, positions));
+                }
+            }
+            case "gpt2" -> {
+                int positions = c.path("n_positions").asInt();
+                for (int layer = 0; tensors.containsKey(prefix + "h." + layer + ".ln_1.weight"); layer++) {
+                    String attn = prefix + "h." + layer + ".attn.";
+                    if (!tensors.containsKey(attn + "bias")) {
+                        byte[] lower = new byte[positions * positions];
+                        for (int i = 0; i < positions; i++) {
+                            java.util.Arrays.fill(lower, i * positions, i * positions + i + 1, (byte) 1);
+                        }
+                        tensors.put(attn + "bias", Tensor.wrap(java.lang.foreign.MemorySegment.ofArray(lower),
+                                dev.jformers.core.DType.BOOL, 1, 1, positions, positions));
+                    }
+                    tensors.putIfAbsent(attn + "masked_bias", Tensor.of(new float[] {-1e4f}));
+                }
+            }
+            default -> {
+                // DistilBERT keeps no persistent buffer
+            }
+        }
+    }
+
+    /** A copy with every object's keys in sorted order, as save_pretrained writes config.json (sort_keys=True). */
+    static ObjectNode sortedKeys(ObjectNode node) {
+        ObjectNode out = node.objectNode();
+        List<String> names = new ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        names.sort(null);
+        for (String n : names) {
+            out.set(n, node.get(n) instanceof ObjectNode o ? sortedKeys(o) : node.get(n));
+        }
+        return out;
     }
 
     @Override
