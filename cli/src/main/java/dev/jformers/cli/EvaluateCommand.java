@@ -46,6 +46,8 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--max-length", paramLabel = "N", description = "default: 128; question-answering 384") Integer maxLength;
     @Option(names = "--block-size", paramLabel = "N") Integer blockSize;
     @Option(names = "--mlm-probability", paramLabel = "P", defaultValue = "0.15") double mlmProbability;
+    @Option(names = "--whole-word-mask", description = "fill-mask: mask whole words, as the model was trained")
+    boolean wholeWordMask;
     @Option(names = "--text-column", paramLabel = "NAME", defaultValue = "text") String textColumn;
     @Option(names = "--text-pair-column", paramLabel = "NAME") String textPairColumn;
     @Option(names = "--label-column", paramLabel = "NAME", defaultValue = "label") String labelColumn;
@@ -68,6 +70,9 @@ final class EvaluateCommand implements Callable<Integer> {
             TaskData.Prepared p = TaskData.forEvaluation(new TaskData.Options(t,
                     dir, null, null, null, data, scratch, length, blockSize, mlmProbability, textColumn, textPairColumn,
                     labelColumn, seed));
+            if (wholeWordMask) {
+                TrainCommand.wholeWordMask(p, t, spec);
+            }
             TrainingArguments args = new TrainingArguments(scratch);
             args.perDeviceEvalBatchSize = batchSize;
             args.seed = seed;

@@ -206,16 +206,7 @@ final class TrainCommand implements Callable<Integer> {
                 seed == null ? 42 : seed);
         TaskData.Prepared data = TaskData.prepare(o);
         if (wholeWordMask) {
-            if (!(data.collator() instanceof DataCollatorForLanguageModeling lm) || !"fill-mask".equals(t)) {
-                throw usage("--whole-word-mask is for fill-mask");
-            }
-            Tokenizer tok = AutoTokenizer.fromPretrained(data.tokenizerDir());
-            boolean[] continuation = new boolean[tok.size()];
-            for (int id = 0; id < continuation.length; id++) {
-                String piece = tok.idToToken(id);
-                continuation[id] = piece != null && piece.startsWith("##");
-            }
-            lm.wholeWordMask(continuation);
+            wholeWordMask(data, t, spec);
         }
         if (data.maxLength() < length && t != null && !t.equals("fill-mask") && !t.equals("text-generation")) {
             err.println("jformers: --max-length " + length + " is more than the model takes: using " + data.maxLength());
@@ -225,6 +216,20 @@ final class TrainCommand implements Callable<Integer> {
                     + " longer than " + data.maxLength() + " tokens and truncated");
         }
         return data;
+    }
+
+    /** --whole-word-mask: the fill-mask collator masks all WordPiece tokens of a word together. */
+    static void wholeWordMask(TaskData.Prepared data, String task, CommandLine.Model.CommandSpec spec) {
+        if (!(data.collator() instanceof DataCollatorForLanguageModeling lm) || !"fill-mask".equals(task)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--whole-word-mask is for fill-mask");
+        }
+        Tokenizer tok = AutoTokenizer.fromPretrained(data.tokenizerDir());
+        boolean[] continuation = new boolean[tok.size()];
+        for (int id = 0; id < continuation.length; id++) {
+            String piece = tok.idToToken(id);
+            continuation[id] = piece != null && piece.startsWith("##");
+        }
+        lm.wholeWordMask(continuation);
     }
 
     static String canonical(String task) {

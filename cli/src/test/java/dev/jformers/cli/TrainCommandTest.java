@@ -320,4 +320,67 @@ class TrainCommandTest {
             return new CoreCommandsTest.Run(-1, e.getMessage(), "");
         }
     }
+
+    static final String BOOK = """
+            Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse,
+            and nothing particular to interest me on shore, I thought I would sail about a little and see the watery
+            part of the world. It is a way I have of driving off the spleen and regulating the circulation.
+            Whenever I find myself growing grim about the mouth; whenever it is a damp, drizzly November in my soul;
+            then, I account it high time to get to sea as soon as I can.
+            """;
+
+    /**
+     * text-generation from --config (HF's initialisation) with GPT-2's tokenizer and fill-mask with whole-word masking:
+     * the text is cut into blocks, the final metrics hold eval_loss and eval_perplexity = exp(eval_loss), and
+     * {@code evaluate --json} prints exactly {loss, perplexity, samples} for the saved model, the same loss.
+     */
+    @Test
+    void languageModelsTrainFromTextAndEvaluate(@TempDir Path tmp) throws Exception {
+        Path text = tmp.resolve("book.txt");
+        Files.writeString(text, BOOK);
+        Path gpt2 = CoreCommandsTest.testdata().resolve("golden/pipelines/text-generation-gpt2");
+        Path out = tmp.resolve("gpt2");
+        CoreCommandsTest.Run r = CoreCommandsTest.run("train", "text-generation", "--config", gpt2.resolve("config.json")
+                .toString(), "--tokenizer", gpt2.toString(), "--train", text.toString(), "--eval", text.toString(),
+                "--output", out.toString(), "--block-size", "16", "--max-steps", "2", "--per-device-train-batch-size", "2",
+                "--learning-rate", "1e-3", "--save-strategy", "no", "--backend", "scalar", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode trained = read(r.out().strip());
+        assertEquals(Math.exp(trained.get("eval_loss").asDouble()), trained.get("eval_perplexity").asDouble(), 1e-9);
+        JsonNode config = read(out.resolve("config.json"));
+        assertEquals("GPT2LMHeadModel", config.get("architectures").get(0).asText());
+        assertTrue(Files.isRegularFile(out.resolve("vocab.json")) && Files.isRegularFile(out.resolve("merges.txt")));
+        CoreCommandsTest.Run ev = CoreCommandsTest.run("evaluate", "text-generation", "--model", out.toString(), "--data",
+                text.toString(), "--block-size", "16", "--backend", "scalar", "--json");
+        assertEquals(0, ev.code(), ev.err());
+        JsonNode m = read(ev.out().strip());
+        assertEquals(java.util.List.of("loss", "perplexity", "samples"), fieldNames(m));
+        assertEquals(trained.get("eval_loss").asDouble(), m.get("loss").asDouble(), 0.0, "the saved model = the trained one");
+        assertEquals(trained.get("eval_samples").asInt(), m.get("samples").asInt());
+        CoreCommandsTest.Run generated = CoreCommandsTest.run("text-generation", "--model", out.toString(),
+                "--max-new-tokens", "3", "Call me");
+        assertEquals(0, generated.code(), generated.err());
+        assertTrue(generated.out().startsWith("Call me"), generated.out());
+
+        Path bert = CoreCommandsTest.testdata().resolve("golden/pipelines/fill-mask-bert");
+        Path mlm = tmp.resolve("mlm");
+        r = CoreCommandsTest.run("train", "fill-mask", "--model", bert.toString(), "--train", text.toString(), "--eval",
+                text.toString(), "--output", mlm.toString(), "--block-size", "16", "--max-steps", "2",
+                "--whole-word-mask", "--save-strategy", "no", "--backend", "scalar", "--json");
+        assertEquals(0, r.code(), r.err());
+        trained = read(r.out().strip());
+        ev = CoreCommandsTest.run("evaluate", "fill-mask", "--model", mlm.toString(), "--data", text.toString(),
+                "--block-size", "16", "--whole-word-mask", "--backend", "scalar", "--json");
+        assertEquals(0, ev.code(), ev.err());
+        m = read(ev.out().strip());
+        assertEquals(java.util.List.of("loss", "perplexity", "samples"), fieldNames(m));
+        assertEquals(trained.get("eval_loss").asDouble(), m.get("loss").asDouble(), 0.0, "the same masks (seed 42)");
+        assertEquals(Math.exp(m.get("loss").asDouble()), m.get("perplexity").asDouble(), 1e-9);
+    }
+
+    static java.util.List<String> fieldNames(JsonNode node) {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        node.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
 }

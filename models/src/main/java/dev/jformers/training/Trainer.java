@@ -251,12 +251,18 @@ public final class Trainer {
             Collections.shuffle(order, new Random(mix(args.seed, -1 - epoch)));
         }
         int bs = args.perDeviceTrainBatchSize;
-        if (args.groupByLength) {   // HF's LengthGroupedSampler: mega-batches of 50 batches, longest first inside each
-            int mega = 50 * bs;
+        if (args.groupByLength) {   // HF's LengthGroupedSampler: mega-batches of 50 batches, longest first inside each,
+            int mega = 50 * bs;     // and the longest row of all at the very front (an out-of-memory error comes first)
+            Comparator<Integer> longestFirst = Comparator.comparingInt(
+                    (Integer r) -> trainDataset.get(r).path("input_ids").size()).reversed();
+            int longest = 0;
             for (int i = 0; i < order.size(); i += mega) {
-                order.subList(i, Math.min(order.size(), i + mega)).sort(Comparator.comparingInt(
-                        (Integer r) -> trainDataset.get(r).path("input_ids").size()).reversed());
+                order.subList(i, Math.min(order.size(), i + mega)).sort(longestFirst);
+                if (longestFirst.compare(order.get(i), order.get(longest)) < 0) {
+                    longest = i;
+                }
             }
+            Collections.swap(order, 0, longest);
         }
         List<List<ObjectNode>> out = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {

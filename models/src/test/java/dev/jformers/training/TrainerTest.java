@@ -296,4 +296,46 @@ class TrainerTest {
         }
         assertNotNull(out);
     }
+
+    /**
+     * group_by_length (HF's LengthGroupedSampler): the shuffled rows are cut into mega-batches of 50 batches, each sorted
+     * longest first, and the longest row of all goes to the very front; the order stays seeded (a resumed run replays it).
+     */
+    @Test
+    void groupByLengthBatchesRowsOfSimilarLength(@TempDir Path out) {
+        Path dir = GoldenTrainingTest.root().resolve("gpt2/lm_head");
+        List<ObjectNode> rows = new ArrayList<>();
+        java.util.Random random = new java.util.Random(5);
+        for (int i = 0; i < 60; i++) {                      // 60 rows of 2..31 tokens (a causal LM needs 2)
+            ObjectNode row = Golden.JSON.createObjectNode();
+            var ids = row.putArray("input_ids");
+            for (int t = 0, length = 2 + random.nextInt(30); t < length; t++) {
+                ids.add(random.nextInt(159));
+            }
+            row.set("labels", ids.deepCopy());
+            rows.add(row);
+        }
+        List<Integer> seen = new ArrayList<>();
+        DataCollator padding = new DataCollatorWithPadding(159);
+        DataCollator recording = (batch, r) -> {
+            batch.forEach(row -> seen.add(row.get("input_ids").size()));
+            return padding.collate(batch, r);
+        };
+        TrainingArguments a = goldenAdamW(out);
+        a.perDeviceTrainBatchSize = 1;                     // mega-batches of 50 rows: rows 0-49 and 50-59
+        a.maxSteps = 60;
+        a.loggingSteps = 60;
+        a.shuffle = true;
+        a.groupByLength = true;
+        try (Backend backend = Backends.create("scalar"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            new Trainer(m, a, rows, null, recording).train();
+        }
+        int longest = rows.stream().mapToInt(r -> r.get("input_ids").size()).max().orElseThrow();
+        assertEquals(longest, seen.getFirst(), "the longest row first: " + seen);
+        // row 0 and row 50 (the head of the second mega-batch) may have been swapped; the rest is sorted
+        for (List<Integer> run : List.of(seen.subList(1, 50), seen.subList(51, 60))) {
+            assertEquals(run.stream().sorted(java.util.Comparator.reverseOrder()).toList(), run,
+                    "each mega-batch longest first: " + seen);
+        }
+    }
 }
