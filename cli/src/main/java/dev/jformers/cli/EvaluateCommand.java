@@ -62,10 +62,10 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        String t = task == null ? null : TrainCommand.canonical(task, spec);   // usage errors before any loading
         Path dir = ModelResolver.resolve(model);
         Path scratch = Files.createTempDirectory("jformers-evaluate");
         try {
-            String t = task == null ? null : TrainCommand.canonical(task);
             int length = maxLength != null ? maxLength : "question-answering".equals(t) ? 384 : 128;
             TaskData.Prepared p = TaskData.forEvaluation(new TaskData.Options(t,
                     dir, null, null, null, data, scratch, length, blockSize, mlmProbability, textColumn, textPairColumn,

@@ -126,6 +126,14 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (task != null) {
+            canonical(task, spec);
+        }
+        if (eval == null && (evaluationStrategy != null && !evaluationStrategy.equals("no") || loadBestModelAtEnd
+                || earlyStoppingPatience != null)) {
+            throw usage("evaluating during training (--evaluation-strategy, --load-best-model-at-end, "
+                    + "--early-stopping-patience) needs --eval FILE");
+        }
         TrainingArguments args = arguments();
         if ((model == null) == (config == null)) {
             throw usage("give --model (fine-tuning) or --config (training from scratch), not both");
@@ -230,6 +238,15 @@ final class TrainCommand implements Callable<Integer> {
             continuation[id] = piece != null && piece.startsWith("##");
         }
         lm.wholeWordMask(continuation);
+    }
+
+    /** {@link #canonical(String)}, an unknown task being a usage error (exit status 2). */
+    static String canonical(String task, CommandLine.Model.CommandSpec spec) {
+        try {
+            return canonical(task);
+        } catch (JformersException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
 
     static String canonical(String task) {

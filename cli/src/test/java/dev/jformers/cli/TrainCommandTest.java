@@ -187,6 +187,58 @@ class TrainCommandTest {
                 "--eval", dev.toString(), "--output", tmp.resolve("o4").toString());
         assertEquals(1, r.code());
         assertTrue(r.err().contains("dev.csv:2") && r.err().contains("label 'b'"), r.err());
+
+        Files.writeString(dev, "text,label\nhello,a\n\"hi, there\",a,extra\n");      // a malformed CSV line
+        r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(), "--train", csv.toString(),
+                "--eval", dev.toString(), "--output", tmp.resolve("o5").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("dev.csv:3: 3 fields, the header has 2"), r.err());
+        Files.writeString(dev, "text,label\n");                                          // a header and no rows
+        r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(), "--train", csv.toString(),
+                "--eval", dev.toString(), "--output", tmp.resolve("o6").toString());
+        assertEquals(1, r.code());
+        assertTrue(r.err().contains("dev.csv: no rows"), r.err());
+
+        r = CoreCommandsTest.run("train", "sentiment", "--model", model.toString(), "--train", csv.toString(), "--output",
+                tmp.resolve("o7").toString());
+        assertEquals(2, r.code(), "an unknown task is a usage error");
+        assertTrue(r.err().contains("unknown task 'sentiment'"), r.err());
+        r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(), "--train", csv.toString(),
+                "--output", tmp.resolve("o8").toString(), "--evaluation-strategy", "steps");
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("needs --eval FILE"), r.err());
+
+        r = CoreCommandsTest.run("train", "--model", c.toString(), "--train", c.resolve("train.jsonl").toString(),
+                "--output", used.toString(), "--overwrite-output-dir", "--max-steps", "1", "--save-strategy", "no");
+        assertEquals(0, r.code(), r.err());
+        assertEquals("BertForSequenceClassification", read(used.resolve("config.json")).get("architectures").get(0).asText());
+    }
+
+    /**
+     * GPT-2 has no padding token: text-classification pads with its end-of-text token and writes it as pad_token_id
+     * (HF's usual recipe), so batches of several rows train, and evaluate pads the same way.
+     */
+    @Test
+    void gpt2TextClassificationPadsWithEndOfText(@TempDir Path tmp) throws Exception {
+        Path gpt2 = CoreCommandsTest.testdata().resolve("golden/pipelines/text-generation-gpt2");
+        Path data = tmp.resolve("reviews.jsonl");
+        Files.writeString(data, """
+                {"text": "a wonderful, moving film", "label": "pos"}
+                {"text": "dull", "label": "neg"}
+                {"text": "I loved every minute of it", "label": "pos"}
+                {"text": "a waste of an evening", "label": "neg"}
+                """);
+        Path out = tmp.resolve("out");
+        CoreCommandsTest.Run r = CoreCommandsTest.run("train", "text-classification", "--model", gpt2.toString(), "--train",
+                data.toString(), "--eval", data.toString(), "--output", out.toString(), "--max-steps", "2",
+                "--per-device-train-batch-size", "4", "--save-strategy", "no", "--backend", "scalar", "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(50256, read(out.resolve("config.json")).get("pad_token_id").asInt());
+        JsonNode trained = read(r.out().strip());
+        CoreCommandsTest.Run ev = CoreCommandsTest.run("evaluate", "text-classification", "--model", out.toString(),
+                "--data", data.toString(), "--backend", "scalar", "--json");
+        assertEquals(0, ev.code(), ev.err());
+        assertEquals(trained.get("eval_loss").asDouble(), read(ev.out().strip()).get("loss").asDouble(), 0.0);
     }
 
     /** token-classification and question-answering: train, then evaluate reports seqeval's and SQuAD's metrics. */

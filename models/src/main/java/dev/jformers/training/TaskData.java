@@ -122,12 +122,12 @@ public final class TaskData {
             List<ObjectNode> rows = encode(DatasetFiles.read(o.eval()), o, tokenizer, label2id, modelType.equals("bert"),
                     o.eval(), truncated);
             return new Prepared(b -> TrainableModel.load(dir, b), dir, null, rows,
-                    new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId())), Metrics.Classification::new,
+                    new DataCollatorWithPadding(padId(tokenizer, config)), Metrics.Classification::new,
                     truncated[0], o.maxLength());
         }
         boolean bert = modelType.equals("bert");
         java.util.function.Function<Backend, TrainableModel> trained = b -> TrainableModel.load(dir, b);
-        DataCollator padding = new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId()));
+        DataCollator padding = new DataCollatorWithPadding(padId(tokenizer, config));
         if (o.task().equals("token-classification")) {
             Map<String, Integer> label2id = labels(config, dir);
             String words = o.textColumn().equals("text") ? "tokens" : o.textColumn();
@@ -222,20 +222,32 @@ public final class TaskData {
         }
         ObjectNode c = withLabels(config, label2id, "single_label_classification");
         String modelType = c.path("model_type").asText();
-        if (tokenizer.padTokenId() >= 0 && !c.hasNonNull("pad_token_id")) {
-            c.put("pad_token_id", tokenizer.padTokenId());    // GPT-2 finds each row's last real token by it
+        int pad = padId(tokenizer, c);
+        if (!c.hasNonNull("pad_token_id")) {
+            c.put("pad_token_id", pad);                        // GPT-2 finds each row's last real token by it
         }
         boolean tokenTypes = modelType.equals("bert");
         int[] truncated = {0};
         List<ObjectNode> train = encode(trainRows, o, tokenizer, label2id, tokenTypes, o.train(), truncated);
         List<ObjectNode> eval = evalRows == null ? null : encode(evalRows, o, tokenizer, label2id, tokenTypes, o.eval(),
                 truncated);
-        int pad = Math.max(0, tokenizer.padTokenId());
         java.util.function.Function<Backend, TrainableModel> model = o.model() != null
                 ? b -> TrainableModel.load(Task.SEQUENCE_CLASSIFICATION, o.model(), c, b, o.seed())
                 : b -> fromConfig(c, Task.SEQUENCE_CLASSIFICATION, b, o.seed());
         return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(pad),
                 Metrics.Classification::new, truncated[0], o.maxLength());
+    }
+
+    /**
+     * The id rows are padded with: the tokenizer's pad token; a tokenizer without one (GPT-2's) pads with the
+     * config's pad_token_id, else with its end-of-text token, the usual recipe, which text-classification also writes
+     * to config.json as pad_token_id (GPT-2 finds each row's last real token by it).
+     */
+    static int padId(Tokenizer tokenizer, JsonNode config) {
+        if (tokenizer.padTokenId() >= 0) {
+            return tokenizer.padTokenId();
+        }
+        return config.hasNonNull("pad_token_id") ? config.get("pad_token_id").asInt() : Math.max(0, tokenizer.eosTokenId());
     }
 
     /** The config with the task's labels: id2label, label2id (and problem_type), as run_glue.py writes them. */
@@ -328,7 +340,7 @@ public final class TaskData {
                 ? b -> TrainableModel.load(Task.TOKEN_CLASSIFICATION, o.model(), c, b, o.seed())
                 : b -> fromConfig(c, Task.TOKEN_CLASSIFICATION, b, o.seed());
         List<String> names = List.copyOf(label2id.keySet());
-        return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId())),
+        return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(padId(tokenizer, config)),
                 () -> new Metrics.TokenClassification(names), truncated[0], o.maxLength());
     }
 
@@ -419,7 +431,7 @@ public final class TaskData {
             r.values().path("answers").path("text").forEach(t -> a.add(t.asText()));
             return a;
         }).toList();
-        return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(Math.max(0, tokenizer.padTokenId())),
+        return new Prepared(model, tokenizerDir, train, eval, new DataCollatorWithPadding(padId(tokenizer, config)),
                 () -> new Metrics.QuestionAnswering(contexts, answers, 20, 30), 0, o.maxLength());
     }
 
