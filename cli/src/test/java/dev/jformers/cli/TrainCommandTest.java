@@ -105,6 +105,20 @@ class TrainCommandTest {
         JsonNode tol = read(c.resolve("golden.json")).get("tolerance").get("after_sgd");
         compare(out.resolve("model.safetensors"), c.resolve("after_sgd.safetensors"), tol.get("atol").asDouble(),
                 tol.get("rtol").asDouble(), null);
+
+        // evaluate without TASK: the class's own loss on pre-tokenized rows; batch 0 at the initial weights is golden
+        Path batch0 = out.resolve("batch0.jsonl");
+        Files.write(batch0, Files.readAllLines(c.resolve("train.jsonl")).subList(0, 2));
+        CoreCommandsTest.Run ev = CoreCommandsTest.run("evaluate", "--model", c.toString(), "--data", batch0.toString(),
+                "--json");
+        assertEquals(0, ev.code(), ev.err());
+        JsonNode g = read(c.resolve("golden.json"));
+        double expected = g.get("sgd").get("steps").get(0).get("loss").asDouble();
+        JsonNode m = read(ev.out().strip());
+        assertEquals(java.util.List.of("loss", "samples"), fieldNames(m));
+        assertEquals(expected, m.get("loss").asDouble(), g.get("tolerance").get("loss").get("atol").asDouble()
+                + g.get("tolerance").get("loss").get("rtol").asDouble() * expected);
+        assertEquals(2, m.get("samples").asInt());
     }
 
     /** A base BERT + a CSV of labelled texts: a new head, labels in config.json, and the pipeline serves it. */
