@@ -241,6 +241,14 @@ class TrainerTest {
             }
             assertEquals(new TreeSet<>(List.of("config.json", "model.safetensors", "optimizer.safetensors", "rng_state.json",
                     "scheduler.json", "trainer_state.json", "training_args.json")), names);
+            JsonNode stateJson = Golden.read(last.resolve("trainer_state.json"));
+            Set<String> stateKeys = new TreeSet<>();
+            stateJson.fieldNames().forEachRemaining(stateKeys::add);
+            // Python's TrainerState(**json) accepts its own fields only
+            assertEquals(new TreeSet<>(List.of("best_metric", "best_model_checkpoint", "epoch", "eval_steps", "global_step",
+                    "is_hyper_param_search", "is_local_process_zero", "is_world_process_zero", "log_history", "logging_steps",
+                    "max_steps", "num_train_epochs", "save_steps", "stateful_callbacks", "total_flos", "train_batch_size",
+                    "trial_name", "trial_params")), stateKeys);
             TrainerState saved = TrainerState.read(last.resolve("trainer_state.json"));
             assertEquals(s.globalStep, saved.globalStep);
             Map<String, Object> firstLog = saved.logHistory.getFirst();
@@ -278,6 +286,11 @@ class TrainerTest {
             t.train();
             assertTrue(t.state().globalStep < 30, "stopped early at " + t.state().globalStep);
             assertEquals(2, t.state().earlyStoppingPatienceCounter);
+            // kept where Hugging Face keeps it, and read back on resume
+            Path checkpoint = Trainer.lastCheckpoint(out);
+            assertEquals(2, Golden.read(checkpoint.resolve("trainer_state.json")).get("stateful_callbacks")
+                    .get("EarlyStoppingCallback").get("attributes").get("early_stopping_patience_counter").asInt());
+            assertEquals(2, TrainerState.read(checkpoint.resolve("trainer_state.json")).earlyStoppingPatienceCounter);
         }
     }
 
