@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
@@ -20,8 +21,10 @@ import java.util.Optional;
 
 /**
  * Runs the kernel benchmarks with a short configuration (1 fork, 2 warm-up × 1 s, 3 × 1 s) and prints a
- * markdown table: GFLOP/s and GB/s, and their ratio to the FMA peak and read bandwidth measured in the
- * same run ({@link PeakBenchmark}) and to the nominal peak of docs/benchmarks.md.
+ * markdown table: first the share of the FMA peak (or, for M = 1, of the read bandwidth) measured in the
+ * same run ({@link PeakBenchmark}), then GFLOP/s, GB/s and the nominal peak of docs/benchmarks.md. A case
+ * whose iterations spread by more than 10% is run again and, if it still does, printed as a range marked
+ * drifting ({@link Drift}).
  *
  * <p>Usage: {@code java -cp benchmarks.jar dev.jformers.benchmarks.KernelReport [regex]} (see run.sh);
  * the regex narrows which benchmarks run (default: all three classes).
@@ -48,7 +51,7 @@ public final class KernelReport {
                 .warmupIterations(2).warmupTime(TimeValue.seconds(1))
                 .measurementIterations(3).measurementTime(TimeValue.seconds(1))
                 .build();
-        Collection<RunResult> results = new Runner(options).run();
+        Collection<RunResult> results = Drift.rerunDrifting(new Runner(options).run(), options);
         System.out.println();
         System.out.printf("Load average (1, 5, 15 min) before: %s; after: %s. Transparent huge pages: `%s`%s.%n", loadBefore,
                 loadAverage(), ForkFlags.thpMode(), ForkFlags.hugePagesOffered() ? ", forks run with " + ForkFlags.HUGE_PAGES : "");
@@ -57,6 +60,7 @@ public final class KernelReport {
 
     static String markdown(Collection<RunResult> results) {
         double[] peak = new double[3], bandwidth = new double[3];
+        boolean[] boundDrifts = new boolean[3];
         List<RunResult> gemm = new ArrayList<>(), gemmKernel = new ArrayList<>(), rowOps = new ArrayList<>(),
                 loops = new ArrayList<>();
         for (RunResult r : results) {
@@ -71,17 +75,24 @@ public final class KernelReport {
                 case "gemmIntoPreallocatedOutput" -> gemmKernel.add(r);
                 default -> (r.getParams().getBenchmark().contains("KernelLoop") ? loops : rowOps).add(r);
             }
+            if (method.matches("(fma|read)[12]") && Drift.drifting(r)) {
+                boundDrifts[method.charAt(method.length() - 1) - '0'] = true;
+            }
         }
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "Date %s; %s; %d processors; JDK %s; %s.%n%n", LocalDate.now(), cpuModel(),
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), widthNote()));
         out.append("| bound (measured in this run) | 1 thread | 2 threads |\n|---|---:|---:|\n");
         out.append(String.format(Locale.ROOT, "| FP32 FMA peak, GFLOP/s | %.1f | %.1f |%n", peak[1], peak[2]));
-        out.append(String.format(Locale.ROOT, "| read bandwidth, GB/s | %.1f | %.1f |%n%n", bandwidth[1], bandwidth[2]));
+        out.append(String.format(Locale.ROOT, "| read bandwidth, GB/s | %.1f | %.1f |%n", bandwidth[1], bandwidth[2]));
+        if (boundDrifts[1] || boundDrifts[2]) {
+            out.append("\nThe bounds themselves drifted in this run (the machine is not quiet): every % below is uncertain.\n");
+        }
+        out.append('\n');
 
-        out.append("| linear M×K×N | threads | ms/call | GFLOP/s | % measured peak | % nominal peak | weight GB/s"
-                + " | % measured bandwidth | GFLOP/s without allocating the output | % measured peak |\n");
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        out.append("| linear M×K×N | threads | % of measured bound (peak; read bandwidth for M = 1) | ms/call | GFLOP/s | % nominal peak"
+                + " | weight GB/s | GFLOP/s without allocating the output | % measured peak |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (RunResult r : gemm) {
             String shape = r.getParams().getParam("shape");
             int threads = Integer.parseInt(r.getParams().getParam("threads"));
@@ -90,13 +101,17 @@ public final class KernelReport {
             double ops = r.getPrimaryResult().getScore();
             double gflops = ops * 2 * m * k * n / 1e9, gbs = ops * 4 * k * n / 1e9;
             boolean memoryBound = m == 1;
+            // % of the bound per call: GFLOP/s over the peak, or weight GB/s over the read bandwidth
+            double bound = memoryBound ? bandwidth[threads] : peak[threads];
+            double percentPerOp = 100 * (memoryBound ? 4 * k * n : 2 * m * k * n) / 1e9 / bound;
+            String share = bound <= 0 ? "– (bound not measured)" : Drift.drifting(r) ? Drift.range(r, "%.0f%%", percentPerOp)
+                    : String.format(Locale.ROOT, "%.0f%%", ops * percentPerOp);
             double kernelGflops = gemmKernel.stream()
                     .filter(g -> g.getParams().getParam("shape").equals(shape) && g.getParams().getParam("threads").equals(String.valueOf(threads)))
                     .mapToDouble(g -> g.getPrimaryResult().getScore() * 2 * m * k * n / 1e9).findFirst().orElse(Double.NaN);
-            out.append(String.format(Locale.ROOT, "| %s | %d | %.3f | %.1f | %s | %s | %s | %s | %s | %s |%n", shape.replace("x", "×"),
-                    threads, 1e3 / ops, gflops, percent(gflops, peak[threads]), percent(gflops, NOMINAL_PEAK[threads]),
+            out.append(String.format(Locale.ROOT, "| %s | %d | %s | %.3f | %.1f | %s | %s | %s | %s |%n", shape.replace("x", "×"),
+                    threads, share, 1e3 / ops, gflops, percent(gflops, NOMINAL_PEAK[threads]),
                     memoryBound ? String.format(Locale.ROOT, "%.1f", gbs) : "–",
-                    memoryBound ? percent(gbs, bandwidth[threads]) : "–",
                     Double.isNaN(kernelGflops) ? "–" : String.format(Locale.ROOT, "%.1f", kernelGflops),
                     Double.isNaN(kernelGflops) ? "–" : percent(kernelGflops, peak[threads])));
         }
@@ -117,7 +132,7 @@ public final class KernelReport {
             double allocation = rowOps.stream()
                     .filter(z -> method(z).equals("zeros" + size) && z.getParams().getParam("threads").equals(String.valueOf(threads)))
                     .mapToDouble(z -> 1e6 / z.getPrimaryResult().getScore()).findFirst().orElse(Double.NaN);
-            out.append(String.format(Locale.ROOT, "| %s | %d | %.1f | %.1f | %.1f |%n", method, threads, 1e6 / ops,
+            out.append(String.format(Locale.ROOT, "| %s | %d | %s | %.1f | %.1f |%n", method, threads, microseconds(r),
                     ops * elements * 8 / 1e9, allocation));
         }
         out.append("\n| inner loop only (1 thread, no allocation) | µs/call | GB/s (read + write) |\n|---|---:|---:|\n");
@@ -128,9 +143,19 @@ public final class KernelReport {
                 elements *= Long.parseLong(d);
             }
             double ops = r.getPrimaryResult().getScore();
-            out.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f |%n", method, 1e6 / ops, ops * elements * 8 / 1e9));
+            out.append(String.format(Locale.ROOT, "| %s | %s | %.1f |%n", method, microseconds(r), ops * elements * 8 / 1e9));
         }
         return out.toString();
+    }
+
+    /** µs per call of a throughput result, or the range of its iterations when they drift. */
+    private static String microseconds(RunResult r) {
+        if (Drift.drifting(r)) {   // µs = 1e6 / (ops/s): the fastest iteration gives the smallest figure
+            double[] s = Drift.iterations(r);
+            double fast = Arrays.stream(s).max().orElse(Double.NaN), slow = Arrays.stream(s).min().orElse(Double.NaN);
+            return String.format(Locale.ROOT, "%.1f–%.1f (drifting %d%%)", 1e6 / fast, 1e6 / slow, Math.round(Drift.spread(r) * 100));
+        }
+        return String.format(Locale.ROOT, "%.1f", 1e6 / r.getPrimaryResult().getScore());
     }
 
     private static String method(RunResult r) {

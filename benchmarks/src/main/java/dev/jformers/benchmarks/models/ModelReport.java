@@ -1,6 +1,7 @@
 package dev.jformers.benchmarks.models;
 
 import dev.jformers.benchmarks.PeakBenchmark;
+import dev.jformers.benchmarks.Drift;
 import dev.jformers.benchmarks.ForkFlags;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
@@ -21,9 +22,10 @@ import java.util.Locale;
 
 /**
  * Runs the model comparisons ({@link OnnxRuntimeComparison}, {@link LibtorchComparison},
- * {@link TokenizerThroughput}) and prints markdown tables: ms per call of jformers and the native engine,
- * their ratio, GFLOP/s and % of this machine's nominal FP32 peak, GPT-2 tokens/s against the memory
- * bandwidth bound, tokenizer MB/s.
+ * {@link TokenizerThroughput}) and prints markdown tables: first each engine's share of the FP32 peak
+ * (GPT-2: of the read bandwidth) measured in the same run, then ms per call, their ratio, GFLOP/s and the
+ * nominal peak, tokenizer MB/s. A case whose iterations spread by more than 10% is run again and, if it
+ * still does, printed as a range marked drifting, without a ratio ({@link Drift}).
  *
  * <p>Usage (see benchmarks/compare.sh): {@code java -cp benchmarks.jar dev.jformers.benchmarks.models.ModelReport
  * [--short|--full] [regex]}. Short: 1 fork, 3 warm-ups × 1 s, 3 × 1 s, ONNX shapes 1x16, 1x128, 32x128
@@ -73,7 +75,8 @@ public final class ModelReport {
         }
         String loadBefore = loadAverage();
         Instant start = Instant.now();
-        Collection<RunResult> results = new Runner(options.build()).run();
+        org.openjdk.jmh.runner.options.Options built = options.build();
+        Collection<RunResult> results = Drift.rerunDrifting(new Runner(built).run(), built);
         System.out.println();
         System.out.printf("Run %s → %s (%s configuration). Load average (1, 5, 15 min) before: %s; after: %s%n%n", start,
                 Instant.now(), full ? "full" : "short", loadBefore, loadAverage());
@@ -85,6 +88,12 @@ public final class ModelReport {
 
     /** Score (ms per call) of one benchmark method with the given parameters, NaN when it did not run. */
     private static double score(Collection<RunResult> results, String method, String... params) {
+        RunResult r = find(results, method, params);
+        return r == null ? Double.NaN : r.getPrimaryResult().getScore();
+    }
+
+    /** The result of one benchmark method with the given parameters, null when it did not run. */
+    private static RunResult find(Collection<RunResult> results, String method, String... params) {
         outer:
         for (RunResult r : results) {
             if (!r.getParams().getBenchmark().endsWith("." + method)) {
@@ -95,9 +104,9 @@ public final class ModelReport {
                     continue outer;
                 }
             }
-            return r.getPrimaryResult().getScore();
+            return r;
         }
-        return Double.NaN;
+        return null;
     }
 
     private static boolean ran(Collection<RunResult> results, String benchmarkClass) {
@@ -123,15 +132,16 @@ public final class ModelReport {
         out.append(String.format(Locale.ROOT, "| FP32 FMA peak, measured in this run (PeakBenchmark), GFLOP/s | %s | %s |%n", f1(peak[1]), f1(peak[2])));
         out.append(String.format(Locale.ROOT, "| memory bandwidth, nominal (DESIGN.md), GB/s | %.0f | %.0f |%n", ModelShapes.PEAK_GBS[1], ModelShapes.PEAK_GBS[2]));
         out.append(String.format(Locale.ROOT, "| read bandwidth, measured in this run (PeakBenchmark), GB/s | %s | %s |%n%n", f1(bandwidth[1]), f1(bandwidth[2])));
-        String header = "| case | threads | jformers ms | %s ms | ratio (jformers/%s) | jformers GFLOP/s (%% of nominal peak / of measured peak) | %s GFLOP/s (%% of nominal / measured peak) |%n|---|---:|---:|---:|---:|---:|---:|%n";
+        String header = "| case | threads | jformers %% of measured peak | %s %% of measured peak | jformers ms | %s ms | ratio (jformers/%s) "
+                + "| jformers GFLOP/s (%% of nominal peak) | %s GFLOP/s (%% of nominal peak) |%n|---|---:|---:|---:|---:|---:|---:|---:|---:|%n";
         if (ran(results, "OnnxRuntimeComparison")) {
-            out.append("### Encoders against ONNX Runtime 1.29 (same ONNX files)\n\n").append(String.format(header, "ORT", "ORT", "ORT"));
+            out.append("### Encoders against ONNX Runtime 1.29 (same ONNX files)\n\n").append(String.format(header, "ORT", "ORT", "ORT", "ORT"));
             for (String model : List.of("all-MiniLM-L6-v2", "e5-small-v2")) {
                 for (String shape : List.of("1x16", "1x128", "1x512", "8x128", "32x128")) {
                     for (String threads : List.of("1", "2")) {
-                        double ours = score(results, "jformers", "model", model, "shape", shape, "threads", threads);
-                        double theirs = score(results, "onnxruntime", "model", model, "shape", shape, "threads", threads);
-                        if (Double.isNaN(ours) && Double.isNaN(theirs)) {
+                        RunResult ours = find(results, "jformers", "model", model, "shape", shape, "threads", threads);
+                        RunResult theirs = find(results, "onnxruntime", "model", model, "shape", shape, "threads", threads);
+                        if (ours == null && theirs == null) {
                             continue;
                         }
                         int[] bs = ModelShapes.batchSeq(shape);
@@ -144,11 +154,11 @@ public final class ModelReport {
         }
         if (ran(results, "LibtorchComparison")) {
             out.append("### BERT-base against libtorch 2.7.1 (DJL 0.36, eager ops, same weights)\n\n")
-                    .append(String.format(header, "libtorch", "libtorch", "libtorch"));
+                    .append(String.format(header, "libtorch", "libtorch", "libtorch", "libtorch"));
             for (String shape : List.of("1x128", "8x128")) {
                 for (String threads : List.of("1", "2")) {
-                    double ours = score(results, "jformers", "scenario", "bert-" + shape, "threads", threads);
-                    double theirs = score(results, "libtorch", "scenario", "bert-" + shape, "threads", threads);
+                    RunResult ours = find(results, "jformers", "scenario", "bert-" + shape, "threads", threads);
+                    RunResult theirs = find(results, "libtorch", "scenario", "bert-" + shape, "threads", threads);
                     int[] bs = ModelShapes.batchSeq(shape);
                     out.append(encoderRow("bert-base-uncased b" + bs[0] + "×s" + bs[1], ModelShapes.BERT_BASE.flops(bs[0], bs[1]),
                             Integer.parseInt(threads), ours, theirs));
@@ -160,16 +170,21 @@ public final class ModelReport {
                             + "per token / %.0f GB/s (1 core) or %.0f GB/s (2 cores).%n%n",
                     ModelShapes.GPT2_PROMPT, ModelShapes.GPT2_NEW_TOKENS, ModelShapes.GPT2_NEW_TOKENS, bytes / 1e6,
                     ModelShapes.PEAK_GBS[1], ModelShapes.PEAK_GBS[2]));
-            out.append("| case | threads | jformers ms/token | libtorch ms/token | ratio (jformers/libtorch) | jformers tokens/s | libtorch tokens/s | bound tokens/s, nominal (measured) bandwidth | jformers % of nominal (measured) bound | libtorch % of nominal (measured) bound |\n");
-            out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+            out.append("| case | threads | jformers % of measured bound | libtorch % of measured bound | jformers ms/token | libtorch ms/token "
+                    + "| ratio (jformers/libtorch) | jformers tokens/s | libtorch tokens/s | bound tokens/s, nominal (measured) bandwidth "
+                    + "| jformers % of nominal bound | libtorch % of nominal bound |\n");
+            out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
             for (String threads : List.of("1", "2")) {
                 int t = Integer.parseInt(threads);
-                double ours = score(results, "jformers", "scenario", "gpt2-decode", "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
-                double theirs = score(results, "libtorch", "scenario", "gpt2-decode", "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
+                RunResult rOurs = find(results, "jformers", "scenario", "gpt2-decode", "threads", threads);
+                RunResult rTheirs = find(results, "libtorch", "scenario", "gpt2-decode", "threads", threads);
+                double ours = ms(rOurs) / ModelShapes.GPT2_NEW_TOKENS, theirs = ms(rTheirs) / ModelShapes.GPT2_NEW_TOKENS;
                 double bound = ModelShapes.PEAK_GBS[t] * 1e9 / bytes, measured = bandwidth[t] * 1e9 / bytes;
-                out.append(String.format(Locale.ROOT, "| gpt2-124m decode | %d | %s | %s | %s | %s | %s | %.0f (%s) | %s (%s) | %s (%s) |%n", t, f2(ours), f2(theirs),
-                        f2(ours / theirs), f1(1e3 / ours), f1(1e3 / theirs), bound, f1(measured), pct(1e3 / ours / bound),
-                        pct(1e3 / ours / measured), pct(1e3 / theirs / bound), pct(1e3 / theirs / measured)));
+                boolean drifting = Drift.drifting(rOurs) || Drift.drifting(rTheirs);
+                out.append(String.format(Locale.ROOT, "| gpt2-124m decode | %d | %s%s | %s%s | %s | %s | %s | %s | %s | %.0f (%s) | %s | %s |%n", t,
+                        pct(1e3 / ours / measured), driftNote(rOurs), pct(1e3 / theirs / measured), driftNote(rTheirs), f2(ours), f2(theirs),
+                        drifting ? "– (drifting)" : f2(ours / theirs), f1(1e3 / ours), f1(1e3 / theirs), bound, f1(measured),
+                        pct(1e3 / ours / bound), pct(1e3 / theirs / bound)));
             }
             out.append('\n');
         }
@@ -307,11 +322,41 @@ public final class ModelReport {
         return heapRss == null ? "–" : String.format(Locale.ROOT, "%.0f / %.0f", heapRss[0] / 1e6, heapRss[1] / 1e6);
     }
 
-    private static String encoderRow(String name, double flops, int threads, double ours, double theirs) {
+    /** One encoder row: each engine's share of the measured peak first, then ms, ratio, GFLOP/s; drifting cases as ranges. */
+    private static String encoderRow(String name, double flops, int threads, RunResult ours, RunResult theirs) {
         double peak = ModelShapes.PEAK_GFLOPS[threads], measured = measuredPeak[threads];
-        double a = flops / ours / 1e6, b = flops / theirs / 1e6;
-        return String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s (%s / %s) | %s (%s / %s) |%n", name, threads, f2(ours), f2(theirs), f2(ours / theirs),
-                f1(a), pct(a / peak), pct(a / measured), f1(b), pct(b / peak), pct(b / measured));
+        double msOurs = ms(ours), msTheirs = ms(theirs);
+        double a = flops / msOurs / 1e6, b = flops / msTheirs / 1e6;
+        boolean drifting = Drift.drifting(ours) || Drift.drifting(theirs);
+        return String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s | %s (%s) | %s (%s) |%n", name, threads,
+                share(ours, flops, measured), share(theirs, flops, measured), msCell(ours), msCell(theirs),
+                drifting ? "– (drifting)" : f2(msOurs / msTheirs), f1(a), pct(a / peak), f1(b), pct(b / peak));
+    }
+
+    private static double ms(RunResult r) {
+        return r == null ? Double.NaN : r.getPrimaryResult().getScore();
+    }
+
+    /** % of the measured peak: GFLOP/s = flops / ms / 1e6; a range when the iterations drift. */
+    private static String share(RunResult r, double flops, double measuredPeak) {
+        if (r == null || Double.isNaN(measuredPeak)) {
+            return r == null ? "failed" : "–";
+        }
+        if (Drift.drifting(r)) {   // the fastest iteration (smallest ms) gives the largest share
+            double[] s = Drift.iterations(r);
+            double fast = java.util.Arrays.stream(s).min().orElse(Double.NaN), slow = java.util.Arrays.stream(s).max().orElse(Double.NaN);
+            return pct(flops / slow / 1e6 / measuredPeak) + "–" + pct(flops / fast / 1e6 / measuredPeak)
+                    + " (drifting " + Math.round(Drift.spread(r) * 100) + "%)";
+        }
+        return pct(flops / ms(r) / 1e6 / measuredPeak);
+    }
+
+    private static String driftNote(RunResult r) {
+        return Drift.drifting(r) ? " (drifting " + Math.round(Drift.spread(r) * 100) + "%)" : "";
+    }
+
+    private static String msCell(RunResult r) {
+        return r != null && Drift.drifting(r) ? Drift.range(r, "%.2f", 1) : f2(ms(r));
     }
 
     private static String f1(double v) {
