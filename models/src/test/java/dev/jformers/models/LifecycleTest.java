@@ -30,8 +30,10 @@ class LifecycleTest {
                 .filter(t -> t.isAlive() && t.getName().startsWith("jformers-cpu-")).count();
     }
 
+    /** Waits until at most {@code expected} workers live (threads of backends closed by earlier tests may still be
+     *  ending, so the count can also fall below the baseline); returns the count then. */
     static long awaitWorkers(long expected) throws InterruptedException {
-        for (int i = 0; i < 200 && workerThreads() != expected; i++) {
+        for (int i = 0; i < 200 && workerThreads() > expected; i++) {
             Thread.sleep(10);
         }
         return workerThreads();
@@ -60,7 +62,7 @@ class LifecycleTest {
                 assertTrue(a.length > 0);
             }
         }
-        assertEquals(before, awaitWorkers(before), "worker threads left behind by closed models");
+        assertTrue(awaitWorkers(before) <= before, "worker threads left behind by closed models");
     }
 
     @Test
@@ -84,7 +86,7 @@ class LifecycleTest {
             assertEquals(p.tokenizer().encode("hello").length(), t.encode("hello").length());
             p.model().forward(input());
         }
-        assertEquals(before, awaitWorkers(before));
+        assertTrue(awaitWorkers(before) <= before, "worker threads left behind by a closed pipeline");
     }
 
     @Test
