@@ -8,7 +8,7 @@ DATA=${DATASETS:-$ROOT/../shared/datasets}
 VOCAB=${VOCAB:-$ROOT/../shared/vocab}
 OUT=$ROOT/runs
 mkdir -p "$OUT"
-J="nice -n 19 $ROOT/jformers"
+J="nice -n ${NICE:-19} $ROOT/jformers"   # NICE=0 when the run should get its fair share
 
 timed() {   # name, command...
   local name=$1; shift
@@ -30,7 +30,7 @@ for run in "${@:-spam spam-bert moby mlm}"; do
   case $r in
     spam)
       timed spam $J train text-classification --model sentence-transformers/all-MiniLM-L6-v2 \
-        --train "$DATA/spam-assassin/train.jsonl" --eval "$DATA/spam-assassin/dev.jsonl" --output "$OUT/spam-minilm" \
+        --train "$DATA/spam-assassin/train.jsonl" --eval "$DATA/spam-assassin/dev.jsonl" --output "$OUT/spam-minilm" --evaluation-strategy epoch \
         --overwrite-output-dir --save-strategy epoch --save-total-limit 1 --logging-steps 50 --json
       $J text-classification --model "$OUT/spam-minilm" --json \
         "Congratulations! You have been selected to receive a FREE cruise. Click here to claim your prize now" \
@@ -46,7 +46,7 @@ for run in "${@:-spam spam-bert moby mlm}"; do
         --tokenizer "$VOCAB/gpt2" --train "$OUT/moby-train.txt" --eval "$OUT/moby-valid.txt" --output "$OUT/moby-gpt2" \
         --overwrite-output-dir --block-size 256 --per-device-train-batch-size 16 --learning-rate 1e-3 \
         --warmup-ratio 0.05 --weight-decay 0.1 --num-train-epochs ${MOBY_EPOCHS:-4} --evaluation-strategy steps \
-        --eval-steps 50 --logging-steps 10 --save-strategy epoch --save-total-limit 1 --json
+        --eval-steps ${MOBY_EVAL_STEPS:-50} --logging-steps 10 --save-strategy epoch --save-total-limit 1 --json
       $J text-generation --model "$OUT/moby-gpt2" --max-new-tokens 60 --do-sample --seed 1 "Call me" | tee "$OUT/moby-sample.txt" ;;
     mlm)
       split_moby
