@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.pipelines.FeatureExtractionPipeline;
 import dev.jformers.pipelines.Pipeline;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -26,9 +27,13 @@ final class FeatureExtractionCommand extends PipelineCommand {
             description = "L2-normalise pooled vectors")
     boolean normalize;
 
-    @Option(names = "--truncation", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
-            description = "cut texts at the model's maximum length (always on with --pooling)")
-    boolean truncation;
+    @Mixin
+    TruncationFlags truncationFlags;
+
+    @Override
+    void configure(Pipeline pipeline) {
+        truncationFlags.apply(pipeline);
+    }
 
     @Override
     String task() {
@@ -42,6 +47,7 @@ final class FeatureExtractionCommand extends PipelineCommand {
 
     @Override
     void validate() {
+        truncationFlags.validate();
         if (normalize && pooling == null) {
             throw usage("--normalize needs --pooling=mean|cls");
         }
@@ -52,7 +58,7 @@ final class FeatureExtractionCommand extends PipelineCommand {
 
     private FeatureExtractionPipeline.Options featureOptions() {
         FeatureExtractionPipeline.Pooling pool = pooling == null ? null : FeatureExtractionPipeline.Pooling.parse(pooling);
-        return new FeatureExtractionPipeline.Options(truncation, pool, normalize);
+        return new FeatureExtractionPipeline.Options(Boolean.TRUE.equals(truncationFlags.truncation), pool, normalize);
     }
 
     @Override
@@ -76,7 +82,7 @@ final class FeatureExtractionCommand extends PipelineCommand {
                 out.println("  [" + v.length + "] " + format(v));
                 continue;
             }
-            float[][] tokens = p.tokenEmbeddings(text, truncation);
+            float[][] tokens = p.tokenEmbeddings(text, o.truncation());
             List<String> names = p.tokenizer().encode(text).tokens();
             out.println("  [1][" + tokens.length + "][" + (tokens.length == 0 ? 0 : tokens[0].length) + "]");
             for (int i = 0; i < tokens.length; i++) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.pipelines.FillMaskPipeline;
 import dev.jformers.pipelines.Pipeline;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -24,6 +25,14 @@ final class FillMaskCommand extends PipelineCommand {
     @Option(names = "--targets", paramLabel = "WORD", split = ",", description = "only score these words (comma-separated)")
     List<String> targets;
 
+    @Mixin
+    TruncationFlags truncationFlags;
+
+    @Override
+    void configure(Pipeline pipeline) {
+        truncationFlags.apply(pipeline);
+    }
+
     @Override
     String task() {
         return "fill-mask";
@@ -36,6 +45,7 @@ final class FillMaskCommand extends PipelineCommand {
 
     @Override
     void validate() {
+        truncationFlags.validate();
         if (topK < 1) {
             throw usage("--top-k (HF's top_k) must be at least 1, got " + topK);
         }

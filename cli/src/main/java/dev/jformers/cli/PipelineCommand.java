@@ -59,6 +59,10 @@ abstract class PipelineCommand implements Callable<Integer> {
     void validate() {
     }
 
+    /** Sets what the command's options say on the loaded pipeline (truncation, …) before any input runs. */
+    void configure(Pipeline pipeline) {
+    }
+
     /**
      * HF's result for each input read from --input-file, in order; a record holds the pipeline's fields
      * ({@code text}, …), a plain line becomes {@code {"text": line}}.
@@ -86,6 +90,7 @@ abstract class PipelineCommand implements Callable<Integer> {
             if (batchSize != null) {
                 p.setBatchSize(batchSize);
             }
+            configure(p);
             PrintWriter out = spec.commandLine().getOut();
             if (records == null) {
                 run(p, out);

@@ -75,14 +75,16 @@ final class QuestionAnsweringCommand extends PipelineCommand {
     List<Object> callRecords(Pipeline pipeline, List<JsonNode> records) {
         QuestionAnsweringPipeline p = (QuestionAnsweringPipeline) pipeline;
         QuestionAnsweringPipeline.Options o = qaOptions();
-        return records.stream().map(r -> {
+        List<QuestionAnsweringPipeline.Input> inputs = records.stream().map(r -> {
             String question = r.has("question") ? field(r, "question") : field(r, "text");
             String ctx = optionalField(r, "context", context);
             if (ctx == null) {
                 throw new dev.jformers.pipelines.PipelineException("input record " + r + " has no \"context\" (and no --context)");
             }
-            return p.call(question, ctx, o);
+            return new QuestionAnsweringPipeline.Input(question, ctx);
         }).toList();
+        // batched; each result shaped as HF's call for one question (a bare answer for top_k 1)
+        return p.answersAll(inputs, o).stream().map(a -> (Object) (a.size() == 1 ? a.getFirst() : a)).toList();
     }
 
     @Override

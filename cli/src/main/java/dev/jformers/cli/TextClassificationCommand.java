@@ -5,6 +5,7 @@ import dev.jformers.pipelines.Pipeline;
 import dev.jformers.pipelines.TextClassificationPipeline;
 import dev.jformers.pipelines.TextClassificationPipeline.Input;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -32,6 +33,14 @@ final class TextClassificationCommand extends PipelineCommand {
 
     @Option(names = "--text-pair", paramLabel = "TEXT", description = "second sequence, paired with each TEXT")
     String textPair;
+
+    @Mixin
+    TruncationFlags truncationFlags;
+
+    @Override
+    void configure(Pipeline pipeline) {
+        truncationFlags.apply(pipeline);
+    }
 
     @Override
     String task() {
@@ -68,6 +77,7 @@ final class TextClassificationCommand extends PipelineCommand {
 
     @Override
     void validate() {
+        truncationFlags.validate();
         options();
     }
 

@@ -1,5 +1,6 @@
 package dev.jformers.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.models.generation.GenerationConfig;
 import dev.jformers.pipelines.Pipeline;
 import dev.jformers.pipelines.TextGenerationPipeline;
@@ -22,7 +23,7 @@ import java.util.List;
                         + " --eos-token-id 50256,198, --early-stopping never, …).",
                 "Example: jformers text-generation --max-new-tokens=20 'Hello, my name is'"})
 final class TextGenerationCommand extends PipelineCommand {
-    @Parameters(paramLabel = "PROMPT", arity = "1..*")
+    @Parameters(paramLabel = "PROMPT", arity = "0..*")
     List<String> prompts;
 
     @Option(names = "--return-full-text", arity = "0..1", fallbackValue = "true", defaultValue = "true", paramLabel = "BOOL",
@@ -53,12 +54,29 @@ final class TextGenerationCommand extends PipelineCommand {
     }
 
     @Override
-    void run(Pipeline pipeline, PrintWriter out) throws Exception {
-        TextGenerationPipeline p = (TextGenerationPipeline) pipeline;
-        TextGenerationPipeline.Options o = TextGenerationPipeline.Options.defaults()
+    List<String> arguments() {
+        return prompts == null ? List.of() : prompts;
+    }
+
+    private TextGenerationPipeline.Options generationOptions() {
+        return TextGenerationPipeline.Options.defaults()
                 .withAll(GenerationFlags.kwargs(spec))
                 .withReturnFullText(returnFullText).withReturnTensors(returnTensors).withCleanUpTokenizationSpaces(cleanUp)
                 .withPrefix(prefix).withStopSequence(stopSequence).withHandleLongGeneration(handleLongGeneration);
+    }
+
+    /** Each record's "text" (HF's text_inputs), generated one prompt at a time: HF's list for that prompt. */
+    @Override
+    List<Object> callRecords(Pipeline pipeline, List<JsonNode> records) {
+        TextGenerationPipeline p = (TextGenerationPipeline) pipeline;
+        TextGenerationPipeline.Options o = generationOptions();
+        return records.stream().map(r -> (Object) p.call(field(r, "text"), o)).toList();
+    }
+
+    @Override
+    void run(Pipeline pipeline, PrintWriter out) throws Exception {
+        TextGenerationPipeline p = (TextGenerationPipeline) pipeline;
+        TextGenerationPipeline.Options o = generationOptions();
         if (json) {
             out.println(toJson(prompts.size() == 1 ? p.call(prompts.get(0), o) : p.call(prompts, o)));
             return;

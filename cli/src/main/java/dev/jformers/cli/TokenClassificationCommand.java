@@ -2,9 +2,11 @@ package dev.jformers.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.jformers.pipelines.Pipeline;
+import dev.jformers.pipelines.PipelineException;
 import dev.jformers.pipelines.TokenClassificationPipeline;
 import dev.jformers.pipelines.TokenClassificationPipeline.AggregationStrategy;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -27,6 +29,12 @@ final class TokenClassificationCommand extends PipelineCommand {
             description = "labels to drop, comma-separated (default O; --ignore-labels= keeps all)")
     List<String> ignoreLabels;
 
+    @Option(names = "--stride", paramLabel = "N",
+            description = "label all of a long text: overlapping windows sharing N tokens, entities merged as HF's"
+                    + " pipeline does (needs an --aggregation-strategy other than none; without it a text is cut at the"
+                    + " model's maximum length, as in HF)")
+    Integer stride;
+
     @Option(names = "--grouped-entities", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
             description = "deprecated HF option: true means --aggregation-strategy=simple (first with --ignore-subwords)")
     Boolean groupedEntities;
@@ -34,6 +42,14 @@ final class TokenClassificationCommand extends PipelineCommand {
     @Option(names = "--ignore-subwords", arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
             description = "deprecated HF option, see --grouped-entities")
     Boolean ignoreSubwords;
+
+    @Mixin
+    TruncationFlags truncationFlags;
+
+    @Override
+    void configure(Pipeline pipeline) {
+        truncationFlags.apply(pipeline);
+    }
 
     @Override
     String task() {
@@ -47,20 +63,25 @@ final class TokenClassificationCommand extends PipelineCommand {
 
     @Override
     void validate() {
-        tokenOptions();
+        truncationFlags.validate();
+        try {
+            tokenOptions();
+        } catch (PipelineException e) {
+            throw usage(e.getMessage());
+        }
     }
 
     private TokenClassificationPipeline.Options tokenOptions() {
         return new TokenClassificationPipeline.Options(
                 AggregationStrategy.parse(aggregationStrategy), ignoreLabels == null ? null : nonEmpty(ignoreLabels))
-                .withLegacyGrouping(groupedEntities, ignoreSubwords);
+                .withLegacyGrouping(groupedEntities, ignoreSubwords).withStride(stride);
     }
 
     @Override
     List<Object> callRecords(Pipeline pipeline, List<JsonNode> records) {
         TokenClassificationPipeline p = (TokenClassificationPipeline) pipeline;
         TokenClassificationPipeline.Options o = tokenOptions();
-        return records.stream().map(r -> (Object) p.call(field(r, "text"), o)).toList();
+        return List.copyOf(p.predictAll(records.stream().map(r -> field(r, "text")).toList(), o));
     }
 
     @Override
@@ -71,9 +92,10 @@ final class TokenClassificationCommand extends PipelineCommand {
             out.println(toJson(texts.size() == 1 ? p.call(texts.get(0), o) : p.call(texts, o)));
             return;
         }
-        for (String text : texts) {
-            out.println(text);
-            List<TokenClassificationPipeline.Entity> entities = p.predict(text, o);
+        List<List<TokenClassificationPipeline.Entity>> all = p.predictAll(texts, o);
+        for (int i = 0; i < texts.size(); i++) {
+            out.println(texts.get(i));
+            List<TokenClassificationPipeline.Entity> entities = all.get(i);
             boolean tokens = o.aggregationStrategy() == AggregationStrategy.NONE;
             out.printf("  %-12s %-8s %-6s %-6s %-6s %s%n", tokens ? "entity" : "entity_group", "score",
                     tokens ? "index" : "", "start", "end", "word");

@@ -107,6 +107,43 @@ class InputFileTest {
         assertEquals(1, lines(json.err()).size(), json.err());
     }
 
+    /** text-generation reads --input-file too; --max-length cuts as HF's max_length; ner's --stride over long texts. */
+    @Test
+    void textGenerationInputFileTruncationAndStride(@TempDir Path tmp) throws Exception {
+        Path prompts = tmp.resolve("prompts.txt");
+        Files.writeString(prompts, "Hello, my name is\n{\"text\": \"Once upon a time\"}\n");
+        String gpt2 = dir("text-generation-gpt2").toString();
+        PipelineCommandsTest.Result gen = run("text-generation", "--model", gpt2, "--max-new-tokens", "3", "--input-file", prompts.toString());
+        assertEquals(0, gen.exit(), gen.err());
+        List<String> out = lines(gen.out());
+        assertEquals(2, out.size(), gen.out());
+        PipelineCommandsTest.Result one = run("text-generation", "--model", gpt2, "--max-new-tokens", "3", "--json", "Once upon a time");
+        assertEquals(JSON.readTree(one.out()), JSON.readTree(out.get(1)));
+
+        // [CLS] hello world [SEP]: a text cut at 4 tokens is classified as "hello world"
+        String tc = dir("text-classification-bert").toString();
+        PipelineCommandsTest.Result cut = run("text-classification", "--model", tc, "--max-length", "4", "--json", "hello world and more words");
+        PipelineCommandsTest.Result shortText = run("text-classification", "--model", tc, "--json", "hello world");
+        assertEquals(0, cut.exit(), cut.err());
+        assertJsonClose(JSON.readTree(shortText.out()), JSON.readTree(cut.out()), "truncated");
+        PipelineCommandsTest.Result zero = run("fill-mask", "--model", "no/such-model-anywhere", "--max-length", "0", "a [MASK]");
+        assertEquals(2, zero.exit(), zero.err());
+
+        String ner = dir("token-classification-bert").toString();
+        String text = "My name is Wolfgang and I live in Berlin. Sarah Johnson-Smith flew from Reykjavik to Ouagadougou.";
+        Path texts = tmp.resolve("texts.txt");
+        Files.writeString(texts, text + "\n");
+        PipelineCommandsTest.Result strided = run("ner", "--model", ner, "--aggregation-strategy", "first", "--stride", "4",
+                "--max-length", "16", "--ignore-labels=", "--input-file", texts.toString());
+        assertEquals(0, strided.exit(), strided.err());
+        JsonNode entities = JSON.readTree(lines(strided.out()).getFirst());
+        assertEquals(text.length(), entities.get(entities.size() - 1).get("end").asInt(), strided.out());
+        PipelineCommandsTest.Result noAggregation = run("ner", "--model", "no/such-model-anywhere", "--stride", "4", text);
+        assertEquals(2, noAggregation.exit(), noAggregation.err());
+        assertEquals(1, lines(noAggregation.err()).size(), noAggregation.err());
+        assertTrue(noAggregation.err().contains("aggregation_strategy"), noAggregation.err());
+    }
+
     @Test
     void noArgumentsAndUnknownCommandsAreUsageErrors() {
         PipelineCommandsTest.Result none = run();

@@ -5,10 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.jformers.core.ModelFolder;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.PreTrainedModel;
-import dev.jformers.tokenizers.EncodeOptions;
 import dev.jformers.tokenizers.Encoding;
 import dev.jformers.tokenizers.Tokenizer;
-import dev.jformers.tokenizers.TruncationStrategy;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -104,13 +102,10 @@ public final class FeatureExtractionPipeline extends Pipeline {
         return max;
     }
 
+    /** One text's encoding; {@link #setTruncation} overrides the call's (or sentence embeddings') default cut. */
     private Encoding encode(String text, boolean truncate, boolean sentence) {
-        EncodeOptions eo = EncodeOptions.defaults();
-        Integer max = sentence ? sentenceTruncationLength() : truncate ? truncationLength() : null;
-        if (max != null) {
-            eo = eo.withMaxLength(max).withTruncation(TruncationStrategy.LONGEST_FIRST);
-        }
-        return tokenizer().encode(text, eo);
+        Integer dflt = sentence ? sentenceTruncationLength() : truncate ? truncationLength() : null;
+        return tokenizer().encode(text, encodeOptions(dflt));
     }
 
     /** The first {@code length} token vectors of row {@code row} of hidden states [B, T, H]. */

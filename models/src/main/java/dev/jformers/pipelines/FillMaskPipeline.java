@@ -79,7 +79,7 @@ public final class FillMaskPipeline extends Pipeline {
         int[] targetIds = options.targets() == null ? null : targetIds(options.targets());
         List<Encoding> encodings = new ArrayList<>();
         for (String text : texts) {
-            Encoding enc = tok.encode(text);
+            Encoding enc = tok.encode(text, encodeOptions(null));
             if (Arrays.stream(enc.ids()).noneMatch(id -> id == tok.maskTokenId())) {
                 throw new PipelineException("No mask_token (" + tok.maskToken() + ") found on the input");
             }

@@ -4,8 +4,10 @@ import dev.jformers.core.Tensor;
 import dev.jformers.models.ModelInput;
 import dev.jformers.models.ModelOutput;
 import dev.jformers.models.PreTrainedModel;
+import dev.jformers.tokenizers.EncodeOptions;
 import dev.jformers.tokenizers.Encoding;
 import dev.jformers.tokenizers.Tokenizer;
+import dev.jformers.tokenizers.TruncationStrategy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,8 +21,9 @@ import java.util.List;
  *
  * <p>A single text runs alone, unpadded. A list of texts runs {@link #batchSize()} texts per forward pass,
  * texts of similar length together, padded on the right and masked, so each text's numbers equal those of a
- * pass over it alone (to float rounding); fill-mask, text-classification and feature-extraction batch this way. A pipeline is thread-safe; close it to release its
- * model and the backend created for it (a backend passed in by the caller stays open).
+ * pass over it alone (to float rounding); every pipeline but text-generation batches this way. A pipeline is
+ * thread-safe; close it to release its model and the backend created for it (a backend passed in by the caller stays
+ * open).
  */
 public abstract class Pipeline implements AutoCloseable {
     private final String task;
@@ -135,6 +138,51 @@ public abstract class Pipeline implements AutoCloseable {
     Integer truncationLength() {
         int max = tokenizer.modelMaxLength();
         return max > 0 && max < Integer.MAX_VALUE ? max : null;
+    }
+
+    private volatile Boolean truncation;
+    private volatile Integer maxLength;
+
+    /**
+     * HF's tokenizer keyword arguments {@code truncation} and {@code max_length} for every text this pipeline
+     * encodes (fill-mask's {@code tokenizer_kwargs}, text-classification's and feature-extraction's keywords; the
+     * window length of token-classification). As in HF: {@code truncation=true} cuts at {@code maxLength}, or at
+     * the model's maximum length when null; a {@code maxLength} alone also cuts (longest_first);
+     * {@code truncation=false} never cuts. Both null: the pipeline's own default (only token-classification and
+     * sentence embeddings cut by default).
+     *
+     * @param truncation null: not given
+     * @param maxLength  null: not given; else at least 1, special tokens included
+     */
+    public void setTruncation(Boolean truncation, Integer maxLength) {
+        if (maxLength != null && maxLength < 1) {
+            throw new PipelineException("max_length must be at least 1, got " + maxLength);
+        }
+        this.truncation = truncation;
+        this.maxLength = maxLength;
+    }
+
+    /**
+     * Where this pipeline cuts texts, in tokens, special tokens included: as {@link #setTruncation} says, else
+     * {@code defaultLength} (null: no cut).
+     */
+    Integer cutLength(Integer defaultLength) {
+        Boolean t = truncation;
+        Integer m = maxLength;
+        if (Boolean.FALSE.equals(t)) {
+            return null;
+        }
+        if (m != null) {
+            return m;
+        }
+        return Boolean.TRUE.equals(t) ? truncationLength() : defaultLength;
+    }
+
+    /** Encoding options that cut at {@code cutLength(defaultLength)} (HF's longest_first), if anywhere. */
+    EncodeOptions encodeOptions(Integer defaultLength) {
+        Integer max = cutLength(defaultLength);
+        EncodeOptions eo = EncodeOptions.defaults();
+        return max == null ? eo : eo.withMaxLength(max).withTruncation(TruncationStrategy.LONGEST_FIRST);
     }
 
     static long[] toLongs(int[] a) {

@@ -124,48 +124,84 @@ public final class QuestionAnsweringPipeline extends Pipeline {
 
     /** The best answers, best first (at most top_k; the empty answer included when handle_impossible_answer). */
     public List<Answer> answers(String question, String context, Options o) {
-        if (question == null || question.isEmpty()) {
-            throw new PipelineException("`question` cannot be empty");
+        return answersAll(List.of(new Input(question, context)), o).getFirst();
+    }
+
+    /**
+     * {@link #answers} for every input, {@link #batchSize()} windows per forward pass (windows of similar length
+     * together; each input's answers equal those it gets alone).
+     */
+    public List<List<Answer>> answersAll(List<Input> inputs, Options o) {
+        List<Encoding> flat = new ArrayList<>();
+        List<Integer> windowsPerInput = new ArrayList<>();
+        for (Input in : inputs) {
+            if (in.question() == null || in.question().isEmpty()) {
+                throw new PipelineException("`question` cannot be empty");
+            }
+            if (in.context() == null || in.context().isEmpty()) {
+                throw new PipelineException("`context` cannot be empty");
+            }
+            List<Encoding> w = windows(in.question(), in.context(), o);
+            windowsPerInput.add(w.size());
+            flat.addAll(w);
         }
-        if (context == null || context.isEmpty()) {
-            throw new PipelineException("`context` cannot be empty");
+        List<WindowScores> scores = forwardEach(flat, (out, row, w) -> scoreWindow(
+                out.get("start_logits").select(0, row).narrow(0, 0, w.length()).toFloatArray(),
+                out.get("end_logits").select(0, row).narrow(0, 0, w.length()).toFloatArray(),
+                w.attentionMask(), allowed(w), o));
+        List<List<Answer>> result = new ArrayList<>();
+        int next = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            String context = inputs.get(i).context();
+            double minNullScore = 1_000_000;
+            List<Answer> answers = new ArrayList<>();
+            for (int k = 0; k < windowsPerInput.get(i); k++, next++) {
+                WindowScores ws = scores.get(next);
+                minNullScore = Math.min(minNullScore, ws.nullScore());
+                for (Span s : ws.spans()) {
+                    answers.add(toAnswer(flat.get(next), s, context, o.alignToWords()));
+                }
+            }
+            if (o.handleImpossibleAnswer()) {
+                answers.add(new Answer((float) minNullScore, 0, 0, ""));
+            }
+            answers.sort(Comparator.comparingDouble((Answer a) -> a.score()).reversed());
+            result.add(answers.size() > o.topK() ? new ArrayList<>(answers.subList(0, o.topK())) : answers);
         }
+        return result;
+    }
+
+    /** The positions an answer may start or end at: context tokens and [CLS] (HF's 1 - p_mask). */
+    private boolean[] allowed(Encoding w) {
         int cls = tokenizer().clsTokenId();
-        double minNullScore = 1_000_000;
-        List<Answer> answers = new ArrayList<>();
-        for (Encoding w : windows(question, context, o)) {
-            int[] ids = w.ids();
-            int[] seq = w.sequenceIds();
-            // allowed = context tokens and [CLS] (HF's 1 - p_mask)
-            boolean[] allowed = new boolean[ids.length];
-            for (int i = 0; i < ids.length; i++) {
-                allowed[i] = seq[i] == 1 || (cls >= 0 && ids[i] == cls);
-            }
-            WindowScores ws = scoreWindow(ids, w.attentionMask(), w.typeIds(), allowed, o);
-            minNullScore = Math.min(minNullScore, ws.nullScore());
-            for (Span s : ws.spans()) {
-                answers.add(toAnswer(w, s, context, o.alignToWords()));
-            }
+        int[] ids = w.ids();
+        int[] seq = w.sequenceIds();
+        boolean[] allowed = new boolean[ids.length];
+        for (int i = 0; i < ids.length; i++) {
+            allowed[i] = seq[i] == 1 || (cls >= 0 && ids[i] == cls);
         }
-        if (o.handleImpossibleAnswer()) {
-            answers.add(new Answer((float) minNullScore, 0, 0, ""));
-        }
-        answers.sort(Comparator.comparingDouble((Answer a) -> a.score()).reversed());
-        return answers.size() > o.topK() ? new ArrayList<>(answers.subList(0, o.topK())) : answers;
+        return allowed;
+    }
+
+    /** {@link #scoreWindow(float[], float[], int[], boolean[], Options)} after a forward pass over one window. */
+    WindowScores scoreWindow(int[] ids, int[] attentionMask, int[] typeIds, boolean[] allowedTokens, Options o) {
+        ModelOutput out = forward(ids, attentionMask, typeIds);
+        return scoreWindow(out.get("start_logits").toFloatArray(), out.get("end_logits").toFloatArray(), attentionMask,
+                allowedTokens, o);
     }
 
     /**
      * HF's select_starts_ends for one window: logits outside {@code allowed} (and padding) set to −10000, start
      * and end softmaxed separately, the null score p_start[0]·p_end[0] taken, position 0 zeroed, spans decoded.
      */
-    WindowScores scoreWindow(int[] ids, int[] attentionMask, int[] typeIds, boolean[] allowedTokens, Options o) {
+    private static WindowScores scoreWindow(float[] startLogits, float[] endLogits, int[] attentionMask,
+                                            boolean[] allowedTokens, Options o) {
         boolean[] allowed = allowedTokens.clone();
         for (int i = 0; i < allowed.length; i++) {
             allowed[i] &= attentionMask[i] == 1;
         }
-        ModelOutput out = forward(ids, attentionMask, typeIds);
-        double[] pStart = maskedSoftmax(out.get("start_logits").toFloatArray(), allowed);
-        double[] pEnd = maskedSoftmax(out.get("end_logits").toFloatArray(), allowed);
+        double[] pStart = maskedSoftmax(startLogits, allowed);
+        double[] pEnd = maskedSoftmax(endLogits, allowed);
         double nullScore = (float) (pStart[0] * pEnd[0]);
         pStart[0] = 0; // HF zeroes the first position ([CLS]) before decoding spans
         pEnd[0] = 0;
@@ -181,8 +217,8 @@ public final class QuestionAnsweringPipeline extends Pipeline {
     /** HF's return value for several questions: one result per question (one question: its result). */
     public Object call(List<Input> inputs, Options o) {
         List<Object> out = new ArrayList<>();
-        for (Input in : inputs) {
-            out.add(call(in.question(), in.context(), o));
+        for (List<Answer> a : answersAll(inputs, o)) {
+            out.add(a.size() == 1 ? a.get(0) : a);
         }
         return out.size() == 1 ? out.get(0) : out;
     }

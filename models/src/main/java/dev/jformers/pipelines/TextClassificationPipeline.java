@@ -3,7 +3,6 @@ package dev.jformers.pipelines;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import dev.jformers.models.CommonConfig;
 import dev.jformers.models.PreTrainedModel;
-import dev.jformers.tokenizers.EncodeOptions;
 import dev.jformers.tokenizers.Encoding;
 import dev.jformers.tokenizers.Tokenizer;
 
@@ -108,7 +107,7 @@ public final class TextClassificationPipeline extends Pipeline {
     /** {@link #scores} for every input, {@link #batchSize()} inputs per forward pass. */
     public List<List<LabelScore>> scoresAll(List<Input> inputs, Function function) {
         List<Encoding> encodings = inputs.stream()
-                .map(in -> tokenizer().encode(in.text(), in.textPair(), EncodeOptions.defaults())).toList();
+                .map(in -> tokenizer().encode(in.text(), in.textPair(), encodeOptions(null))).toList();
         return forwardEach(encodings, (out, row, enc) -> scores(out.logits().select(0, row).toFloatArray(), function));
     }
 

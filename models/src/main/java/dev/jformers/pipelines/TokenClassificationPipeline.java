@@ -12,6 +12,8 @@ import dev.jformers.tokenizers.Tokenizer;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -41,15 +43,32 @@ public final class TokenClassificationPipeline extends Pipeline {
     /**
      * @param aggregationStrategy HF's default NONE
      * @param ignoreLabels        entities (or groups) with these labels are dropped; HF's default ["O"]
+     * @param stride              null: a long text is cut at the model's maximum length (HF's default); else HF's
+     *                            {@code stride}: the whole text runs in overlapping windows sharing this many tokens,
+     *                            and the entities of all windows are merged (needs an aggregation strategy)
      */
-    public record Options(AggregationStrategy aggregationStrategy, List<String> ignoreLabels) {
+    public record Options(AggregationStrategy aggregationStrategy, List<String> ignoreLabels, Integer stride) {
         public Options {
             aggregationStrategy = aggregationStrategy == null ? AggregationStrategy.NONE : aggregationStrategy;
             ignoreLabels = ignoreLabels == null ? List.of("O") : List.copyOf(ignoreLabels);
+            if (stride != null && stride < 0) {
+                throw new PipelineException("stride must be >= 0, got " + stride);
+            }
+            if (stride != null && aggregationStrategy == AggregationStrategy.NONE) {
+                // HF's wording
+                throw new PipelineException("`stride` was provided to process all the text but `aggregation_strategy=\"none\"`"
+                        + " is selected, which is not suited for this case. Please select another one instead.");
+            }
         }
 
+        /** HF's options without a stride. */
+        public Options(AggregationStrategy aggregationStrategy, List<String> ignoreLabels) {
+            this(aggregationStrategy, ignoreLabels, null);
+        }
+
+        /** HF's defaults: no aggregation, "O" ignored, no stride. */
         public static Options defaults() {
-            return new Options(AggregationStrategy.NONE, null);
+            return new Options(AggregationStrategy.NONE, null, null);
         }
 
         /**
@@ -66,12 +85,19 @@ public final class TokenClassificationPipeline extends Pipeline {
                     : grouped ? AggregationStrategy.SIMPLE : AggregationStrategy.NONE);
         }
 
+        /** These options with another aggregation strategy. */
         public Options withAggregationStrategy(AggregationStrategy s) {
-            return new Options(s, ignoreLabels);
+            return new Options(s, ignoreLabels, stride);
         }
 
+        /** These options with other labels to drop. */
         public Options withIgnoreLabels(List<String> labels) {
-            return new Options(aggregationStrategy, labels);
+            return new Options(aggregationStrategy, labels, stride);
+        }
+
+        /** These options with HF's {@code stride} (null: none). */
+        public Options withStride(Integer tokens) {
+            return new Options(aggregationStrategy, ignoreLabels, tokens);
         }
     }
 
@@ -131,14 +157,96 @@ public final class TokenClassificationPipeline extends Pipeline {
 
     /** The entities of one text. */
     public List<Entity> predict(String text, Options options) {
-        Tokenizer tok = tokenizer();
-        EncodeOptions eo = EncodeOptions.defaults();
-        Integer max = truncationLength();
-        if (max != null) {
-            eo = eo.withMaxLength(max).withTruncation(TruncationStrategy.LONGEST_FIRST);
+        return predictAll(List.of(text), options).getFirst();
+    }
+
+    /**
+     * The entities of every text, {@link #batchSize()} windows per forward pass (texts of similar length together;
+     * each text's entities equal those it gives alone). With a stride, each text runs as HF's overlapping windows
+     * and their entities are merged (HF's aggregate_overlapping_entities); without, a text longer than the model's
+     * maximum length is cut there, as HF does, and a WARNING says so once per pipeline.
+     */
+    public List<List<Entity>> predictAll(List<String> texts, Options options) {
+        List<Integer> windowsPerText = new ArrayList<>();
+        List<Encoding> flat = new ArrayList<>();
+        Map<Encoding, String> textOf = new IdentityHashMap<>();
+        for (String text : texts) {
+            List<Encoding> w = windows(text, options);
+            windowsPerText.add(w.size());
+            flat.addAll(w);
+            w.forEach(enc -> textOf.put(enc, text));
         }
-        Encoding enc = tok.encode(text, eo);
-        return entities(text, enc, forward(enc).logits().select(0, 0), options); // logits: [1, T, labels]
+        // logits: [B, T', labels]; each window's entities are read while its batch's output is at hand
+        List<List<Entity>> perWindow = forwardEach(flat,
+                (out, row, enc) -> entities(textOf.get(enc), enc, out.logits().select(0, row), options));
+        List<List<Entity>> result = new ArrayList<>();
+        int next = 0;
+        for (int n : windowsPerText) {
+            List<Entity> all = new ArrayList<>();
+            for (int k = 0; k < n; k++) {
+                all.addAll(perWindow.get(next++));
+            }
+            result.add(n > 1 ? aggregateOverlappingEntities(all) : all);
+        }
+        return result;
+    }
+
+    private volatile boolean warnedCut;
+
+    /** The encodings a text runs as: one, cut at the model's length, or HF's overlapping windows with a stride. */
+    List<Encoding> windows(String text, Options options) {
+        Integer max = cutLength(truncationLength());   // HF: truncation=True at model_max_length
+        if (options.stride() == null || max == null) {
+            Encoding enc = tokenizer().encode(text, encodeOptions(truncationLength()));
+            if (max != null && !warnedCut && enc.length() == max
+                    && tokenizer().encode(text).length() > max) {
+                warnedCut = true;
+                System.getLogger(TokenClassificationPipeline.class.getName()).log(System.Logger.Level.WARNING,
+                        "a text longer than " + max + " tokens was cut there, as Hugging Face's pipeline does;"
+                                + " a stride (--stride N) labels all of it");
+            }
+            return List.of(enc);
+        }
+        int special = tokenizer().numSpecialTokensToAdd(false);
+        if (options.stride() >= max - special) {
+            throw new PipelineException("`stride` (" + options.stride() + ") must be less than the window length "
+                    + max + " minus the " + special + " special tokens");
+        }
+        EncodeOptions eo = EncodeOptions.defaults().withMaxLength(max).withTruncation(TruncationStrategy.LONGEST_FIRST)
+                .withStride(options.stride()).withReturnOverflowing(true);
+        Encoding first = tokenizer().encode(text, eo);
+        List<Encoding> all = new ArrayList<>();
+        all.add(first);
+        all.addAll(first.overflowing());
+        return all;
+    }
+
+    /**
+     * HF's aggregate_overlapping_entities: sorted by start; of entities that overlap the one kept so far, the
+     * longer wins, then the higher score.
+     */
+    static List<Entity> aggregateOverlappingEntities(List<Entity> entities) {
+        if (entities.isEmpty()) {
+            return entities;
+        }
+        List<Entity> sorted = new ArrayList<>(entities);
+        sorted.sort(Comparator.comparingInt(Entity::start)); // stable, like Python's sorted
+        List<Entity> out = new ArrayList<>();
+        Entity previous = sorted.getFirst();
+        for (Entity e : sorted) {
+            if (previous.start() <= e.start() && e.start() < previous.end()) {
+                int length = e.end() - e.start();
+                int previousLength = previous.end() - previous.start();
+                if (length > previousLength || (length == previousLength && e.score() > previous.score())) {
+                    previous = e;
+                }
+            } else {
+                out.add(previous);
+                previous = e;
+            }
+        }
+        out.add(previous);
+        return out;
     }
 
     /** The entities of one text from its encoding and the model's logits for it, [T, labels]. */
@@ -207,10 +315,7 @@ public final class TokenClassificationPipeline extends Pipeline {
 
     /** HF's return value for a list of texts: one list per text (a list of one text gives that text's list). */
     public Object call(List<String> texts, Options options) {
-        List<List<Entity>> out = new ArrayList<>();
-        for (String t : texts) {
-            out.add(predict(t, options));
-        }
+        List<List<Entity>> out = predictAll(texts, options);
         return out.size() == 1 ? out.get(0) : out;
     }
 

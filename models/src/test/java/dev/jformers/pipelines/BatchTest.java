@@ -105,6 +105,59 @@ class BatchTest {
         }
     }
 
+    /** token-classification and question-answering batch their windows: results equal one input at a time. */
+    @Test
+    void tokenClassificationAndQuestionAnsweringOverAListEqualOneAtATime() {
+        try (TokenClassificationPipeline ner = Pipelines.tokenClassification(PipelineGolden.dir("token-classification-bert").toString())) {
+            String longText = String.join(" ", java.util.Collections.nCopies(20, "my name is wolfgang and i live in berlin ."));
+            List<String> texts = new ArrayList<>(TEXTS);
+            texts.add(longText);
+            for (TokenClassificationPipeline.Options o : List.of(TokenClassificationPipeline.Options.defaults(),
+                    TokenClassificationPipeline.Options.defaults().withAggregationStrategy(
+                            TokenClassificationPipeline.AggregationStrategy.AVERAGE).withStride(8))) {
+                ner.setBatchSize(3);
+                List<List<TokenClassificationPipeline.Entity>> batched = ner.predictAll(texts, o);
+                ner.setBatchSize(1);
+                for (int i = 0; i < texts.size(); i++) {
+                    assertEntitiesClose(ner.predict(texts.get(i), o), batched.get(i), o + " text " + i);
+                }
+            }
+        }
+        try (QuestionAnsweringPipeline qa = Pipelines.questionAnswering(PipelineGolden.dir("question-answering-bert").toString())) {
+            String longContext = String.join(" ", java.util.Collections.nCopies(20, "paris is the capital of france and berlin is in germany ."));
+            List<QuestionAnsweringPipeline.Input> inputs = List.of(
+                    new QuestionAnsweringPipeline.Input("where is berlin ?", "berlin is in germany ."),
+                    new QuestionAnsweringPipeline.Input("what is the capital of france ?", longContext),
+                    new QuestionAnsweringPipeline.Input("who ?", "the dog"));
+            QuestionAnsweringPipeline.Options o = QuestionAnsweringPipeline.Options.defaults().withTopK(3).withMaxSeqLen(48).withDocStride(16);
+            qa.setBatchSize(4);
+            List<List<QuestionAnsweringPipeline.Answer>> batched = qa.answersAll(inputs, o);
+            qa.setBatchSize(1);
+            for (int i = 0; i < inputs.size(); i++) {
+                List<QuestionAnsweringPipeline.Answer> alone = qa.answers(inputs.get(i).question(), inputs.get(i).context(), o);
+                assertEquals(alone.size(), batched.get(i).size());
+                for (int k = 0; k < alone.size(); k++) {
+                    assertEquals(alone.get(k).start(), batched.get(i).get(k).start(), "input " + i);
+                    assertEquals(alone.get(k).end(), batched.get(i).get(k).end());
+                    assertEquals(alone.get(k).score(), batched.get(i).get(k).score(), TOL);
+                }
+            }
+        }
+    }
+
+    private static void assertEntitiesClose(List<TokenClassificationPipeline.Entity> alone,
+                                            List<TokenClassificationPipeline.Entity> batched, String what) {
+        assertEquals(alone.size(), batched.size(), what);
+        for (int k = 0; k < alone.size(); k++) {
+            TokenClassificationPipeline.Entity a = alone.get(k), b = batched.get(k);
+            assertEquals(a.word(), b.word(), what);
+            assertEquals(a.start(), b.start(), what);
+            assertEquals(a.end(), b.end(), what);
+            assertEquals(a.score(), b.score(), TOL, what);
+            assertEquals(a.getClass(), b.getClass());
+        }
+    }
+
     /** One pipeline (one model, one backend) used by 8 threads at once gives each thread the numbers it gives alone. */
     @Test
     void onePipelineServesEightThreads() throws Exception {

@@ -19,7 +19,9 @@ import java.util.stream.Stream;
 
 import static dev.jformers.pipelines.PipelineGolden.assertJsonClose;
 import static dev.jformers.pipelines.PipelineGolden.toJson;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -166,5 +168,59 @@ class TokenClassificationPipelineTest {
         JsonNode j = toJson(ner.call(List.of("Hello Berlin.", "Hi Paris."), TokenClassificationPipeline.Options.defaults()));
         assertEquals(2, j.size());
         assertTrue(j.get(0).isArray());
+    }
+
+    /** HF's aggregate_overlapping_entities on hand-made entities: sorted by start, the longer wins, then the higher score. */
+    @Test
+    void overlappingEntitiesOfWindowsMergeAsHfDoes() {
+        var a = new TokenClassificationPipeline.EntityGroup("PER", 0.9f, "wolfgang", 11, 19);
+        var aLonger = new TokenClassificationPipeline.EntityGroup("PER", 0.5f, "wolfgang and", 11, 23);
+        var b = new TokenClassificationPipeline.EntityGroup("LOC", 0.6f, "berlin", 34, 40);
+        var bBetter = new TokenClassificationPipeline.EntityGroup("LOC", 0.7f, "berlin", 34, 40);
+        var c = new TokenClassificationPipeline.EntityGroup("LOC", 0.8f, "my", 0, 2);
+        assertEquals(List.of(c, aLonger, bBetter),
+                TokenClassificationPipeline.aggregateOverlappingEntities(List.of(a, b, c, aLonger, bBetter)));
+        // equal length and score: the first (by start, then input order) stays
+        assertEquals(List.of(b), TokenClassificationPipeline.aggregateOverlappingEntities(List.of(b, b)));
+    }
+
+    /**
+     * HF's stride: windows of max_length tokens (here 16 via max_length, 14 without [CLS]/[SEP]), each opening with the
+     * last {@code stride} tokens of the one before, cover the whole text; entities come back sorted, without
+     * overlaps, within the text; a text that fits one window gives what it gives without a stride.
+     */
+    @Test
+    void strideLabelsAllOfALongText() {
+        String text = "My name is Wolfgang and I live in Berlin. Sarah Johnson-Smith flew from Reykjavik to Ouagadougou.";
+        var first = TokenClassificationPipeline.Options.defaults().withAggregationStrategy(AggregationStrategy.FIRST)
+                .withIgnoreLabels(List.of());
+        try (TokenClassificationPipeline p = (TokenClassificationPipeline) Pipelines.pipeline("ner",
+                PipelineGolden.dir("token-classification-bert").toString(), backend)) {
+            assertEquals(p.predict(text, first).toString(), p.predict(text, first.withStride(4)).toString(), "one window");
+            p.setTruncation(null, 16);
+            List<dev.jformers.tokenizers.Encoding> windows = p.windows(text, first.withStride(4));
+            int[] all = p.tokenizer().encode(text, EncodeOptions.defaults().withAddSpecialTokens(false)).ids();
+            assertEquals((int) Math.ceil((all.length - 4) / 10.0), windows.size());
+            for (int w = 0; w < windows.size(); w++) {
+                int[] ids = windows.get(w).ids();
+                int from = w * 10;
+                assertArrayEquals(java.util.Arrays.copyOfRange(all, from, Math.min(all.length, from + 14)),
+                        java.util.Arrays.copyOfRange(ids, 1, ids.length - 1), "window " + w);
+            }
+            List<TokenClassificationPipeline.Entity> cut = p.predict(text, first);
+            List<TokenClassificationPipeline.Entity> strided = p.predict(text, first.withStride(4));
+            assertEquals(61, cut.getLast().end(), "without a stride the text is cut at 16 tokens, after 'Smith'");
+            assertEquals(text.length(), strided.getLast().end(), "the last word ('Ouagadougou.') is labelled");
+            for (int i = 0; i < strided.size(); i++) {
+                var e = strided.get(i);
+                assertEquals(text.substring(e.start(), e.end()).toLowerCase().replace(" ", ""), e.word().replace(" ", ""));
+                if (i > 0) {
+                    assertTrue(strided.get(i - 1).end() <= e.start(), "no overlap: " + strided);
+                }
+            }
+            // the first window's entities that end before the second window starts are the cut text's
+            assertEquals(cut.getFirst().toString(), strided.getFirst().toString());
+        }
+        assertThrows(PipelineException.class, () -> TokenClassificationPipeline.Options.defaults().withStride(4));
     }
 }
