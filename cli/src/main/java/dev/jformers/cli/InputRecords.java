@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import dev.jformers.core.JformersException;
+import dev.jformers.core.JsonErrors;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -74,9 +75,7 @@ final class InputRecords implements AutoCloseable {
         try {
             return Json.MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-            long column = e.getLocation() == null ? -1 : e.getLocation().getColumnNr();
-            throw new JformersException(name + ": line " + line + (column > 0 ? ", column " + column : "")
-                    + ": not a JSON object (" + e.getOriginalMessage().lines().findFirst().orElse("") + ")");
+            throw new JformersException(JsonErrors.message(name, line, e));
         }
     }
 

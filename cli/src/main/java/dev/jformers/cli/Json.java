@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.jformers.core.JformersException;
+import dev.jformers.core.JsonErrors;
 import dev.jformers.core.Tensor;
 
 import java.io.IOException;
@@ -24,7 +25,7 @@ final class Json {
         try {
             return MAPPER.readTree(file.toFile());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new JformersException(file + ": not valid JSON: " + e.getOriginalMessage());
+            throw new JformersException(JsonErrors.message(file, e));
         } catch (IOException e) {
             throw new JformersException(file + ": unreadable: " + e.getMessage());
         }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import dev.jformers.core.DType;
+import dev.jformers.core.JsonErrors;
 import dev.jformers.core.Tensor;
 
 import java.io.IOException;
@@ -108,7 +109,7 @@ public final class SafetensorsFile implements WeightSource {
                 throw LoaderException.of(file, null, "header is not a single JSON object");
             }
         } catch (JacksonException e) {
-            throw LoaderException.of(file, null, "header is not valid JSON: " + e.getOriginalMessage());
+            throw new LoaderException(JsonErrors.message(file + ": header", e));
         } catch (IOException e) {
             throw LoaderException.of(file, null, "cannot parse header: " + e.getMessage(), e);
         }

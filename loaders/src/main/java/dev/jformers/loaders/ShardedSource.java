@@ -3,6 +3,7 @@ package dev.jformers.loaders;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jformers.core.JsonErrors;
 import dev.jformers.core.ModelFolder;
 import dev.jformers.core.Tensor;
 
@@ -49,7 +50,7 @@ public final class ShardedSource implements WeightSource {
             }
             root = JSON.readTree(Files.readAllBytes(indexFile));
         } catch (JacksonException e) {
-            throw LoaderException.of(indexFile, null, "index is not valid JSON: " + e.getOriginalMessage());
+            throw new LoaderException(JsonErrors.message(indexFile, e));
         } catch (IOException e) {
             throw LoaderException.of(indexFile, null, "cannot read: " + e.getMessage(), e);
         }

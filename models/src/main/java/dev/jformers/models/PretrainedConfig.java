@@ -3,6 +3,7 @@ package dev.jformers.models;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jformers.core.JsonErrors;
 import dev.jformers.core.ModelFolder;
 import dev.jformers.models.bert.BertConfig;
 import dev.jformers.models.distilbert.DistilBertConfig;
@@ -70,7 +71,7 @@ public interface PretrainedConfig {
             }
             return parse(json, file.toString());
         } catch (JacksonException e) {
-            throw new ConfigException(file + ": not valid JSON (" + e.getOriginalMessage().lines().findFirst().orElse("") + ")", e);
+            throw new ConfigException(JsonErrors.message(file, e), e);
         } catch (IOException e) {
             throw new ConfigException(file + ": unreadable config: " + e.getMessage(), e);
         }

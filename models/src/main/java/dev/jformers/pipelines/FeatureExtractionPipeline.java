@@ -2,6 +2,7 @@ package dev.jformers.pipelines;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jformers.core.JsonErrors;
 import dev.jformers.core.ModelFolder;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.PreTrainedModel;
@@ -85,6 +86,8 @@ public final class FeatureExtractionPipeline extends Pipeline {
         try {
             JsonNode n = new ObjectMapper().readTree(f.toFile());
             return n.hasNonNull("max_seq_length") ? n.get("max_seq_length").asInt() : null;
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new PipelineException(JsonErrors.message(f, e));
         } catch (IOException e) {
             return null;
         }

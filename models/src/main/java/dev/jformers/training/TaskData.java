@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jformers.core.Backend;
 import dev.jformers.core.JformersException;
+import dev.jformers.core.JsonErrors;
 import dev.jformers.models.Labels;
 import dev.jformers.models.Task;
 import dev.jformers.tokenizers.AutoTokenizer;
@@ -570,6 +571,8 @@ public final class TaskData {
             return o;
         } catch (java.io.FileNotFoundException e) {
             throw new JformersException(file + ": no such file");
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new JformersException(JsonErrors.message(file, e));
         } catch (IOException e) {
             throw new JformersException(file + ": not a readable config.json (" + e.getMessage() + ")");
         }

@@ -3,6 +3,7 @@ package dev.jformers.training;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.jformers.core.JformersException;
+import dev.jformers.core.JsonErrors;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -75,6 +76,8 @@ public final class TrainerState {
     public static TrainerState read(Path file) {
         try {
             return TrainingArguments.JSON.readValue(file.toFile(), TrainerState.class);
+        } catch (com.fasterxml.jackson.core.exc.StreamReadException e) {
+            throw new JformersException(JsonErrors.message(file, e));
         } catch (IOException e) {
             throw new JformersException(file + ": not a trainer_state.json (" + e.getMessage() + ")");
         }

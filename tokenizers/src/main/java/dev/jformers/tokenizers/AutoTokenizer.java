@@ -2,6 +2,7 @@ package dev.jformers.tokenizers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jformers.core.JsonErrors;
 import dev.jformers.core.ModelFolder;
 
 import java.io.BufferedReader;
@@ -333,6 +334,8 @@ public final class AutoTokenizer {
     static JsonNode readJson(Path p) {
         try {
             return JSON.readTree(p.toFile());
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new TokenizerException(JsonErrors.message(p, e), e);
         } catch (IOException e) {
             throw new TokenizerException("cannot read JSON " + p + ": " + e.getMessage(), e);
         }

@@ -2,6 +2,7 @@ package dev.jformers.loaders.hub;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.jformers.core.JsonErrors;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -213,7 +214,13 @@ public final class HubCache {
     /** The shard files a {@code *.index.json} names (its weight_map's values), sorted, checked to stay inside the snapshot. */
     static List<String> shards(Path index) {
         try {
-            JsonNode map = Json.MAPPER.readTree(index.toFile()).get("weight_map");
+            JsonNode root;
+            try {
+                root = Json.MAPPER.readTree(index.toFile());
+            } catch (com.fasterxml.jackson.core.JacksonException e) {
+                throw new HubException(HubException.Reason.OTHER, JsonErrors.message(index, e));
+            }
+            JsonNode map = root == null ? null : root.get("weight_map");
             if (map == null || !map.isObject()) {
                 throw new HubException(HubException.Reason.OTHER, index + ": no \"weight_map\" object");
             }

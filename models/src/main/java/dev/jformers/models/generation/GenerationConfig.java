@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.jformers.core.JformersException;
+import dev.jformers.core.JsonErrors;
 import dev.jformers.core.ModelFolder;
 
 import java.io.IOException;
@@ -177,6 +178,8 @@ public final class GenerationConfig {
                 throw new JformersException(file + ": not a JSON object");
             }
             return json;
+        } catch (com.fasterxml.jackson.core.JacksonException e) {
+            throw new JformersException(JsonErrors.message(file, e), e);
         } catch (IOException e) {
             throw new JformersException(file + ": unreadable JSON: " + e.getMessage(), e);
         }

@@ -1,0 +1,57 @@
+package dev.jformers.models;
+
+import dev.jformers.core.JformersException;
+import dev.jformers.models.generation.GenerationConfig;
+import dev.jformers.tokenizers.AutoTokenizer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/**
+ * A broken config.json, generation_config.json, tokenizer.json or vocab.json is one line naming the file, the line
+ * and the column, in plain words (dev.jformers.core.JsonErrors), not Jackson's ("code 44", "JSON String, Number…").
+ */
+class JsonErrorsTest {
+    static String message(Executable call) {
+        String m = assertThrows(JformersException.class, call).getMessage();
+        assertEquals(1, m.lines().count(), m);
+        for (String jackson : new String[] {"code ", "JSON String", "Source:", "REDACTED", "token '"}) {
+            assertFalse(m.contains(jackson), m);
+        }
+        return m;
+    }
+
+    @Test
+    void brokenJsonFilesNameFileLineAndColumn(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("config.json");
+        Files.writeString(config, "{\n  \"model_type\": \"bert\",\n  \"hidden_size\": 32,,\n}\n");
+        assertEquals(config + ": line 3, column 21: not valid JSON (unexpected character ',')",
+                message(() -> AutoConfig.fromPretrained(dir)));
+
+        Path generation = dir.resolve("generation_config.json");
+        Files.writeString(generation, "{\"max_length\": oops}");
+        assertEquals(generation + ": line 1, column 20: not valid JSON (unexpected word 'oops')",
+                message(() -> GenerationConfig.fromPretrained(dir)));
+
+        Path tokenizer = dir.resolve("tokenizer.json");
+        Files.writeString(tokenizer, "{\"model\": {\"type\": \"WordPiece\",\n");
+        assertEquals(tokenizer + ": line 2, column 1: not valid JSON (the text ends before the JSON does)",
+                message(() -> AutoTokenizer.fromPretrained(dir)));
+
+        Files.delete(tokenizer);
+        Files.writeString(config, "{\"model_type\": \"gpt2\"}");
+        Path vocab = dir.resolve("vocab.json");
+        Files.write(vocab, "{\"caf\u00e9\": 0}".getBytes(StandardCharsets.ISO_8859_1));
+        Files.writeString(dir.resolve("merges.txt"), "#version: 0.2\n");
+        String m = message(() -> AutoTokenizer.fromPretrained(dir));
+        assertEquals(vocab + ": line 1, column 6: not valid JSON (bytes that are not UTF-8)", m);
+    }
+}
