@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Resident memory of loaded models (docs/benchmarks-models.md, "Memory"): for each model, RSS before and after
 # loading it, after a forward pass, and the highest RSS over LOADS loads, each closed before the next.
-#   [GC=gc] benchmarks/memory.sh [BUILD_ROOT] [LOADS]      (GC=gc: System.gc() after each close)
+#   [GC=gc] [JAVA_GC=...] benchmarks/memory.sh [BUILD_ROOT] [LOADS]      (GC=gc: System.gc() after each close)
+# JAVA_GC picks the collector and its heap sizing (default -XX:+UseParallelGC, as ./jformers; the JVM's own default is
+# G1: JAVA_GC=-XX:+UseG1GC). RSS follows the committed heap, which is the collector's policy, not live data.
 # BUILD_ROOT is a built checkout (./mvnw package -DskipTests -pl models -am), by default this one; give an older
 # checkout to measure its version with the same probe. Models: BERT-base (TF checkpoint), all-MiniLM-L6-v2 (ONNX),
 # from the jformers cache (run the tests once to unpack them), and GPT-2 124M-shaped random weights
@@ -21,6 +23,6 @@ done
 for model in "$CACHE/models/google-bert--bert-base-uncased" "$CACHE/models/sentence-transformers--all-MiniLM-L6-v2" \
              "$CACHE/benchmarks/gpt2-124m-random"; do
   if [ ! -d "$model" ]; then echo "skipped: $model is missing"; continue; fi
-  nice -n 19 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseParallelGC ${JAVA_OPTS:-} \
+  nice -n 19 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED ${JAVA_GC:--XX:+UseParallelGC} ${JAVA_OPTS:-} \
     -cp "$CP" "$HERE/memory/MemoryProbe.java" "$model" "$LOADS" ${GC:-} 2>&1 | grep -v "^WARNING: Using incubator"
 done

@@ -4,6 +4,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 import java.io.PrintWriter;
+import java.util.Optional;
 
 /**
  * The {@code jformers} command. Every subcommand has {@code --help}; any error, an
@@ -48,6 +49,10 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        Optional<Integer> relaunched = Relaunch.withVectorModule(args);
+        if (relaunched.isPresent()) {
+            System.exit(relaunched.get());
+        }
         // Library warnings (e.g. unused checkpoint weights) as one line each.
         System.setProperty("java.util.logging.SimpleFormatter.format", "jformers: %4$s: %5$s%n");
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));

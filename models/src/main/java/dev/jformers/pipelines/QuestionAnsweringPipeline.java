@@ -20,7 +20,7 @@ import java.util.List;
  * <p>The question and the context are encoded as a pair; a long context is cut into overlapping windows
  * ({@code max_seq_len} tokens, {@code doc_stride} shared). In each window, logits outside the context (question,
  * special tokens, except [CLS]) get −10000, start and end are softmaxed separately, and a span (s, e) with
- * s ≤ e < s + max_answer_len scores p_start[s]·p_end[e]. The best spans of all windows are pooled and sorted.
+ * s ≤ e &lt; s + max_answer_len scores p_start[s]·p_end[e]. The best spans of all windows are pooled and sorted.
  * Answers are widened to whole words (HF's {@code align_to_words}) and given as character offsets.
  */
 public final class QuestionAnsweringPipeline extends Pipeline {

@@ -141,9 +141,11 @@ public final class TextGenerationPipeline extends Pipeline {
     public sealed interface Generated permits GeneratedText, GeneratedTokenIds {
     }
 
+    /** One generated sequence as text (prompt included unless return_full_text is false). */
     public record GeneratedText(@JsonProperty("generated_text") String generatedText) implements Generated {
     }
 
+    /** One generated sequence as token ids (HF's return_tensors). */
     public record GeneratedTokenIds(@JsonProperty("generated_token_ids") long[] generatedTokenIds) implements Generated {
     }
 

@@ -11,7 +11,17 @@ import java.util.Locale;
  */
 public record LearningRateSchedule(Kind kind, double baseLr, int warmupSteps, int totalSteps) {
 
-    public enum Kind { LINEAR, COSINE, CONSTANT, CONSTANT_WITH_WARMUP }
+    /** HF's {@code lr_scheduler_type}. */
+    public enum Kind {
+        /** Warm-up, then linear decay to 0 at the last step. */
+        LINEAR,
+        /** Warm-up, then half a cosine down to 0. */
+        COSINE,
+        /** The base rate throughout (warm-up ignored). */
+        CONSTANT,
+        /** Warm-up, then the base rate. */
+        CONSTANT_WITH_WARMUP
+    }
 
     public LearningRateSchedule {
         if (!(baseLr > 0)) {

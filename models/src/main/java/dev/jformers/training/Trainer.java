@@ -62,6 +62,7 @@ public final class Trainer {
     static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
             "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt", "added_tokens.json");
 
+    /** HF's TrainOutput: the last step, the mean training loss and the run's metrics (train_runtime, …). */
     public record TrainOutput(int globalStep, double trainingLoss, Map<String, Object> metrics) {
     }
 

@@ -374,7 +374,14 @@ public final class GenerationConfig {
     }
 
     /** HF's early_stopping: true, false or "never". */
-    public enum EarlyStopping { TRUE, FALSE, NEVER }
+    public enum EarlyStopping {
+        /** Stop a beam search as soon as num_beams finished candidates exist. */
+        TRUE,
+        /** Stop when no better candidate can be found by HF's heuristic (the default). */
+        FALSE,
+        /** Stop only when no better candidate can exist (the canonical beam search). */
+        NEVER
+    }
 
     public EarlyStopping earlyStopping() {
         JsonNode n = values.get("early_stopping");

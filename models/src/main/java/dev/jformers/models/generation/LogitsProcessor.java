@@ -109,7 +109,7 @@ public interface LogitsProcessor {
 
     // ---------------------------------------------------------------- processors
 
-    /** CTRL's penalty on every id already in the row (each once): s < 0 ? s·p : s/p. */
+    /** CTRL's penalty on every id already in the row (each once): s &lt; 0 ? s·p : s/p. */
     record RepetitionPenalty(double penalty) implements LogitsProcessor {
         public RepetitionPenalty {
             if (!(penalty > 0)) {
@@ -275,6 +275,7 @@ public interface LogitsProcessor {
         }
     }
 
+    /** HF's suppress_tokens: these ids can never be generated (score −inf at every step). */
     record SuppressTokens(int[] tokens) implements LogitsProcessor {
         @Override
         public void process(long[] ids, int length, float[] scores) {
@@ -420,7 +421,7 @@ public interface LogitsProcessor {
         }
     }
 
-    /** Removes tokens with probability < epsilon (keeping the top min_tokens_to_keep). */
+    /** Removes tokens with probability &lt; epsilon (keeping the top min_tokens_to_keep). */
     record Epsilon(double epsilon, int minTokensToKeep) implements LogitsProcessor {
         public Epsilon {
             if (!(epsilon > 0 && epsilon < 1)) {
@@ -434,7 +435,7 @@ public interface LogitsProcessor {
         }
     }
 
-    /** Removes tokens with probability < min(ε, √ε·e^(−entropy)) (keeping the top min_tokens_to_keep). */
+    /** Removes tokens with probability &lt; min(ε, √ε·e^(−entropy)) (keeping the top min_tokens_to_keep). */
     record Eta(double epsilon, int minTokensToKeep) implements LogitsProcessor {
         public Eta {
             if (!(epsilon > 0 && epsilon < 1)) {
