@@ -110,9 +110,13 @@ public final class SimdBackend extends CpuBackend {
      * by another process) or reads slower (a sibling hyperthread, a busy memory channel) left the other
      * thread idle at the end, and one late by more than half the GEMV left the caller to read both halves in
      * turn. Runs stay long enough to stream well: GPT-2's 768 × 768 projection gives 8 runs of 1–2 panels
-     * (48–96 KiB in int8, 4× that in float), its LM head 8 runs of ~100 panels.
+     * (48–96 KiB in int8, 4× that in float), its LM head 8 runs of ~100 panels. The system property
+     * {@value #GEMV_CHUNKS_PROPERTY} overrides it (1 gives the former halves), for comparing on a quiet machine.
      */
-    static final int GEMV_CHUNKS_PER_THREAD = 4;
+    static final int GEMV_CHUNKS_PER_THREAD = Integer.getInteger(SimdBackend.GEMV_CHUNKS_PROPERTY, 4);
+
+    /** System property: runs of panels per thread in a multithreaded GEMV (default 4; see {@link #GEMV_CHUNKS_PER_THREAD}). */
+    public static final String GEMV_CHUNKS_PROPERTY = "jformers.simd.gemvChunksPerThread";
 
     /** Elements per chunk of an activation: 16 KiB, copied to the output, then done in place while in L1. */
     static final int CHUNK = 4096;
@@ -408,7 +412,7 @@ public final class SimdBackend extends CpuBackend {
         int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
         // Few row blocks: give every thread its own range of panels as well; a GEMV in shorter runs of panels.
         int colChunks = threads == 1 ? 1
-                : skinny ? Math.min(panels, GEMV_CHUNKS_PER_THREAD * threads)
+                : skinny ? Math.min(panels, Math.max(1, GEMV_CHUNKS_PER_THREAD) * threads)
                 : rowBlocks < 4 * threads ? Math.min(panels, threads) : 1;
         int tasks = threads == 1 ? 1 : rowBlocks * colChunks;
         int blocksPerTask = threads == 1 ? rowBlocks : 1;
