@@ -683,22 +683,27 @@ final class VectorKernels extends Kernels {
         }
     }
 
-    @Override
-    void layerNorm(float[] x, int off, int n, float[] gamma, float[] beta, float eps) {
+    /** Mean of x[off, off + n): lanes summed in addLanes' fixed order, then the tail. */
+    private float rowMean(float[] x, int off, int n) {
         VectorSpecies<Float> s = S;
-        int l = s.length(), bound = s.loopBound(n);
+        int l = s.length(), bound = s.loopBound(n), i;
         FloatVector acc = FloatVector.zero(s);
-        int i = 0;
-        for (; i < bound; i += l) {
+        for (i = 0; i < bound; i += l) {
             acc = acc.add(FloatVector.fromArray(s, x, off + i));
         }
         float sum = addLanes(acc);
         for (; i < n; i++) {
             sum += x[off + i];
         }
-        float mean = sum / n;
-        // Second pass over the deviations: no cancellation, unlike E[x²] − E[x]².
-        acc = FloatVector.zero(s);
+        return sum / n;
+    }
+
+    /** 1 / sqrt(var + eps) of x[off, off + n) around {@code mean}, the biased variance as LayerNorm takes it. */
+    private float inverseStd(float[] x, int off, int n, float mean, float eps) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(n), i;
+        // A second pass over the deviations: no cancellation, unlike E[x²] − E[x]².
+        FloatVector acc = FloatVector.zero(s);
         for (i = 0; i < bound; i += l) {
             FloatVector dev = FloatVector.fromArray(s, x, off + i).sub(mean);
             acc = dev.fma(dev, acc);
@@ -708,7 +713,15 @@ final class VectorKernels extends Kernels {
             float dev = x[off + i] - mean;
             sq += dev * dev;
         }
-        float inv = (float) (1.0 / Math.sqrt((double) (sq / n) + eps));
+        return (float) (1.0 / Math.sqrt((double) (sq / n) + eps));
+    }
+
+    @Override
+    void layerNorm(float[] x, int off, int n, float[] gamma, float[] beta, float eps) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(n), i;
+        float mean = rowMean(x, off, n);
+        float inv = inverseStd(x, off, n, mean, eps);
         for (i = 0; i < bound; i += l) {
             FloatVector norm = FloatVector.fromArray(s, x, off + i).sub(mean).mul(inv);
             norm.fma(FloatVector.fromArray(s, gamma, i), FloatVector.fromArray(s, beta, i)).intoArray(x, off + i);
@@ -961,26 +974,9 @@ final class VectorKernels extends Kernels {
                            float[] dx, int dxOff, float[] dGamma, float[] dBeta) {
         VectorSpecies<Float> s = S;
         int l = s.length(), bound = s.loopBound(n), i;
-        FloatVector acc = FloatVector.zero(s);
-        for (i = 0; i < bound; i += l) {
-            acc = acc.add(FloatVector.fromArray(s, x, xOff + i));
-        }
-        float sum = addLanes(acc);
-        for (; i < n; i++) {
-            sum += x[xOff + i];
-        }
-        float mean = sum / n;
-        acc = FloatVector.zero(s);
-        for (i = 0; i < bound; i += l) {
-            FloatVector dev = FloatVector.fromArray(s, x, xOff + i).sub(mean);
-            acc = dev.fma(dev, acc);
-        }
-        float sq = addLanes(acc);
-        for (; i < n; i++) {
-            float dev = x[xOff + i] - mean;
-            sq += dev * dev;
-        }
-        float inv = (float) (1.0 / Math.sqrt((double) (sq / n) + eps));
+        // The forward's statistics, computed by the same code, so x̂ here is bit for bit the forward's.
+        float mean = rowMean(x, xOff, n);
+        float inv = inverseStd(x, xOff, n, mean, eps);
         FloatVector accG = FloatVector.zero(s), accGx = accG;
         for (i = 0; i < bound; i += l) {
             FloatVector xHat = FloatVector.fromArray(s, x, xOff + i).sub(mean).mul(inv);
