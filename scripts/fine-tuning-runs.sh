@@ -50,12 +50,14 @@ for run in "${@:-spam spam-bert moby mlm}"; do
       $J text-generation --model "$OUT/moby-gpt2" --max-new-tokens 60 --do-sample --seed 1 "Call me" | tee "$OUT/moby-sample.txt" ;;
     mlm)
       split_moby
-      timed mlm-before $J evaluate fill-mask --model google-bert/bert-base-uncased --data "$OUT/moby-valid.txt" --json
+      # evaluate with the training's block size and seed, so before and after see the same blocks and masks
+      timed mlm-before $J evaluate fill-mask --model google-bert/bert-base-uncased --data "$OUT/moby-valid.txt" \
+        --block-size 128 --json
       timed mlm $J train fill-mask --model google-bert/bert-base-uncased --train "$OUT/moby-train.txt" \
         --eval "$OUT/moby-valid.txt" --output "$OUT/mlm-bert-base" --overwrite-output-dir --block-size 128 \
         --max-steps ${MLM_STEPS:-200} --learning-rate 5e-5 --per-device-train-batch-size 8 --logging-steps 10 \
         --evaluation-strategy steps --eval-steps 100 --save-strategy no --json
-      timed mlm-after $J evaluate fill-mask --model "$OUT/mlm-bert-base" --data "$OUT/moby-valid.txt" --json ;;
+      timed mlm-after $J evaluate fill-mask --model "$OUT/mlm-bert-base" --data "$OUT/moby-valid.txt" --block-size 128 --json ;;
     *) echo "unknown run $r (spam, spam-bert, moby, mlm)" >&2; exit 2 ;;
   esac
   done
