@@ -169,7 +169,7 @@ class TrainCommandTest {
         CoreCommandsTest.Run r = CoreCommandsTest.run("train", "--model", c.toString(), "--train", bad.toString(),
                 "--output", tmp.resolve("o1").toString());
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("bad.jsonl:2") && r.err().lines().count() == 1, r.err());
+        assertTrue(r.err().contains("bad.jsonl: line 2") && r.err().lines().count() == 1, r.err());
 
         Path empty = tmp.resolve("empty.jsonl");
         Files.writeString(empty, "");
@@ -192,7 +192,7 @@ class TrainCommandTest {
         r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(), "--train", csv.toString(),
                 "--output", tmp.resolve("o3").toString());
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("t.csv:2") && r.err().contains("no column 'text'"), r.err());
+        assertTrue(r.err().contains("t.csv: line 2:") && r.err().contains("no column 'text'"), r.err());
 
         Path dev = tmp.resolve("dev.csv");
         Files.writeString(dev, "text,label\nhello,b\n");
@@ -200,13 +200,13 @@ class TrainCommandTest {
         r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(), "--train", csv.toString(),
                 "--eval", dev.toString(), "--output", tmp.resolve("o4").toString());
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("dev.csv:2") && r.err().contains("label 'b'"), r.err());
+        assertTrue(r.err().contains("dev.csv: line 2:") && r.err().contains("label 'b'"), r.err());
 
         Files.writeString(dev, "text,label\nhello,a\n\"hi, there\",a,extra\n");      // a malformed CSV line
         r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(), "--train", csv.toString(),
                 "--eval", dev.toString(), "--output", tmp.resolve("o5").toString());
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("dev.csv:3: 3 fields, the header has 2"), r.err());
+        assertTrue(r.err().contains("dev.csv: line 3: 3 fields, the header has 2"), r.err());
         Files.writeString(dev, "text,label\n");                                          // a header and no rows
         r = CoreCommandsTest.run("train", "text-classification", "--model", model.toString(), "--train", csv.toString(),
                 "--eval", dev.toString(), "--output", tmp.resolve("o6").toString());
@@ -344,7 +344,13 @@ class TrainCommandTest {
         r = CoreCommandsTest.run("train", "--model", golden("bert/sequence_classification").toString(), "--train",
                 rows.toString(), "--output", tmp.resolve("o3").toString());
         assertEquals(1, r.code());
-        assertTrue(r.err().contains("rows.jsonl:2: 41 input_ids, more than the model's 40 positions"), r.err());
+        assertTrue(r.err().contains("rows.jsonl: line 2: 41 input_ids, more than the model's 40 positions"), r.err());
+        Files.writeString(rows, "{\"input_ids\": [1, 2], \"labels\": 0}\n{\"input_ids\": [1, \"two\"], \"labels\": 1}\n");
+        r = CoreCommandsTest.run("train", "--model", golden("bert/sequence_classification").toString(), "--train",
+                rows.toString(), "--output", tmp.resolve("o4").toString());
+        assertEquals(1, r.code());
+        assertEquals("jformers: " + rows + ": line 2: 'input_ids'[1] holds the string \"two\" where an integer was expected",
+                r.err().strip());
     }
 
     /**

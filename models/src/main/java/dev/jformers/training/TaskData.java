@@ -191,16 +191,23 @@ public final class TaskData {
         for (DatasetFiles.Row r : DatasetFiles.read(file)) {
             JsonNode ids = r.values().get("input_ids");
             if (ids == null || !ids.isArray()) {
-                throw new JformersException(file + ":" + r.line() + ": no input_ids list (pre-tokenized rows need input_ids; "
+                throw new JformersException(r.where() + ": no input_ids list (pre-tokenized rows need input_ids; "
                         + "to train on text, name a TASK such as text-classification)");
             }
             // one sequence, or one per choice (multiple choice): none may be longer than the model's positions
-            int longest = ids.size() > 0 && ids.get(0).isArray() ? 0 : ids.size();
-            for (JsonNode choice : ids.size() > 0 && ids.get(0).isArray() ? ids : List.<JsonNode>of()) {
-                longest = Math.max(longest, choice.size());
+            boolean choices = ids.size() > 0 && ids.get(0).isArray();
+            int longest = 0;
+            for (JsonNode sequence : choices ? ids : List.of(ids)) {
+                if (!sequence.isArray()) {
+                    throw r.wrongType("'input_ids'", sequence, "a list of token ids (every choice a list)");
+                }
+                for (int i = 0; i < sequence.size(); i++) {
+                    r.integer(sequence.get(i), "'input_ids'[" + i + "]");
+                }
+                longest = Math.max(longest, sequence.size());
             }
             if (longest > positions) {
-                throw new JformersException(file + ":" + r.line() + ": " + longest + " input_ids, more than the model's "
+                throw new JformersException(r.where() + ": " + longest + " input_ids, more than the model's "
                         + positions + " positions (pre-tokenized rows are not truncated)");
             }
             out.add(r.values());
@@ -215,7 +222,7 @@ public final class TaskData {
         List<DatasetFiles.Row> evalRows = o.eval() == null ? null : DatasetFiles.read(o.eval());
         TreeSet<String> labels = new TreeSet<>();          // run_glue.py: label_list = sorted(set(labels))
         for (DatasetFiles.Row r : trainRows) {
-            labels.add(column(r, o.labelColumn(), o.train()).asText());
+            labels.add(r.text(o.labelColumn()));
         }
         Map<String, Integer> label2id = new LinkedHashMap<>();
         for (String l : labels) {
@@ -266,28 +273,17 @@ public final class TaskData {
         return c;
     }
 
-    private static JsonNode column(DatasetFiles.Row r, String name, Path file) {
-        JsonNode v = r.values().get(name);
-        if (v == null || v.isNull()) {
-            List<String> have = new ArrayList<>();
-            r.values().fieldNames().forEachRemaining(have::add);
-            throw new JformersException(file + ":" + r.line() + ": no column '" + name + "' (the row has " + have
-                    + "; name the columns with --text-column, --text-pair-column, --label-column)");
-        }
-        return v;
-    }
-
     private static List<ObjectNode> encode(List<DatasetFiles.Row> rows, Options o, Tokenizer tokenizer,
                                            Map<String, Integer> label2id, boolean tokenTypes, Path file, int[] truncated) {
         EncodeOptions options = EncodeOptions.defaults().withTruncation(o.maxLength()).withReturnOverflowing(true);
         List<ObjectNode> out = new ArrayList<>(rows.size());
         for (DatasetFiles.Row r : rows) {
-            String text = column(r, o.textColumn(), file).asText();
-            String pair = o.textPairColumn() == null ? null : column(r, o.textPairColumn(), file).asText();
-            String label = column(r, o.labelColumn(), file).asText();
+            String text = r.text(o.textColumn());
+            String pair = o.textPairColumn() == null ? null : r.text(o.textPairColumn());
+            String label = r.text(o.labelColumn());
             Integer id = label2id.get(label);
             if (id == null) {
-                throw new JformersException(file + ":" + r.line() + ": label '" + label + "' is not among the training "
+                throw new JformersException(r.where() + ": label '" + label + "' is not among the training "
                         + "labels " + label2id.keySet());
             }
             Encoding e = tokenizer.encode(text, pair, options);
@@ -326,7 +322,10 @@ public final class TaskData {
         List<DatasetFiles.Row> evalRows = o.eval() == null ? null : DatasetFiles.read(o.eval());
         TreeSet<String> tags = new TreeSet<>();
         for (DatasetFiles.Row r : trainRows) {
-            column(r, tagsColumn, o.train()).forEach(t -> tags.add(t.asText()));
+            JsonNode list = r.list(tagsColumn);
+            for (int i = 0; i < list.size(); i++) {
+                tags.add(r.text(list.get(i), "'" + tagsColumn + "'[" + i + "]"));
+            }
         }
         Map<String, Integer> label2id = new LinkedHashMap<>();
         tags.forEach(t -> label2id.put(t, label2id.size()));
@@ -351,9 +350,9 @@ public final class TaskData {
         EncodeOptions options = EncodeOptions.defaults().withTruncation(o.maxLength()).withReturnOverflowing(true);
         List<ObjectNode> out = new ArrayList<>(rows.size());
         for (DatasetFiles.Row r : rows) {
-            JsonNode words = column(r, wordsColumn, file), tagList = column(r, tagsColumn, file);
-            if (!words.isArray() || !tagList.isArray() || words.size() != tagList.size()) {
-                throw new JformersException(file + ":" + r.line() + ": '" + wordsColumn + "' and '" + tagsColumn
+            JsonNode words = r.list(wordsColumn), tagList = r.list(tagsColumn);
+            if (words.size() != tagList.size()) {
+                throw new JformersException(r.where() + ": '" + wordsColumn + "' and '" + tagsColumn
                         + "' must be lists of the same length");
             }
             StringBuilder text = new StringBuilder();
@@ -363,7 +362,7 @@ public final class TaskData {
                     text.append(' ');
                     wordOfChar.add(w);
                 }
-                String word = words.get(w).asText();
+                String word = r.text(words.get(w), "'" + wordsColumn + "'[" + w + "]");
                 text.append(word);
                 for (int k = 0; k < word.length(); k++) {
                     wordOfChar.add(w);
@@ -393,10 +392,10 @@ public final class TaskData {
                     continue;
                 }
                 previousWord = word;
-                String tag = tagList.get(word).asText();
+                String tag = r.text(tagList.get(word), "'" + tagsColumn + "'[" + word + "]");
                 Integer id = label2id.get(tag);
                 if (id == null) {
-                    throw new JformersException(file + ":" + r.line() + ": tag '" + tag + "' is not among the training tags "
+                    throw new JformersException(r.where() + ": tag '" + tag + "' is not among the training tags "
                             + label2id.keySet());
                 }
                 labels.add(id);
@@ -447,9 +446,24 @@ public final class TaskData {
         List<ObjectNode> out = new ArrayList<>();
         for (int example = 0; example < rows.size(); example++) {
             DatasetFiles.Row r = rows.get(example);
-            String question = column(r, "question", file).asText().stripLeading();
-            String context = column(r, "context", file).asText();
+            String question = r.text("question").stripLeading();
+            String context = r.text("context");
+            // SQuAD's answers: {"text": [...], "answer_start": [...]}, the first one trained on; none (SQuAD v2's
+            // unanswerable questions, or no "answers" column) puts start and end on [CLS]
+            int startChar = -1, endChar = -1;
             JsonNode answers = r.values().path("answers");
+            if (!answers.isMissingNode() && !answers.isNull()) {
+                JsonNode starts = answers.path("answer_start"), texts = answers.path("text");
+                if (!starts.isArray() || !texts.isArray() || starts.size() != texts.size()) {
+                    throw new JformersException(r.where() + ": 'answers' must be {\"text\": [...], \"answer_start\": [...]}"
+                            + " with lists of the same length");
+                }
+                if (starts.size() > 0) {
+                    startChar = r.integer(starts.get(0), "'answers'.answer_start[0]");
+                    String answer = r.text(texts.get(0), "'answers'.text[0]");
+                    endChar = startChar + answer.codePointCount(0, answer.length());
+                }
+            }
             Encoding first = tokenizer.encode(question, context, options);
             List<Encoding> windows = new ArrayList<>();
             windows.add(first);
@@ -465,10 +479,7 @@ public final class TaskData {
                     }
                 }
                 int start = clsIndex, end = clsIndex;
-                if (answers.path("answer_start").size() > 0) {
-                    int startChar = answers.get("answer_start").get(0).asInt();
-                    int endChar = startChar + answers.get("text").get(0).asText().codePointCount(0,
-                            answers.get("text").get(0).asText().length());
+                if (startChar >= 0) {
                     int tokenStart = 0, tokenEnd = ids.length - 1;
                     while (tokenStart < ids.length && sequence[tokenStart] != 1) {
                         tokenStart++;
@@ -584,14 +595,7 @@ public final class TaskData {
      * remainder shorter than a block is dropped.
      */
     public static List<ObjectNode> groupTexts(Path file, Tokenizer tokenizer, int block, boolean specialTokens) {
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw new JformersException(file + ": no such file");
-        } catch (IOException e) {
-            throw new UncheckedIOException("could not read " + file + ": " + e.getMessage(), e);
-        }
+        String text = DatasetFiles.readText(file);
         EncodeOptions options = EncodeOptions.defaults().withAddSpecialTokens(specialTokens);
         List<Integer> ids = new ArrayList<>();
         List<Integer> special = new ArrayList<>();

@@ -3,7 +3,6 @@ package dev.jformers.training;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.jformers.core.JformersException;
-import dev.jformers.core.JsonErrors;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -74,13 +73,7 @@ public final class TrainerState {
     }
 
     public static TrainerState read(Path file) {
-        try {
-            return TrainingArguments.JSON.readValue(file.toFile(), TrainerState.class);
-        } catch (com.fasterxml.jackson.core.exc.StreamReadException e) {
-            throw new JformersException(JsonErrors.message(file, e));
-        } catch (IOException e) {
-            throw new JformersException(file + ": not a trainer_state.json (" + e.getMessage() + ")");
-        }
+        return TrainingArguments.read(DatasetFiles.readText(file), file, TrainerState.class);
     }
 
     /** The losses logged during training, in order (entries with a "loss"). */

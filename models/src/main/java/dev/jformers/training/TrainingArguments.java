@@ -1,11 +1,17 @@
 package dev.jformers.training;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import dev.jformers.core.JformersException;
+import dev.jformers.core.JsonErrors;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -172,11 +178,51 @@ public final class TrainingArguments {
         }
     }
 
+    /** A training_args.json's text; an error is one line naming the field, where it is and what was expected. */
     public static TrainingArguments fromJson(String json) {
+        return read(json, "training_args.json", TrainingArguments.class);
+    }
+
+    /** {@code json} as a {@code type}, or one message naming {@code source}, the line and column and what was wrong. */
+    static <T> T read(String json, Object source, Class<T> type) {
         try {
-            return JSON.readValue(json, TrainingArguments.class);
-        } catch (IOException e) {
-            throw new JformersException("training_args.json: " + e.getMessage());
+            return JSON.readValue(json, type);
+        } catch (MismatchedInputException e) {
+            throw new JformersException(mismatch(source, e));
+        } catch (JacksonException e) {
+            throw new JformersException(JsonErrors.message(source, e));
         }
+    }
+
+    /** "FILE: line 3, column 20: "learning_rate" must be a number, not the string "fast"". */
+    private static String mismatch(Object source, MismatchedInputException e) {
+        JsonLocation at = e.getLocation();
+        String where = at == null || at.getLineNr() < 1 ? "" : ": line " + at.getLineNr() + ", column " + at.getColumnNr();
+        if (e.getPath().isEmpty()) {
+            return source + where + ": expected a JSON object";
+        }
+        StringBuilder field = new StringBuilder();
+        for (JsonMappingException.Reference r : e.getPath()) {
+            field.append(r.getFieldName() != null ? (field.isEmpty() ? "" : ".") + r.getFieldName() : "[" + r.getIndex() + "]");
+        }
+        Class<?> t = e.getTargetType();
+        String expected = t == null ? "of another type"
+                : t == int.class || t == Integer.class || t == long.class || t == Long.class ? "an integer"
+                : t == double.class || t == Double.class || t == float.class || t == Float.class ? "a number"
+                : t == boolean.class || t == Boolean.class ? "true or false"
+                : t == String.class ? "a string"
+                : java.util.Collection.class.isAssignableFrom(t) ? "a list"
+                : "an object";
+        String got = "";
+        if (e instanceof InvalidFormatException f) {
+            got = f.getValue() instanceof String v ? ", not the string \"" + v + "\"" : ", not " + f.getValue();
+        } else {
+            // Jackson says what it found as "... from Array value (token `JsonToken.START_ARRAY`)"
+            String m = String.valueOf(e.getOriginalMessage());
+            got = m.contains("from Array value") ? ", not a list" : m.contains("from Object value") ? ", not an object"
+                    : m.contains("from Boolean value") ? ", not true or false" : m.contains("from String value") ? ", not a string"
+                    : m.contains("from Floating-point value") ? ", not a fraction" : "";
+        }
+        return source + where + ": \"" + field + "\" must be " + expected + got;
     }
 }

@@ -192,11 +192,11 @@ class MetricsAndCollatorsTest {
         assertEquals("a, \"quoted\"\nline", rows.get(0).values().get("text").asText());
         assertEquals(4, rows.get(1).line());
         Files.writeString(csv, "text,label\na,b,c\n");
-        assertTrue(assertThrows(RuntimeException.class, () -> DatasetFiles.read(csv)).getMessage().contains("d.csv:2"));
+        assertTrue(assertThrows(RuntimeException.class, () -> DatasetFiles.read(csv)).getMessage().contains("d.csv: line 2:"));
         Path json = tmp.resolve("d.jsonl");
         Files.writeString(json, "{\"text\": \"x\"}\n[1, 2]\n");
         assertTrue(assertThrows(RuntimeException.class, () -> DatasetFiles.read(json)).getMessage()
-                .contains("d.jsonl:2: expected a JSON object"));
+                .contains("d.jsonl: line 2: expected a JSON object"));
     }
 
     @Test
