@@ -43,16 +43,11 @@ final class EvaluateCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--per-device-eval-batch-size", paramLabel = "N", defaultValue = "8") int batchSize;
-    @Option(names = "--max-length", paramLabel = "N", description = "default: 128; question-answering 384") Integer maxLength;
-    @Option(names = "--block-size", paramLabel = "N") Integer blockSize;
-    @Option(names = "--mlm-probability", paramLabel = "P", defaultValue = "0.15") double mlmProbability;
-    @Option(names = "--whole-word-mask", description = "fill-mask: mask whole words, as the model was trained")
-    boolean wholeWordMask;
-    @Option(names = "--text-column", paramLabel = "NAME", defaultValue = "text") String textColumn;
-    @Option(names = "--text-pair-column", paramLabel = "NAME") String textPairColumn;
-    @Option(names = "--label-column", paramLabel = "NAME", defaultValue = "label") String labelColumn;
     @Option(names = "--seed", paramLabel = "N", defaultValue = "42") int seed;
     @Option(names = "--json", description = "print the metrics as one JSON object") boolean json;
+
+    @Mixin
+    DataOptions dataOptions;
 
     @Mixin
     ModelOptions options;
@@ -62,17 +57,12 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String t = task == null ? null : TrainCommand.canonical(task, spec);   // usage errors before any loading
+        String t = task == null ? null : DataOptions.canonical(task, spec);   // usage errors before any loading
         Path dir = ModelResolver.resolve(model);
         Path scratch = Files.createTempDirectory("jformers-evaluate");
         try {
-            int length = maxLength != null ? maxLength : "question-answering".equals(t) ? 384 : 128;
-            TaskData.Prepared p = TaskData.forEvaluation(new TaskData.Options(t,
-                    dir, null, null, null, data, scratch, length, blockSize, mlmProbability, textColumn, textPairColumn,
-                    labelColumn, seed));
-            if (wholeWordMask) {
-                TrainCommand.wholeWordMask(p, t, spec);
-            }
+            TaskData.Prepared p = TaskData.forEvaluation(dataOptions.options(t, dir, null, null, null, data, scratch, seed));
+            dataOptions.applyWholeWordMask(p, t);
             TrainingArguments args = new TrainingArguments(scratch);
             args.perDeviceEvalBatchSize = batchSize;
             args.seed = seed;

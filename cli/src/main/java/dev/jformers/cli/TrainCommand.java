@@ -3,9 +3,6 @@ package dev.jformers.cli;
 import dev.jformers.core.Backend;
 import dev.jformers.core.JformersException;
 import dev.jformers.models.hub.ModelResolver;
-import dev.jformers.tokenizers.AutoTokenizer;
-import dev.jformers.tokenizers.Tokenizer;
-import dev.jformers.training.DataCollatorForLanguageModeling;
 import dev.jformers.training.EarlyStoppingCallback;
 import dev.jformers.training.TaskData;
 import dev.jformers.training.TrainableModel;
@@ -100,23 +97,13 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-shuffle", description = "rows in file order (Hugging Face always shuffles)") boolean noShuffle;
     @Option(names = "--group-by-length") boolean groupByLength;
 
-    @Option(names = "--max-length", paramLabel = "N",
-            description = "truncate texts to N tokens (default: 128 as run_glue.py; question-answering 384 as run_qa.py)")
-    Integer maxLength;
-    @Option(names = "--block-size", paramLabel = "N", description = "LM tasks: tokens per block (default: min(1024, the model's positions))")
-    Integer blockSize;
-    @Option(names = "--mlm-probability", paramLabel = "P", defaultValue = "0.15") double mlmProbability;
-    @Option(names = "--whole-word-mask", description = "fill-mask: mask whole words (all their WordPiece tokens)")
-    boolean wholeWordMask;
-    @Option(names = "--text-column", paramLabel = "NAME", defaultValue = "text",
-            description = "the text (token-classification: the word list, default 'tokens')") String textColumn;
-    @Option(names = "--text-pair-column", paramLabel = "NAME") String textPairColumn;
-    @Option(names = "--label-column", paramLabel = "NAME", defaultValue = "label",
-            description = "the label (token-classification: the tag list, default 'ner_tags')") String labelColumn;
     @Option(names = "--json", description = "print the final metrics as one JSON object") boolean json;
     @Option(names = {"--disable-tqdm", "--no-progress"},
             description = "no progress bar on a terminal: log entries as JSON lines, as in a pipe or a log file")
     boolean disableTqdm;
+
+    @Mixin
+    DataOptions data;
 
     @Mixin
     ModelOptions options;
@@ -127,7 +114,7 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (task != null) {
-            canonical(task, spec);
+            DataOptions.canonical(task, spec);
         }
         if (eval == null && (evaluationStrategy != null && !evaluationStrategy.equals("no") || loadBestModelAtEnd
                 || earlyStoppingPatience != null)) {
@@ -207,15 +194,11 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private TaskData.Prepared prepare(Path start, PrintWriter err) {
-        String t = task == null ? null : canonical(task);
-        int length = maxLength != null ? maxLength : "question-answering".equals(t) ? 384 : 128;
-        TaskData.Options o = new TaskData.Options(t, start, config, tokenizer, train,
-                eval, output, length, blockSize, mlmProbability, textColumn, textPairColumn, labelColumn,
-                seed == null ? 42 : seed);
-        TaskData.Prepared data = TaskData.prepare(o);
-        if (wholeWordMask) {
-            wholeWordMask(data, t, spec);
-        }
+        String t = task == null ? null : DataOptions.canonical(task);
+        int length = this.data.maxLength(t);
+        TaskData.Prepared data = TaskData.prepare(this.data.options(t, start, config, tokenizer, train, eval, output,
+                seed == null ? 42 : seed));
+        this.data.applyWholeWordMask(data, t);
         if (data.maxLength() < length && t != null && !t.equals("fill-mask") && !t.equals("text-generation")) {
             err.println("jformers: --max-length " + length + " is more than the model takes: using " + data.maxLength());
         }
@@ -224,41 +207,6 @@ final class TrainCommand implements Callable<Integer> {
                     + " longer than " + data.maxLength() + " tokens and truncated");
         }
         return data;
-    }
-
-    /** --whole-word-mask: the fill-mask collator masks all WordPiece tokens of a word together. */
-    static void wholeWordMask(TaskData.Prepared data, String task, CommandLine.Model.CommandSpec spec) {
-        if (!(data.collator() instanceof DataCollatorForLanguageModeling lm) || !"fill-mask".equals(task)) {
-            throw new CommandLine.ParameterException(spec.commandLine(), "--whole-word-mask is for fill-mask");
-        }
-        Tokenizer tok = AutoTokenizer.fromPretrained(data.tokenizerDir());
-        boolean[] continuation = new boolean[tok.size()];
-        for (int id = 0; id < continuation.length; id++) {
-            String piece = tok.idToToken(id);
-            continuation[id] = piece != null && piece.startsWith("##");
-        }
-        lm.wholeWordMask(continuation);
-    }
-
-    /** {@link #canonical(String)}, an unknown task being a usage error (exit status 2). */
-    static String canonical(String task, CommandLine.Model.CommandSpec spec) {
-        try {
-            return canonical(task);
-        } catch (JformersException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-        }
-    }
-
-    static String canonical(String task) {
-        return switch (task) {
-            case "text-classification", "sentiment-analysis" -> "text-classification";
-            case "fill-mask", "masked-lm", "mlm" -> "fill-mask";
-            case "text-generation", "causal-lm", "clm" -> "text-generation";
-            case "token-classification", "ner" -> "token-classification";
-            case "question-answering" -> "question-answering";
-            default -> throw new JformersException("unknown task '" + task + "' (text-classification, "
-                    + "token-classification, question-answering, fill-mask, text-generation)");
-        };
     }
 
     private TrainingArguments arguments() {
