@@ -10,6 +10,7 @@
 #   benchmarks/compare.sh --short 'LibtorchComparison'   # a regex over benchmark names
 #   benchmarks/compare.sh --training # one training step against libtorch, the backward kernels, the peak (docs/benchmarks-models.md)
 #   NO_BUILD=1 benchmarks/compare.sh # reuse target/benchmarks.jar
+#   JFORMERS_PROPS="-Djformers.simd.gemvChunksPerThread=1" benchmarks/compare.sh ...   # jformers.* properties, to the forks too
 #
 # Everything runs offline: the models come from the local Maven repository (MavenModels), libtorch from
 # the pytorch-native-cpu jar on the class path (DJL offline mode). Tables also go to target/compare-*.md.
@@ -45,7 +46,7 @@ echo "compare.sh: transparent huge pages: $(cat /sys/kernel/mm/transparent_hugep
 LOG="$HERE/target/compare-$(date -u +%Y%m%dT%H%M%SZ)"
 cd "$ROOT"   # the tokenizer benchmark finds testdata/vocab from here
 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED ${JFORMERS_HUGE_PAGES[@]+"${JFORMERS_HUGE_PAGES[@]}"} \
-  -Djformers.bench.vocab="$ROOT/testdata/vocab" \
+  -Djformers.bench.vocab="$ROOT/testdata/vocab" ${JFORMERS_PROPS:-} \
   -cp "$JAR" dev.jformers.benchmarks.models.ModelReport "$MODE" ${ARGS[@]+"${ARGS[@]}"} | tee "$LOG.log"
 # The tables are everything after the line that starts "Run " (printed once the suites are done).
 sed -n '/^Run .* configuration)/,$p' "$LOG.log" > "$LOG.md"

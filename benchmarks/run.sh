@@ -7,6 +7,7 @@
 #   benchmarks/run.sh                      # everything
 #   benchmarks/run.sh 'Gemm|Peak'          # a regex over benchmark names
 #   JFORMERS_SIMD_BITS=256 benchmarks/run.sh   # another vector width (passed to the forks)
+#   JFORMERS_PROPS="-Djformers.simd.gemmChunksPerThread=2" benchmarks/run.sh 'GemmKernel'   # any jformers.* property, to the forks too
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$HERE/../scripts/find-jdk.sh"
@@ -19,4 +20,6 @@ ARGS=()
 if [ -n "${JFORMERS_SIMD_BITS:-}" ]; then
   ARGS+=("-Djformers.simd.bits=$JFORMERS_SIMD_BITS")
 fi
+# shellcheck disable=SC2206  # JFORMERS_PROPS is a list of -D flags, split on spaces on purpose
+ARGS+=(${JFORMERS_PROPS:-})
 exec java --add-modules jdk.incubator.vector "${ARGS[@]}" -cp "$JAR" dev.jformers.benchmarks.KernelReport "$@"

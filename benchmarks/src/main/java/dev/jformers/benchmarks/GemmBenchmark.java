@@ -62,9 +62,24 @@ public class GemmBenchmark {
         backend.close();
     }
 
+    /**
+     * A fresh output per call (allocated and zeroed by the JVM on the calling thread); {@code bandwidth} measures the
+     * read bandwidth on {@link #threads} threads before each iteration, the bound of the M = 1 shapes.
+     */
     @Benchmark
-    public Tensor linear() {
+    public Tensor linear(SameRunBandwidth bandwidth) {
         return backend.linear(x, weight);
+    }
+
+    /**
+     * {@code linear} as a model's layers call it: each output is handed back when the layer's {@code Scope} closes,
+     * and the next output of that size reuses its array (no allocation, no zeroing; {@code SimdBackend.output}).
+     */
+    @Benchmark
+    public Tensor linearRecycled() {
+        Tensor y = backend.linear(x, weight);
+        backend.recycle(y);
+        return y;
     }
 
     static Tensor random(Random rnd, int... shape) {

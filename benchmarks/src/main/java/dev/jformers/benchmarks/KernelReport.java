@@ -39,9 +39,10 @@ public final class KernelReport {
     public static void main(String[] args) throws RunnerException {
         String include = args.length > 0 ? args[0] : "dev\\.jformers\\.(benchmarks\\.(Peak|Gemm|RowOps)|cpu\\.(KernelLoop|GemmKernel))Benchmark";
         List<String> forkFlags = new ArrayList<>(ForkFlags.base());
-        String bits = System.getProperty(SimdBackend.BITS_PROPERTY);
-        if (bits != null) {   // forks don't inherit system properties; this list replaces the @Fork flags
-            forkFlags.add("-D" + SimdBackend.BITS_PROPERTY + "=" + bits);
+        for (String p : System.getProperties().stringPropertyNames()) {   // forks don't inherit system properties;
+            if (p.startsWith("jformers.")) {                              // this list replaces the @Fork flags
+                forkFlags.add("-D" + p + "=" + System.getProperty(p));   // (width, weights, the split properties)
+            }
         }
         String loadBefore = loadAverage();
         Options options = new OptionsBuilder()
@@ -61,8 +62,8 @@ public final class KernelReport {
     static String markdown(Collection<RunResult> results) {
         double[] peak = new double[3], bandwidth = new double[3];
         boolean[] boundDrifts = new boolean[3];
-        List<RunResult> gemm = new ArrayList<>(), gemmKernel = new ArrayList<>(), rowOps = new ArrayList<>(),
-                loops = new ArrayList<>();
+        List<RunResult> gemm = new ArrayList<>(), gemmKernel = new ArrayList<>(), recycled = new ArrayList<>(),
+                rowOps = new ArrayList<>(), loops = new ArrayList<>();
         for (RunResult r : results) {
             String method = method(r);
             double opsPerSecond = r.getPrimaryResult().getScore();
@@ -73,6 +74,7 @@ public final class KernelReport {
                 case "read2" -> bandwidth[2] = opsPerSecond * PeakBenchmark.READ_FLOATS * 4.0 / 1e9;
                 case "linear" -> gemm.add(r);
                 case "gemmIntoPreallocatedOutput" -> gemmKernel.add(r);
+                case "linearRecycled" -> recycled.add(r);
                 default -> (r.getParams().getBenchmark().contains("KernelLoop") ? loops : rowOps).add(r);
             }
             if (method.matches("(fma|read)[12]") && Drift.drifting(r)) {
@@ -90,8 +92,10 @@ public final class KernelReport {
         }
         out.append('\n');
 
+        out.append("For M = 1 the bound is the read bandwidth on the same number of threads measured in the same fork before"
+                + " each iteration (SameRunBandwidth), given in brackets; the table above's figure when that is missing.\n\n");
         out.append("| linear M×K×N | threads | % of measured bound (peak; read bandwidth for M = 1) | ms/call | GFLOP/s | % nominal peak"
-                + " | weight GB/s | GFLOP/s without allocating the output | % measured peak |\n");
+                + " | weight GB/s | output recycled, as in a model: GFLOP/s (% measured peak) | without allocating the output: GFLOP/s (% measured peak) |\n");
         out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (RunResult r : gemm) {
             String shape = r.getParams().getParam("shape");
@@ -102,18 +106,18 @@ public final class KernelReport {
             double gflops = ops * 2 * m * k * n / 1e9, gbs = ops * 4 * k * n / 1e9;
             boolean memoryBound = m == 1;
             // % of the bound per call: GFLOP/s over the peak, or weight GB/s over the read bandwidth
-            double bound = memoryBound ? bandwidth[threads] : peak[threads];
+            double sameRun = PeakBenchmark.sameRunGigabytesPerSecond(r);
+            double bound = memoryBound ? (Double.isNaN(sameRun) ? bandwidth[threads] : sameRun) : peak[threads];
             double percentPerOp = 100 * (memoryBound ? 4 * k * n : 2 * m * k * n) / 1e9 / bound;
             String share = bound <= 0 ? "– (bound not measured)" : Drift.drifting(r) ? Drift.range(r, "%.0f%%", percentPerOp)
                     : String.format(Locale.ROOT, "%.0f%%", ops * percentPerOp);
-            double kernelGflops = gemmKernel.stream()
-                    .filter(g -> g.getParams().getParam("shape").equals(shape) && g.getParams().getParam("threads").equals(String.valueOf(threads)))
-                    .mapToDouble(g -> g.getPrimaryResult().getScore() * 2 * m * k * n / 1e9).findFirst().orElse(Double.NaN);
-            out.append(String.format(Locale.ROOT, "| %s | %d | %s | %.3f | %.1f | %s | %s | %s | %s |%n", shape.replace("x", "×"),
-                    threads, share, 1e3 / ops, gflops, percent(gflops, NOMINAL_PEAK[threads]),
+            double kernelGflops = gflops(gemmKernel, shape, threads, 2 * m * k * n);
+            double recycledGflops = gflops(recycled, shape, threads, 2 * m * k * n);
+            out.append(String.format(Locale.ROOT, "| %s | %d | %s%s | %.3f | %.1f | %s | %s | %s | %s |%n", shape.replace("x", "×"),
+                    threads, share, memoryBound && !Double.isNaN(sameRun) ? String.format(Locale.ROOT, " (of %.1f GB/s)", sameRun) : "",
+                    1e3 / ops, gflops, percent(gflops, NOMINAL_PEAK[threads]),
                     memoryBound ? String.format(Locale.ROOT, "%.1f", gbs) : "–",
-                    Double.isNaN(kernelGflops) ? "–" : String.format(Locale.ROOT, "%.1f", kernelGflops),
-                    Double.isNaN(kernelGflops) ? "–" : percent(kernelGflops, peak[threads])));
+                    withPeak(recycledGflops, memoryBound ? Double.NaN : peak[threads]), withPeak(kernelGflops, peak[threads])));
         }
         out.append("\n| op | threads | µs/call | GB/s (read + write) | µs/call of it allocating the output |\n");
         out.append("|---|---:|---:|---:|---:|\n");
@@ -146,6 +150,19 @@ public final class KernelReport {
             out.append(String.format(Locale.ROOT, "| %s | %s | %.1f |%n", method, microseconds(r), ops * elements * 8 / 1e9));
         }
         return out.toString();
+    }
+
+    /** GFLOP/s of the result in list for this shape and thread count ({@code flops} per call), or NaN. */
+    private static double gflops(List<RunResult> list, String shape, int threads, double flops) {
+        return list.stream()
+                .filter(g -> g.getParams().getParam("shape").equals(shape) && g.getParams().getParam("threads").equals(String.valueOf(threads)))
+                .mapToDouble(g -> g.getPrimaryResult().getScore() * flops / 1e9).findFirst().orElse(Double.NaN);
+    }
+
+    /** "107.8 (92%)", the figure alone without a bound, "–" without a figure. */
+    private static String withPeak(double gflops, double peak) {
+        return Double.isNaN(gflops) ? "–" : Double.isNaN(peak) ? String.format(Locale.ROOT, "%.1f", gflops)
+                : String.format(Locale.ROOT, "%.1f (%s)", gflops, percent(gflops, peak));
     }
 
     /** µs per call of a throughput result, or the range of its iterations when they drift. */
@@ -188,6 +205,9 @@ public final class KernelReport {
 
     private static String widthNote() {
         String prop = System.getProperty(SimdBackend.BITS_PROPERTY);
-        return "vector width " + (prop == null ? "preferred (" + System.getProperty("os.arch") + ")" : prop);
+        String others = System.getProperties().stringPropertyNames().stream().filter(p -> p.startsWith("jformers."))
+                .filter(p -> !p.equals(SimdBackend.BITS_PROPERTY)).sorted().map(p -> p + "=" + System.getProperty(p))
+                .reduce((a, b) -> a + ", " + b).map(list -> "; " + list).orElse("");
+        return "vector width " + (prop == null ? "preferred (" + System.getProperty("os.arch") + ")" : prop) + others;
     }
 }

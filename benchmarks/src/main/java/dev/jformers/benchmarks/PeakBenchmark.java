@@ -13,6 +13,8 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.RunResult;
 
 import java.util.concurrent.TimeUnit;
 
@@ -85,7 +87,17 @@ public class PeakBenchmark {
                 .reduceLanes(VectorOperators.ADD);
     }
 
-    private static float read(float[] a) {
+    /**
+     * GB/s of the secondary results {@code readBytes} / {@code readNanos} that {@link SameRunBandwidth} adds to the
+     * benchmark r, or NaN when r has none.
+     */
+    public static double sameRunGigabytesPerSecond(RunResult r) {
+        Result<?> bytes = r.getSecondaryResults().get("readBytes"), nanos = r.getSecondaryResults().get("readNanos");
+        return bytes == null || nanos == null || nanos.getScore() <= 0 ? Double.NaN : bytes.getScore() / nanos.getScore();
+    }
+
+    /** The vector sum of a (the read benchmarks' loop; {@link SameRunBandwidth} runs it too). */
+    public static float read(float[] a) {
         int l = S.length();
         FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
         for (int i = 0; i + 4 * l <= a.length; i += 4 * l) {

@@ -1,6 +1,7 @@
 package dev.jformers.benchmarks.models;
 
 import dev.jformers.benchmarks.ForkFlags;
+import dev.jformers.benchmarks.SameRunBandwidth;
 import dev.jformers.core.Backend;
 import dev.jformers.core.Backends;
 import dev.jformers.models.AutoModelForCausalLM;
@@ -28,8 +29,9 @@ import java.util.concurrent.TimeUnit;
  * GPT-2 124M-shaped greedy decoding (random weights, 32-token prompt, 128 new tokens, KV cache) with the linear
  * weights kept in float32, bfloat16 or int8 ({@code jformers.cpu.weights}), on 1 and 2 threads; jformers only
  * (libtorch's fp32 decoding is in {@link LibtorchComparison}). One call is a whole generation: ms per token =
- * score / 128. {@link ModelReport} sets it against the read bandwidth {@code PeakBenchmark} measures in the same
- * run: {@code benchmarks/compare.sh 'dev\.jformers\.benchmarks\.(PeakBenchmark|models\.DecodeBenchmark)'}.
+ * score / 128. {@link ModelReport} sets it against the read bandwidth on the same number of threads measured in the
+ * same fork right before each iteration ({@link SameRunBandwidth}; PeakBenchmark's figure minutes apart when that is
+ * missing): {@code benchmarks/compare.sh 'dev\.jformers\.benchmarks\.(PeakBenchmark|models\.DecodeBenchmark)'}.
  *
  * <p>The setup prints the first 16 greedy tokens next to float32's. On random weights the logits are nearly
  * flat, so equal tokens are a strong sign and a difference a weak one (real GPT-2 weights cannot be had here).
@@ -85,8 +87,9 @@ public class DecodeBenchmark {
         backend.close();
     }
 
+    /** One generation; {@code bandwidth} measures the read bandwidth on {@link #threads} threads before each iteration. */
     @Benchmark
-    public long generate() {
+    public long generate(SameRunBandwidth bandwidth) {
         long[] out = generator.generate(prompt, greedy, null);
         return out[out.length - 1];
     }
