@@ -118,6 +118,19 @@ public final class SimdBackend extends CpuBackend {
     /** System property: runs of panels per thread in a multithreaded GEMV (default 4; see {@link #GEMV_CHUNKS_PER_THREAD}). */
     public static final String GEMV_CHUNKS_PROPERTY = "jformers.simd.gemvChunksPerThread";
 
+    /**
+     * A GEMM with fewer than 4 blocks of {@value #MC} rows per thread (BERT's 128-token projections: one block) is
+     * split by columns as well, into this many runs of panels per thread, claimed in turn. 1 (the default) gives each
+     * thread one run (half the panels on 2 threads), which reads A once per thread; more runs let a thread that is
+     * ahead take over work from one that started late, at the price of re-reading A from L2 per run. Not yet
+     * measured against each other on a quiet machine, so the default stays the former split; the system property
+     * {@value #GEMM_CHUNKS_PROPERTY} chooses it for that comparison.
+     */
+    static final int GEMM_CHUNKS_PER_THREAD = Integer.getInteger(SimdBackend.GEMM_CHUNKS_PROPERTY, 1);
+
+    /** System property: runs of panels per thread in a multithreaded GEMM of few row blocks (default 1; see {@link #GEMM_CHUNKS_PER_THREAD}). */
+    public static final String GEMM_CHUNKS_PROPERTY = "jformers.simd.gemmChunksPerThread";
+
     /** Elements per chunk of an activation: 16 KiB, copied to the output, then done in place while in L1. */
     static final int CHUNK = 4096;
 
@@ -413,7 +426,7 @@ public final class SimdBackend extends CpuBackend {
         // Few row blocks: give every thread its own range of panels as well; a GEMV in shorter runs of panels.
         int colChunks = threads == 1 ? 1
                 : skinny ? Math.min(panels, Math.max(1, GEMV_CHUNKS_PER_THREAD) * threads)
-                : rowBlocks < 4 * threads ? Math.min(panels, threads) : 1;
+                : rowBlocks < 4 * threads ? Math.min(panels, Math.max(1, GEMM_CHUNKS_PER_THREAD) * threads) : 1;
         int tasks = threads == 1 ? 1 : rowBlocks * colChunks;
         int blocksPerTask = threads == 1 ? rowBlocks : 1;
         pool.parallelFor(tasks, task -> {
