@@ -352,9 +352,8 @@ abstract class Kernels {
     static float derivative(float x, Activation activation) {
         return switch (activation) {
             case GELU -> {   // Φ(x) + x·φ(x): one Gaussian for both
-                float g = gaussian(x), e = erfcOfXOverSqrt2(x, g);
-                float cdf = 0.5f * (x >= 0 ? 2f - e : e);
-                yield cdf + x * INV_SQRT_2PI * g;
+                float g = gaussian(x);
+                yield Math.fma(x * INV_SQRT_2PI, g, normalCdf(x, g));
             }
             case GELU_TANH -> {   // s = sigmoid(2u): 0.5·(1 + tanh u) = s, 1 − tanh² u = 4s(1 − s)
                 float u = SQRT_2_OVER_PI * (x + 0.044715f * x * x * x);
@@ -410,17 +409,6 @@ abstract class Kernels {
     }
 
     /**
-     * e^(hi + lo) for an argument held as two floats, |lo| ≲ 2: for a large argument (erfc's −z², up
-     * to −50) one float holds only ~2⁻²⁴·50 of it, an error e^x would multiply into ~16 ulp.
-     */
-    static float expOfSum(float hi, float lo) {
-        float hc = hi > EXP_MAX ? EXP_MAX : hi < EXP_MIN ? EXP_MIN : hi;
-        float k = Math.fma(hc + lo, LOG2E, ROUNDER);
-        float n = k - ROUNDER;
-        return expReduced(Math.fma(n, -LN2_LO, Math.fma(n, -LN2_HI, hc) + lo), k);
-    }
-
-    /**
      * 2^n·e^r for |r| ≤ ln2/2, n in k's low mantissa bits ({@link #ROUNDER}). 2^n is applied as
      * 2^(n/2)·2^(n − n/2), so that each factor is a normal float even where e^x is subnormal (n down
      * to −152) or 2^n alone would overflow (n = 128); the one rounding is the last product's.
@@ -453,60 +441,137 @@ abstract class Kernels {
         return Math.copySign(magnitude, x);
     }
 
-    // ---------------------------------------------------------------- scalar formulas shared by tails
+    // ---------------------------------------------------------------- GELU (erf form), scalar twin of VectorKernels'
 
-    static final float INV_SQRT2 = 0.70710678118654752f;
     static final float SQRT_2_OVER_PI = 0.79788456080286536f;
 
     /**
-     * erfc(z) for z ≥ 0 as t·Q(u)·e^(−z²), t = 1/(1 + z/2), u = 1 − t = (z/2)·t: Q is a degree-10 fit of
-     * erfc(z)·e^(z²)/t over all of u ∈ [0, 1) (z ∈ [0, ∞)), relative error 1e-8 in double and below 1.7e-7
-     * evaluated in float for |z| ≤ 8 (the form of Numerical Recipes' "erfcc", t·exp(P(t) − z²), with the
-     * exp of P folded into the polynomial). Relative accuracy in erfc (not just absolute accuracy in
-     * erf) keeps GELU of large negative inputs accurate; e^(−z²) is GELU's Gaussian as well, so its
-     * derivative needs one exp, not two; and z² goes to exp as two floats (z·z and its rounding error,
-     * exact by FMA), since one float holds z² ≈ 50 only to ~2⁻²⁰, an error e^x would multiply into ~16 ulp.
+     * GELU's tail table. H(a) = a·Φ(−a)·e^(a²/2), so that GELU(−a) = −a·Φ(−a) = −H(a)·e^(−a²/2): H is
+     * smooth (0 at 0, 0.40 at 13) and needs no division (erfc's usual t = 1/(1 + z/2) costs a division, and
+     * its rounding alone moves erfc by up to 2 ulp). One polynomial of degree 8 per interval — [0, 0.25) and
+     * the binades [2^e, 2^(e+1)) for e = −2 … 3, the last cut at 13.25 — in d = a − centre (exact: the centre
+     * is 0 or 1.5·2^e), fitted with mpmath to a relative error below 2e−8 with these float coefficients
+     * (on [0, 0.25) H = a·q(a): constant term 0). Rows: the coefficients of d⁸ … d¹, the constant term as the
+     * nearest float and the rest, the centre; a column per interval.
      */
-    static float erfc(float z) {
-        float half = 0.5f * z, t = 1f / (1f + half), zz = z * z;
-        return t * erfcx(half * t) * expOfSum(-zz, -Math.fma(z, z, -zz));
+    static final float[][] GELU_TAIL = {
+        {-2.713073744e-03f, -1.247644541e-03f, -4.385326174e-04f, -6.512019900e-05f, -2.633826398e-06f, -2.286110146e-08f, -1.496599372e-10f},
+        {1.000106521e-02f, 3.619870404e-03f, 1.348932157e-03f, 2.252085978e-04f, 1.137292111e-05f, 1.438578892e-07f, -1.587479731e-10f},
+        {-2.651054785e-02f, -9.833862074e-03f, -3.872943809e-03f, -7.125412812e-04f, -4.247556353e-05f, -7.160936093e-07f, -6.233126459e-09f},
+        {6.249009073e-02f, 2.479573525e-02f, 1.047198288e-02f, 2.209084341e-03f, 1.701738802e-04f, 4.403294042e-06f, 5.622984389e-08f},
+        {-1.329801381e-01f, -5.691945180e-02f, -2.591435611e-02f, -6.331588607e-03f, -6.420026184e-04f, -2.616323582e-05f, -5.780994456e-07f},
+        {2.499999851e-01f, 1.162594333e-01f, 5.744002387e-02f, 1.644151658e-02f, 2.225109609e-03f, 1.434674923e-04f, 5.804728971e-06f},
+        {-3.989422917e-01f, -2.034563124e-01f, -1.100529879e-01f, -3.749096394e-02f, -6.931448821e-03f, -7.235305966e-04f, -5.398165376e-05f},
+        {5.000000000e-01f, 2.833829522e-01f, 1.699065119e-01f, 7.037374377e-02f, 1.831262186e-02f, 3.180918051e-03f, 4.434408038e-04f},
+        {0.000000000e+00f, 1.423516572e-01f, 2.251743525e-01f, 3.086709976e-01f, 3.645418584e-01f, 3.886758983e-01f, 3.962276578e-01f},
+        {0.000000000e+00f, 3.298642914e-09f, -5.772240463e-09f, 2.812590383e-09f, -1.395981020e-08f, -1.447170206e-08f, -4.565754441e-09f},
+        {0.000000000e+00f, 3.750000000e-01f, 7.500000000e-01f, 1.500000000e+00f, 3.000000000e+00f, 6.000000000e+00f, 1.200000000e+01f}};
+
+    static final int TAIL_DEGREE = 8, TAIL_C0 = 8, TAIL_C0_LO = 9, TAIL_CENTRE = 10, TAIL_INTERVALS = 7;
+
+    /** |x| beyond this is taken as this (the table's end), and beyond {@link #GELU_FLUSH} GELU(−|x|) is −0. */
+    static final float GELU_TAIL_MAX = 13.25f;
+
+    /**
+     * GELU(−a) is subnormal from about here (−5.9e−39 at a = 13.2) and is returned as −0: that keeps 2^n in
+     * e^(−a²/2) = 2^n·e^r a normal float, applied by one multiplication (PyTorch's float GELU is 0 from −5.9).
+     */
+    static final float GELU_FLUSH = 13.15f;
+
+    /**
+     * The interval of a ≥ 0 by its bits: 0 below 0.25, then one per binade, the clamp landing in the last.
+     * (NaN, too; VectorKernels leaves out the upper clamp, which only NaN needs, and its lane permutation
+     * wraps the index instead: a NaN lane stays NaN whatever coefficients it gets.)
+     */
+    static int tailInterval(int bits) {
+        return Math.min(TAIL_INTERVALS - 1, Math.max(0, (bits >>> 23) - 124));
     }
 
-    /** erfc(|x|/√2) for GELU, given its Gaussian e^(−x²/2) ({@link #gaussian}). */
-    static float erfcOfXOverSqrt2(float x, float gaussian) {
-        float half = 0.5f * (Math.abs(x) * INV_SQRT2), t = 1f / (1f + half);
-        return t * erfcx(half * t) * gaussian;
-    }
-
-    /** e^(−x²/2), x² as two floats: z² = x²/2 exactly from x (no rounded 1/√2 in it). */
-    static float gaussian(float x) {
-        float xx = x * x;
-        return expOfSum(-0.5f * xx, -0.5f * Math.fma(x, x, -xx));
-    }
-
-    /** Q(u) of {@link #erfc}, Horner in FMA. */
-    private static float erfcx(float u) {
-        float q = ERFC_Q[0];
-        for (int i = 1; i < ERFC_Q.length; i++) {
-            q = Math.fma(q, u, ERFC_Q[i]);
+    /** The coefficients of d⁸ … d¹ by Horner: H(a) = c0 + d·tailSlope. */
+    static float tailSlope(float d, int interval) {
+        float q = GELU_TAIL[0][interval];
+        for (int i = 1; i < TAIL_DEGREE; i++) {
+            q = Math.fma(q, d, GELU_TAIL[i][interval]);
         }
         return q;
     }
 
-    /** Q(u) ≈ erfc(z)·e^(z²)·(1 + z/2) at z = 2u/(1 − u), highest power first (fitted with mpmath/numpy). */
-    static final float[] ERFC_Q = {
-        4.235202447e-02f, -1.926652491e-01f, 3.143197596e-01f, -2.138803750e-01f, 1.132505313e-01f,
-        -1.295803487e-01f, -9.253060073e-02f, 2.110824138e-01f, 4.865047336e-01f, -1.256758094e+00f, 1.0f};
-
-    /** erf(x) from {@link #erfc}; absolute error about 1e-7. */
-    static float erf(float x) {
-        float e = erfc(Math.abs(x));
-        return x >= 0 ? 1f - e : e - 1f;
+    /**
+     * GELU(−a) = −H(a)·e^(−a²/2), a = |x|, with one rounding that matters: H is carried as H + Hl (the
+     * constant term's low part and the last product's rounding error, by FMA), the exponent −a²/2 as its
+     * float and exact rest, reduced to 2^n·e^r with r = rh + rl (rh exact), and e^r·(H + Hl) summed as
+     * H + (H·rh + (H·(rl + r²·p(r)) + Hl)): every rounding before the last falls on a term at most 0.35·H.
+     * Within 1.5 ulp (DeterministicMathTest); VectorKernels.geluLoop does the same operations lane by lane.
+     */
+    static float geluOfMinusAbs(float x) {
+        float a = Math.abs(x);
+        a = a > GELU_TAIL_MAX ? GELU_TAIL_MAX : a;   // NaN stays NaN
+        int interval = tailInterval(Float.floatToRawIntBits(a));
+        float d = a - GELU_TAIL[TAIL_CENTRE][interval];
+        float q = tailSlope(d, interval), c0 = GELU_TAIL[TAIL_C0][interval];
+        float s = d * q, sl = Math.fma(d, q, -s);
+        float h = c0 + s, hl = ((c0 - h) + s) + (sl + GELU_TAIL[TAIL_C0_LO][interval]);
+        float aa = a * a, hi = -0.5f * aa, lo = -0.5f * Math.fma(a, a, -aa);
+        float k = Math.fma(hi, LOG2E, ROUNDER);
+        float n = k - ROUNDER;
+        float rh = Math.fma(n, -LN2_HI, hi), rl = Math.fma(n, -LN2_LO, lo), r = rh + rl;
+        float p = EXP_P[0];
+        for (int i = 1; i < EXP_P.length; i++) {
+            p = Math.fma(p, r, EXP_P[i]);
+        }
+        float sum = h + Math.fma(h, rh, Math.fma(h, Math.fma(p, r * r, rl), hl));
+        float m = -(sum * Float.intBitsToFloat((Float.floatToRawIntBits(k) + (127 - ROUNDER_BITS)) << 23));
+        return a > GELU_FLUSH ? -0f : m;
     }
 
+    /**
+     * Exact GELU, x·Φ(x), within 1.5 ulp (DeterministicMathTest): GELU(−|x|) itself for x < 0, and
+     * x + GELU(−x) for x ≥ 0 (Φ(x) = 1 − Φ(−x)), where the tail is at most half the result.
+     */
     static float gelu(float x) {
-        float e = erfcOfXOverSqrt2(x, gaussian(x));          // 1 + erf(x/√2) = 2 − erfc(|x|/√2) for x ≥ 0, erfc for x < 0
-        return 0.5f * x * (x >= 0 ? 2f - e : e);
+        float m = geluOfMinusAbs(x);
+        return x >= 0 ? x + m : m;
+    }
+
+    /**
+     * Φ(x), the normal distribution function, from the same table as {@link #gelu} (for its derivative),
+     * given g = e^(−x²/2) ({@link #gaussian}): Φ(−a) = (H(a)/a)·g, H/a being the polynomial q itself on
+     * [0, 0.25) (H = a·q there) and a division elsewhere.
+     */
+    static float normalCdf(float x, float g) {
+        float a = Math.abs(x);
+        a = a > GELU_TAIL_MAX ? GELU_TAIL_MAX : a;
+        int interval = tailInterval(Float.floatToRawIntBits(a));
+        float d = a - GELU_TAIL[TAIL_CENTRE][interval];
+        float q = tailSlope(d, interval);
+        float ratio = a < 0.25f ? q : Math.fma(d, q, GELU_TAIL[TAIL_C0][interval]) / a;
+        float below = ratio * g;
+        return x >= 0 ? 1f - below : below;
+    }
+
+    /**
+     * e^(−x²/2) for GELU's derivative: x² as two floats (x·x and its rounding error, exact by FMA), 2^n
+     * applied by one multiplication, and 0 past {@link #GELU_FLUSH} (where it is below 1.2e−37).
+     */
+    static float gaussian(float x) {
+        float a = Math.abs(x);
+        a = a > GELU_TAIL_MAX ? GELU_TAIL_MAX : a;
+        float aa = a * a, hi = -0.5f * aa, lo = -0.5f * Math.fma(a, a, -aa);
+        float k = Math.fma(hi, LOG2E, ROUNDER);
+        float n = k - ROUNDER;
+        float r = Math.fma(n, -LN2_LO, Math.fma(n, -LN2_HI, hi) + lo);
+        float p = EXP_P[0];
+        for (int i = 1; i < EXP_P.length; i++) {
+            p = Math.fma(p, r, EXP_P[i]);
+        }
+        float g = (Math.fma(p, r * r, r) + 1f) * Float.intBitsToFloat((Float.floatToRawIntBits(k) + (127 - ROUNDER_BITS)) << 23);
+        return a > GELU_FLUSH ? 0f : g;
+    }
+
+    /** erf(z) = 2Φ(z√2) − 1, absolute error about 1e−7 (for tests; the kernels use {@link #gelu}). */
+    static float erf(float z) {
+        float x = z * 1.41421356237309505f;
+        return 2f * normalCdf(x, gaussian(x)) - 1f;
     }
 
     /** 0.5·x·(1 + tanh(u)) = x / (1 + e^(−2u)), u = √(2/π)(x + 0.044715x³). */

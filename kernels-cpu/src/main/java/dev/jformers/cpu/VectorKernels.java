@@ -824,10 +824,47 @@ final class VectorKernels extends Kernels {
     }
 
     /** Each loop does the whole vectors of x[off..off+n) in place and returns how many elements it did. */
+    /**
+     * Exact GELU, {@link Kernels#gelu}: {@link Kernels#geluOfMinusAbs}'s operations lane by lane (see
+     * there for the error budget). Written out with no helper of ours but the tiny {@link #tailRow}, on
+     * purpose: C2 force-inlines the Vector API's own methods whatever the size of the loop, but a helper
+     * met past its node budget for inlining (NodeCountInliningCutoff), or compiled on its own while the loop
+     * still ran in the interpreter, stays a call — every vector crossing it boxed, 47 MB and 3.5× the time
+     * per 128 × 3072 call.
+     */
     private static int geluLoop(float[] x, int off, int n) {
+        VectorSpecies<Float> s = S;
         int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            gelu(FloatVector.fromArray(S, x, off + i)).intoArray(x, off + i);
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector v = FloatVector.fromArray(s, x, off + i);
+            FloatVector a = v.abs();
+            a = a.blend(GELU_TAIL_MAX, a.compare(VectorOperators.GT, GELU_TAIL_MAX));
+            IntVector interval = ((IntVector) a.reinterpretAsInts()).lanewise(VectorOperators.LSHR, 23).sub(124).max(0);
+            // H(a) + Hl, each lane with its interval's coefficients
+            FloatVector d = a.sub(tailRow(interval, TAIL_CENTRE));
+            FloatVector q = tailRow(interval, 0);
+            for (int row = 1; row < TAIL_DEGREE; row++) {
+                q = q.fma(d, tailRow(interval, row));
+            }
+            FloatVector c0 = tailRow(interval, TAIL_C0);
+            FloatVector sv = d.mul(q), sl = d.fma(q, sv.neg());
+            FloatVector h = c0.add(sv), hl = c0.sub(h).add(sv).add(sl.add(tailRow(interval, TAIL_C0_LO)));
+            // e^(−a²/2) = 2^n·e^(rh + rl), folded into H: H + (H·rh + (H·(rl + r²·p(r)) + Hl))
+            FloatVector aa = a.mul(a), hi = aa.mul(-0.5f), lo = a.fma(a, aa.neg()).mul(-0.5f);
+            FloatVector k = hi.fma(LOG2E, ROUNDER);
+            FloatVector nn = k.sub(ROUNDER);
+            FloatVector rh = nn.fma(FloatVector.broadcast(s, -LN2_HI), hi), rl = nn.fma(FloatVector.broadcast(s, -LN2_LO), lo);
+            FloatVector r = rh.add(rl);
+            FloatVector p = FloatVector.broadcast(s, EXP_P[0]);
+            for (int j = 1; j < EXP_P.length; j++) {
+                p = p.fma(r, FloatVector.broadcast(s, EXP_P[j]));
+            }
+            FloatVector sum = h.add(h.fma(rh, h.fma(p.fma(r.mul(r), rl), hl)));
+            FloatVector twoToN = ((IntVector) k.reinterpretAsInts()).add(127 - ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            FloatVector m = sum.mul(twoToN).neg();
+            m = m.blend(-0f, a.compare(VectorOperators.GT, GELU_FLUSH));                   // GELU(−|x|)
+            m.blend(v.add(m), v.compare(VectorOperators.GE, 0f)).intoArray(x, off + i);
         }
         return i;
     }
@@ -916,17 +953,42 @@ final class VectorKernels extends Kernels {
         }
     }
 
-    /** Φ(x) + x·φ(x), Φ through the same erfc as the forward's GELU. */
+    /**
+     * Φ(x) + x·φ(x) ({@link Kernels#derivative}): the Gaussian and Φ from the forward's table
+     * ({@link Kernels#gaussian}, {@link Kernels#normalCdf}), written out for the reason given at {@link #geluLoop}.
+     */
     private static int geluBackwardLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
         VectorSpecies<Float> s = S;
         int i = 0;
         for (int bound = s.loopBound(n); i < bound; i += s.length()) {
             FloatVector v = FloatVector.fromArray(s, x, xOff + i);
-            FloatVector g = gaussian(v), erfc = erfcOfXOverSqrt2(v, g);
-            FloatVector onePlusErf = erfc.blend(erfc.neg().add(2f), v.compare(VectorOperators.GE, 0f));
-            FloatVector pdf = g.mul(INV_SQRT_2PI);
-            FloatVector d = v.fma(pdf, onePlusErf.mul(0.5f));
-            d.mul(FloatVector.fromArray(s, dy, dyOff + i)).intoArray(dx, dxOff + i);
+            FloatVector a = v.abs();
+            a = a.blend(GELU_TAIL_MAX, a.compare(VectorOperators.GT, GELU_TAIL_MAX));
+            // g = e^(−a²/2)
+            FloatVector aa = a.mul(a), hi = aa.mul(-0.5f), lo = a.fma(a, aa.neg()).mul(-0.5f);
+            FloatVector k = hi.fma(LOG2E, ROUNDER);
+            FloatVector nn = k.sub(ROUNDER);
+            FloatVector r = nn.fma(FloatVector.broadcast(s, -LN2_LO), nn.fma(FloatVector.broadcast(s, -LN2_HI), hi).add(lo));
+            FloatVector p = FloatVector.broadcast(s, EXP_P[0]);
+            for (int j = 1; j < EXP_P.length; j++) {
+                p = p.fma(r, FloatVector.broadcast(s, EXP_P[j]));
+            }
+            FloatVector twoToN = ((IntVector) k.reinterpretAsInts()).add(127 - ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            FloatVector g = p.fma(r.mul(r), r).add(1f).mul(twoToN);
+            g = g.blend(0f, a.compare(VectorOperators.GT, GELU_FLUSH));
+            // Φ(−a) = (H(a)/a)·g
+            IntVector interval = ((IntVector) a.reinterpretAsInts()).lanewise(VectorOperators.LSHR, 23).sub(124).max(0);
+            FloatVector d = a.sub(tailRow(interval, TAIL_CENTRE));
+            FloatVector q = tailRow(interval, 0);
+            for (int row = 1; row < TAIL_DEGREE; row++) {
+                q = q.fma(d, tailRow(interval, row));
+            }
+            FloatVector ratio = d.fma(q, tailRow(interval, TAIL_C0)).div(a).blend(q, a.compare(VectorOperators.LT, 0.25f));
+            FloatVector below = ratio.mul(g);
+            FloatVector cdf = below.blend(FloatVector.broadcast(s, 1f).sub(below), v.compare(VectorOperators.GE, 0f));
+            FloatVector deriv = v.mul(INV_SQRT_2PI).fma(g, cdf);
+            deriv.mul(FloatVector.fromArray(s, dy, dyOff + i)).intoArray(dx, dxOff + i);
         }
         return i;
     }
@@ -1085,15 +1147,6 @@ final class VectorKernels extends Kernels {
         return expReduced(n.fma(FloatVector.broadcast(s, -LN2_LO), n.fma(FloatVector.broadcast(s, -LN2_HI), xc)), k);
     }
 
-    /** e^(hi + lo), {@link Kernels#expOfSum} lane by lane. */
-    static FloatVector expOfSum(FloatVector hi, FloatVector lo) {
-        VectorSpecies<Float> s = S;
-        FloatVector hc = clampExp(hi);
-        FloatVector k = hc.add(lo).fma(LOG2E, ROUNDER);
-        FloatVector n = k.sub(ROUNDER);
-        return expReduced(n.fma(FloatVector.broadcast(s, -LN2_LO), n.fma(FloatVector.broadcast(s, -LN2_HI), hc).add(lo)), k);
-    }
-
     /** x clamped to [EXP_MIN, EXP_MAX] by compare and blend; NaN compares false and stays NaN. */
     private static FloatVector clampExp(FloatVector x) {
         return x.blend(EXP_MAX, x.compare(VectorOperators.GT, EXP_MAX)).blend(EXP_MIN, x.compare(VectorOperators.LT, EXP_MIN));
@@ -1113,24 +1166,6 @@ final class VectorKernels extends Kernels {
         return e.mul(scale1).mul(scale2);
     }
 
-    /** erfc(|x|/√2) given e^(−x²/2): {@link Kernels#erfcOfXOverSqrt2} lane by lane. */
-    private static FloatVector erfcOfXOverSqrt2(FloatVector x, FloatVector gaussian) {
-        VectorSpecies<Float> s = S;
-        FloatVector half = x.abs().mul(INV_SQRT2).mul(0.5f);
-        FloatVector t = FloatVector.broadcast(s, 1f).div(half.add(1f)), u = half.mul(t);
-        FloatVector q = FloatVector.broadcast(s, ERFC_Q[0]);
-        for (int i = 1; i < ERFC_Q.length; i++) {   // constant trip count: unrolled by the JIT
-            q = q.fma(u, FloatVector.broadcast(s, ERFC_Q[i]));
-        }
-        return t.mul(q).mul(gaussian);
-    }
-
-    /** e^(−x²/2), {@link Kernels#gaussian} lane by lane. */
-    private static FloatVector gaussian(FloatVector x) {
-        FloatVector xx = x.mul(x);
-        return expOfSum(xx.mul(-0.5f), x.fma(x, xx.neg()).mul(-0.5f));
-    }
-
     /** tanh lane by lane, {@link Kernels#tanh}'s operations: |tanh| from |x|, then x's sign (so −0 stays −0). */
     static FloatVector tanh(FloatVector x) {
         VectorSpecies<Float> s = S;
@@ -1145,12 +1180,46 @@ final class VectorKernels extends Kernels {
         return ((IntVector) magnitude.reinterpretAsInts()).or(sign).reinterpretAsFloats();
     }
 
-    /** Exact GELU through {@link Kernels#erfc}: 0.5·x·(2 − erfc(z)) for x ≥ 0, 0.5·x·erfc(z) below, z = |x|/√2. */
-    private static FloatVector gelu(FloatVector x) {
-        FloatVector erfc = erfcOfXOverSqrt2(x, gaussian(x));
-        VectorMask<Float> nonNegative = x.compare(VectorOperators.GE, 0f);
-        FloatVector onePlusErf = erfc.blend(erfc.neg().add(2f), nonNegative);
-        return x.mul(0.5f).mul(onePlusErf);
+    // ---------------------------------------------------------------- GELU (erf form): Kernels' twin, lane by lane
+
+    /**
+     * Row {@code row} of {@link Kernels#GELU_TAIL}, the entry of each lane's interval: a lane permutation over a
+     * vector of the row (two vectors where a vector has fewer lanes than the table has binades). Kept under
+     * 35 bytes of bytecode, so that C2 inlines it anywhere (MaxInlineSize).
+     */
+    private static FloatVector tailRow(IntVector interval, int row) {
+        return (WIDE_TABLE ? interval.selectFrom(TAIL_ROWS[row]) : interval.selectFrom(TAIL_ROWS[row], TAIL_ROWS_HIGH[row]))
+                .reinterpretAsFloats();
+    }
+
+    /** One vector holds a row of the table (at 512 and 256 bits; 128 bits takes two). */
+    private static final boolean WIDE_TABLE = S.length() >= TAIL_INTERVALS;
+
+    /**
+     * {@link Kernels#GELU_TAIL}'s rows as float bits (ints: an integer lane permutation), padded with zeros:
+     * the first vector of each row, and the second where one is not enough. Static final arrays are not
+     * constants to C2: each use loads the row from memory, an L1 hit.
+     */
+    private static final IntVector[] TAIL_ROWS = tailRows(0), TAIL_ROWS_HIGH = tailRows(1);
+
+    private static IntVector[] tailRows(int part) {
+        int[] table = tailTable();
+        IntVector[] rows = new IntVector[GELU_TAIL.length];
+        for (int row = 0; row < rows.length; row++) {
+            rows[row] = IntVector.fromArray(INTS, table, (2 * row + part) * S.length());
+        }
+        return rows;
+    }
+
+    private static int[] tailTable() {
+        int width = 2 * S.length();
+        int[] table = new int[GELU_TAIL.length * width];
+        for (int row = 0; row < GELU_TAIL.length; row++) {
+            for (int b = 0; b < TAIL_INTERVALS; b++) {
+                table[row * width + b] = Float.floatToRawIntBits(GELU_TAIL[row][b]);
+            }
+        }
+        return table;
     }
 
     /** x / (1 + e^(−2u)) with u = √(2/π)(x + 0.044715x³): the tanh form of GELU, one exp, no cancellation. */
