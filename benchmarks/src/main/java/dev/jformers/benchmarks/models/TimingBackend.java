@@ -17,7 +17,8 @@ import java.util.function.Supplier;
 /**
  * A {@link Backend} decorator that times every call of the backend it wraps (wall clock on the calling
  * thread, which waits for the work of the CPU backend's pool), by operation and shape: where a forward's
- * time goes. The CPU backend computes synchronously, so each call's time is its whole cost including
+ * time goes. With {@code -Djformers.bench.cpuTime=true} it counts the calling thread's CPU time instead:
+ * on one thread (where the pool runs every task on the caller) the figures then hold on a loaded machine. The CPU backend computes synchronously, so each call's time is its whole cost including
  * allocating the output ({@code zeros} is counted separately only when the model calls it).
  */
 public final class TimingBackend implements Backend {
@@ -27,6 +28,14 @@ public final class TimingBackend implements Backend {
 
     private static final com.sun.management.ThreadMXBean THREADS =
             (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+
+    /** Count the calling thread's CPU time, not the wall clock (meaningful on one thread). */
+    public static final boolean CPU_TIME = Boolean.getBoolean("jformers.bench.cpuTime");
+
+    /** Nanoseconds of the clock in use: wall, or the calling thread's CPU time ({@link #CPU_TIME}). */
+    public static long now() {
+        return CPU_TIME ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
+    }
 
     private final Backend delegate;
     private final Map<String, LongAdder[]> costs = new ConcurrentHashMap<>();
@@ -56,9 +65,9 @@ public final class TimingBackend implements Backend {
             return op.get();
         }
         long b0 = THREADS.getCurrentThreadAllocatedBytes();
-        long t0 = System.nanoTime();
+        long t0 = now();
         T result = op.get();
-        long dt = System.nanoTime() - t0;
+        long dt = now() - t0;
         long bytes = THREADS.getCurrentThreadAllocatedBytes() - b0;
         LongAdder[] a = costs.computeIfAbsent(key, k -> new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder()});
         a[0].increment();

@@ -25,7 +25,8 @@ import java.util.Map;
  *
  * <p>Usage: {@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -cp benchmarks.jar
  * dev.jformers.benchmarks.models.WhereTimeGoes [bert|minilm|e5|gpt2] [threads] [calls] [BxT]}; add
- * {@code -Djformers.cpu.weights=bf16} to profile with bfloat16 weights.
+ * {@code -Djformers.cpu.weights=bf16} to profile with bfloat16 weights, {@code -Djformers.bench.cpuTime=true} to count
+ * the calling thread's CPU time instead of the wall clock (1 thread, on a loaded machine).
  */
 public final class WhereTimeGoes {
     private WhereTimeGoes() {
@@ -67,16 +68,16 @@ public final class WhereTimeGoes {
         backend.enable(true);
         var threadBean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long gc0 = gcMillis(), alloc0 = threadBean.getTotalThreadAllocatedBytes();
-        long t0 = System.nanoTime();
+        long t0 = TimingBackend.now();
         for (int i = 0; i < calls; i++) {
             call.run();
         }
-        long wall = System.nanoTime() - t0;
+        long wall = TimingBackend.now() - t0;
         long gc = gcMillis() - gc0, alloc = threadBean.getTotalThreadAllocatedBytes() - alloc0;
         backend.close();
 
         double perCall = wall / 1e6 / calls;
-        System.out.printf(Locale.ROOT, "%n%s, %d thread(s), %d calls: %.2f ms per call; Java heap allocated %.1f MB per call; GC %.2f ms per call%n%n",
+        System.out.printf(Locale.ROOT, "%n%s, %d thread(s), %d calls: %.2f ms " + (TimingBackend.CPU_TIME ? "CPU time " : "") + "per call; Java heap allocated %.1f MB per call; GC %.2f ms per call%n%n",
                 title, threads, calls, perCall, alloc / 1e6 / calls, (double) gc / calls);
         System.out.println("| backend operation | calls per call | ms per call | % of wall | MB allocated per call (calling thread) |");
         System.out.println("|---|---:|---:|---:|---:|");
