@@ -173,6 +173,29 @@ public final class TrainableModel implements AutoCloseable {
         return List.copyOf(autograd.parameters().values());
     }
 
+    /**
+     * Hugging Face's {@code num_parameters(exclude_embeddings=True)}: every parameter (frozen ones too), a tied weight
+     * once, less the embedding tables (BERT/RoBERTa/DistilBERT's word, position and token-type embeddings, GPT-2's
+     * wte and wpe: the weights of the model's nn.Embedding modules).
+     */
+    public long nonEmbeddingParameters() {
+        long n = 0;
+        for (Parameter p : parameters()) {
+            String name = p.name();
+            boolean embedding = name.endsWith("_embeddings.weight") || name.endsWith("wte.weight") || name.endsWith("wpe.weight");
+            n += embedding ? 0 : p.size();
+        }
+        return n;
+    }
+
+    /**
+     * Hugging Face's {@code floating_point_ops}: 6 × the batch's tokens (input_ids elements, padding included) ×
+     * {@link #nonEmbeddingParameters()}, the forward and backward passes' cost as Kaplan et al. (2020) estimate it.
+     */
+    public double floatingPointOps(ModelInput input) {
+        return 6.0 * input.inputIds().numel() * nonEmbeddingParameters();
+    }
+
     public List<Parameter> trainableParameters() {
         return parameters().stream().filter(Parameter::requiresGrad).toList();
     }

@@ -171,6 +171,7 @@ public final class Trainer {
                 if (loss == null) {
                     throw new JformersException("the model returned no loss: the rows have no labels for its head");
                 }
+                state.totalFlos += model.floatingPointOps(batch.input());   // HF: current_flos, stored with the state
                 float value = loss.toFloatArray()[0];
                 model.backward(args.gradientAccumulationSteps == 1 ? loss
                         : model.autograd().scale(loss, 1f / args.gradientAccumulationSteps));
@@ -230,7 +231,7 @@ public final class Trainer {
         summary.put("train_runtime", seconds);
         summary.put("train_samples_per_second", stepsDone * (double) batchSize * args.gradientAccumulationSteps / seconds);
         summary.put("train_steps_per_second", stepsDone / seconds);
-        summary.put("total_flos", 0.0);
+        summary.put("total_flos", state.totalFlos);
         summary.put("train_loss", stepsDone == 0 ? 0.0 : totalLoss / stepsDone);
         log(summary, control);
         callbacks.forEach(c -> c.onTrainEnd(args, state, control));

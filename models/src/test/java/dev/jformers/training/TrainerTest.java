@@ -124,6 +124,35 @@ class TrainerTest {
      * Shuffled, with gradient accumulation and dropout (0.1 in this model), over two epochs: stopped after step 2
      * and resumed, the same run.
      */
+    /**
+     * total_flos as Hugging Face's Trainer sums it: per batch, PreTrainedModel.floating_point_ops = 6 × input_ids
+     * elements × non-embedding parameters. The golden data's three batches of 2 are padded to 9, 11 and 8 tokens
+     * (golden.json's "batches"): 18 + 22 + 16 = 56 tokens. Parameters by hand from the tiny configs (hidden 32,
+     * 2 layers): BERT per layer q, k, v, o 4 × (32·32 + 32) + intermediate 32·37 + 37 + output 37·32 + 32 + two
+     * LayerNorms 4 × 32 = 6789, embeddings' LayerNorm 64, pooler 1056, classifier 32·3 + 3 = 99: 14797. GPT-2 per
+     * layer c_attn 32·96 + 96 + c_proj 1056 + c_fc 32·128 + 128 + mlp.c_proj 128·32 + 32 + ln_1, ln_2 128 = 12704,
+     * ln_f 64: 25472 (lm_head is wte, an embedding, tied: not counted).
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"bert/sequence_classification, 14797", "gpt2/lm_head, 25472"})
+    void totalFlosIsHuggingFacesEstimate(String name, long nonEmbedding, @TempDir Path out) throws IOException {
+        Path dir = GoldenTrainingTest.root().resolve(name);
+        TrainingArguments args = goldenAdamW(out);
+        args.saveStrategy = "steps";
+        args.saveSteps = 1;
+        try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
+            assertEquals(nonEmbedding, m.nonEmbeddingParameters());
+            Trainer trainer = new Trainer(m, args, rows(dir), null, new DataCollatorWithPadding(padId(dir)));
+            Trainer.TrainOutput result = trainer.train();
+            assertEquals(6.0 * 56 * nonEmbedding, (Double) result.metrics().get("total_flos"));
+            assertEquals(6.0 * 56 * nonEmbedding, trainer.state().totalFlos);
+        }
+        // each checkpoint's trainer_state.json holds the operations up to its step, as HF stores them at each save
+        assertEquals(6.0 * 18 * nonEmbedding, TrainerState.read(out.resolve("checkpoint-1/trainer_state.json")).totalFlos);
+        assertEquals(6.0 * 40 * nonEmbedding, TrainerState.read(out.resolve("checkpoint-2/trainer_state.json")).totalFlos);
+        assertEquals(6.0 * 56 * nonEmbedding, Golden.read(out.resolve("checkpoint-3/trainer_state.json")).get("total_flos").asDouble());
+    }
+
     @Test
     void resumingFromACheckpointContinuesExactly(@TempDir Path tmp) throws IOException {
         Path dir = GoldenTrainingTest.root().resolve("bert/sequence_classification");
@@ -137,11 +166,13 @@ class TrainerTest {
         List<ObjectNode> rows = rows(dir);
         dir = withDropout;
         List<Double> full;
+        double fullFlos;
         Map<String, float[]> fullWeights = new java.util.HashMap<>();
         try (Backend backend = Backends.create("cpu"); TrainableModel m = TrainableModel.load(dir, backend)) {
             Trainer t = new Trainer(m, resumable(tmp.resolve("full")), rows, null, new DataCollatorWithPadding(0));
             t.train();
             full = t.state().losses();
+            fullFlos = t.state().totalFlos;
             m.parameters().forEach(p -> fullWeights.put(p.name(), p.value().toFloatArray()));
         }
         assertEquals(5, full.size());
@@ -152,6 +183,7 @@ class TrainerTest {
             t.train(checkpoint);
             // Bit for bit: the SIMD kernels give the same bits however warm the JIT is (TrainingDeterminismTest).
             assertEquals(full, t.state().losses(), "losses of the resumed run");
+            assertEquals(fullFlos, t.state().totalFlos, "total_flos continues from the checkpoint's");
             for (Parameter p : m.parameters()) {
                 assertArrayEquals(fullWeights.get(p.name()), p.value().toFloatArray(), p.name());
             }
