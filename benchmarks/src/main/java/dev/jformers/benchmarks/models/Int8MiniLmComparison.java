@@ -1,7 +1,5 @@
 package dev.jformers.benchmarks.models;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.jformers.benchmarks.ForkFlags;
@@ -29,10 +27,7 @@ import org.openjdk.jmh.infra.BenchmarkParams;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -63,8 +58,7 @@ public class Int8MiniLmComparison {
 
     private Backend f32, int8;
     private PreTrainedModel jformersF32, jformersInt8;
-    private OrtEnvironment env;
-    private OrtSession ortF32, ortInt8;
+    private OrtEncoder ortF32, ortInt8;
     private long[][] ids, mask, types;
 
     @Setup(Level.Trial)
@@ -83,13 +77,8 @@ public class Int8MiniLmComparison {
         }
         jformersF32 = AutoModel.fromPretrained(dir, f32);
         jformersInt8 = AutoModel.fromPretrained(dir, int8);
-        env = OrtEnvironment.getEnvironment();
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        options.setIntraOpNumThreads(threads);
-        options.setInterOpNumThreads(1);
-        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        ortF32 = env.createSession(dir.resolve("model.onnx").toString(), options);
-        ortInt8 = env.createSession(quantisedModel(), options);
+        ortF32 = new OrtEncoder(dir.resolve("model.onnx"), threads);
+        ortInt8 = new OrtEncoder(quantisedModel(), threads);
 
         float[] exact = run(jformersF32), ortExact = ort(ortF32);
         double diff = ModelShapes.maxAbsDiff(exact, ortExact);
@@ -154,7 +143,7 @@ public class Int8MiniLmComparison {
 
     @TearDown(Level.Trial)
     public void tearDown() throws OrtException {
-        for (OrtSession s : new OrtSession[] {ortF32, ortInt8}) {
+        for (OrtEncoder s : new OrtEncoder[] {ortF32, ortInt8}) {
             if (s != null) {
                 s.close();
             }
@@ -170,31 +159,8 @@ public class Int8MiniLmComparison {
         return model.forward(ModelInput.of(ids).withAttentionMask(mask).withTokenTypeIds(types)).lastHiddenState().toFloatArray();
     }
 
-    private float[] ort(OrtSession session) throws OrtException {
-        try (OrtSession.Result r = ortRun(session)) {
-            FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
-            float[] out = new float[fb.remaining()];
-            fb.get(out);
-            return out;
-        }
-    }
-
-    private OrtSession.Result ortRun(OrtSession session) throws OrtException {
-        Map<String, OnnxTensor> inputs = new HashMap<>();
-        try {
-            for (String name : session.getInputNames()) {
-                long[][] value = switch (name) {
-                    case "input_ids" -> ids;
-                    case "attention_mask" -> mask;
-                    case "token_type_ids" -> types;
-                    default -> throw new IllegalStateException("unexpected ONNX input " + name);
-                };
-                inputs.put(name, OnnxTensor.createTensor(env, value));
-            }
-            return session.run(inputs);
-        } finally {
-            inputs.values().forEach(OnnxTensor::close);
-        }
+    private float[] ort(OrtEncoder session) throws OrtException {
+        return session.lastHiddenState(ids, mask, types);
     }
 
     @Benchmark
@@ -209,15 +175,15 @@ public class Int8MiniLmComparison {
 
     @Benchmark
     public float onnxRuntimeF32() throws OrtException {
-        try (OrtSession.Result r = ortRun(ortF32)) {
-            return ((OnnxTensor) r.get(0)).getFloatBuffer().get(0);
+        try (OrtSession.Result r = ortF32.run(ids, mask, types)) {
+            return OrtEncoder.lastHiddenState(r).get(0);
         }
     }
 
     @Benchmark
     public float onnxRuntimeInt8() throws OrtException {
-        try (OrtSession.Result r = ortRun(ortInt8)) {
-            return ((OnnxTensor) r.get(0)).getFloatBuffer().get(0);
+        try (OrtSession.Result r = ortInt8.run(ids, mask, types)) {
+            return OrtEncoder.lastHiddenState(r).get(0);
         }
     }
 }

@@ -82,8 +82,8 @@ public class LibtorchComparison {
         System.setProperty("ai.djl.default_engine", "PyTorch");
     }
 
-    @Setup(Level.Trial)
-    public void setup(BenchmarkParams params) {
+    /** libtorch offline with {@code threads} intra-op threads, one inter-op thread, no autograd recording; says which. */
+    static void startLibtorch(int threads) {
         offlineLibtorch();
         Engine engine = Engine.getEngine("PyTorch");
         JniUtils.setNumThreads(threads);
@@ -94,6 +94,11 @@ public class LibtorchComparison {
         }
         JniUtils.setGradMode(false);
         System.out.printf("%n[setup] %s %s, libtorch threads %d%n", engine.getEngineName(), engine.getVersion(), JniUtils.getNumThreads());
+    }
+
+    @Setup(Level.Trial)
+    public void setup(BenchmarkParams params) {
+        startLibtorch(threads);
         manager = NDManager.newBaseManager();
         backend = Backends.create("cpu", threads);
 

@@ -1,8 +1,5 @@
 package dev.jformers.benchmarks.models;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.jformers.core.Backend;
@@ -27,10 +24,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.BenchmarkParams;
 
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -59,8 +53,7 @@ public class OnnxRuntimeComparison {
 
     private Backend backend;
     private PreTrainedModel jformers;
-    private OrtEnvironment env;
-    private OrtSession session;
+    private OrtEncoder session;
     private long[][] ids, mask, types;
 
     @Setup(Level.Trial)
@@ -74,15 +67,10 @@ public class OnnxRuntimeComparison {
         backend = Backends.create("cpu", threads);
         jformers = AutoModel.fromPretrained(dir, backend);
 
-        env = OrtEnvironment.getEnvironment();
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        options.setIntraOpNumThreads(threads);
-        options.setInterOpNumThreads(1);
-        options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-        session = env.createSession(dir.resolve("model.onnx").toString(), options);
+        session = new OrtEncoder(dir.resolve("model.onnx"), threads);
 
         float[] ours = runJformers();
-        float[] theirs = runOrt();
+        float[] theirs = session.lastHiddenState(ids, mask, types);
         double diff = ModelShapes.maxAbsDiff(ours, theirs);
         System.out.printf("%n[check] %s %s: max |jformers - onnxruntime| of last_hidden_state = %.3g (%s)%n", model, shape, diff,
                 backend.describe());
@@ -115,37 +103,6 @@ public class OnnxRuntimeComparison {
         return jformers.forward(ModelInput.of(ids).withAttentionMask(mask).withTokenTypeIds(types)).lastHiddenState().toFloatArray();
     }
 
-    float[] runOrt() throws OrtException {
-        try (OrtSession.Result r = ortRun()) {
-            FloatBuffer fb = ((OnnxTensor) output(r)).getFloatBuffer();
-            float[] out = new float[fb.remaining()];
-            fb.get(out);
-            return out;
-        }
-    }
-
-    private OrtSession.Result ortRun() throws OrtException {
-        Map<String, OnnxTensor> inputs = new HashMap<>();
-        try {
-            for (String name : session.getInputNames()) {
-                long[][] value = switch (name) {
-                    case "input_ids" -> ids;
-                    case "attention_mask" -> mask;
-                    case "token_type_ids" -> types;
-                    default -> throw new IllegalStateException("unexpected ONNX input " + name);
-                };
-                inputs.put(name, OnnxTensor.createTensor(env, value));
-            }
-            return session.run(inputs);
-        } finally {
-            inputs.values().forEach(OnnxTensor::close);
-        }
-    }
-
-    private static OnnxValue output(OrtSession.Result r) {
-        return r.get("last_hidden_state").orElseGet(() -> r.get(0));
-    }
-
     @Benchmark
     public float jformers() {
         return jformers.forward(ModelInput.of(ids).withAttentionMask(mask).withTokenTypeIds(types)).lastHiddenState().getFloat(0, 0, 0);
@@ -153,8 +110,8 @@ public class OnnxRuntimeComparison {
 
     @Benchmark
     public float onnxruntime() throws OrtException {
-        try (OrtSession.Result r = ortRun()) {
-            return ((OnnxTensor) output(r)).getFloatBuffer().get(0);
+        try (OrtSession.Result r = session.run(ids, mask, types)) {
+            return OrtEncoder.lastHiddenState(r).get(0);
         }
     }
 }

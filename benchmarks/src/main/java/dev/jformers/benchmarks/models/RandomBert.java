@@ -5,12 +5,13 @@ import dev.jformers.loaders.SafetensorsWriter;
 import dev.jformers.models.hub.MavenModels;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
+
+import static dev.jformers.benchmarks.models.RandomWeights.gaussian;
 
 /**
  * A {@code BertForSequenceClassification} checkpoint (2 labels) with random weights of an encoder's shapes
@@ -25,18 +26,8 @@ final class RandomBert {
     }
 
     static synchronized Path folder(ModelShapes.Encoder e, int heads) {
-        Path dir = MavenModels.cacheDir().resolve("benchmarks").resolve(e.name() + "-seqcls-random");
-        if (Files.isRegularFile(dir.resolve(".complete"))) {
-            return dir;
-        }
-        try {
-            Files.createDirectories(dir);
-            write(dir, e, heads);
-            Files.writeString(dir.resolve(".complete"), "");
-        } catch (IOException ex) {
-            throw new UncheckedIOException(ex);
-        }
-        return dir;
+        return RandomWeights.once(MavenModels.cacheDir().resolve("benchmarks").resolve(e.name() + "-seqcls-random"),
+                dir -> write(dir, e, heads));
     }
 
     private static void write(Path dir, ModelShapes.Encoder e, int heads) throws IOException {
@@ -78,17 +69,5 @@ final class RandomBert {
                  "num_hidden_layers": %d, "pad_token_id": 0, "position_embedding_type": "absolute", "type_vocab_size": 2,
                  "vocab_size": %d, "num_labels": %d}
                 """.formatted(c, inter, POSITIONS, heads, e.layers(), VOCAB, LABELS));
-    }
-
-    private static Tensor gaussian(SplittableRandom r, float mean, int... shape) {
-        int n = 1;
-        for (int d : shape) {
-            n *= d;
-        }
-        float[] data = new float[n];
-        for (int i = 0; i < n; i++) {
-            data[i] = mean + (float) (0.02 * r.nextGaussian());
-        }
-        return Tensor.of(data, shape);
     }
 }

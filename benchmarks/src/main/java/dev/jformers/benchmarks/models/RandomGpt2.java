@@ -5,12 +5,13 @@ import dev.jformers.loaders.SafetensorsWriter;
 import dev.jformers.models.hub.MavenModels;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
+
+import static dev.jformers.benchmarks.models.RandomWeights.gaussian;
 
 /**
  * A GPT-2 124M-shaped checkpoint with random weights (no real GPT-2 weights can be had here): HF's
@@ -25,18 +26,8 @@ public final class RandomGpt2 {
 
     public static synchronized Path folder() {
         String override = System.getProperty("jformers.bench.gpt2");
-        Path dir = override != null ? Path.of(override) : MavenModels.cacheDir().resolve("benchmarks").resolve("gpt2-124m-random");
-        if (Files.isRegularFile(dir.resolve(".complete"))) {
-            return dir;
-        }
-        try {
-            Files.createDirectories(dir);
-            write(dir);
-            Files.writeString(dir.resolve(".complete"), "");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return dir;
+        return RandomWeights.once(override != null ? Path.of(override)
+                : MavenModels.cacheDir().resolve("benchmarks").resolve("gpt2-124m-random"), RandomGpt2::write);
     }
 
     private static void write(Path dir) throws IOException {
@@ -70,17 +61,5 @@ public final class RandomGpt2 {
                  "n_inner": null, "n_layer": %d, "n_positions": %d, "vocab_size": %d, "scale_attn_weights": true,
                  "tie_word_embeddings": true, "use_cache": true, "torch_dtype": "float32"}
                 """.formatted(c, ModelShapes.GPT2_HEADS, ModelShapes.GPT2_LAYERS, p, v));
-    }
-
-    private static Tensor gaussian(SplittableRandom r, float mean, int... shape) {
-        int n = 1;
-        for (int d : shape) {
-            n *= d;
-        }
-        float[] data = new float[n];
-        for (int i = 0; i < n; i++) {
-            data[i] = mean + (float) (0.02 * r.nextGaussian());
-        }
-        return Tensor.of(data, shape);
     }
 }

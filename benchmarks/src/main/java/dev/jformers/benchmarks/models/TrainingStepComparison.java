@@ -1,9 +1,7 @@
 package dev.jformers.benchmarks.models;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.jformers.benchmarks.ForkFlags;
 import dev.jformers.core.Backend;
 import dev.jformers.core.Backends;
@@ -90,16 +88,7 @@ public class TrainingStepComparison {
 
     @Setup(Level.Trial)
     public void setup(BenchmarkParams params) {
-        LibtorchComparison.offlineLibtorch();
-        Engine engine = Engine.getEngine("PyTorch");
-        JniUtils.setNumThreads(threads);
-        try {
-            JniUtils.setNumInteropThreads(1);
-        } catch (RuntimeException e) {
-            System.out.println("[setup] inter-op threads not set: " + e.getMessage());
-        }
-        JniUtils.setGradMode(false);
-        System.out.printf("%n[setup] %s %s, libtorch threads %d%n", engine.getEngineName(), engine.getVersion(), JniUtils.getNumThreads());
+        LibtorchComparison.startLibtorch(threads);
         ModelShapes.Encoder e = encoder(scenario);
         int[] bs = ModelShapes.batchSeq(scenario.substring(scenario.indexOf('-') + 1));
         Path dir = RandomBert.folder(e, 12);
