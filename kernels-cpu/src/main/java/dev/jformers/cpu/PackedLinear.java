@@ -71,6 +71,11 @@ final class PackedLinear implements LinearWeight {
     final float[] bias;
 
     private PackedLinear(int in, int out, int panelWidth, Storage storage) {
+        this(in, out, panelWidth, storage, null);
+    }
+
+    /** With {@code floatPanels} (F32 only, exactly {@link #floats} long): the panels are packed into that array. */
+    private PackedLinear(int in, int out, int panelWidth, Storage storage, float[] floatPanels) {
         this.in = in;
         this.out = out;
         this.panelWidth = panelWidth;
@@ -81,7 +86,7 @@ final class PackedLinear implements LinearWeight {
             throw new JformersException("linear: a [" + out + ", " + in + "] weight is too large to pack ("
                     + size + " floats)");
         }
-        this.panels = storage == Storage.F32 ? new float[(int) size] : null;
+        this.panels = storage != Storage.F32 ? null : floatPanels != null ? floatPanels : new float[(int) size];
         this.halfPanels = storage == Storage.BF16 ? new short[(int) size] : null;
         this.quantPanels = storage == Storage.INT8 ? new byte[(int) size + QUANT_PADDING] : null;
         this.scales = storage == Storage.INT8 ? new float[panelCount * kBlocks * panelWidth] : null;
@@ -167,6 +172,33 @@ final class PackedLinear implements LinearWeight {
             }
             packed.store(p, panel);
         });
+        return packed;
+    }
+
+    /** Floats the F32 panels of an [in → out] weight take: whole panels of {@code panelWidth} columns. */
+    static long floats(int in, int out, int panelWidth) {
+        return (long) (out + panelWidth - 1) / panelWidth * panelWidth * in;
+    }
+
+    /**
+     * A contiguous float32 heap matrix (no bias) packed into {@code panels}, an array of {@link #floats} floats
+     * whose old contents do not matter (columns past out are zeroed): a backward's operand that lives for one
+     * product, packed into an array the backend recycles instead of a fresh one each time.
+     */
+    static PackedLinear packInto(float[] w, int off, int in, int out, WeightLayout layout, int panelWidth,
+                                 WorkerPool pool, float[] panels) {
+        PackedLinear packed = new PackedLinear(in, out, panelWidth, Storage.F32, panels);
+        if (panels.length != floats(in, out, panelWidth)) {
+            throw new IllegalArgumentException("panels of " + panels.length + " floats for " + floats(in, out, panelWidth));
+        }
+        int valid = out % panelWidth;
+        if (valid != 0) {   // the last panel's columns past out must read as zeros
+            int first = packed.panelRow(packed.panelCount - 1, 0);
+            for (int t = 0; t < in; t++) {
+                java.util.Arrays.fill(panels, first + t * panelWidth + valid, first + (t + 1) * panelWidth, 0f);
+            }
+        }
+        packFloats(packed, w, off, layout == WeightLayout.OUT_IN, pool);
         return packed;
     }
 

@@ -266,20 +266,29 @@ public final class SimdBackend extends CpuBackend {
      */
     private Tensor output(int... shape) {
         int n = HostTensors.arrayLength(shape);
-        ConcurrentLinkedDeque<float[]> q = n > 0 ? recycled.get(n) : null;
-        float[] a = q == null ? null : q.pollFirst();
-        Tensor t;
-        if (a == null) {
-            t = HostTensors.newF32(shape);
-        } else {
-            recycledFloats.addAndGet(-a.length);
-            t = Tensor.wrap(MemorySegment.ofArray(a), DType.F32, shape);
-        }
+        float[] a = n > 0 ? takeRecycled(n) : null;
+        Tensor t = a == null ? HostTensors.newF32(shape) : Tensor.wrap(MemorySegment.ofArray(a), DType.F32, shape);
         OutputScope scope = scopes.get().peek();
         if (scope != null) {
             scope.made.add(t.floatArray());
         }
         return t;
+    }
+
+    /** A recycled array of exactly n floats (contents undefined), or null when none is waiting. */
+    private float[] takeRecycled(int n) {
+        ConcurrentLinkedDeque<float[]> q = recycled.get(n);
+        float[] a = q == null ? null : q.pollFirst();
+        if (a != null) {
+            recycledFloats.addAndGet(-a.length);
+        }
+        return a;
+    }
+
+    /** Scratch of n floats for the length of one operation (contents undefined): hand it back with {@link #recycle(float[])}. */
+    private float[] scratchArray(int n) {
+        float[] a = takeRecycled(n);
+        return a != null ? a : new float[n];
     }
 
     @Override
@@ -886,9 +895,13 @@ public final class SimdBackend extends CpuBackend {
         if (inputGradient) {
             dx = output(x.shape());
             if (n > 0 && in > 0) {
-                PackedLinear wAsB = PackedLinear.pack(weight, null, outIn ? WeightLayout.IN_OUT : WeightLayout.OUT_IN,
-                        kernels.panelWidth(), pool, PackedLinear.Storage.F32);
+                // dx = dy·W: W is the B of this product as it stands (OUT_IN [out, in] is B [K = out, N = in])
+                Tensor wc = HostTensors.contiguousOnHeap(weight.toF32());
+                float[] panels = scratchArray((int) PackedLinear.floats(out, in, kernels.panelWidth()));
+                PackedLinear wAsB = PackedLinear.packInto(wc.floatArray(), (int) wc.arrayOffset(), out, in,
+                        outIn ? WeightLayout.IN_OUT : WeightLayout.OUT_IN, kernels.panelWidth(), pool, panels);
                 gemm(g, gOff, (int) n, wAsB, dx.floatArray(), 0);
+                recycle(panels);
             }
         }
         if (dWeight != null && n > 0) {
@@ -897,8 +910,11 @@ public final class SimdBackend extends CpuBackend {
             float[] left = outIn ? g : xc.floatArray();
             int leftOff = outIn ? gOff : (int) xc.arrayOffset(), leftCols = outIn ? out : in;
             Tensor right = outIn ? xc : dyc;
-            PackedLinear b = PackedLinear.pack(right.reshape((int) n, outIn ? in : out), null, WeightLayout.IN_OUT,
-                    kernels.panelWidth(), pool, PackedLinear.Storage.F32);
+            int rightCols = outIn ? in : out;
+            // B lives for this product only: its panels go into a recycled array (no fresh N × in floats each call)
+            float[] panels = scratchArray((int) PackedLinear.floats((int) n, rightCols, kernels.panelWidth()));
+            PackedLinear b = PackedLinear.packInto(right.floatArray(), (int) right.arrayOffset(), (int) n, rightCols,
+                    WeightLayout.IN_OUT, kernels.panelWidth(), pool, panels);
             // the left factor [N, leftCols] is read in place as the transposed A
             if (dWeight.floatArray() != null && dWeight.isContiguous()) {   // straight into the gradient
                 gemm(left, leftOff, leftCols, b, dWeight.floatArray(), (int) dWeight.arrayOffset(), true, true, null);
@@ -907,6 +923,7 @@ public final class SimdBackend extends CpuBackend {
                 gemm(left, leftOff, leftCols, b, tmp, 0, true, true, null);
                 accumulate(dWeight, Tensor.of(tmp, dWeight.shape()));
             }
+            recycle(panels);
         }
         if (dBias != null && n > 0) {
             accumulate(dBias, Tensor.of(columnSums(g, gOff, (int) n, out), out));

@@ -43,7 +43,7 @@ import java.util.function.UnaryOperator;
 public final class Autograd implements Backend, ParameterRegistry {
     private final Backend inner;
     private boolean training;
-    private final List<Runnable> tape = new ArrayList<>();
+    private final List<Step> tape = new ArrayList<>();
     /** Gradient arrays, keyed by the (identity of the) array of the activation or weight they belong to. */
     private final Map<float[], float[]> gradients = new IdentityHashMap<>();
 
@@ -57,6 +57,10 @@ public final class Autograd implements Backend, ParameterRegistry {
     private SplittableRandom random = new SplittableRandom(42);
 
     private record RowName(int start, int rows, String name) {
+    }
+
+    /** One recorded operation: the tensor it made and the function that passes its gradient on to its inputs. */
+    private record Step(Tensor output, Runnable backward) {
     }
 
     public Autograd(Backend inner) {
@@ -110,10 +114,30 @@ public final class Autograd implements Backend, ParameterRegistry {
         }
         addToGradient(loss, Tensor.full(1f, loss.shape()));
         for (int i = tape.size() - 1; i >= 0; i--) {
-            tape.get(i).run();
+            Step step = tape.get(i);
+            step.backward().run();
+            release(step.output());
         }
         tape.clear();
         gradients.keySet().removeIf(array -> !parametersOfArray.containsKey(array));
+    }
+
+    /**
+     * Once the step that made {@code output} has passed its gradient on, that gradient is complete and read by
+     * nothing else (every use of the output was recorded later, so its backward already ran): its array goes
+     * back to the wrapped backend, whose next outputs reuse it — as PyTorch frees a gradient once consumed.
+     * A step of the backward then mostly writes into memory the step before it handed back, instead of fresh
+     * arrays the JVM must zero (and, when its heap has shrunk, the kernel must map again).
+     */
+    private void release(Tensor output) {
+        float[] array = output == null ? null : output.floatArray();
+        if (array == null || parametersOfArray.containsKey(array)) {
+            return;
+        }
+        float[] g = gradients.remove(array);
+        if (g != null && g != array) {
+            inner.recycle(Tensor.wrap(MemorySegment.ofArray(g), dev.jformers.core.DType.F32, g.length));
+        }
     }
 
     /** Forgets every gradient (PyTorch's {@code zero_grad(set_to_none=True)}). */
@@ -195,15 +219,16 @@ public final class Autograd implements Backend, ParameterRegistry {
         return viewOver(weight, g);
     }
 
-    private void record(Runnable backward) {
+    /** Records the backward of the operation that made {@code output} (while training). */
+    private void record(Tensor output, Runnable backward) {
         if (training) {
-            tape.add(backward);
+            tape.add(new Step(output, backward));
         }
     }
 
     /** Records an operation of one input: grad(x) += backward(grad(y)), when a gradient reached y. */
     private void recordUnary(Tensor y, Tensor x, UnaryOperator<Tensor> backward) {
-        record(() -> {
+        record(y, () -> {
             Tensor dy = gradientOf(y);
             if (dy != null) {
                 addToGradient(x, backward.apply(dy));
@@ -370,7 +395,7 @@ public final class Autograd implements Backend, ParameterRegistry {
     public Tensor linear(Tensor x, LinearWeight w) {
         TrainableLinear layer = (TrainableLinear) w;
         Tensor y = inner.linear(x, layer.packed());
-        record(() -> {
+        record(y, () -> {
             Tensor dy = gradientOf(y);
             if (dy != null) {
                 int in = layer.inFeatures(), out = layer.outFeatures();
@@ -394,7 +419,7 @@ public final class Autograd implements Backend, ParameterRegistry {
     @Override
     public Tensor matmul(Tensor a, Tensor b) {
         Tensor y = inner.matmul(a, b);
-        record(() -> {
+        record(y, () -> {
             Tensor dy = gradientOf(y);
             if (dy != null) {   // dA = dY·Bᵀ, dB = Aᵀ·dY
                 addToGradient(a, inner.matmul(dy, b.transpose(-2, -1)));
@@ -412,7 +437,7 @@ public final class Autograd implements Backend, ParameterRegistry {
     @Override
     public Tensor add(Tensor a, Tensor b) {
         Tensor y = inner.add(a, b);
-        record(() -> {
+        record(y, () -> {
             Tensor dy = gradientOf(y);
             if (dy != null) {
                 addToGradientCopy(a, dy);
@@ -463,7 +488,7 @@ public final class Autograd implements Backend, ParameterRegistry {
     @Override
     public Tensor embedding(Tensor table, Tensor ids) {
         Tensor y = inner.embedding(table, ids);
-        record(() -> {
+        record(y, () -> {
             Tensor dy = gradientOf(y);
             Tensor dTable = weightGradient(table);
             if (dy != null && dTable != null) {
@@ -478,7 +503,7 @@ public final class Autograd implements Backend, ParameterRegistry {
     public AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale,
                                      boolean returnProbs) {
         AttentionOutput out = inner.attention(q, k, v, heads, mask, scale, returnProbs || training);
-        record(() -> {
+        record(out.context(), () -> {
             Tensor dContext = gradientOf(out.context());
             if (dContext != null) {
                 Tensor[] d = inner.attentionBackward(dContext, q, k, v, out.probs(), heads, scale);
@@ -508,7 +533,7 @@ public final class Autograd implements Backend, ParameterRegistry {
     @Override
     public Tensor multiply(Tensor a, Tensor b) {
         Tensor y = inner.multiply(a, b);
-        record(() -> {
+        record(y, () -> {
             Tensor dy = gradientOf(y);
             if (dy != null) {
                 addToGradient(a, inner.multiply(dy, b));
@@ -553,7 +578,7 @@ public final class Autograd implements Backend, ParameterRegistry {
         Tensor dropped = inner.multiply(probs, keep);
         Tensor vHeads = splitHeads(v, heads);                                             // [B, h, Tk, d]
         Tensor context = mergeHeads(inner.matmul(dropped, vHeads));                       // [B, Tq, C]
-        record(() -> {
+        record(context, () -> {
             Tensor dContext = gradientOf(context);
             if (dContext != null) {   // the fused backward, told the mask: dV = P′ᵀ·dC, dP = (dC·Vᵀ)·mask, …
                 Tensor[] d = inner.attentionBackward(dContext, q, k, v, probs, keep, heads, scale);

@@ -1,6 +1,7 @@
 package dev.jformers.benchmarks.models;
 
 import dev.jformers.core.Activation;
+import dev.jformers.core.AdamWStep;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
@@ -18,12 +19,15 @@ import java.util.function.Supplier;
  * A {@link Backend} decorator that times every call of the backend it wraps (wall clock on the calling
  * thread, which waits for the work of the CPU backend's pool), by operation and shape: where a forward's
  * time goes. With {@code -Djformers.bench.cpuTime=true} it counts the calling thread's CPU time instead:
- * on one thread (where the pool runs every task on the caller) the figures then hold on a loaded machine. The CPU backend computes synchronously, so each call's time is its whole cost including
- * allocating the output ({@code zeros} is counted separately only when the model calls it).
+ * on one thread (where the pool runs every task on the caller) the figures then hold on a loaded machine. The CPU
+ * backend computes synchronously, so each call's time is its whole cost including allocating the output
+ * ({@code zeros} is counted separately only when the model calls it). The calling thread's CPU time is kept as
+ * well. The training operations (backward kernels, losses, AdamW) are timed too, so that a training step under
+ * {@code Autograd} can be profiled ({@link WhereTrainingTimeGoes}).
  */
 public final class TimingBackend implements Backend {
     /** Calls, nanoseconds and Java heap bytes allocated (by the calling thread) of one operation key. */
-    public record Cost(long calls, long nanos, long allocatedBytes) {
+    public record Cost(long calls, long nanos, long allocatedBytes, long cpuNanos) {
     }
 
     private static final com.sun.management.ThreadMXBean THREADS =
@@ -56,7 +60,7 @@ public final class TimingBackend implements Backend {
     /** Costs so far, by key. */
     public Map<String, Cost> costs() {
         Map<String, Cost> out = new TreeMap<>();
-        costs.forEach((k, v) -> out.put(k, new Cost(v[0].sum(), v[1].sum(), v[2].sum())));
+        costs.forEach((k, v) -> out.put(k, new Cost(v[0].sum(), v[1].sum(), v[2].sum(), v[3].sum())));
         return out;
     }
 
@@ -65,14 +69,17 @@ public final class TimingBackend implements Backend {
             return op.get();
         }
         long b0 = THREADS.getCurrentThreadAllocatedBytes();
+        long c0 = THREADS.getCurrentThreadCpuTime();
         long t0 = now();
         T result = op.get();
         long dt = now() - t0;
+        long cpu = THREADS.getCurrentThreadCpuTime() - c0;
         long bytes = THREADS.getCurrentThreadAllocatedBytes() - b0;
-        LongAdder[] a = costs.computeIfAbsent(key, k -> new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder()});
+        LongAdder[] a = costs.computeIfAbsent(key, k -> new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()});
         a[0].increment();
         a[1].add(dt);
         a[2].add(bytes);
+        a[3].add(cpu);
         return result;
     }
 
@@ -188,6 +195,129 @@ public final class TimingBackend implements Backend {
         String key = "attention B=" + q.dim(0) + " Tq=" + q.dim(1) + keys + (mask.causal() ? " causal" : "")
                 + (mask.keyPadding() != null ? " padded" : "");
         return time(key, () -> delegate.attention(q, k, v, heads, mask, scale, returnProbs));
+    }
+
+    // ---------------------------------------------------------------- training
+
+    @Override
+    public boolean supportsTraining() {
+        return delegate.supportsTraining();
+    }
+
+    @Override
+    public Tensor dropout(Tensor x, float p) {
+        return time("dropout " + rows(x), () -> delegate.dropout(x, p));
+    }
+
+    @Override
+    public Tensor multiply(Tensor a, Tensor b) {
+        return time("multiply " + rows(a), () -> delegate.multiply(a, b));
+    }
+
+    @Override
+    public Tensor gatherRows(Tensor x, long[] rows) {
+        return time("gatherRows", () -> delegate.gatherRows(x, rows));
+    }
+
+    @Override
+    public Tensor scale(Tensor x, float factor) {
+        return time("scale " + rows(x), () -> delegate.scale(x, factor));
+    }
+
+    @Override
+    public Tensor crossEntropy(Tensor logits, Tensor labels, int ignoreIndex) {
+        return time("crossEntropy", () -> delegate.crossEntropy(logits, labels, ignoreIndex));
+    }
+
+    @Override
+    public Tensor mseLoss(Tensor input, Tensor target) {
+        return time("mseLoss", () -> delegate.mseLoss(input, target));
+    }
+
+    @Override
+    public Tensor bceWithLogitsLoss(Tensor logits, Tensor target) {
+        return time("bceWithLogitsLoss", () -> delegate.bceWithLogitsLoss(logits, target));
+    }
+
+    @Override
+    public void accumulate(Tensor dst, Tensor src) {
+        time("accumulate " + (dst.isContiguous() ? "" : "strided ") + rows(dst), () -> {
+            delegate.accumulate(dst, src);
+            return null;
+        });
+    }
+
+    @Override
+    public Tensor linearBackward(Tensor dy, Tensor x, Tensor weight, WeightLayout layout, Tensor dWeight, Tensor dBias,
+                                 boolean inputGradient) {
+        long m = x.numel() / x.dim(x.rank() - 1);
+        String key = "linearBackward M×K×N " + m + "×" + x.dim(x.rank() - 1) + "×" + dy.dim(dy.rank() - 1)
+                + (inputGradient ? "" : " (no dx)");
+        return time(key, () -> delegate.linearBackward(dy, x, weight, layout, dWeight, dBias, inputGradient));
+    }
+
+    @Override
+    public Tensor layerNormBackward(Tensor dy, Tensor x, Tensor weight, float eps, Tensor dWeight, Tensor dBias) {
+        return time("layerNormBackward " + rows(x), () -> delegate.layerNormBackward(dy, x, weight, eps, dWeight, dBias));
+    }
+
+    @Override
+    public Tensor activationBackward(Tensor dy, Tensor x, Activation activation) {
+        return time("activationBackward " + activation + " " + rows(x), () -> delegate.activationBackward(dy, x, activation));
+    }
+
+    @Override
+    public Tensor softmaxBackward(Tensor dy, Tensor y) {
+        return time("softmaxBackward " + rows(y), () -> delegate.softmaxBackward(dy, y));
+    }
+
+    @Override
+    public Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, int heads, float scale) {
+        return time("attentionBackward B=" + q.dim(0) + " T=" + q.dim(1),
+                () -> delegate.attentionBackward(dContext, q, k, v, probs, heads, scale));
+    }
+
+    @Override
+    public Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, Tensor keep, int heads,
+                                      float scale) {
+        return time("attentionBackward+dropout B=" + q.dim(0) + " T=" + q.dim(1),
+                () -> delegate.attentionBackward(dContext, q, k, v, probs, keep, heads, scale));
+    }
+
+    @Override
+    public void embeddingBackward(Tensor dy, Tensor ids, Tensor dTable, int paddingIdx) {
+        time("embeddingBackward", () -> {
+            delegate.embeddingBackward(dy, ids, dTable, paddingIdx);
+            return null;
+        });
+    }
+
+    @Override
+    public Tensor gatherRowsBackward(Tensor dy, long[] rows, int n) {
+        return time("gatherRowsBackward", () -> delegate.gatherRowsBackward(dy, rows, n));
+    }
+
+    @Override
+    public Tensor crossEntropyBackward(Tensor logits, Tensor labels, int ignoreIndex, float gradOutput) {
+        return time("crossEntropyBackward", () -> delegate.crossEntropyBackward(logits, labels, ignoreIndex, gradOutput));
+    }
+
+    @Override
+    public Tensor mseLossBackward(Tensor input, Tensor target, float gradOutput) {
+        return time("mseLossBackward", () -> delegate.mseLossBackward(input, target, gradOutput));
+    }
+
+    @Override
+    public Tensor bceWithLogitsLossBackward(Tensor logits, Tensor target, float gradOutput) {
+        return time("bceWithLogitsLossBackward", () -> delegate.bceWithLogitsLossBackward(logits, target, gradOutput));
+    }
+
+    @Override
+    public void adamW(AdamWStep step, float[] w, float[] g, int off, float[] m, float[] v, int n) {
+        time("adamW", () -> {
+            delegate.adamW(step, w, g, off, m, v, n);
+            return null;
+        });
     }
 
     @Override
