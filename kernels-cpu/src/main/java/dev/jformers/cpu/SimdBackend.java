@@ -347,15 +347,31 @@ public final class SimdBackend extends CpuBackend {
         }
     }
 
+    /** The bound on recycled floats: {@value #RECYCLED_FLOATS}, or what {@link #recycleCapacity} raised it to. */
+    private volatile long recycleCapacity = RECYCLED_FLOATS;
+
+    /** Raised for training (no bound per length then: one length may be most of a forward's activations). */
+    @Override
+    public void recycleCapacity(long floats) {
+        recycleCapacity = Math.max(RECYCLED_FLOATS, floats);
+        for (ConcurrentLinkedDeque<float[]> q : recycled.values()) {   // over a lowered bound: let the excess go
+            float[] a;
+            while (recycledFloats.get() > recycleCapacity && (a = q.pollLast()) != null) {
+                recycledFloats.addAndGet(-a.length);
+            }
+        }
+    }
+
     private void recycle(float[] a) {
         if (a == null || a.length == 0) {
             return;
         }
         ConcurrentLinkedDeque<float[]> q = recycled.computeIfAbsent(a.length, len -> new ConcurrentLinkedDeque<>());
-        if (q.size() >= RECYCLED_PER_LENGTH || q.contains(a)) {
+        long capacity = recycleCapacity;
+        if ((capacity == RECYCLED_FLOATS && q.size() >= RECYCLED_PER_LENGTH) || q.contains(a)) {
             return;
         }
-        if (recycledFloats.addAndGet(a.length) > RECYCLED_FLOATS) {
+        if (recycledFloats.addAndGet(a.length) > capacity) {
             recycledFloats.addAndGet(-a.length);
             return;
         }

@@ -5,6 +5,7 @@ import dev.jformers.core.Activation;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
+import dev.jformers.core.DType;
 import dev.jformers.core.JformersException;
 import dev.jformers.core.LinearWeight;
 import dev.jformers.core.Storage;
@@ -19,6 +20,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.function.Function;
 import java.util.function.UnaryOperator;
@@ -59,9 +61,18 @@ public final class Autograd implements Backend, ParameterRegistry {
     private record RowName(int start, int rows, String name) {
     }
 
-    /** One recorded operation: the tensor it made and the function that passes its gradient on to its inputs. */
-    private record Step(Tensor output, Runnable backward) {
+    /**
+     * One recorded operation: the tensor it made, what else it made that only its backward reads (attention's
+     * probabilities; may be null), and the function that passes its output's gradient on to its inputs.
+     */
+    private record Step(Tensor output, Tensor internal, Runnable backward) {
     }
+
+    /**
+     * The arrays of the tensors the caller keeps past {@link #backward} (the model's outputs), when it said which
+     * ({@link #keepAfterBackward}); null otherwise, and then no activation is handed back.
+     */
+    private Set<float[]> keptAfterBackward;
 
     public Autograd(Backend inner) {
         if (!inner.supportsTraining()) {
@@ -87,6 +98,8 @@ public final class Autograd implements Backend, ParameterRegistry {
     public Autograd eval() {
         training = false;
         tape.clear();
+        keptAfterBackward = null;
+        inner.recycleCapacity(0);   // the activations of training are not kept for inference
         return this;
     }
 
@@ -113,13 +126,58 @@ public final class Autograd implements Backend, ParameterRegistry {
             throw new JformersException("backward: nothing was recorded (call train() before the forward pass)");
         }
         addToGradient(loss, Tensor.full(1f, loss.shape()));
+        Set<float[]> released = Collections.newSetFromMap(new IdentityHashMap<>());
+        if (keptAfterBackward != null) {   // room for every activation about to be handed back, and a margin for gradients
+            long floats = 0;
+            Set<float[]> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+            for (Step step : tape) {
+                for (Tensor t : new Tensor[] {step.output(), step.internal()}) {
+                    if (t != null && t.floatArray() != null && seen.add(t.floatArray())) {
+                        floats += t.floatArray().length;
+                    }
+                }
+            }
+            inner.recycleCapacity(floats + floats / 4);
+        }
         for (int i = tape.size() - 1; i >= 0; i--) {
             Step step = tape.get(i);
             step.backward().run();
             release(step.output());
+            if (keptAfterBackward != null) {
+                releaseActivation(step.output(), released);
+                releaseActivation(step.internal(), released);
+            }
         }
         tape.clear();
+        keptAfterBackward = null;
         gradients.keySet().removeIf(array -> !parametersOfArray.containsKey(array));
+    }
+
+    /**
+     * Says that of this forward's activations only {@code outputs} (the model's outputs: loss, logits, ...) are
+     * used after {@link #backward}: every other activation goes back to the wrapped backend as soon as the
+     * backward step of the operation that made it has run (the steps before it in the forward never read it),
+     * so the next forward reuses the arrays instead of allocating its activations afresh. Without this call
+     * (a caller that may hold any activation) nothing but the gradients is handed back.
+     */
+    public void keepAfterBackward(Iterable<Tensor> outputs) {
+        Set<float[]> kept = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (Tensor t : outputs) {
+            if (t != null && t.floatArray() != null) {
+                kept.add(t.floatArray());
+            }
+        }
+        keptAfterBackward = kept;
+    }
+
+    /** Hands an activation's whole array back, unless it is kept, a parameter, or already handed back. */
+    private void releaseActivation(Tensor t, Set<float[]> released) {
+        float[] array = t == null ? null : t.floatArray();
+        if (array == null || parametersOfArray.containsKey(array) || keptAfterBackward.contains(array)
+                || gradients.containsKey(array) || !released.add(array)) {
+            return;
+        }
+        inner.recycle(Tensor.wrap(MemorySegment.ofArray(array), DType.F32, array.length));
     }
 
     /**
@@ -136,7 +194,7 @@ public final class Autograd implements Backend, ParameterRegistry {
         }
         float[] g = gradients.remove(array);
         if (g != null && g != array) {
-            inner.recycle(Tensor.wrap(MemorySegment.ofArray(g), dev.jformers.core.DType.F32, g.length));
+            inner.recycle(Tensor.wrap(MemorySegment.ofArray(g), DType.F32, g.length));
         }
     }
 
@@ -221,8 +279,13 @@ public final class Autograd implements Backend, ParameterRegistry {
 
     /** Records the backward of the operation that made {@code output} (while training). */
     private void record(Tensor output, Runnable backward) {
+        record(output, null, backward);
+    }
+
+    /** {@link #record}, with a tensor besides the output that only this backward reads. */
+    private void record(Tensor output, Tensor internal, Runnable backward) {
         if (training) {
-            tape.add(new Step(output, backward));
+            tape.add(new Step(output, internal, backward));
         }
     }
 
@@ -333,6 +396,11 @@ public final class Autograd implements Backend, ParameterRegistry {
         if (!training) {
             inner.recycle(t);
         }
+    }
+
+    @Override
+    public void recycleCapacity(long floats) {
+        inner.recycleCapacity(floats);
     }
 
     @Override
@@ -503,7 +571,7 @@ public final class Autograd implements Backend, ParameterRegistry {
     public AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale,
                                      boolean returnProbs) {
         AttentionOutput out = inner.attention(q, k, v, heads, mask, scale, returnProbs || training);
-        record(out.context(), () -> {
+        record(out.context(), returnProbs ? null : out.probs(), () -> {
             Tensor dContext = gradientOf(out.context());
             if (dContext != null) {
                 Tensor[] d = inner.attentionBackward(dContext, q, k, v, out.probs(), heads, scale);

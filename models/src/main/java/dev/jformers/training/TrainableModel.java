@@ -128,7 +128,9 @@ public final class TrainableModel implements AutoCloseable {
     /** A training forward pass (recorded for {@link #backward}); with labels the output holds {@code loss}. */
     public ModelOutput forward(ModelInput input, Labels labels) {
         autograd.train();
-        return model.forward(input, labels);
+        ModelOutput out = model.forward(input, labels);
+        autograd.keepAfterBackward(out.asMap().values());   // the other activations are reused after backward
+        return out;
     }
 
     /** Gradients of {@code loss} into every trainable parameter; a non-finite loss stops with its value. */

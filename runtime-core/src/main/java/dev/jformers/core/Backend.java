@@ -265,6 +265,15 @@ public interface Backend extends AutoCloseable {
     default void recycle(Tensor t) {
     }
 
+    /**
+     * Lets {@link #recycle} keep up to {@code floats} floats of handed-back arrays for reuse instead of its
+     * default bound (0: back to the default, dropping what is over it). A training step hands back a whole
+     * forward's activations, which the next forward reuses; an inference block hands back only its own
+     * outputs. The default does nothing.
+     */
+    default void recycleCapacity(long floats) {
+    }
+
     /** Releases threads or device memory; the default does nothing. */
     @Override
     default void close() {

@@ -170,6 +170,11 @@ public final class TimingBackend implements Backend {
     }
 
     @Override
+    public void recycleCapacity(long floats) {
+        delegate.recycleCapacity(floats);
+    }
+
+    @Override
     public Tensor addLayerNorm(Tensor x, Tensor residual, Tensor weight, Tensor bias, float eps) {
         return time("add+layerNorm " + rows(x), () -> delegate.addLayerNorm(x, residual, weight, bias, eps));
     }
