@@ -89,6 +89,11 @@ public class TrainingStepComparison {
     @Setup(Level.Trial)
     public void setup(BenchmarkParams params) {
         LibtorchComparison.startLibtorch(threads);
+        if (System.getenv("THP_MEM_ALLOC_ENABLE") != null || System.getenv("C10_THP_MEM_ALLOC_ENABLE") != null) {
+            // see compare.sh: with it libtorch refaults huge pages every step and once gave a wrong loss here
+            System.out.println("[setup] warning: THP_MEM_ALLOC_ENABLE is set; libtorch's training step is slower with it "
+                    + "(and its loss check failed twice on this VM): unset it for a fair comparison");
+        }
         ModelShapes.Encoder e = encoder(scenario);
         int[] bs = ModelShapes.batchSeq(scenario.substring(scenario.indexOf('-') + 1));
         Path dir = RandomBert.folder(e, 12);
