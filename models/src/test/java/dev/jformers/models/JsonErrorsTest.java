@@ -18,12 +18,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * A broken config.json, generation_config.json, tokenizer.json or vocab.json is one line naming the file, the line
  * and the column, in plain words (dev.jformers.core.JsonErrors), not Jackson's ("code 44", "JSON String, Number…").
  */
-class JsonErrorsTest {
+public class JsonErrorsTest {
     static String message(Executable call) {
+        return oneLineMessage(call, "code ", "JSON String", "Source:", "REDACTED", "token '");
+    }
+
+    /** The message of the exception that call throws: one line, and none of the given parser wordings in it. */
+    public static String oneLineMessage(Executable call, String... parserWords) {
         String m = assertThrows(RuntimeException.class, call).getMessage();
         assertEquals(1, m.lines().count(), m);
-        for (String jackson : new String[] {"code ", "JSON String", "Source:", "REDACTED", "token '"}) {
-            assertFalse(m.contains(jackson), m);
+        for (String word : parserWords) {
+            assertFalse(m.contains(word), m);
         }
         return m;
     }

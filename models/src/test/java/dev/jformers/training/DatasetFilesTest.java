@@ -1,5 +1,6 @@
 package dev.jformers.training;
 
+import dev.jformers.models.JsonErrorsTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
@@ -10,8 +11,6 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * Bad training data is one line naming the file, the line and what was expected, in the project's words
@@ -20,12 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  */
 class DatasetFilesTest {
     static String message(Executable call) {
-        String m = assertThrows(RuntimeException.class, call).getMessage();
-        assertEquals(1, m.lines().count(), m);
-        for (String jackson : new String[] {"code ", "JSON String", "Source:", "Cannot deserialize", "token '", "`"}) {
-            assertFalse(m.contains(jackson), m);
-        }
-        return m;
+        return JsonErrorsTest.oneLineMessage(call, "code ", "JSON String", "Source:", "Cannot deserialize", "token '", "`");
     }
 
     @Test
