@@ -47,6 +47,7 @@ public final class KernelReport {
         String loadBefore = loadAverage();
         Options options = new OptionsBuilder()
                 .include(include)
+                .include("dev\\.jformers\\.benchmarks\\.PeakBenchmark")   // the bounds, in the same run whatever the pattern
                 .jvmArgsAppend(forkFlags.toArray(String[]::new))
                 .forks(1)
                 .warmupIterations(2).warmupTime(TimeValue.seconds(1))
