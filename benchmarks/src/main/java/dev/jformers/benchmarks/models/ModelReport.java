@@ -215,29 +215,54 @@ public final class ModelReport {
 
     private static double[] measuredPeak = {Double.NaN, Double.NaN, Double.NaN};
 
-    /** GPT-2 decoding by weight format (DecodeBenchmark): ms/token and the weight bytes streamed against the measured bandwidth. */
+    /**
+     * GPT-2 decoding by weight format (DecodeBenchmark): the prompt pass and the one-token steps after it timed apart
+     * within the same calls; the steps' weight bytes against the measured bandwidth.
+     */
     static String decodeTable(Collection<RunResult> results, double[] bandwidth) {
         StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "### GPT-2 124M-shaped greedy decoding by weight format "
                 + "(prompt %d, %d new tokens, KV cache; jformers only)%n%n"
-                + "GB/s = weight bytes per token (float32 4 bytes a weight, bf16 2, int8 1 + a 4-byte scale per 32) / time per "
-                + "token, the prompt pass included; %% of the read bandwidth on the same number of threads measured in the same fork "
-                + "right before each iteration (SameRunBandwidth; PeakBenchmark's figure of this run where that is missing).%n%n",
-                ModelShapes.GPT2_PROMPT, ModelShapes.GPT2_NEW_TOKENS));
-        out.append("| weights | threads | ms/token | tokens/s | MB of weights per token | GB/s | read bandwidth in the same fork, GB/s | % of measured read bandwidth | speed-up over float32 |\n");
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "Each call is timed in two parts: the prompt pass (time to the first token: the %d-token forward, the LM head "
+                + "of its last row, the argmax) and the %d one-token steps after it (ms per new token). GB/s = weight bytes per "
+                + "token (float32 4 bytes a weight, bf16 2, int8 1 + a 4-byte scale per 32) / ms per new token; %% of the read "
+                + "bandwidth on the same number of threads measured in the same fork right before and after each iteration "
+                + "(SameRunBandwidth; PeakBenchmark's figure of this run where that is missing). The whole call / %d (the prompt "
+                + "spread over the new tokens) is in the last columns.%n%n",
+                ModelShapes.GPT2_PROMPT, ModelShapes.GPT2_NEW_TOKENS, ModelShapes.GPT2_PROMPT, ModelShapes.GPT2_NEW_TOKENS - 1,
+                ModelShapes.GPT2_NEW_TOKENS));
+        out.append("| weights | threads | ms per new token | tokens/s | MB of weights per token | GB/s | read bandwidth in the same fork, GB/s "
+                + "| % of measured read bandwidth | speed-up over float32 | prompt pass (time to first token), ms "
+                + "| whole call / 128, ms | speed-up over float32, whole call |\n");
+        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         for (String threads : List.of("1", "2")) {
-            double f32 = score(results, "generate", "weights", "f32", "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
+            RunResult f32Run = find(results, "generate", "weights", "f32", "threads", threads);
+            double f32Whole = score(results, "generate", "weights", "f32", "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
+            double f32Step = stepMillis(f32Run);
             for (String weights : List.of("f32", "bf16", "int8")) {
-                double ms = score(results, "generate", "weights", weights, "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
-                double bytes = ModelShapes.gpt2WeightBytesPerToken(weights), gbs = bytes / ms / 1e6;
                 RunResult run = find(results, "generate", "weights", weights, "threads", threads);
+                double whole = score(results, "generate", "weights", weights, "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
+                double step = stepMillis(run);
+                double bytes = ModelShapes.gpt2WeightBytesPerToken(weights), gbs = bytes / step / 1e6;
                 double sameRun = run == null ? Double.NaN : PeakBenchmark.sameRunGigabytesPerSecond(run);
                 double bound = Double.isNaN(sameRun) ? bandwidth[Integer.parseInt(threads)] : sameRun;
-                out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.0f | %s | %s | %s | %s× |%n", weights, threads, f2(ms),
-                        f1(1e3 / ms), bytes / 1e6, f1(gbs), Double.isNaN(sameRun) ? "–" : f1(sameRun), pct(gbs / bound), f2(f32 / ms)));
+                out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.0f | %s | %s | %s | %s× | %s | %s | %s× |%n", weights, threads,
+                        f2(step), f1(1e3 / step), bytes / 1e6, f1(gbs), Double.isNaN(sameRun) ? "–" : f1(sameRun), pct(gbs / bound),
+                        f2(f32Step / step), f1(secondary(run, "promptNanos") / secondary(run, "generations") / 1e6), f2(whole),
+                        f2(f32Whole / whole)));
             }
         }
         return out.append('\n').toString();
+    }
+
+    /** A DecodeBenchmark run's ms per one-token step (its PromptAndSteps counters), NaN when missing. */
+    private static double stepMillis(RunResult r) {
+        return secondary(r, "stepNanos") / secondary(r, "steps") / 1e6;
+    }
+
+    /** A secondary result's score (an aux counter: the sum over the measured iterations), NaN when missing. */
+    private static double secondary(RunResult r, String name) {
+        var result = r == null ? null : r.getSecondaryResults().get(name);
+        return result == null ? Double.NaN : result.getScore();
     }
 
     /** all-MiniLM-L6-v2 in float32 and int8, jformers and ONNX Runtime side by side (Int8MiniLmComparison). */

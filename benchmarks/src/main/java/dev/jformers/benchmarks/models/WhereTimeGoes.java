@@ -39,6 +39,7 @@ public final class WhereTimeGoes {
         int[] bs = ModelShapes.batchSeq(args.length > 3 ? args[3] : "1x128");
         TimingBackend backend = new TimingBackend(Backends.create("cpu", threads));
         Runnable call;
+        Runnable promptOnly = null;   // GPT-2: the prompt pass alone (one new token), to tell it from the steps after it
         String title;
         if (!what.equals("gpt2")) {
             String id = switch (what) {
@@ -57,7 +58,9 @@ public final class WhereTimeGoes {
             Generator g = new Generator(model);
             long[] prompt = ModelShapes.gpt2Prompt();
             GenerationConfig config = GenerationConfig.greedy(ModelShapes.GPT2_NEW_TOKENS, null);
+            GenerationConfig first = GenerationConfig.greedy(1, null);
             call = () -> g.generate(prompt, config, null);
+            promptOnly = () -> g.generate(prompt, first, null);
             title = "GPT-2 124M greedy generation (32-token prompt + 128 tokens)";
         }
         backend.enable(false);
@@ -74,6 +77,32 @@ public final class WhereTimeGoes {
         }
         long wall = TimingBackend.now() - t0;
         long gc = gcMillis() - gc0, alloc = threadBean.getTotalThreadAllocatedBytes() - alloc0;
+        Map<String, TimingBackend.Cost> whole = backend.costs();
+        Map<String, TimingBackend.Cost> promptCosts = null;
+        long promptWall = 0;
+        if (promptOnly != null) {
+            backend.reset();
+            long p0 = TimingBackend.now();
+            for (int i = 0; i < calls; i++) {
+                promptOnly.run();
+            }
+            promptWall = TimingBackend.now() - p0;
+            promptCosts = backend.costs();
+            // the same calls without the profiler, whose clock reads around every operation cost µs each
+            backend.enable(false);
+            long u0 = TimingBackend.now();
+            for (int i = 0; i < calls; i++) {
+                call.run();
+            }
+            long u1 = TimingBackend.now();
+            for (int i = 0; i < calls; i++) {
+                promptOnly.run();
+            }
+            long u2 = TimingBackend.now();
+            System.out.printf(Locale.ROOT, "%nWithout the profiler (%s): %.2f ms per generation; prompt pass %.2f ms; each one-token step %.3f ms%n",
+                    TimingBackend.CPU_TIME ? "CPU time" : "wall", (u1 - u0) / 1e6 / calls, (u2 - u1) / 1e6 / calls,
+                    ((u1 - u0) - (u2 - u1)) / 1e6 / calls / (ModelShapes.GPT2_NEW_TOKENS - 1));
+        }
         backend.close();
 
         double perCall = wall / 1e6 / calls;
@@ -81,7 +110,7 @@ public final class WhereTimeGoes {
                 title, threads, calls, perCall, alloc / 1e6 / calls, (double) gc / calls);
         System.out.println("| backend operation | calls per call | ms per call | % of wall | MB allocated per call (calling thread) |");
         System.out.println("|---|---:|---:|---:|---:|");
-        List<Map.Entry<String, TimingBackend.Cost>> rows = new ArrayList<>(backend.costs().entrySet());
+        List<Map.Entry<String, TimingBackend.Cost>> rows = new ArrayList<>(whole.entrySet());
         rows.sort((a, b) -> Long.compare(b.getValue().nanos(), a.getValue().nanos()));
         long inside = 0;
         for (var e : rows) {
@@ -92,6 +121,44 @@ public final class WhereTimeGoes {
         }
         double outside = (wall - inside) / 1e6 / calls;
         System.out.printf(Locale.ROOT, "| (outside backend calls: model code, views, inputs, sampling) | – | %.3f | %.1f%% | |%n", outside, 100 * outside / perCall);
+        if (promptCosts != null) {
+            steps(whole, wall, promptCosts, promptWall, calls);
+        }
+    }
+
+    /**
+     * GPT-2: the prompt pass (a generation of one token) apart from the one-token steps after it, whose cost per step
+     * is (whole generation − prompt pass) / 127, operation by operation.
+     */
+    private static void steps(Map<String, TimingBackend.Cost> whole, long wall, Map<String, TimingBackend.Cost> prompt,
+                              long promptWall, int calls) {
+        int steps = ModelShapes.GPT2_NEW_TOKENS - 1;
+        double promptMs = promptWall / 1e6 / calls, stepMs = (wall - promptWall) / 1e6 / calls / steps;
+        System.out.printf(Locale.ROOT, "%nPrompt pass (time to the first token, %d calls of one new token): %.2f ms; each of the %d "
+                + "one-token steps after it: %.3f ms (%s)%n%n", calls, promptMs, steps, stepMs, TimingBackend.CPU_TIME ? "CPU time" : "wall");
+        System.out.println("| backend operation (one-token steps) | calls per step | µs per step | % of a step |");
+        System.out.println("|---|---:|---:|---:|");
+        List<String> keys = new ArrayList<>(whole.keySet());
+        keys.sort((a, b) -> Double.compare(stepNanos(whole, prompt, b), stepNanos(whole, prompt, a)));
+        double inside = 0;
+        for (String k : keys) {
+            double ns = stepNanos(whole, prompt, k) / calls / steps;
+            TimingBackend.Cost p = prompt.get(k);
+            double perStep = (whole.get(k).calls() - (p == null ? 0 : p.calls())) / (double) calls / steps;
+            inside += ns;
+            if (perStep > 0) {
+                System.out.printf(Locale.ROOT, "| %s | %.0f | %.1f | %.1f%% |%n", k, perStep, ns / 1e3, 100 * ns / 1e6 / stepMs);
+            }
+        }
+        double outside = stepMs * 1e3 - inside / 1e3;
+        System.out.printf(Locale.ROOT, "| (outside backend calls: model code, views, inputs, the generator) | – | %.1f | %.1f%% |%n",
+                outside, 100 * outside / 1e3 / stepMs);
+    }
+
+    /** Nanoseconds of one operation key in the whole generations less those in the prompt passes. */
+    private static double stepNanos(Map<String, TimingBackend.Cost> whole, Map<String, TimingBackend.Cost> prompt, String key) {
+        TimingBackend.Cost p = prompt.get(key);
+        return whole.get(key).nanos() - (p == null ? 0 : p.nanos());
     }
 
     private static long gcMillis() {
