@@ -119,6 +119,19 @@ public final class SimdBackend extends CpuBackend {
     public static final String GEMV_CHUNKS_PROPERTY = "jformers.simd.gemvChunksPerThread";
 
     /**
+     * A multithreaded GEMV's runs hold at most about this many bytes of weight (more runs than
+     * {@link #GEMV_CHUNKS_PER_THREAD} per thread where the weight is large). GPT-2's LM head is 154 MB in float32:
+     * 8 runs were 19 MB each, ~0.6 ms of streaming, so a thread that fell a little behind left the other waiting for up to
+     * that long per token — past the pool's 200 µs of spinning, so the caller also parked and had to be woken. Runs of
+     * 2 MiB (~65 µs; 77 runs of 10 panels) keep that wait short; the layers' 2–9 MB GEMVs keep their 8 runs. The
+     * system property {@value #GEMV_RUN_BYTES_PROPERTY} overrides it (0: no bound, the 8 runs of before).
+     */
+    static final long GEMV_RUN_BYTES = Long.getLong(SimdBackend.GEMV_RUN_BYTES_PROPERTY, 2L << 20);
+
+    /** System property: the most weight bytes in one run of a multithreaded GEMV (default 2 MiB; see {@link #GEMV_RUN_BYTES}). */
+    public static final String GEMV_RUN_BYTES_PROPERTY = "jformers.simd.gemvRunBytes";
+
+    /**
      * A GEMM with fewer than 4 blocks of {@value #MC} rows per thread (BERT's 128-token projections: one block) is
      * split by columns as well, into this many runs of panels per thread, claimed in turn. 1 (the default) gives each
      * thread one run (half the panels on 2 threads), which reads A once per thread; more runs let a thread that is
@@ -450,7 +463,7 @@ public final class SimdBackend extends CpuBackend {
         int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
         // Few row blocks: give every thread its own range of panels as well; a GEMV in shorter runs of panels.
         int colChunks = threads == 1 ? 1
-                : skinny ? Math.min(panels, Math.max(1, GEMV_CHUNKS_PER_THREAD) * threads)
+                : skinny ? Math.min(panels, Math.max(Math.max(1, GEMV_CHUNKS_PER_THREAD) * threads, gemvRunsByBytes(w)))
                 : rowBlocks < 4 * threads ? Math.min(panels, Math.max(1, GEMM_CHUNKS_PER_THREAD) * threads) : 1;
         int tasks = threads == 1 ? 1 : rowBlocks * colChunks;
         int blocksPerTask = threads == 1 ? rowBlocks : 1;
@@ -524,6 +537,16 @@ public final class SimdBackend extends CpuBackend {
                 }
             }
         });
+    }
+
+    /** Runs a GEMV over {@code w} needs for none to hold more than {@link #GEMV_RUN_BYTES} of weight (1 when unbounded). */
+    private static int gemvRunsByBytes(PackedLinear w) {
+        if (GEMV_RUN_BYTES <= 0) {
+            return 1;
+        }
+        double bytesPerWeight = w.int8() ? 1 + 4.0 / PackedLinear.QBLOCK : w.bf16() ? 2 : 4;
+        double bytes = bytesPerWeight * w.in * w.panelCount * w.panelWidth;
+        return (int) Math.min(Integer.MAX_VALUE, Math.ceil(bytes / GEMV_RUN_BYTES));
     }
 
     @Override

@@ -206,15 +206,22 @@ public final class Generator {
             while (true) {
                 Tensor logits = model.nextTokenLogits(stepIds, ids(mask, 0, length), cache);   // [rows, vocab]
                 long[] next = new long[rows];
+                // plain greedy: the argmax read where the logits are (no copy of the vocabulary's scores per step)
+                float[] flat = processors.isEmpty() && !config.doSample() && logits.isContiguous() ? logits.floatArray() : null;
+                int vocab = logits.dim(1);
                 for (int r = 0; r < rows; r++) {
-                    float[] scores = logits.select(0, r).toFloatArray();
-                    LogitsProcessor.applyAll(processors, seq[r], length, scores);
                     int token;
-                    if (config.doSample()) {
-                        LogitsProcessor.applyAll(warpers, seq[r], length, scores);
-                        token = sample(scores, random);
+                    if (flat != null) {
+                        token = argmax(flat, (int) logits.arrayOffset() + r * vocab, vocab);
                     } else {
-                        token = argmax(scores);
+                        float[] scores = logits.select(0, r).toFloatArray();
+                        LogitsProcessor.applyAll(processors, seq[r], length, scores);
+                        if (config.doSample()) {
+                            LogitsProcessor.applyAll(warpers, seq[r], length, scores);
+                            token = sample(scores, random);
+                        } else {
+                            token = argmax(scores);
+                        }
                     }
                     next[r] = eos != null && finished[r] ? pad : token;
                 }
@@ -475,9 +482,16 @@ public final class Generator {
 
     /** The index of the largest score (the first one on ties, like torch.argmax). */
     static int argmax(float[] scores) {
+        return argmax(scores, 0, scores.length);
+    }
+
+    /** {@link #argmax(float[])} of scores[off, off + n), as an index from off. */
+    static int argmax(float[] scores, int off, int n) {
         int best = 0;
-        for (int i = 1; i < scores.length; i++) {
-            if (scores[i] > scores[best]) {
+        float max = n > 0 ? scores[off] : 0f;
+        for (int i = 1; i < n; i++) {
+            if (scores[off + i] > max) {
+                max = scores[off + i];
                 best = i;
             }
         }

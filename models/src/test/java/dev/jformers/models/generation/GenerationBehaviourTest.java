@@ -38,6 +38,24 @@ class GenerationBehaviourTest {
         backend.close();
     }
 
+    /** Plain greedy reads the argmax where the logits are: the first of equal scores wins, as torch.argmax, within each row. */
+    @Test
+    void argmaxTakesTheFirstOfEqualScoresWithinItsRow() {
+        float[] rows = {9f, 1f, 3f, 3f, 2f, 7f, 7f, 0f};
+        assertEquals(1, Generator.argmax(rows, 1, 4));   // 1, 3, 3, 2: the first 3
+        assertEquals(1, Generator.argmax(rows, 4, 4));   // 2, 7, 7, 0
+        assertEquals(0, Generator.argmax(rows));
+        assertEquals(0, Generator.argmax(new float[] {Float.NaN, 5f}));   // the old copy-then-argmax kept a leading NaN too
+    }
+
+    /** The greedy path without processors (argmax in place) and with one that changes nothing give the same tokens. */
+    @Test
+    void greedyInPlaceEqualsGreedyThroughTheProcessors() {
+        GenerationConfig plain = GenerationConfig.greedy(8, null);
+        GenerationConfig processed = plain.with("suppress_tokens", List.of());   // a processor that suppresses nothing
+        assertTrue(Arrays.deepEquals(generator.generate(PROMPTS, null, plain, null), generator.generate(PROMPTS, null, processed, null)));
+    }
+
     @Test
     void samplingWithASeedRepeatsAndReturnsNumReturnSequencesRows() {
         GenerationConfig c = GenerationConfig.sampling(6, null, 7L).with("num_return_sequences", 3).with("top_k", 0);
