@@ -408,6 +408,14 @@ abstract class Kernels {
         return expReduced(Math.fma(n, -LN2_LO, Math.fma(n, -LN2_HI, xc)), k);
     }
 
+    /** e^(hi + lo) for an argument held as two floats, |lo| small: the reduction takes lo into r exactly enough. */
+    static float expOfSum(float hi, float lo) {
+        float hc = hi > EXP_MAX ? EXP_MAX : hi < EXP_MIN ? EXP_MIN : hi;
+        float k = Math.fma(hc + lo, LOG2E, ROUNDER);
+        float n = k - ROUNDER;
+        return expReduced(Math.fma(n, -LN2_LO, Math.fma(n, -LN2_HI, hc) + lo), k);
+    }
+
     /**
      * 2^n·e^r for |r| ≤ ln2/2, n in k's low mantissa bits ({@link #ROUNDER}). 2^n is applied as
      * 2^(n/2)·2^(n − n/2), so that each factor is a normal float even where e^x is subnormal (n down
@@ -574,10 +582,28 @@ abstract class Kernels {
         return 2f * normalCdf(x, gaussian(x)) - 1f;
     }
 
-    /** 0.5·x·(1 + tanh(u)) = x / (1 + e^(−2u)), u = √(2/π)(x + 0.044715x³). */
+    /** −2u = C1·x + C3·x³ for u = √(2/π)(x + 0.044715x³): C1 = −2√(2/π), C3 = 0.044715·C1, each a float and the rest. */
+    static final float TANH_C1 = -1.5957691669e+00f, TANH_C1_LO = 4.5340680543e-08f,
+            TANH_C3 = -7.1354813874e-02f, TANH_C3_LO = -2.3988324660e-09f;
+
+    /** Above this, GELU's tanh form is x (−2u below −104): x is clamped here for u. */
+    static final float GELU_TANH_CLAMP = 12f;
+
+    /**
+     * 0.5·x·(1 + tanh(u)) = x / (1 + e^(−2u)), u = √(2/π)(x + 0.044715x³). The result's relative error is
+     * the absolute error of −2u times 1 − sigmoid(2u), close to 1 for x &lt; 0: where −2u is 15 (x = −3), a
+     * float's rounding of it alone is 15·2⁻²⁴, 4 ulp, and the float u of PyTorch's formula is off by 11 ulp
+     * there. So −2u = x·m, m = C1 + C3·x², is carried as a float pair: m's rounding error by FMA (exact
+     * while C3·x² ≤ |C1|, i.e. |x| ≤ 4.7, by Sterbenz's lemma), x²'s and the constants' own, and the
+     * product's by FMA; exp takes both ({@link #expOfSum}). Beyond −4.7 (results below 1.3e−6, where
+     * PyTorch's float formula is 0 from −4.9) the error grows again, to 2e−5 relative at −10.
+     */
     static float geluTanh(float x) {
-        float u = Math.fma(x * x * 0.044715f, x, x) * SQRT_2_OVER_PI;   // VectorKernels' order of operations
-        return x / (1f + exp(-2f * u));
+        float c = x > GELU_TANH_CLAMP ? GELU_TANH_CLAMP : x;   // +∞ would make x²'s rounding error NaN
+        float xx = c * c, xxl = Math.fma(c, c, -xx), m = Math.fma(TANH_C3, xx, TANH_C1);
+        float ml = Math.fma(TANH_C3, xxl, Math.fma(TANH_C3, xx, TANH_C1 - m)) + Math.fma(TANH_C3_LO, xx, TANH_C1_LO);
+        float v = m * c, vl = Math.fma(ml, c, Math.fma(m, c, -v));
+        return x / (1f + expOfSum(v, vl));
     }
 
     static float silu(float x) {

@@ -869,10 +869,31 @@ final class VectorKernels extends Kernels {
         return i;
     }
 
+    /** {@link Kernels#geluTanh}'s operations lane by lane, −2u as a float pair; written out as {@link #geluLoop}. */
     private static int geluTanhLoop(float[] x, int off, int n) {
+        VectorSpecies<Float> s = S;
+        FloatVector c1 = FloatVector.broadcast(s, TANH_C1), c3 = FloatVector.broadcast(s, TANH_C3);
         int i = 0;
-        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            geluTanh(FloatVector.fromArray(S, x, off + i)).intoArray(x, off + i);
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector v = FloatVector.fromArray(s, x, off + i);
+            FloatVector c = v.blend(GELU_TANH_CLAMP, v.compare(VectorOperators.GT, GELU_TANH_CLAMP));
+            FloatVector xx = c.mul(c), xxl = c.fma(c, xx.neg()), m = xx.fma(c3, c1);
+            FloatVector ml = xxl.fma(c3, xx.fma(c3, c1.sub(m))).add(xx.fma(FloatVector.broadcast(s, TANH_C3_LO), FloatVector.broadcast(s, TANH_C1_LO)));
+            FloatVector hi = m.mul(c), lo = ml.fma(c, m.fma(c, hi.neg()));
+            // e^(hi + lo): Kernels.expOfSum and expReduced
+            FloatVector hc = hi.blend(EXP_MAX, hi.compare(VectorOperators.GT, EXP_MAX)).blend(EXP_MIN, hi.compare(VectorOperators.LT, EXP_MIN));
+            FloatVector k = hc.add(lo).fma(LOG2E, ROUNDER);
+            FloatVector nn = k.sub(ROUNDER);
+            FloatVector r = nn.fma(FloatVector.broadcast(s, -LN2_LO), nn.fma(FloatVector.broadcast(s, -LN2_HI), hc).add(lo));
+            FloatVector p = FloatVector.broadcast(s, EXP_P[0]);
+            for (int j = 1; j < EXP_P.length; j++) {
+                p = p.fma(r, FloatVector.broadcast(s, EXP_P[j]));
+            }
+            IntVector ni = ((IntVector) k.reinterpretAsInts()).sub(ROUNDER_BITS), n1 = ni.lanewise(VectorOperators.ASHR, 1);
+            FloatVector scale1 = n1.add(ONE_TWENTY_SEVEN).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector scale2 = ni.sub(n1).add(ONE_TWENTY_SEVEN).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector e = p.fma(r.mul(r), r).add(1f).mul(scale1).mul(scale2);
+            v.div(e.add(1f)).intoArray(x, off + i);
         }
         return i;
     }
@@ -1147,6 +1168,15 @@ final class VectorKernels extends Kernels {
         return expReduced(n.fma(FloatVector.broadcast(s, -LN2_LO), n.fma(FloatVector.broadcast(s, -LN2_HI), xc)), k);
     }
 
+    /** e^(hi + lo), {@link Kernels#expOfSum} lane by lane. */
+    static FloatVector expOfSum(FloatVector hi, FloatVector lo) {
+        VectorSpecies<Float> s = S;
+        FloatVector hc = clampExp(hi);
+        FloatVector k = hc.add(lo).fma(LOG2E, ROUNDER);
+        FloatVector n = k.sub(ROUNDER);
+        return expReduced(n.fma(FloatVector.broadcast(s, -LN2_LO), n.fma(FloatVector.broadcast(s, -LN2_HI), hc).add(lo)), k);
+    }
+
     /** x clamped to [EXP_MIN, EXP_MAX] by compare and blend; NaN compares false and stays NaN. */
     private static FloatVector clampExp(FloatVector x) {
         return x.blend(EXP_MAX, x.compare(VectorOperators.GT, EXP_MAX)).blend(EXP_MIN, x.compare(VectorOperators.LT, EXP_MIN));
@@ -1223,8 +1253,4 @@ final class VectorKernels extends Kernels {
     }
 
     /** x / (1 + e^(−2u)) with u = √(2/π)(x + 0.044715x³): the tanh form of GELU, one exp, no cancellation. */
-    private static FloatVector geluTanh(FloatVector x) {
-        FloatVector u = x.mul(x).mul(0.044715f).fma(x, x).mul(SQRT_2_OVER_PI);
-        return x.div(exp(u.mul(-2f)).add(1f));
-    }
 }
