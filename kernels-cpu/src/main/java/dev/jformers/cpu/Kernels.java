@@ -586,7 +586,7 @@ abstract class Kernels {
     static final float TANH_C1 = -1.5957691669e+00f, TANH_C1_LO = 4.5340680543e-08f,
             TANH_C3 = -7.1354813874e-02f, TANH_C3_LO = -2.3988324660e-09f;
 
-    /** Above this, GELU's tanh form is x (−2u below −104): x is clamped here for u. */
+    /** Beyond ±this, GELU's tanh form is x or −0 (−2u is past exp's range): x is clamped here for u. */
     static final float GELU_TANH_CLAMP = 12f;
 
     /**
@@ -599,7 +599,9 @@ abstract class Kernels {
      * PyTorch's float formula is 0 from −4.9) the error grows again, to 2e−5 relative at −10.
      */
     static float geluTanh(float x) {
-        float c = x > GELU_TANH_CLAMP ? GELU_TANH_CLAMP : x;   // +∞ would make x²'s rounding error NaN
+        // x clamped for u: +∞ would make x²'s rounding error NaN, and far below −12 the pair's low part grows
+        // past what exp's range reduction takes (at −1e4 it was 2500, and 2^n wrapped around)
+        float c = x > GELU_TANH_CLAMP ? GELU_TANH_CLAMP : x < -GELU_TANH_CLAMP ? -GELU_TANH_CLAMP : x;
         float xx = c * c, xxl = Math.fma(c, c, -xx), m = Math.fma(TANH_C3, xx, TANH_C1);
         float ml = Math.fma(TANH_C3, xxl, Math.fma(TANH_C3, xx, TANH_C1 - m)) + Math.fma(TANH_C3_LO, xx, TANH_C1_LO);
         float v = m * c, vl = Math.fma(ml, c, Math.fma(m, c, -v));

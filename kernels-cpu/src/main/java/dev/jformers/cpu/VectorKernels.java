@@ -876,7 +876,8 @@ final class VectorKernels extends Kernels {
         int i = 0;
         for (int bound = s.loopBound(n); i < bound; i += s.length()) {
             FloatVector v = FloatVector.fromArray(s, x, off + i);
-            FloatVector c = v.blend(GELU_TANH_CLAMP, v.compare(VectorOperators.GT, GELU_TANH_CLAMP));
+            FloatVector c = v.blend(GELU_TANH_CLAMP, v.compare(VectorOperators.GT, GELU_TANH_CLAMP))
+                    .blend(-GELU_TANH_CLAMP, v.compare(VectorOperators.LT, -GELU_TANH_CLAMP));
             FloatVector xx = c.mul(c), xxl = c.fma(c, xx.neg()), m = xx.fma(c3, c1);
             FloatVector ml = xxl.fma(c3, xx.fma(c3, c1.sub(m))).add(xx.fma(FloatVector.broadcast(s, TANH_C3_LO), FloatVector.broadcast(s, TANH_C1_LO)));
             FloatVector hi = m.mul(c), lo = ml.fma(c, m.fma(c, hi.neg()));

@@ -166,6 +166,9 @@ class DeterministicMathTest {
         assertEquals(1000f, Kernels.geluTanh(1000f));
         assertEquals(Float.POSITIVE_INFINITY, Kernels.geluTanh(Float.POSITIVE_INFINITY));
         assertEquals(-0f, Kernels.geluTanh(-1000f));
+        assertEquals(-0f, Kernels.geluTanh(-1e4f));
+        assertEquals(-0f, Kernels.geluTanh(-1e30f));
+        assertEquals(1e30f, Kernels.geluTanh(1e30f));
         assertTrue(Float.isNaN(Kernels.geluTanh(Float.NaN)));
     }
 
