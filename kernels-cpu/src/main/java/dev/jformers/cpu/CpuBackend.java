@@ -69,7 +69,7 @@ abstract class CpuBackend implements Backend {
         long[] idx = ids.toLongArray();
         int[] outShape = Arrays.copyOf(ids.shape(), ids.rank() + 1);
         outShape[ids.rank()] = channels;
-        Tensor out = Tensor.zeros(DType.F32, outShape);
+        Tensor out = zeros(outShape);   // the SIMD backend's recycled arrays
         for (int i = 0; i < idx.length; i++) {
             long id = idx[i];
             if (id < 0 || id >= vocab) {

@@ -27,11 +27,9 @@ final class HostTensors {
      */
     static long rowOffset(Tensor t, long row) {
         long off = t.offset();
-        int[] shape = t.shape();
-        long[] strides = t.strides();
-        for (int d = shape.length - 2; d >= 0; d--) {
-            off += (row % shape[d]) * strides[d];
-            row /= shape[d];
+        for (int d = t.rank() - 2; d >= 0; d--) {   // dim and stride, not shape() and strides(): those copy, per row
+            off += (row % t.dim(d)) * t.stride(d);
+            row /= t.dim(d);
         }
         return off;
     }

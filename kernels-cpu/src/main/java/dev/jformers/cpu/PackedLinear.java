@@ -129,6 +129,15 @@ final class PackedLinear implements LinearWeight {
      * any weight to int8 with block scales — both a change of numerics, so only on request.
      */
     static PackedLinear pack(Tensor weight, Tensor bias, WeightLayout layout, int panelWidth, WorkerPool pool, Storage storage) {
+        return repack(null, weight, bias, layout, panelWidth, pool, storage);
+    }
+
+    /**
+     * {@link #pack}, into {@code previous}'s arrays when it holds a weight of the same shape and storage (training
+     * re-packs its master weights after every optimizer step: no fresh panels each time), else into new ones.
+     */
+    static PackedLinear repack(PackedLinear previous, Tensor weight, Tensor bias, WeightLayout layout, int panelWidth,
+                               WorkerPool pool, Storage storage) {
         if (weight.rank() != 2) {
             throw ShapeException.of("linear", "a 2-d weight", weight.shape());
         }
@@ -139,20 +148,35 @@ final class PackedLinear implements LinearWeight {
             throw ShapeException.mismatch("linear", weight.shape(), bias.shape(), "bias must be [" + out + "]");
         }
         Storage kept = storage == Storage.F32 && weight.dtype() == DType.BF16 ? Storage.BF16 : storage;
-        PackedLinear packed = new PackedLinear(in, out, panelWidth, kept);
-        if (bias != null) {
-            float[] b = bias.toFloatArray();
-            System.arraycopy(b, 0, packed.bias, 0, out);
+        PackedLinear packed = previous != null && previous.holds(in, out, panelWidth, kept) ? previous
+                : new PackedLinear(in, out, panelWidth, kept);
+        packed.fill(weight, bias, outIn, pool);
+        return packed;
+    }
+
+    /** Whether this weight's arrays fit an [in → out] weight packed in panels of panelWidth, kept as storage. */
+    private boolean holds(int in, int out, int panelWidth, Storage storage) {
+        Storage mine = panels != null ? Storage.F32 : halfPanels != null ? Storage.BF16 : Storage.INT8;
+        return this.in == in && this.out == out && this.panelWidth == panelWidth && mine == storage;
+    }
+
+    /** Writes the weight and the bias into this weight's arrays (columns past out stay 0). */
+    private void fill(Tensor weight, Tensor bias, boolean outIn, WorkerPool pool) {
+        float[] b = bias == null ? null : bias.floatArray();
+        if (b != null && bias.isContiguous()) {   // a float32 master on the heap: read in place
+            System.arraycopy(b, (int) bias.arrayOffset(), this.bias, 0, out);
+        } else if (bias != null) {
+            System.arraycopy(bias.toFloatArray(), 0, this.bias, 0, out);
         }
         Tensor w = weight.toF32();
         float[] array = w.floatArray();
-        if (packed.panels != null && array != null && w.isContiguous()) {   // float32 on the heap (training re-packs after every step)
-            packFloats(packed, array, (int) w.arrayOffset(), outIn, pool);
-            return packed;
+        if (panels != null && array != null && w.isContiguous()) {   // float32 on the heap (training re-packs after every step)
+            packFloats(this, array, (int) w.arrayOffset(), outIn, pool);
+            return;
         }
         MemorySegment seg = w.segment();
         long base = w.offset();
-        pool.parallelFor(packed.panelCount, p -> {
+        pool.parallelFor(panelCount, p -> {
             int n0 = p * panelWidth, cols = Math.min(panelWidth, out - n0);
             float[] panel = new float[in * panelWidth];   // this panel as floats: row t at t·NR, columns past out 0
             if (outIn) {
@@ -170,9 +194,8 @@ final class PackedLinear implements LinearWeight {
                     MemorySegment.copy(seg, F32, (base + (long) t * out + n0) * 4, panel, t * panelWidth, cols);
                 }
             }
-            packed.store(p, panel);
+            store(p, panel);
         });
-        return packed;
     }
 
     /** Floats the F32 panels of an [in → out] weight take: whole panels of {@code panelWidth} columns. */
@@ -247,8 +270,8 @@ final class PackedLinear implements LinearWeight {
                 }
                 float scale = max / 127;
                 scales[s + j] = scale;
-                for (int t = t0; t < t1 && scale > 0; t++) {
-                    quantPanels[first + t * nr + j] = (byte) Math.round(panel[t * nr + j] / scale);
+                for (int t = t0; t < t1; t++) {   // an all-zero block stores zeros (a re-pack overwrites old values)
+                    quantPanels[first + t * nr + j] = scale > 0 ? (byte) Math.round(panel[t * nr + j] / scale) : 0;
                 }
             }
         }

@@ -288,6 +288,24 @@ public final class SimdBackend extends CpuBackend {
         return t;
     }
 
+    /**
+     * A zero-filled tensor, in a recycled array when one of its length is waiting (attention's probabilities, the
+     * autograd's gradients). Unlike an operation's output it belongs to no scope: the caller decides its life.
+     */
+    @Override
+    public Tensor zeros(int... shape) {
+        long n = 1;
+        for (int d : shape) {
+            n *= d;
+        }
+        float[] a = n > 0 && n <= Integer.MAX_VALUE - 16 ? takeRecycled((int) n) : null;
+        if (a == null) {
+            return super.zeros(shape);   // checks the shape
+        }
+        Arrays.fill(a, 0f);
+        return Tensor.wrap(MemorySegment.ofArray(a), DType.F32, shape);
+    }
+
     /** A recycled array of exactly n floats (contents undefined), or null when none is waiting. */
     private float[] takeRecycled(int n) {
         ConcurrentLinkedDeque<float[]> q = recycled.get(n);
@@ -396,6 +414,13 @@ public final class SimdBackend extends CpuBackend {
     @Override
     public LinearWeight prepareLinear(Tensor weight, Tensor bias, WeightLayout layout) {
         return PackedLinear.pack(weight, bias, layout, kernels.panelWidth(), pool, weightStorage);
+    }
+
+    /** Packed into {@code previous}'s panels (its storage kept): training's re-pack after each step allocates nothing. */
+    @Override
+    public LinearWeight repackLinear(LinearWeight previous, Tensor weight, Tensor bias, WeightLayout layout) {
+        return PackedLinear.repack(previous instanceof PackedLinear p ? p : null, weight, bias, layout,
+                kernels.panelWidth(), pool, weightStorage);
     }
 
     @Override
@@ -730,7 +755,7 @@ public final class SimdBackend extends CpuBackend {
         KeyMask keyMask = KeyMask.of(paddingMask(mask.keyPadding(), batch, tk), batch, tk);
         boolean causal = mask.causal();
         Tensor context = output(batch, tq, channels);
-        Tensor probs = returnProbs ? Tensor.zeros(DType.F32, batch, heads, tq, tk) : null;
+        Tensor probs = returnProbs ? zeros(batch, heads, tq, tk) : null;   // masked keys keep probability 0
         if (batch == 0 || tq == 0 || channels == 0) {
             return new AttentionOutput(context, probs);
         }
@@ -1114,8 +1139,8 @@ public final class SimdBackend extends CpuBackend {
             throw ShapeException.mismatch("attentionBackward", dContext.shape(), probs.shape(),
                     "dContext must be shaped as q, probs (and a dropout mask) [B, h, Tq, Tk]");
         }
-        Tensor dq = HostTensors.newF32(batch, tq, channels), dk = HostTensors.newF32(batch, tk, channels),
-                dv = HostTensors.newF32(batch, tk, channels);
+        // recycled outputs: every element is written below (each head's columns of every row)
+        Tensor dq = output(batch, tq, channels), dk = output(batch, tk, channels), dv = output(batch, tk, channels);
         if (batch == 0 || tq == 0 || tk == 0 || d == 0) {
             return new Tensor[] {dq, dk, dv};
         }

@@ -1092,11 +1092,22 @@ final class VectorKernels extends Kernels {
     @Override
     void layerNormBackward(float[] dy, int dyOff, float[] x, int xOff, int n, float[] gamma, float eps,
                            float[] dx, int dxOff, float[] dGamma, float[] dBeta) {
-        VectorSpecies<Float> s = S;
-        int l = s.length(), bound = s.loopBound(n), i;
         // The forward's statistics, computed by the same code, so x̂ here is bit for bit the forward's.
         float mean = rowMean(x, xOff, n);
         float inv = inverseStd(x, xOff, n, mean, eps);
+        layerNormBackward(dy, dyOff, x, xOff, n, gamma, mean, inv, dx, dxOff, dGamma, dBeta);
+    }
+
+    /**
+     * {@link #layerNormBackward} of a row whose statistics are known. A method of its own: written out in one with
+     * rowMean and inverseStd, C2 ran out of nodes (NodeCountInliningCutoff) before it inlined addLanes, whose vector
+     * argument it then boxed at every row (51 MB of garbage per MiniLM training step); here only floats and arrays
+     * cross a call.
+     */
+    private void layerNormBackward(float[] dy, int dyOff, float[] x, int xOff, int n, float[] gamma, float mean,
+                                   float inv, float[] dx, int dxOff, float[] dGamma, float[] dBeta) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(n), i;
         FloatVector accG = FloatVector.zero(s), accGx = accG;
         for (i = 0; i < bound; i += l) {
             FloatVector xHat = FloatVector.fromArray(s, x, xOff + i).sub(mean).mul(inv);

@@ -258,6 +258,40 @@ class SimdBackendTest {
         }
     }
 
+    /**
+     * Training re-packs its master weights after every optimizer step: into the same arrays, for every storage
+     * (float, bf16, int8), leaving exactly what a fresh pack of the new values holds — including an int8 block
+     * that has become all zeros and partial panels whose padding columns must stay 0.
+     */
+    @Test
+    void repackLinearWritesTheNewValuesIntoTheSameArrays() {
+        Random rnd = new Random(33);
+        for (PackedLinear.Storage storage : PackedLinear.Storage.values()) {
+            try (SimdBackend simd = new SimdBackend(2, 0, storage)) {
+                for (WeightLayout layout : WeightLayout.values()) {
+                    int in = 70, out = 97;
+                    int[] shape = layout == WeightLayout.OUT_IN ? new int[] {out, in} : new int[] {in, out};
+                    Tensor w = random(rnd, 1f, shape), b = random(rnd, 1f, out);
+                    PackedLinear packed = (PackedLinear) simd.prepareLinear(w, b, layout);
+                    float[] next = random(rnd, 1f, shape).toFloatArray();
+                    Arrays.fill(next, 0, 40, 0f);   // part of an int8 scale block becomes zero
+                    Tensor w2 = Tensor.of(next, shape), b2 = random(rnd, 1f, out);
+                    PackedLinear repacked = (PackedLinear) simd.repackLinear(packed, w2, b2, layout);
+                    PackedLinear fresh = (PackedLinear) simd.prepareLinear(w2, b2, layout);
+                    String what = storage + " " + layout;
+                    assertSame(packed, repacked, what + ": packed into the same arrays");
+                    assertTrue(Arrays.equals(fresh.panels, repacked.panels) && Arrays.equals(fresh.halfPanels, repacked.halfPanels)
+                            && Arrays.equals(fresh.quantPanels, repacked.quantPanels) && Arrays.equals(fresh.scales, repacked.scales)
+                            && Arrays.equals(fresh.bias, repacked.bias), what + ": equal to a fresh pack");
+                    Tensor x = random(rnd, 1f, 5, in);
+                    assertClose(simd.linear(x, fresh), simd.linear(x, repacked), 0, 0, what);
+                    Tensor other = Tensor.of(random(rnd, 1f, out + 1, in).toFloatArray(), out + 1, in);   // another shape: a new weight
+                    assertNotSame(repacked, simd.repackLinear(repacked, other, null, WeightLayout.OUT_IN), what);
+                }
+            }
+        }
+    }
+
     /** A weight with a NaN or an infinity cannot be given a scale: refused with a message, not quantised to garbage. */
     @Test
     void int8RefusesNonFiniteWeights() {

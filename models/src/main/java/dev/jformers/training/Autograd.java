@@ -48,6 +48,11 @@ public final class Autograd implements Backend, ParameterRegistry {
     private final List<Step> tape = new ArrayList<>();
     /** Gradient arrays, keyed by the (identity of the) array of the activation or weight they belong to. */
     private final Map<float[], float[]> gradients = new IdentityHashMap<>();
+    /**
+     * The parameters' gradient arrays that {@link #zeroGrad} let go, by weight array: the next backward zeroes and
+     * reuses them instead of allocating every parameter's gradient afresh at every step. Dropped in eval mode.
+     */
+    private final Map<float[], float[]> spareGradients = new IdentityHashMap<>();
 
     // what the model's construction told us about the checkpoint tensors it is about to hand over
     private final Map<Tensor, String> names = new IdentityHashMap<>();
@@ -99,6 +104,7 @@ public final class Autograd implements Backend, ParameterRegistry {
         training = false;
         tape.clear();
         keptAfterBackward = null;
+        spareGradients.clear();
         inner.recycleCapacity(0);   // the activations of training are not kept for inference
         return this;
     }
@@ -198,8 +204,16 @@ public final class Autograd implements Backend, ParameterRegistry {
         }
     }
 
-    /** Forgets every gradient (PyTorch's {@code zero_grad(set_to_none=True)}). */
+    /**
+     * Forgets every gradient (PyTorch's {@code zero_grad(set_to_none=True)}: no parameter has one until a loss
+     * reaches it again); the parameters' arrays are kept for the next backward.
+     */
     public void zeroGrad() {
+        gradients.forEach((array, g) -> {
+            if (parametersOfArray.containsKey(array)) {
+                spareGradients.put(array, g);
+            }
+        });
         gradients.clear();
     }
 
@@ -252,6 +266,9 @@ public final class Autograd implements Backend, ParameterRegistry {
             return;
         }
         addToGradientCopy(t, d);
+        if (d != null) {
+            inner.recycle(d);   // added in, read by nothing else: its memory serves the next output
+        }
     }
 
     /** grad(t) += d, copying d: for a d that is itself a gradient (a residual's dy goes to both of its inputs). */
@@ -260,8 +277,39 @@ public final class Autograd implements Backend, ParameterRegistry {
         if (array == null || d == null) {
             return;
         }
-        float[] g = gradients.computeIfAbsent(array, a -> new float[a.length]);
+        float[] g = gradients.computeIfAbsent(array, this::newGradient);
         inner.accumulate(viewOver(t, g), d);
+    }
+
+    /**
+     * grad(x) += grad(y) for an operation whose output y's gradient nothing reads afterwards (the step that made y
+     * is the last to read it): when x has no gradient yet and is laid out as y, x takes y's gradient array itself
+     * (a residual add's first input), else it gets a copy.
+     */
+    private void passGradient(Tensor y, Tensor x) {
+        float[] from = y.floatArray(), to = x.floatArray();
+        if (from != null && to != null && from.length == to.length && gradients.containsKey(from)
+                && !gradients.containsKey(to) && !parametersOfArray.containsKey(to) && !parametersOfArray.containsKey(from)
+                && wholeArray(y) && wholeArray(x)) {
+            gradients.put(to, gradients.remove(from));
+            return;
+        }
+        addToGradientCopy(x, gradientOf(y));
+    }
+
+    private static boolean wholeArray(Tensor t) {
+        return t.arrayOffset() == 0 && t.numel() == t.floatArray().length && t.isContiguous();
+    }
+
+    /** A zeroed gradient array laid out like {@code array}: a parameter's from the last step, else the backend's. */
+    private float[] newGradient(float[] array) {
+        float[] g = spareGradients.remove(array);
+        if (g != null) {
+            java.util.Arrays.fill(g, 0f);
+            return g;
+        }
+        g = inner.zeros(array.length).floatArray();   // the CPU backends hand out a recycled array when one fits
+        return g != null && g.length == array.length ? g : new float[array.length];
     }
 
     /** The gradient view of a weight to accumulate into, or null when it is frozen (or not a parameter). */
@@ -273,7 +321,7 @@ public final class Autograd implements Backend, ParameterRegistry {
         if (ps == null || ps.stream().noneMatch(Parameter::requiresGrad)) {
             return null;
         }
-        float[] g = gradients.computeIfAbsent(weight.floatArray(), a -> new float[a.length]);
+        float[] g = gradients.computeIfAbsent(weight.floatArray(), this::newGradient);
         return viewOver(weight, g);
     }
 
@@ -436,7 +484,8 @@ public final class Autograd implements Backend, ParameterRegistry {
 
         synchronized LinearWeight packed() {
             if (packedVersion != weightsVersion) {
-                packed = inner.prepareLinear(weight, bias, layout);
+                packed = packed == null ? inner.prepareLinear(weight, bias, layout)
+                        : inner.repackLinear(packed, weight, bias, layout);   // into the same panels: no fresh copy per step
                 packedVersion = weightsVersion;
             }
             return packed;
@@ -508,8 +557,8 @@ public final class Autograd implements Backend, ParameterRegistry {
         record(y, () -> {
             Tensor dy = gradientOf(y);
             if (dy != null) {
-                addToGradientCopy(a, dy);
                 addToGradientCopy(b, a.numel() == b.numel() ? dy.reshape(b.shape()) : sumOverBroadcast(dy, b));
+                passGradient(y, a);   // da = dy: often dy's own array (y's gradient is not read after this)
             }
         });
         return y;
@@ -517,11 +566,12 @@ public final class Autograd implements Backend, ParameterRegistry {
 
     /** dy summed over the leading dimensions b was broadcast over, shaped as b. */
     private static Tensor sumOverBroadcast(Tensor dy, Tensor b) {
-        float[] g = dy.toFloatArray();
-        int n = Math.toIntExact(b.numel());
+        Tensor c = dy.contiguous();
+        float[] g = c.floatArray() != null ? c.floatArray() : c.toFloatArray();   // read in place when it can be
+        int off = c.floatArray() != null ? (int) c.arrayOffset() : 0, n = Math.toIntExact(b.numel());
         float[] sum = new float[n];
-        for (int i = 0; i < g.length; i++) {
-            sum[i % n] += g[i];
+        for (int i = 0, total = Math.toIntExact(dy.numel()); i < total; i++) {
+            sum[i % n] += g[off + i];
         }
         return Tensor.of(sum, b.shape());
     }

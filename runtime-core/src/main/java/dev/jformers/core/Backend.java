@@ -44,6 +44,16 @@ public interface Backend extends AutoCloseable {
     /** Prepares a linear layer; {@code bias} may be null. */
     LinearWeight prepareLinear(Tensor weight, Tensor bias, WeightLayout layout);
 
+    /**
+     * New values of the weight and bias that {@code previous} was prepared from (same shapes and layout), prepared
+     * into {@code previous}'s memory where the backend can: training re-packs every linear layer after each
+     * optimizer step, and so allocates nothing for it. No call may be using {@code previous} meanwhile; use the
+     * result from then on. The default prepares a new one.
+     */
+    default LinearWeight repackLinear(LinearWeight previous, Tensor weight, Tensor bias, WeightLayout layout) {
+        return prepareLinear(weight, bias, layout);
+    }
+
     /** y = x·Wᵀ + b: x [..., in] → [..., out]. */
     Tensor linear(Tensor x, LinearWeight w);
 

@@ -132,6 +132,11 @@ public final class TimingBackend implements Backend {
     }
 
     @Override
+    public LinearWeight repackLinear(LinearWeight previous, Tensor weight, Tensor bias, WeightLayout layout) {
+        return time("repackLinear (after each optimizer step)", () -> delegate.repackLinear(previous, weight, bias, layout));
+    }
+
+    @Override
     public Tensor linear(Tensor x, LinearWeight w) {
         long m = x.numel() / x.dim(x.rank() - 1);
         return time("linear M×K×N " + m + "×" + w.inFeatures() + "×" + w.outFeatures(), () -> delegate.linear(x, w));
