@@ -65,7 +65,15 @@ final class TorchBert {
         return Collections.unmodifiableMap(named);
     }
 
-    /** ids [B, T] (int64, token types 0) → last_hidden_state [B, T, C]. Intermediates belong to the caller's NDScope. */
+    /**
+     * ids [B, T] (int64, token types 0) → last_hidden_state [B, T, C]. Intermediates belong to the caller's NDScope.
+     *
+     * <p>No Java number goes into an operation here: DJL turns {@code x.mul(0.125f)} into a scalar tensor over a JVM
+     * direct buffer (libtorch's from_blob, no copy) and closes it as soon as the product returns, while libtorch's
+     * autograd keeps that scalar for the backward (MulBackward saves its other factor). Once a GC frees the buffer,
+     * the backward reads freed memory: the training benchmark's libtorch step gave NaN or a wrong loss that way. The
+     * scalars are tensors of the caller's scope instead, alive until after the backward.
+     */
     NDArray forward(NDManager manager, long[][] ids) {
         int b = ids.length, t = ids[0].length;
         long[] flat = new long[b * t];
@@ -79,7 +87,7 @@ final class TorchBert {
                 .add(type.get(0));
         x = layerNorm(x, embLnW, embLnB);
         int d = hidden / heads;
-        float scale = (float) (1.0 / Math.sqrt(d));
+        NDArray scale = manager.create((float) (1.0 / Math.sqrt(d)));   // a tensor that lives as long as the scope: see below
         for (Layer l : layers) {
             // q, k, v: [B, T, C] -> [B, h, T, d]
             NDArray q = Linear.linear(x, l.qW, l.qB).head().reshape(b, t, heads, d).transpose(0, 2, 1, 3);

@@ -56,7 +56,8 @@ final class TorchBertTraining {
             NDArray pooled = Linear.linear(x.get(new NDIndex(":, 0, :")), poolW, poolB).head().tanh();   // [B, C]
             NDArray logits = Linear.linear(pooled, clsW, clsB).head();                                  // [B, labels]
             NDArray oneHot = manager.create(labels).oneHot(RandomBert.LABELS);
-            NDArray loss = logits.logSoftmax(-1).mul(oneHot).sum().neg().div(ids.length);
+            NDArray batch = manager.create((float) ids.length);   // not a Java number: see TorchBert.forward
+            NDArray loss = logits.logSoftmax(-1).mul(oneHot).sum().neg().div(batch);
             collector.backward(loss);
             return loss.getFloat();
         }
