@@ -165,7 +165,7 @@ public class TrainingStepComparison {
     }
 
     /** Peak RSS: VmHWM, reset by writing 5 to clear_refs (Linux); heap: the pools' peaks. */
-    private static void resetPeaks() {
+    static void resetPeaks() {
         try {
             Files.writeString(Path.of("/proc/self/clear_refs"), "5");
         } catch (IOException | RuntimeException e) {

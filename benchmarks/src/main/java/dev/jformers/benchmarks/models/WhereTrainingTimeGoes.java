@@ -7,6 +7,7 @@ import dev.jformers.models.ModelInput;
 import dev.jformers.training.AdamW;
 import dev.jformers.training.TrainableModel;
 
+import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,6 +28,14 @@ import java.util.SplittableRandom;
  */
 public final class WhereTrainingTimeGoes {
     private WhereTrainingTimeGoes() {
+    }
+
+    private static long gcCount() {
+        return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(GarbageCollectorMXBean::getCollectionCount).sum();
+    }
+
+    private static long gcMillis() {
+        return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(GarbageCollectorMXBean::getCollectionTime).sum();
     }
 
     public static void main(String[] args) {
@@ -57,6 +66,9 @@ public final class WhereTrainingTimeGoes {
         }
         backend.reset();
         backend.enable(true);
+        System.gc();                            // the warm-up's garbage is not the step's
+        TrainingStepComparison.resetPeaks();   // heap pools' peaks and the process's peak RSS
+        long allocated0 = bean.getTotalThreadAllocatedBytes(), gcCount0 = gcCount(), gcMillis0 = gcMillis();
         long[] phase = new long[3], phaseWall = new long[3];
         long best = Long.MAX_VALUE;
         for (int i = 0; i < steps; i++) {
@@ -75,12 +87,17 @@ public final class WhereTrainingTimeGoes {
             phaseWall[2] += w3 - w2;
             best = Math.min(best, c3 - c0);
         }
+        long allocated = bean.getTotalThreadAllocatedBytes() - allocated0, gcs = gcCount() - gcCount0, gcMs = gcMillis() - gcMillis0;
         backend.close();
         long total = phase[0] + phase[1] + phase[2];
         System.out.printf(Locale.ROOT, "%n%s, %d thread(s), %d steps: CPU %.0f ms per step (best %.0f), wall %.0f ms;"
                         + " forward %.0f, backward %.0f, step %.0f ms CPU%n%n", scenario, threads, steps, total / 1e6 / steps,
                 best / 1e6, (phaseWall[0] + phaseWall[1] + phaseWall[2]) / 1e6 / steps,
                 phase[0] / 1e6 / steps, phase[1] / 1e6 / steps, phase[2] / 1e6 / steps);
+        System.out.printf(Locale.ROOT, "memory: %.1f MB allocated per step (all threads), %.1f collections and %.0f ms of GC per"
+                        + " step, peak heap %.2f GB, peak RSS %.2f GB%n%n", allocated / 1e6 / steps,
+                (double) gcs / steps, (double) gcMs / steps, TrainingStepComparison.peakHeapBytes() / 1e9,
+                TrainingStepComparison.peakRssBytes() / 1e9);
         System.out.println("| backend operation | calls per step | CPU ms per step | % of CPU | wall ms per step | MB allocated per step |");
         System.out.println("|---|---:|---:|---:|---:|---:|");
         List<Map.Entry<String, TimingBackend.Cost>> rows = new ArrayList<>(backend.costs().entrySet());
