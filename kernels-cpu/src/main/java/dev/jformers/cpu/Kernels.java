@@ -85,6 +85,19 @@ abstract class Kernels {
      */
     abstract void gemmTile(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows);
 
+    /** Rows of {@link #gemmTile6}'s tile: 6 where this width has one, else 0 (the GEMM then uses {@link #gemmTile} alone). */
+    int sixRowTiles() {
+        return 0;
+    }
+
+    /**
+     * {@link #gemmTile} over 6 rows (one whole panel), with the same sums in the same order: for GEMMs of few rows,
+     * whose weights stream from memory (see VectorKernels).
+     */
+    void gemmTile6(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+        throw new UnsupportedOperationException("no 6-row tile at " + bits() + " bits");
+    }
+
     /**
      * {@link #gemmTile} with A given transposed: row r, column t at {@code at[aOff + t·lda + r]} (a gradient's
      * dW = dyᵀ·x reads dy [N, out] in place, no transposed copy). Here: the block copied row-major, then

@@ -147,6 +147,19 @@ public final class SimdBackend extends CpuBackend {
     /** Elements per chunk of an activation: 16 KiB, copied to the output, then done in place while in L1. */
     static final int CHUNK = 4096;
 
+    /**
+     * GEMMs of at most this many rows sweep each panel with 6-row tiles ({@link Kernels#gemmTile6}), in pairs, before
+     * the 4-row ones: same bits, fewer bytes per FMA on the sweep that streams a panel from memory. The system
+     * property {@value #SIX_ROW_TILE_PROPERTY} overrides it (0 turns them off), for A/B runs on a quiet machine.
+     */
+    static final int SIX_ROW_TILE_MAX_ROWS = Integer.getInteger(SimdBackend.SIX_ROW_TILE_PROPERTY, MC);
+
+    /** System property: the most rows of a GEMM that uses 6-row tiles (see {@link #SIX_ROW_TILE_MAX_ROWS}). */
+    public static final String SIX_ROW_TILE_PROPERTY = "jformers.simd.sixRowTileMaxRows";
+
+    /** {@link #SIX_ROW_TILE_MAX_ROWS} for this backend; not final, for A/B benchmarks in one process. */
+    int sixRowTileMaxRows = SIX_ROW_TILE_MAX_ROWS;
+
     private final Kernels kernels;
     private final WorkerPool pool;
     private final int kcBlock;
@@ -485,6 +498,8 @@ public final class SimdBackend extends CpuBackend {
         int kc = skinny ? Math.max(1, k) : Math.min(kcBlock, Math.max(1, k));
         int mc = skinny ? m : MC;
         int rowBlocks = (m + mc - 1) / mc;
+        // 6-row tiles (where the width has them) for few rows; six = a number of rows no block reaches turns them off
+        int six = m <= sixRowTileMaxRows && kernels.sixRowTiles() > 0 ? kernels.sixRowTiles() : MC;
         int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
         // Few row blocks: give every thread its own range of panels as well; a GEMV in shorter runs of panels.
         int colChunks = threads == 1 ? 1
@@ -531,7 +546,12 @@ public final class SimdBackend extends CpuBackend {
                             if (transposedX) {
                                 kernels.gemmTileTransposed(x, aBlock, m, b, bOff, kb, y, c0, n, rows);
                             } else {
-                                for (int r = 0; r < rows; r += mr) {
+                                int r = 0;
+                                for (; r + 2 * six <= rows; r += 2 * six) {   // pairs: the rows left are those of 4-row tiles alone
+                                    kernels.gemmTile6(x, aBlock + r * k, k, b, bOff, kb, y, c0 + r * n, n);
+                                    kernels.gemmTile6(x, aBlock + (r + six) * k, k, b, bOff, kb, y, c0 + (r + six) * n, n);
+                                }
+                                for (; r < rows; r += mr) {
                                     kernels.gemmTile(x, aBlock + r * k, k, b, bOff, kb, y, c0 + r * n, n, Math.min(mr, rows - r));
                                 }
                             }

@@ -148,6 +148,67 @@ final class VectorKernels extends Kernels {
         v30.intoArray(c, c3); v31.intoArray(c, c3 + l); v32.intoArray(c, c3 + 2 * l); v33.intoArray(c, c3 + 3 * l);
     }
 
+    @Override
+    int sixRowTiles() {
+        return WIDE ? 6 : 0;
+    }
+
+    @Override
+    void gemmTile6(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+        if (!WIDE) {
+            super.gemmTile6(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
+        }
+        tile6x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
+    }
+
+    /**
+     * 6 rows × 4 vectors, for GEMMs of few rows: 24 accumulators + 4 panel vectors + a broadcast = 29 of the 32
+     * registers. Why it exists: with 16 rows (a 16-token sentence) each panel is swept 4 times by {@link #tile4x4},
+     * and the first sweep must bring it from memory at 256 bytes per 16 FMAs — about twice what DRAM gives one core
+     * here — while the other sweeps find it in L2. Six rows per sweep ask for 256 bytes per 24 FMAs, and 16 rows
+     * take 6 + 6 + 4. Each C element gets the same FMAs in the same order as in {@link #tile4x4}: the same bits.
+     */
+    private static void tile6x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = 4 * l;
+        int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
+        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, c, c1), v11 = FloatVector.fromArray(s, c, c1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, c, c1 + 2 * l), v13 = FloatVector.fromArray(s, c, c1 + 3 * l);
+        FloatVector v20 = FloatVector.fromArray(s, c, c2), v21 = FloatVector.fromArray(s, c, c2 + l);
+        FloatVector v22 = FloatVector.fromArray(s, c, c2 + 2 * l), v23 = FloatVector.fromArray(s, c, c2 + 3 * l);
+        FloatVector v30 = FloatVector.fromArray(s, c, c3), v31 = FloatVector.fromArray(s, c, c3 + l);
+        FloatVector v32 = FloatVector.fromArray(s, c, c3 + 2 * l), v33 = FloatVector.fromArray(s, c, c3 + 3 * l);
+        FloatVector v40 = FloatVector.fromArray(s, c, c4), v41 = FloatVector.fromArray(s, c, c4 + l);
+        FloatVector v42 = FloatVector.fromArray(s, c, c4 + 2 * l), v43 = FloatVector.fromArray(s, c, c4 + 3 * l);
+        FloatVector v50 = FloatVector.fromArray(s, c, c5), v51 = FloatVector.fromArray(s, c, c5 + l);
+        FloatVector v52 = FloatVector.fromArray(s, c, c5 + 2 * l), v53 = FloatVector.fromArray(s, c, c5 + 3 * l);
+        int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
+        for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
+            FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
+            FloatVector b2 = FloatVector.fromArray(s, b, bi + 2 * l), b3 = FloatVector.fromArray(s, b, bi + 3 * l);
+            FloatVector x = FloatVector.broadcast(s, a[a0 + t]);
+            v00 = b0.fma(x, v00); v01 = b1.fma(x, v01); v02 = b2.fma(x, v02); v03 = b3.fma(x, v03);
+            x = FloatVector.broadcast(s, a[a1 + t]);
+            v10 = b0.fma(x, v10); v11 = b1.fma(x, v11); v12 = b2.fma(x, v12); v13 = b3.fma(x, v13);
+            x = FloatVector.broadcast(s, a[a2 + t]);
+            v20 = b0.fma(x, v20); v21 = b1.fma(x, v21); v22 = b2.fma(x, v22); v23 = b3.fma(x, v23);
+            x = FloatVector.broadcast(s, a[a3 + t]);
+            v30 = b0.fma(x, v30); v31 = b1.fma(x, v31); v32 = b2.fma(x, v32); v33 = b3.fma(x, v33);
+            x = FloatVector.broadcast(s, a[a4 + t]);
+            v40 = b0.fma(x, v40); v41 = b1.fma(x, v41); v42 = b2.fma(x, v42); v43 = b3.fma(x, v43);
+            x = FloatVector.broadcast(s, a[a5 + t]);
+            v50 = b0.fma(x, v50); v51 = b1.fma(x, v51); v52 = b2.fma(x, v52); v53 = b3.fma(x, v53);
+        }
+        v00.intoArray(c, c0); v01.intoArray(c, c0 + l); v02.intoArray(c, c0 + 2 * l); v03.intoArray(c, c0 + 3 * l);
+        v10.intoArray(c, c1); v11.intoArray(c, c1 + l); v12.intoArray(c, c1 + 2 * l); v13.intoArray(c, c1 + 3 * l);
+        v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v22.intoArray(c, c2 + 2 * l); v23.intoArray(c, c2 + 3 * l);
+        v30.intoArray(c, c3); v31.intoArray(c, c3 + l); v32.intoArray(c, c3 + 2 * l); v33.intoArray(c, c3 + 3 * l);
+        v40.intoArray(c, c4); v41.intoArray(c, c4 + l); v42.intoArray(c, c4 + 2 * l); v43.intoArray(c, c4 + 3 * l);
+        v50.intoArray(c, c5); v51.intoArray(c, c5 + l); v52.intoArray(c, c5 + 2 * l); v53.intoArray(c, c5 + 3 * l);
+    }
+
     /**
      * The register tile: 4 rows × 3 vectors. Per step t it loads 3 vectors of the panel row and
      * broadcasts 4 values of A, then issues 12 independent FMAs — enough to cover the FMA latency

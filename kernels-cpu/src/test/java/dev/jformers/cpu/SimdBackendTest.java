@@ -95,6 +95,31 @@ class SimdBackendTest {
         }
     }
 
+    /**
+     * The 6-row tiles (GEMMs of few rows) give the same bits as the 4-row tiles they replace: the same FMAs in the same
+     * order for every output, whatever the rows left over, K blocks, edge panels, weight storage or threads.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void sixRowTilesGiveTheBitsOfFourRowTiles(SimdBackend simd) {
+        Random rnd = new Random(5);
+        int[][] shapes = {{12, 384, 192}, {16, 600, 128}, {17, 64, 100}, {26, 1100, 130}, {35, 520, 64}, {140, 70, 64}};
+        for (PackedLinear.Storage storage : PackedLinear.Storage.values()) {
+            try (SimdBackend withStorage = new SimdBackend(simd.threads(), simd.vectorBits(), storage)) {
+                for (int[] s : shapes) {
+                    int m = s[0], in = s[1], out = s[2];
+                    Tensor x = random(rnd, 1f, m, in);
+                    LinearWeight w = withStorage.prepareLinear(random(rnd, 1f, out, in), random(rnd, 1f, out), WeightLayout.OUT_IN);
+                    withStorage.sixRowTileMaxRows = Integer.MAX_VALUE;
+                    float[] six = withStorage.linear(x, w).toFloatArray();
+                    withStorage.sixRowTileMaxRows = 0;
+                    float[] four = withStorage.linear(x, w).toFloatArray();
+                    assertTrue(Arrays.equals(four, six), simd.describe() + " " + storage + " " + m + "×" + in + "→" + out);
+                }
+            }
+        }
+    }
+
     /** A tensor of bfloat16 values: {@code t}'s values rounded to bf16 (as {@link Kernels#toBf16}). */
     static Tensor bf16(Tensor t) {
         float[] v = t.toFloatArray();
