@@ -8,6 +8,7 @@ import dev.jformers.core.Tensor;
 import dev.jformers.core.WeightLayout;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 import static dev.jformers.cpu.HostTensors.F32;
 
@@ -176,25 +177,31 @@ final class PackedLinear implements LinearWeight {
         }
         MemorySegment seg = w.segment();
         long base = w.offset();
-        pool.parallelFor(panelCount, p -> {
-            int n0 = p * panelWidth, cols = Math.min(panelWidth, out - n0);
-            float[] panel = new float[in * panelWidth];   // this panel as floats: row t at t·NR, columns past out 0
-            if (outIn) {
-                // W[n][t] rows are contiguous in t: read a row, scatter it down column j of the panel.
-                float[] row = new float[in];
-                for (int j = 0; j < cols; j++) {
-                    MemorySegment.copy(seg, F32, (base + (long) (n0 + j) * in) * 4, row, 0, in);
+        int tasks = Math.min(panelCount, pool.threads());
+        pool.parallelFor(tasks, task -> {
+            // one panel of floats per task, reused for each of its panels: row t at t·NR, columns past out 0
+            float[] panel = new float[in * panelWidth], row = outIn ? new float[in] : null;
+            for (int p = panelCount * task / tasks, end = panelCount * (task + 1) / tasks; p < end; p++) {
+                int n0 = p * panelWidth, cols = Math.min(panelWidth, out - n0);
+                if (cols < panelWidth) {
+                    Arrays.fill(panel, 0f);   // the last panel's columns past out
+                }
+                if (outIn) {
+                    // W[n][t] rows are contiguous in t: read a row, scatter it down column j of the panel.
+                    for (int j = 0; j < cols; j++) {
+                        MemorySegment.copy(seg, F32, (base + (long) (n0 + j) * in) * 4, row, 0, in);
+                        for (int t = 0; t < in; t++) {
+                            panel[t * panelWidth + j] = row[t];
+                        }
+                    }
+                } else {
+                    // W[t][n] already has the panel's row t contiguous: one copy per row.
                     for (int t = 0; t < in; t++) {
-                        panel[t * panelWidth + j] = row[t];
+                        MemorySegment.copy(seg, F32, (base + (long) t * out + n0) * 4, panel, t * panelWidth, cols);
                     }
                 }
-            } else {
-                // W[t][n] already has the panel's row t contiguous: one copy per row.
-                for (int t = 0; t < in; t++) {
-                    MemorySegment.copy(seg, F32, (base + (long) t * out + n0) * 4, panel, t * panelWidth, cols);
-                }
+                store(p, panel);
             }
-            store(p, panel);
         });
     }
 
@@ -218,7 +225,7 @@ final class PackedLinear implements LinearWeight {
         if (valid != 0) {   // the last panel's columns past out must read as zeros
             int first = packed.panelRow(packed.panelCount - 1, 0);
             for (int t = 0; t < in; t++) {
-                java.util.Arrays.fill(panels, first + t * panelWidth + valid, first + (t + 1) * panelWidth, 0f);
+                Arrays.fill(panels, first + t * panelWidth + valid, first + (t + 1) * panelWidth, 0f);
             }
         }
         packFloats(packed, w, off, layout == WeightLayout.OUT_IN, pool);

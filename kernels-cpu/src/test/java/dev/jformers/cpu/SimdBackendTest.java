@@ -292,26 +292,35 @@ class SimdBackendTest {
     void repackLinearWritesTheNewValuesIntoTheSameArrays() {
         Random rnd = new Random(33);
         for (PackedLinear.Storage storage : PackedLinear.Storage.values()) {
-            try (SimdBackend simd = new SimdBackend(2, 0, storage)) {
-                for (WeightLayout layout : WeightLayout.values()) {
-                    int in = 70, out = 97;
-                    int[] shape = layout == WeightLayout.OUT_IN ? new int[] {out, in} : new int[] {in, out};
-                    Tensor w = random(rnd, 1f, shape), b = random(rnd, 1f, out);
-                    PackedLinear packed = (PackedLinear) simd.prepareLinear(w, b, layout);
-                    float[] next = random(rnd, 1f, shape).toFloatArray();
-                    Arrays.fill(next, 0, 40, 0f);   // part of an int8 scale block becomes zero
-                    Tensor w2 = Tensor.of(next, shape), b2 = random(rnd, 1f, out);
-                    PackedLinear repacked = (PackedLinear) simd.repackLinear(packed, w2, b2, layout);
-                    PackedLinear fresh = (PackedLinear) simd.prepareLinear(w2, b2, layout);
-                    String what = storage + " " + layout;
-                    assertSame(packed, repacked, what + ": packed into the same arrays");
-                    assertTrue(Arrays.equals(fresh.panels, repacked.panels) && Arrays.equals(fresh.halfPanels, repacked.halfPanels)
-                            && Arrays.equals(fresh.quantPanels, repacked.quantPanels) && Arrays.equals(fresh.scales, repacked.scales)
-                            && Arrays.equals(fresh.bias, repacked.bias), what + ": equal to a fresh pack");
-                    Tensor x = random(rnd, 1f, 5, in);
-                    assertClose(simd.linear(x, fresh), simd.linear(x, repacked), 0, 0, what);
-                    Tensor other = Tensor.of(random(rnd, 1f, out + 1, in).toFloatArray(), out + 1, in);   // another shape: a new weight
-                    assertNotSame(repacked, simd.repackLinear(repacked, other, null, WeightLayout.OUT_IN), what);
+            for (int threads : new int[] {1, 2}) {   // 1: one task packs both panels, the partial one after a full one
+                try (SimdBackend simd = new SimdBackend(threads, 0, storage)) {
+                    for (WeightLayout layout : WeightLayout.values()) {
+                        int in = 70, out = 97;
+                        int[] shape = layout == WeightLayout.OUT_IN ? new int[] {out, in} : new int[] {in, out};
+                        Tensor w = random(rnd, 1f, shape), b = random(rnd, 1f, out);
+                        PackedLinear packed = (PackedLinear) simd.prepareLinear(w, b, layout);
+                        float[] next = random(rnd, 1f, shape).toFloatArray();
+                        Arrays.fill(next, 0, 40, 0f);   // part of an int8 scale block becomes zero
+                        Tensor w2 = Tensor.of(next, shape), b2 = random(rnd, 1f, out);
+                        PackedLinear repacked = (PackedLinear) simd.repackLinear(packed, w2, b2, layout);
+                        PackedLinear fresh = (PackedLinear) simd.prepareLinear(w2, b2, layout);
+                        String what = storage + " " + layout + ", " + threads + " thread(s)";
+                        assertSame(packed, repacked, what + ": packed into the same arrays");
+                        assertTrue(Arrays.equals(fresh.panels, repacked.panels) && Arrays.equals(fresh.halfPanels, repacked.halfPanels)
+                                && Arrays.equals(fresh.quantPanels, repacked.quantPanels) && Arrays.equals(fresh.scales, repacked.scales)
+                                && Arrays.equals(fresh.bias, repacked.bias), what + ": equal to a fresh pack");
+                        Tensor x = random(rnd, 1f, 5, in);
+                        assertClose(simd.linear(x, fresh), simd.linear(x, repacked), 0, 0, what);
+                        Tensor other = Tensor.of(random(rnd, 1f, out + 1, in).toFloatArray(), out + 1, in);   // another shape: a new weight
+                        assertNotSame(repacked, simd.repackLinear(repacked, other, null, WeightLayout.OUT_IN), what);
+                        for (int p = 0; p < fresh.panelCount; p++) {   // columns past out read as 0
+                            for (int j = out - p * fresh.panelWidth; j < fresh.panelWidth; j++) {
+                                for (int t = 0; t < in; t++) {
+                                    assertEquals(0f, repacked.weightAt(p, t, j), what + ": padding column " + (p * fresh.panelWidth + j));
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
