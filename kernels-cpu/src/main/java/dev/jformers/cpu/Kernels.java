@@ -604,9 +604,9 @@ abstract class Kernels {
 
     /**
      * 0.5·x·(1 + tanh(u)) = x / (1 + e^(−2u)), u = √(2/π)(x + 0.044715x³). The result's relative error is
-     * the absolute error of −2u times 1 − sigmoid(2u), close to 1 for x &lt; 0: where −2u is 15 (x = −3), a
-     * float's rounding of it alone is 15·2⁻²⁴, 4 ulp, and the float u of PyTorch's formula is off by 11 ulp
-     * there. So −2u = x·m, m = C1 + C3·x², is carried as a float pair: m's rounding error by FMA (exact
+     * the absolute error of −2u times 1 − sigmoid(2u), close to 1 for x &lt; 0: where −2u is 15 (x ≈ −4.75), a
+     * float's rounding of it alone is 15·2⁻²⁴, 4 ulp, and the float u of PyTorch's formula is off by up to
+     * 11 ulp on [−3, 10]. So −2u = x·m, m = C1 + C3·x², is carried as a float pair: m's rounding error by FMA (exact
      * while C3·x² ≤ |C1|, i.e. |x| ≤ 4.7, by Sterbenz's lemma), x²'s and the constants' own, and the
      * product's by FMA; exp takes both ({@link #expOfSum}). Beyond −4.7 (results below 1.3e−6, where
      * PyTorch's float formula is 0 from −4.9) the error grows again, to 2e−5 relative at −10.

@@ -168,6 +168,8 @@ final class PackedLinear implements LinearWeight {
             System.arraycopy(b, (int) bias.arrayOffset(), this.bias, 0, out);
         } else if (bias != null) {
             System.arraycopy(bias.toFloatArray(), 0, this.bias, 0, out);
+        } else {   // re-packed without a bias: none of the old one may stay
+            Arrays.fill(this.bias, 0f);
         }
         Tensor w = weight.toF32();
         float[] array = w.floatArray();

@@ -1171,11 +1171,11 @@ public final class SimdBackend extends CpuBackend {
             throw ShapeException.mismatch("attentionBackward", dContext.shape(), probs.shape(),
                     "dContext must be shaped as q, probs (and a dropout mask) [B, h, Tq, Tk]");
         }
+        if (batch == 0 || tq == 0 || tk == 0 || d == 0) {   // nothing attends: the gradients are zero (or empty)
+            return new Tensor[] {zeros(batch, tq, channels), zeros(batch, tk, channels), zeros(batch, tk, channels)};
+        }
         // recycled outputs: every element is written below (each head's columns of every row)
         Tensor dq = output(batch, tq, channels), dk = output(batch, tk, channels), dv = output(batch, tk, channels);
-        if (batch == 0 || tq == 0 || tk == 0 || d == 0) {
-            return new Tensor[] {dq, dk, dv};
-        }
         Tensor qh = HostTensors.onHeap(q), kh = HostTensors.onHeap(k), vh = HostTensors.onHeap(v);
         Tensor dch = HostTensors.contiguousOnHeap(dContext), ph = HostTensors.contiguousOnHeap(probs);
         Tensor mh = keep == null ? null : HostTensors.contiguousOnHeap(keep);

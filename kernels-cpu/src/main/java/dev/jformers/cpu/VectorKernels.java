@@ -156,7 +156,8 @@ final class VectorKernels extends Kernels {
     @Override
     void gemmTile6(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
         if (!WIDE) {
-            super.gemmTile6(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
+            super.gemmTile6(a, aOff, lda, b, bOff, kc, c, cOff, ldc);   // throws: no 6-row tile at this width
+            return;
         }
         tile6x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
     }

@@ -18,6 +18,7 @@ import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
 
 import static dev.jformers.cpu.TestTensors.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -316,6 +317,23 @@ class BackwardKernelsTest {
             }
             return dotR(rd, y);
         }), dx, backend.describe());
+    }
+
+    /** No queries (or no keys): the other side's gradients are zeros, even where the backend has recycled arrays waiting. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void attentionBackwardWithNothingToAttendGivesZeros(Backend backend) {
+        int heads = 2, c = 8, t = 3;
+        for (int i = 0; i < 3; i++) {   // arrays of dk's length, full of non-zeros, handed back to the backend
+            Tensor junk = Tensor.of(new float[t * c], 1, t, c);
+            Arrays.fill(junk.floatArray(), 7f);
+            backend.recycle(junk);
+        }
+        Tensor q = Tensor.of(new float[0], 1, 0, c), kv = random(new Random(5), 1, 1, t, c);
+        Tensor[] g = backend.attentionBackward(q, q, kv, kv, Tensor.of(new float[0], 1, heads, 0, t), heads, 0.5f);
+        assertArrayEquals(new int[] {1, t, c}, g[1].shape(), backend.describe());
+        assertArrayEquals(new float[t * c], g[1].toFloatArray(), backend.describe() + " dk");
+        assertArrayEquals(new float[t * c], g[2].toFloatArray(), backend.describe() + " dv");
     }
 
     /** Padded (a masked key inside the row and at its end), causal, and both; q, k, v as views into one fused [B, T, 3C]. */

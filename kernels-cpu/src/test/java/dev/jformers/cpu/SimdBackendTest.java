@@ -311,6 +311,10 @@ class SimdBackendTest {
                                 && Arrays.equals(fresh.bias, repacked.bias), what + ": equal to a fresh pack");
                         Tensor x = random(rnd, 1f, 5, in);
                         assertClose(simd.linear(x, fresh), simd.linear(x, repacked), 0, 0, what);
+                        // re-packed without a bias: the old bias must not stay behind
+                        simd.repackLinear(repacked, w2, null, layout);
+                        assertClose(simd.linear(x, (PackedLinear) simd.prepareLinear(w2, null, layout)), simd.linear(x, repacked), 0, 0,
+                                what + " without a bias");
                         Tensor other = Tensor.of(random(rnd, 1f, out + 1, in).toFloatArray(), out + 1, in);   // another shape: a new weight
                         assertNotSame(repacked, simd.repackLinear(repacked, other, null, WeightLayout.OUT_IN), what);
                         for (int p = 0; p < fresh.panelCount; p++) {   // columns past out read as 0

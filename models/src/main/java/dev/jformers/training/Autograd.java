@@ -40,7 +40,7 @@ import java.util.function.UnaryOperator;
  * <p>Weights: every checkpoint tensor the model uploads or prepares becomes a float32 master copy on the heap
  * and a {@link Parameter} under its Hugging Face name; linear layers are re-packed for the wrapped backend
  * after each optimizer step ({@link #weightsChanged}). Training is single-threaded per model (the tape is
- * one sequence); eval mode is as thread-safe as the wrapped backend.
+ * one sequence); eval mode is as thread-safe as the wrapped backend while no weights change.
  */
 public final class Autograd implements Backend, ParameterRegistry {
     private final Backend inner;
@@ -206,7 +206,8 @@ public final class Autograd implements Backend, ParameterRegistry {
 
     /**
      * Forgets every gradient (PyTorch's {@code zero_grad(set_to_none=True)}: no parameter has one until a loss
-     * reaches it again); the parameters' arrays are kept for the next backward.
+     * reaches it again); the parameters' arrays are kept for the next backward, which zeroes and refills them —
+     * unlike PyTorch, an array that {@link Parameter#grad()} returned before does not keep its values: copy it to keep it.
      */
     public void zeroGrad() {
         gradients.forEach((array, g) -> {
@@ -217,7 +218,11 @@ public final class Autograd implements Backend, ParameterRegistry {
         gradients.clear();
     }
 
-    /** Call after changing parameter values in place: linear layers re-pack their weights on next use. */
+    /**
+     * Call after changing parameter values in place: linear layers re-pack their weights on next use, into the
+     * packed arrays they already have — so no forward may be running on this model meanwhile (another thread's
+     * forward would read a mix of old and new panels).
+     */
     public void weightsChanged() {
         weightsVersion++;
     }

@@ -46,7 +46,10 @@ public final class Parameter {
         return (int) value.arrayOffset();
     }
 
-    /** The gradient, laid out as {@link #data()} (same offset), or null when no loss reached it (PyTorch's None). */
+    /**
+     * The gradient, laid out as {@link #data()} (same offset), or null when no loss reached it (PyTorch's None).
+     * The array is reused by the next backward after {@link Autograd#zeroGrad}: copy it to keep its values.
+     */
     public float[] grad() {
         return requiresGrad ? autograd.gradientArray(value) : null;
     }

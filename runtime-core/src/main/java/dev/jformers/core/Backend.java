@@ -47,7 +47,8 @@ public interface Backend extends AutoCloseable {
     /**
      * New values of the weight and bias that {@code previous} was prepared from (same shapes and layout), prepared
      * into {@code previous}'s memory where the backend can: training re-packs every linear layer after each
-     * optimizer step, and so allocates nothing for it. No call may be using {@code previous} meanwhile; use the
+     * optimizer step, and so allocates nothing for float32 weights (the CPU backend's bf16 and int8 re-packs take
+     * one scratch panel per task). No call may be using {@code previous} meanwhile; use the
      * result from then on. The default prepares a new one.
      */
     default LinearWeight repackLinear(LinearWeight previous, Tensor weight, Tensor bias, WeightLayout layout) {
