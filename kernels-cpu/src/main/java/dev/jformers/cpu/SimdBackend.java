@@ -1075,9 +1075,9 @@ public final class SimdBackend extends CpuBackend {
         Tensor dx = output(x.shape());
         float[] g = gc.floatArray(), xs = xc.floatArray(), out = dx.floatArray();
         int gOff = (int) gc.arrayOffset(), xOff = (int) xc.arrayOffset();
-        // In calls of BACKWARD_CHUNK elements: called whole, a handful of times per step with millions of elements
-        // each, the loop ran with its vectors boxed in a MiniLM training step (GELU 4096 × 1536: 30 ms and 75 MB of
-        // garbage a call, against 5.5 ms compiled as a method); many short calls get it compiled as a method early.
+        // In calls of BACKWARD_CHUNK elements, so that the loop is compiled as a method early. Meant against the loop
+        // running with its vectors boxed in a MiniLM training step (GELU 4096 × 1536: 30 ms and 75 MB of garbage a
+        // call, against 5.5 ms unboxed) — it did not cure that: some processes still box (docs/benchmarks-models.md).
         forChunks(xc.numel(), PARALLEL_THRESHOLD, (start, len) -> {
             for (long i = start, end = start + len; i < end; i += BACKWARD_CHUNK) {
                 int n = (int) Math.min(BACKWARD_CHUNK, end - i);

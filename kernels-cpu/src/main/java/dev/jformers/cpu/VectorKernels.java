@@ -1307,8 +1307,9 @@ final class VectorKernels extends Kernels {
      * Row {@code row} of {@link Kernels#GELU_TAIL}, the entry of each lane's interval: a lane permutation over a
      * vector of the row (two vectors where a vector has fewer lanes than the table has binades). Kept at most
      * 35 bytes of bytecode (27; the two-vector case in a method of its own), so that C2 inlines it even where it
-     * does not count the call site hot (MaxInlineSize): at 36 bytes PrintInlining showed "callee is too large" for it,
-     * and in a training step GELU's backward ran with its vectors boxed (75 MB of garbage and 5× the time a call).
+     * does not count the call site hot (MaxInlineSize): at 36 bytes PrintInlining showed "callee is too large" for it.
+     * That was not the whole story: GELU's backward still runs boxed in some training processes (75 MB of garbage and
+     * 5× the time a call; timing-dependent, see docs/benchmarks-models.md) — cause not found yet.
      */
     private static FloatVector tailRow(IntVector interval, int row) {
         return WIDE_TABLE ? interval.selectFrom(TAIL_ROWS[row]).reinterpretAsFloats() : tailRowOfTwo(interval, row);
