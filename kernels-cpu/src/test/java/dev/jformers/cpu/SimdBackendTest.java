@@ -74,6 +74,26 @@ class SimdBackendTest {
         {261, 90, 97}, {1, 2100, 1001}, {6, 700, 530}, {300, 64, 256}, {12, 11000, 70},
         {1, 768, 256}, {1, 385, 192}, {1, 0, 64}, {1, 3, 130}};
 
+    /**
+     * A GEMV large enough to be cut into more runs than {@link SimdBackend#GEMV_CHUNKS_PER_THREAD} per thread by its
+     * size ({@link SimdBackend#GEMV_RUN_BYTES}): each column is still one thread's whole dot product, so 2 threads give
+     * 1 thread's bits, float and int8 panels alike.
+     */
+    @Test
+    void aGemvCutIntoRunsByItsSizeGivesOneThreadsBits() {
+        Random rnd = new Random(3);
+        int in = 600, out = 9000;   // 21.6 MB of float panels: 11 runs of at most 2 MiB
+        assertTrue(4.0 * in * out / SimdBackend.GEMV_RUN_BYTES > 2 * SimdBackend.GEMV_CHUNKS_PER_THREAD);
+        Tensor x = random(rnd, 1f, 1, in), w = random(rnd, 0.05f, out, in), b = random(rnd, 0.1f, out);
+        for (PackedLinear.Storage storage : List.of(PackedLinear.Storage.F32, PackedLinear.Storage.INT8)) {
+            try (SimdBackend one = new SimdBackend(1, 0, storage); SimdBackend two = new SimdBackend(2, 0, storage)) {
+                float[] y1 = one.linear(x, one.prepareLinear(w, b, WeightLayout.OUT_IN)).toFloatArray();
+                float[] y2 = two.linear(x, two.prepareLinear(w, b, WeightLayout.OUT_IN)).toFloatArray();
+                assertTrue(Arrays.equals(y1, y2), storage + ": 2 threads differ from 1");
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void linearMatchesReferenceForBothLayoutsWithAndWithoutBias(SimdBackend simd) {
