@@ -82,10 +82,13 @@ final class PackedLinear implements LinearWeight {
         this.panelWidth = panelWidth;
         this.panelCount = (out + panelWidth - 1) / panelWidth;
         this.kBlocks = (in + QBLOCK - 1) / QBLOCK;
-        long size = (long) panelCount * panelWidth * in;
+        long size = floats(in, out, panelWidth);
         if (size > Integer.MAX_VALUE - 8 - QUANT_PADDING) {
             throw new JformersException("linear: a [" + out + ", " + in + "] weight is too large to pack ("
                     + size + " floats)");
+        }
+        if (floatPanels != null && floatPanels.length != size) {
+            throw new IllegalArgumentException("panels of " + floatPanels.length + " floats for " + size);
         }
         this.panels = storage != Storage.F32 ? null : floatPanels != null ? floatPanels : new float[(int) size];
         this.halfPanels = storage == Storage.BF16 ? new short[(int) size] : null;
@@ -220,9 +223,6 @@ final class PackedLinear implements LinearWeight {
     static PackedLinear packInto(float[] w, int off, int in, int out, WeightLayout layout, int panelWidth,
                                  WorkerPool pool, float[] panels) {
         PackedLinear packed = new PackedLinear(in, out, panelWidth, Storage.F32, panels);
-        if (panels.length != floats(in, out, panelWidth)) {
-            throw new IllegalArgumentException("panels of " + panels.length + " floats for " + floats(in, out, panelWidth));
-        }
         int valid = out % panelWidth;
         if (valid != 0) {   // the last panel's columns past out must read as zeros
             int first = packed.panelRow(packed.panelCount - 1, 0);
