@@ -161,7 +161,8 @@ public final class WhereTimeGoes {
         return whole.get(key).nanos() - (p == null ? 0 : p.nanos());
     }
 
-    private static long gcMillis() {
+    /** Milliseconds of GC so far, all collectors (one that cannot tell counts 0). */
+    static long gcMillis() {
         long t = 0;
         for (GarbageCollectorMXBean b : ManagementFactory.getGarbageCollectorMXBeans()) {
             t += Math.max(0, b.getCollectionTime());

@@ -34,10 +34,6 @@ public final class WhereTrainingTimeGoes {
         return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(GarbageCollectorMXBean::getCollectionCount).sum();
     }
 
-    private static long gcMillis() {
-        return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(GarbageCollectorMXBean::getCollectionTime).sum();
-    }
-
     public static void main(String[] args) {
         String scenario = args.length > 0 ? args[0] : "minilm-32x128";
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 1;
@@ -68,7 +64,7 @@ public final class WhereTrainingTimeGoes {
         backend.enable(true);
         System.gc();                            // the warm-up's garbage is not the step's
         TrainingStepComparison.resetPeaks();   // heap pools' peaks and the process's peak RSS
-        long allocated0 = bean.getTotalThreadAllocatedBytes(), gcCount0 = gcCount(), gcMillis0 = gcMillis();
+        long allocated0 = bean.getTotalThreadAllocatedBytes(), gcCount0 = gcCount(), gcMillis0 = WhereTimeGoes.gcMillis();
         long[] phase = new long[3], phaseWall = new long[3];
         long best = Long.MAX_VALUE;
         for (int i = 0; i < steps; i++) {
@@ -87,7 +83,7 @@ public final class WhereTrainingTimeGoes {
             phaseWall[2] += w3 - w2;
             best = Math.min(best, c3 - c0);
         }
-        long allocated = bean.getTotalThreadAllocatedBytes() - allocated0, gcs = gcCount() - gcCount0, gcMs = gcMillis() - gcMillis0;
+        long allocated = bean.getTotalThreadAllocatedBytes() - allocated0, gcs = gcCount() - gcCount0, gcMs = WhereTimeGoes.gcMillis() - gcMillis0;
         backend.close();
         long total = phase[0] + phase[1] + phase[2];
         System.out.printf(Locale.ROOT, "%n%s, %d thread(s), %d steps: CPU %.0f ms per step (best %.0f), wall %.0f ms;"
