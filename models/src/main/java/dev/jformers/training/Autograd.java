@@ -313,7 +313,7 @@ public final class Autograd implements Backend, ParameterRegistry {
             java.util.Arrays.fill(g, 0f);
             return g;
         }
-        g = inner.zeros(array.length).floatArray();   // the CPU backends hand out a recycled array when one fits
+        g = inner.zeros(array.length).floatArray();   // the SIMD backend hands out a recycled array when one fits
         return g != null && g.length == array.length ? g : new float[array.length];
     }
 
