@@ -383,13 +383,37 @@ public final class Tensor {
         Tensor out = zeros(dtype, shape);
         MemorySegment src = segment(), dst = out.segment();
         int es = dtype.byteSize();
-        long[] idx = new long[shape.length];
         long n = numel();
+        if (innerRunIsDense()) {   // a view such as h[:, 0] or a slice of columns: copy whole rows
+            long run = shape[shape.length - 1];
+            long[] idx = new long[shape.length];
+            for (long i = 0; i < n; i += run) {
+                MemorySegment.copy(src, elementOffset(idx) * es, dst, i * es, run * es);
+                nextRow(idx);
+            }
+            return out;
+        }
+        long[] idx = new long[shape.length];
         for (long i = 0; i < n; i++) {
             MemorySegment.copy(src, elementOffset(idx) * es, dst, i * es, es);
             increment(idx);
         }
         return out;
+    }
+
+    /** Whether the last dimension's elements are adjacent (stride 1), so a row can be copied as one run. */
+    private boolean innerRunIsDense() {
+        return shape.length > 0 && shape[shape.length - 1] > 1 && strides[shape.length - 1] == 1 && numel() > 0;
+    }
+
+    /** {@link #increment} by a whole row: idx's last index stays 0. */
+    private void nextRow(long[] idx) {
+        for (int d = idx.length - 2; d >= 0; d--) {
+            if (++idx[d] < shape[d]) {
+                return;
+            }
+            idx[d] = 0;
+        }
     }
 
     /** A contiguous F32 host tensor with these values (this one if it already is). */
@@ -447,6 +471,14 @@ public final class Tensor {
             return out;
         }
         long[] idx = new long[shape.length];
+        if (dtype == DType.F32 && innerRunIsDense()) {   // a strided float32 view: copy whole rows
+            int run = shape[shape.length - 1];
+            for (int i = 0; i < out.length; i += run) {
+                MemorySegment.copy(seg, F32_LE, elementOffset(idx) * 4, out, i, run);
+                nextRow(idx);
+            }
+            return out;
+        }
         for (int i = 0; i < out.length; i++) {
             out[i] = readFloat(seg, dtype, elementOffset(idx));
             increment(idx);
