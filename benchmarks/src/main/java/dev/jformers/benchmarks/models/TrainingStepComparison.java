@@ -55,7 +55,9 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", ForkFlags.HUGE_PAGES,
         "-Dai.djl.offline=true", "-DPYTORCH_VERSION=2.7.1", "-DPYTORCH_FLAVOR=cpu", "-Dai.djl.default_engine=PyTorch"})
-@Warmup(iterations = 1, time = 1)
+// Four warm-up steps: a JVM's first steps run partly in C1/C2-in-progress code (BERT-base's first ~5 steps cost
+// ~0.9 s more than its steady 5.9 s), and libtorch's allocator settles over its first steps too.
+@Warmup(iterations = 4, time = 1)
 @Measurement(iterations = 3, time = 1)
 @SuppressWarnings("try") // NDScope frees the NDArrays made inside its block; it is never read
 public class TrainingStepComparison {
