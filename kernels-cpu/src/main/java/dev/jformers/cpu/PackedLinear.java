@@ -107,6 +107,23 @@ final class PackedLinear implements LinearWeight {
         return out;
     }
 
+    /** {@link SimdBackend#gemvRunStarts} for this weight on some number of threads, kept: a decoding step asks every token. */
+    private volatile GemvRuns gemvRuns;
+
+    private record GemvRuns(int threads, int[] starts) {
+    }
+
+    /** Where a GEMV over this weight on {@code threads} threads cuts its runs ({@link SimdBackend#gemvRunStarts}). */
+    int[] gemvRunStarts(int threads) {
+        GemvRuns runs = gemvRuns;
+        if (runs == null || runs.threads != threads) {
+            double bytesPerWeight = int8() ? 1 + 4.0 / QBLOCK : bf16() ? 2 : 4;
+            runs = new GemvRuns(threads, SimdBackend.gemvRunStarts(panelCount, (long) (bytesPerWeight * in * panelWidth), threads));
+            gemvRuns = runs;
+        }
+        return runs.starts;
+    }
+
     /** Index in {@link #panels} of row t of panel p. */
     int panelRow(int p, int t) {
         return (p * in + t) * panelWidth;

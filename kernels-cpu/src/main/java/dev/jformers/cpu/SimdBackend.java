@@ -104,27 +104,41 @@ public final class SimdBackend extends CpuBackend {
     static final long GEMM_PARALLEL_THRESHOLD = 1 << 17;
 
     /**
-     * A GEMV (decoding) on several threads is cut into this many runs of whole panels per thread, claimed one
-     * at a time, so all threads stream disjoint parts of the weight at once and whichever is ahead takes the
-     * next run. With one half per thread (as before), a helper that starts late (woken from park, preempted
-     * by another process) or reads slower (a sibling hyperthread, a busy memory channel) left the other
-     * thread idle at the end, and one late by more than half the GEMV left the caller to read both halves in
-     * turn. Runs stay long enough to stream well: GPT-2's 768 × 768 projection gives 8 runs of 1–2 panels
-     * (48–96 KiB in int8, 4× that in float), its LM head 8 runs of ~100 panels. The system property
-     * {@value #GEMV_CHUNKS_PROPERTY} overrides it (1 gives the former halves), for comparing on a quiet machine.
+     * A GEMV (decoding) on several threads is cut into runs of whole panels, claimed one at a time, so all threads
+     * stream disjoint parts of the weight at once and whichever is ahead takes the next run. The runs shrink toward the
+     * end ("guided", as OpenMP's schedule(guided)): each takes 1/(2·threads) of the panels still left, at most
+     * {@link #GEMV_RUN_BYTES} of weight and at least one panel. A GEMV is a barrier — the next layer needs all of its
+     * output — and the thread that finishes first waits for the other's last run: with runs of equal size (8 per GEMV,
+     * as before) that last run was 1/8 of the weight (GPT-2's c_fc: 1.2 MB, ~38 µs of one core's streaming; its LM
+     * head: 2 MiB, ~65 µs), waited for 49 times a token; guided, it is one panel (c_fc: 196 KB, ~6 µs). Where a panel
+     * is large (mlp.c_proj, 3072 × 64 floats = 786 KB) one panel is as short as a run can be without splitting a
+     * column's dot product, which would change its bits. The system property {@value #GEMV_RUNS_PROPERTY} = even
+     * restores the equal runs ({@link #GEMV_CHUNKS_PER_THREAD} per thread, no more than {@link #GEMV_RUN_BYTES} each),
+     * for an A/B on a quiet machine.
+     */
+    static final boolean GEMV_GUIDED_RUNS = !"even".equals(System.getProperty(SimdBackend.GEMV_RUNS_PROPERTY, "guided"));
+
+    /** System property: how a multithreaded GEMV's runs are sized, {@code guided} (the default) or {@code even}. */
+    public static final String GEMV_RUNS_PROPERTY = "jformers.simd.gemvRuns";
+
+    /**
+     * With {@code jformers.simd.gemvRuns=even}: a GEMV on several threads is cut into this many runs of whole panels
+     * per thread (the split before the guided runs; 1 gives the halves of before that). A helper that starts late
+     * (woken from park, preempted by another process) or reads slower (a sibling hyperthread, a busy memory channel)
+     * then takes fewer runs instead of leaving the other thread idle. The system property
+     * {@value #GEMV_CHUNKS_PROPERTY} overrides it, for comparing on a quiet machine.
      */
     static final int GEMV_CHUNKS_PER_THREAD = Integer.getInteger(SimdBackend.GEMV_CHUNKS_PROPERTY, 4);
 
-    /** System property: runs of panels per thread in a multithreaded GEMV (default 4; see {@link #GEMV_CHUNKS_PER_THREAD}). */
+    /** System property: runs of panels per thread in a multithreaded GEMV with even runs (default 4; see {@link #GEMV_CHUNKS_PER_THREAD}). */
     public static final String GEMV_CHUNKS_PROPERTY = "jformers.simd.gemvChunksPerThread";
 
     /**
-     * A multithreaded GEMV's runs hold at most about this many bytes of weight (more runs than
-     * {@link #GEMV_CHUNKS_PER_THREAD} per thread where the weight is large). GPT-2's LM head is 154 MB in float32:
+     * A multithreaded GEMV's runs hold at most about this many bytes of weight. GPT-2's LM head is 154 MB in float32:
      * 8 runs were 19 MB each, ~0.6 ms of streaming, so a thread that fell a little behind left the other waiting for up to
      * that long per token — past the pool's 200 µs of spinning, so the caller also parked and had to be woken. Runs of
-     * 2 MiB (~65 µs; 77 runs of 10 panels) keep that wait short; the layers' 2–9 MB GEMVs keep their 8 runs. The
-     * system property {@value #GEMV_RUN_BYTES_PROPERTY} overrides it (0: no bound, the 8 runs of before).
+     * at most 2 MiB (~65 µs; 10 panels) keep that wait short. The system property {@value #GEMV_RUN_BYTES_PROPERTY}
+     * overrides it (0: no bound).
      */
     static final long GEMV_RUN_BYTES = Long.getLong(SimdBackend.GEMV_RUN_BYTES_PROPERTY, 2L << 20);
 
@@ -507,15 +521,18 @@ public final class SimdBackend extends CpuBackend {
         // 6-row tiles (where the width has them) for few rows; six = a number of rows no block reaches turns them off
         int six = m <= sixRowTileMaxRows && kernels.sixRowTiles() > 0 ? kernels.sixRowTiles() : MC;
         int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
-        // Few row blocks: give every thread its own range of panels as well; a GEMV in shorter runs of panels.
+        // A GEMV: runs of panels, shrinking toward the end (gemvRunStarts). Few row blocks: give every thread its own
+        // range of panels as well.
+        int[] runStarts = threads > 1 && skinny ? w.gemvRunStarts(threads) : null;
         int colChunks = threads == 1 ? 1
-                : skinny ? Math.min(panels, Math.max(Math.max(1, GEMV_CHUNKS_PER_THREAD) * threads, gemvRunsByBytes(w)))
+                : runStarts != null ? runStarts.length - 1
                 : rowBlocks < 4 * threads ? Math.min(panels, Math.max(1, GEMM_CHUNKS_PER_THREAD) * threads) : 1;
         int tasks = threads == 1 ? 1 : rowBlocks * colChunks;
         int blocksPerTask = threads == 1 ? rowBlocks : 1;
         pool.parallelFor(tasks, task -> {
             int rb0 = (task / colChunks) * blocksPerTask, cc = task % colChunks;
-            int p0 = (int) ((long) panels * cc / colChunks), p1 = (int) ((long) panels * (cc + 1) / colChunks);
+            int p0 = runStarts != null ? runStarts[cc] : (int) ((long) panels * cc / colChunks);
+            int p1 = runStarts != null ? runStarts[cc + 1] : (int) ((long) panels * (cc + 1) / colChunks);
             int col0 = p0 * nr, cols = Math.min(n, p1 * nr) - col0;
             float[] edge = null;   // the scratch tile of a panel that runs past n
             for (int rb = rb0; rb < rb0 + blocksPerTask; rb++) {
@@ -590,14 +607,31 @@ public final class SimdBackend extends CpuBackend {
         });
     }
 
-    /** Runs a GEMV over {@code w} needs for none to hold more than {@link #GEMV_RUN_BYTES} of weight (1 when unbounded). */
-    private static int gemvRunsByBytes(PackedLinear w) {
-        if (GEMV_RUN_BYTES <= 0) {
-            return 1;
+    /**
+     * Where the runs of a GEMV over {@code panels} panels of {@code panelBytes} bytes each start on {@code threads}
+     * threads (run i is panels [starts[i], starts[i + 1])): guided by default, equal runs with {@value #GEMV_RUNS_PROPERTY}
+     * = even (see {@link #GEMV_GUIDED_RUNS}). Which thread runs which panels changes no bits: each column's dot product
+     * is one thread's, in the same order.
+     */
+    static int[] gemvRunStarts(int panels, long panelBytes, int threads) {
+        if (!GEMV_GUIDED_RUNS) {
+            long byBytes = GEMV_RUN_BYTES <= 0 ? 1 : (panels * panelBytes + GEMV_RUN_BYTES - 1) / GEMV_RUN_BYTES;
+            int runs = (int) Math.min(panels, Math.max(Math.max(1, GEMV_CHUNKS_PER_THREAD) * threads, byBytes));
+            int[] starts = new int[runs + 1];
+            for (int i = 0; i <= runs; i++) {
+                starts[i] = (int) ((long) panels * i / runs);
+            }
+            return starts;
         }
-        double bytesPerWeight = w.int8() ? 1 + 4.0 / PackedLinear.QBLOCK : w.bf16() ? 2 : 4;
-        double bytes = bytesPerWeight * w.in * w.panelCount * w.panelWidth;
-        return (int) Math.min(Integer.MAX_VALUE, Math.ceil(bytes / GEMV_RUN_BYTES));
+        int maxPanels = GEMV_RUN_BYTES <= 0 ? panels : (int) Math.max(1, Math.min(panels, GEMV_RUN_BYTES / Math.max(1, panelBytes)));
+        int[] starts = new int[panels + 1];
+        int runs = 0;
+        for (int p = 0; p < panels; runs++) {
+            int left = panels - p;
+            p += Math.max(1, Math.min(maxPanels, (left + 2 * threads - 1) / (2 * threads)));
+            starts[runs + 1] = p;
+        }
+        return Arrays.copyOf(starts, runs + 1);
     }
 
     @Override

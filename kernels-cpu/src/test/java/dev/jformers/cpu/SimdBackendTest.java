@@ -75,8 +75,7 @@ class SimdBackendTest {
         {1, 768, 256}, {1, 385, 192}, {1, 0, 64}, {1, 3, 130}};
 
     /**
-     * A GEMV large enough to be cut into more runs than {@link SimdBackend#GEMV_CHUNKS_PER_THREAD} per thread by its
-     * size ({@link SimdBackend#GEMV_RUN_BYTES}): each column is still one thread's whole dot product, so 2 threads give
+     * A GEMV large enough to be cut into runs by its size ({@link SimdBackend#GEMV_RUN_BYTES}): each column is still one thread's whole dot product, so 2 threads give
      * 1 thread's bits, float and int8 panels alike.
      */
     @Test
@@ -90,6 +89,52 @@ class SimdBackendTest {
                 float[] y1 = one.linear(x, one.prepareLinear(w, b, WeightLayout.OUT_IN)).toFloatArray();
                 float[] y2 = two.linear(x, two.prepareLinear(w, b, WeightLayout.OUT_IN)).toFloatArray();
                 assertTrue(Arrays.equals(y1, y2), storage + ": 2 threads differ from 1");
+            }
+        }
+    }
+
+    /**
+     * A GEMV's guided runs ({@link SimdBackend#gemvRunStarts}) cover every panel once, in order, shrink toward the end
+     * to a last run of one panel, and hold no more than {@link SimdBackend#GEMV_RUN_BYTES} of weight unless a single
+     * panel is larger.
+     */
+    @Test
+    void gemvRunsCoverEveryPanelOnceAndShrinkToOnePanel() {
+        if (!SimdBackend.GEMV_GUIDED_RUNS) {
+            return;   // jformers.simd.gemvRuns=even: equal runs, tested by the bits tests below
+        }
+        for (int panels : new int[] {1, 2, 3, 12, 36, 48, 786}) {
+            for (long panelBytes : new long[] {768L * 64 * 4, 3072L * 64 * 4, 768L * 64 + 768 / 32 * 64 * 4, 3L << 20}) {
+                for (int threads : new int[] {2, 3, 16}) {
+                    int[] starts = SimdBackend.gemvRunStarts(panels, panelBytes, threads);
+                    String what = panels + " panels of " + panelBytes + " bytes, " + threads + " threads: " + Arrays.toString(starts);
+                    assertEquals(0, starts[0], what);
+                    assertEquals(panels, starts[starts.length - 1], what);
+                    for (int i = 1; i < starts.length; i++) {
+                        int size = starts[i] - starts[i - 1];
+                        assertTrue(size >= 1 && (size == 1 || size * panelBytes <= SimdBackend.GEMV_RUN_BYTES), what);
+                        assertTrue(i == 1 || size <= starts[i - 1] - starts[i - 2], what + ": runs must not grow");
+                    }
+                    assertEquals(1, starts[starts.length - 1] - starts[starts.length - 2], what);
+                }
+            }
+        }
+    }
+
+    /** GPT-2's decoding shapes on 2 threads (guided runs, float and int8 panels) give 1 thread's bits. */
+    @Test
+    void gpt2DecodingGemvsOnTwoThreadsGiveOneThreadsBits() {
+        Random rnd = new Random(4);
+        for (int[] shape : new int[][] {{768, 2304}, {3072, 768}, {100, 1000}}) {
+            int in = shape[0], out = shape[1];
+            Tensor x = random(rnd, 1f, 1, in), w = random(rnd, 0.05f, out, in), b = random(rnd, 0.1f, out);
+            for (PackedLinear.Storage storage : List.of(PackedLinear.Storage.F32, PackedLinear.Storage.INT8)) {
+                try (SimdBackend one = new SimdBackend(1, 0, storage); SimdBackend two = new SimdBackend(2, 0, storage)) {
+                    LinearWeight packed = one.prepareLinear(w, b, WeightLayout.OUT_IN);   // the same panels on both
+                    float[] y1 = one.linear(x, packed).toFloatArray();
+                    float[] y2 = two.linear(x, packed).toFloatArray();
+                    assertTrue(Arrays.equals(y1, y2), storage + " " + in + "×" + out + ": 2 threads differ from 1");
+                }
             }
         }
     }
