@@ -42,9 +42,11 @@ import static dev.jformers.cpu.HostTensors.F32;
  *       {@value #SKINNY_ROWS} rows (decoding) skip K blocking and split the panels between the threads,
  *       so a GEMV streams the weight exactly once. Weights may be kept in bfloat16
  *       ({@value #WEIGHTS_PROPERTY}, or a BF16 checkpoint), widened to float as they are read.</li>
- *   <li>{@link #attention}: one task per (batch, head), reading Q, K and V in place: scores for blocks
- *       of 4 query rows against a gathered Kᵀ (or, when decoding, dot products with the cached keys),
- *       mask, softmax, then context = P·V with V's rows read where they are.</li>
+ *   <li>{@link #attention}: per (batch, head), each thread taking a run of neighbouring heads, reading Q, K
+ *       and V in place: scores for blocks of 4 query rows against a gathered Kᵀ (or, when decoding, dot
+ *       products with the cached keys), mask, softmax, then context = P·V with V's rows read where they are.</li>
+ *   <li>{@link #linearAddLayerNorm} (BERT's dense + residual + LayerNorm): the rows are finished in the GEMM's
+ *       epilogue by the task that owns them, or on every thread right after the product.</li>
  *   <li>Row-wise and element-wise ops: rows (or chunks) split between the threads when large.</li>
  * </ul>
  *
@@ -173,6 +175,9 @@ public final class SimdBackend extends CpuBackend {
 
     /** {@link #SIX_ROW_TILE_MAX_ROWS} for this backend; not final, for A/B benchmarks in one process. */
     int sixRowTileMaxRows = SIX_ROW_TILE_MAX_ROWS;
+
+    /** {@link #linearAddLayerNorm} fused with the product (false: linear, then addLayerNorm); not final, for A/B runs in one process. */
+    boolean fuseLayerNorm = true;
 
     /**
      * Elements per call of an activation's backward loop: many calls per backward (so the loop is compiled as a
@@ -483,9 +488,50 @@ public final class SimdBackend extends CpuBackend {
         Tensor y = output(outShape);
         long rows = HostTensors.rows(xc);
         if (rows > 0 && w.out > 0) {
-            gemm(xc.floatArray(), (int) xc.arrayOffset(), (int) rows, w, y.floatArray(), 0, false, false, activation);
+            gemm(xc.floatArray(), (int) xc.arrayOffset(), (int) rows, w, y.floatArray(), 0, false, false, activation, null);
         }
         return y;
+    }
+
+    /**
+     * Residual add and LayerNorm in the GEMM's epilogue (dropout is the identity here): a task that owns whole rows
+     * (all panels: one thread, or a batch split by row blocks) adds the residual to each row of its block and normalizes it as soon
+     * as the block is final, while it is in that core's cache — no separate pass, no second hand-off to the threads.
+     * When the threads share the rows by panels, the rows are finished after the product, as {@link #addLayerNorm}
+     * does. The same kernels in the same order as linear + addLayerNorm: the same bits.
+     */
+    @Override
+    public Tensor linearAddLayerNorm(Tensor x, LinearWeight lw, float dropout, Tensor residual, Tensor weight, Tensor bias,
+                                     float eps) {
+        if (!fuseLayerNorm) {
+            return addLayerNorm(linear(x, lw), residual, weight, bias, eps);
+        }
+        if (!(lw instanceof PackedLinear w) || w.panelWidth != kernels.panelWidth()) {
+            throw new JformersException("linear: weight was not prepared by this backend (" + describe() + ")");
+        }
+        if (x.rank() == 0 || x.dim(-1) != w.in) {
+            throw ShapeException.of("linear", "[..., " + w.in + "]", x.shape());
+        }
+        int[] outShape = x.shape();
+        outShape[outShape.length - 1] = w.out;
+        if (!Arrays.equals(outShape, residual.shape())) {
+            throw ShapeException.mismatch("linearAddLayerNorm", outShape, residual.shape(), "the residual must have the output's shape");
+        }
+        if (weight.numel() != w.out || bias.numel() != w.out) {
+            throw ShapeException.mismatch("linearAddLayerNorm", outShape, weight.shape(), "weight and bias must be [" + w.out + "]");
+        }
+        Tensor xc = HostTensors.contiguousOnHeap(x), rc = HostTensors.contiguousOnHeap(residual);
+        Tensor y = output(outShape);
+        long rows = HostTensors.rows(xc);
+        if (rows > 0 && w.out > 0) {
+            RowNorm norm = new RowNorm(rc.floatArray(), (int) rc.arrayOffset(), HostTensors.vector(weight), HostTensors.vector(bias), eps);
+            gemm(xc.floatArray(), (int) xc.arrayOffset(), (int) rows, w, y.floatArray(), 0, false, false, null, norm);
+        }
+        return y;
+    }
+
+    /** What {@link #linearAddLayerNorm}'s epilogue does to each finished row of Y: + residual, then LayerNorm. */
+    private record RowNorm(float[] residual, int residualOff, float[] gamma, float[] beta, float eps) {
     }
 
     /**
@@ -503,16 +549,22 @@ public final class SimdBackend extends CpuBackend {
 
     /** {@link #gemm}; with {@code accumulate}, Y += X·B (Y's values kept, no bias: a gradient's dW). */
     void gemm(float[] x, int xOff, int m, PackedLinear w, float[] y, int yOff, boolean accumulate) {
-        gemm(x, xOff, m, w, y, yOff, accumulate, false, null);
+        gemm(x, xOff, m, w, y, yOff, accumulate, false, null, null);
+    }
+
+    /** {@link #gemm} with {@code transposedX} and {@code activation} (see the full form). */
+    void gemm(float[] x, int xOff, int m, PackedLinear w, float[] y, int yOff, boolean accumulate, boolean transposedX,
+              Activation activation) {
+        gemm(x, xOff, m, w, y, yOff, accumulate, transposedX, activation, null);
     }
 
     /**
      * {@link #gemm}; with {@code transposedX}, X is given as Xᵀ [in, m] row-major from {@code xOff} (row r,
      * column t of X at x[xOff + t·m + r]) and the tiles read it in place; then {@code activation} (unless
-     * null) over each task's block of Y once it is final.
+     * null) over each task's block of Y once it is final, and {@code norm} (unless null) over each finished row.
      */
     void gemm(float[] x, int xOff, int m, PackedLinear w, float[] y, int yOff, boolean accumulate, boolean transposedX,
-              Activation activation) {
+              Activation activation, RowNorm norm) {
         int k = w.in, n = w.out, nr = w.panelWidth, panels = w.panelCount, mr = Kernels.MR;
         boolean skinny = m <= SKINNY_ROWS;
         int kc = skinny ? Math.max(1, k) : Math.min(kcBlock, Math.max(1, k));
@@ -603,8 +655,25 @@ public final class SimdBackend extends CpuBackend {
                 for (int r = 0; r < rows && activation != null; r++) {   // epilogue: this block is final
                     kernels.activation(y, yOff + (r0 + r) * n + col0, cols, activation);
                 }
+                if (norm != null && colChunks == 1) {   // this task owns whole rows: finish them now
+                    normRows(norm, y, yOff, n, r0, r0 + rows);
+                }
             }
         });
+        if (norm != null && colChunks > 1) {   // rows shared by panels between the threads: finish them after the product
+            // on every thread (each reads half its rows from the other core's cache, where they were just written)
+            int threadsForRows = (long) m * n < PARALLEL_THRESHOLD ? 1 : Math.min(m, pool.threads());
+            pool.parallelFor(threadsForRows, task -> normRows(norm, y, yOff, n, m * task / threadsForRows, m * (task + 1) / threadsForRows));
+        }
+    }
+
+    /** Rows [r0, r1) of Y: + the residual's row, then LayerNorm in place (addLayerNorm's kernels in its order). */
+    private void normRows(RowNorm norm, float[] y, int yOff, int n, int r0, int r1) {
+        for (int r = r0; r < r1; r++) {
+            int row = yOff + r * n;
+            kernels.add(y, row, norm.residual(), norm.residualOff() + r * n, y, row, n);
+            kernels.layerNorm(y, row, n, norm.gamma(), norm.beta(), norm.eps());
+        }
     }
 
     /**
@@ -863,7 +932,7 @@ public final class SimdBackend extends CpuBackend {
         }
         // Longer queries: per (batch, head), Kᵀ [d × tk] gathered once, so that blocks of 4 query rows get
         // their scores as whole vectors of keys; V read in place.
-        pool.forEach(batch * heads, !serial, bh -> {
+        forEachInRuns(batch * heads, heads, !serial, bh -> {
             Scratch scratch = SCRATCH.get();
             float[] kT = scratch.get(0, d * tk);
             float[] p = scratch.get(1, Kernels.MR * tk);
@@ -891,6 +960,35 @@ public final class SimdBackend extends CpuBackend {
             }
         });
         return new AttentionOutput(context, probs);
+    }
+
+    /**
+     * Attention's (batch, head) tasks in runs of neighbours ({@link #forEachInRuns}); false: one task each, claimed in turn
+     * (the former split). Not final, for A/B runs in one process.
+     */
+    boolean attentionHeadRuns = true;
+
+    /**
+     * body(0) … body(n − 1), split between the threads when {@code parallel}: in contiguous runs, one per thread — or one
+     * per batch row of {@code perRow} tasks when there are at least twice as many rows as threads (claimed in turn, so a
+     * thread that is ahead takes more). Why runs: neighbouring heads write neighbouring columns of each context row, and
+     * where a head's 32 columns end inside a cache line (a float[] starts 16 bytes into its object, so lines rarely fall on
+     * head boundaries) two threads on neighbouring heads write the same line of every row. Claimed one by one, heads
+     * h and h + 1 mostly ran at the same time on the two cores; in runs only the heads where runs meet share lines.
+     * Measured on all-MiniLM-L6-v2 b1×s128, 2 threads: attention about 1.5% faster (docs/benchmarks.md, "#20f").
+     */
+    private void forEachInRuns(int n, int perRow, boolean parallel, java.util.function.IntConsumer body) {
+        if (!parallel || !attentionHeadRuns) {
+            pool.forEach(n, parallel, body);
+            return;
+        }
+        int rowsOfTasks = n / perRow;
+        int runs = rowsOfTasks >= 2 * pool.threads() ? rowsOfTasks : Math.min(n, pool.threads());
+        pool.parallelFor(runs, r -> {
+            for (int i = (int) ((long) n * r / runs), end = (int) ((long) n * (r + 1) / runs); i < end; i++) {
+                body.accept(i);
+            }
+        });
     }
 
     /**

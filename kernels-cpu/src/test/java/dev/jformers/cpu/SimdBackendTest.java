@@ -185,6 +185,31 @@ class SimdBackendTest {
         }
     }
 
+    /**
+     * The fused dense + residual + LayerNorm gives the bits of linear, then addLayerNorm: in the GEMM's epilogue where a
+     * task owns whole rows (one thread, or many row blocks), after the product where the threads share the rows by
+     * panels; GEMVs, row tails and edge panels included.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void linearAddLayerNormGivesTheBitsOfLinearThenAddLayerNorm(SimdBackend simd) {
+        Random rnd = new Random(23);
+        int[][] shapes = {{1, 64, 48}, {9, 100, 70}, {16, 384, 384}, {66, 200, 130}, {128, 384, 384}, {300, 64, 200}, {1030, 40, 70}};
+        for (int[] s : shapes) {
+            int m = s[0], in = s[1], out = s[2];
+            Tensor x = random(rnd, 1f, m, in), residual = random(rnd, 1f, m, out);
+            Tensor gamma = random(rnd, 1f, out), beta = random(rnd, 1f, out);
+            LinearWeight w = simd.prepareLinear(random(rnd, 1f, out, in), random(rnd, 1f, out), WeightLayout.OUT_IN);
+            float[] expected = simd.addLayerNorm(simd.linear(x, w), residual, gamma, beta, 1e-12f).toFloatArray();
+            float[] fused = simd.linearAddLayerNorm(x, w, 0.1f, residual, gamma, beta, 1e-12f).toFloatArray();
+            assertTrue(Arrays.equals(expected, fused), simd.describe() + " " + m + "×" + in + "→" + out);
+        }
+        Tensor x = random(rnd, 1f, 4, 10), w = random(rnd, 1f, 6, 10);
+        LinearWeight packed = simd.prepareLinear(w, null, WeightLayout.OUT_IN);
+        assertThrows(ShapeException.class, () -> simd.linearAddLayerNorm(x, packed, 0f, random(rnd, 1f, 4, 7),
+                random(rnd, 1f, 6), random(rnd, 1f, 6), 1e-5f), "a residual of another shape");
+    }
+
     /** A tensor of bfloat16 values: {@code t}'s values rounded to bf16 (as {@link Kernels#toBf16}). */
     static Tensor bf16(Tensor t) {
         float[] v = t.toFloatArray();

@@ -83,6 +83,15 @@ public interface Backend extends AutoCloseable {
         return layerNorm(add(x, residual), weight, bias, eps);
     }
 
+    /**
+     * layerNorm(dropout(x·Wᵀ + b, p) + residual): BertSelfOutput's and BertOutput's dense, dropout, residual and
+     * LayerNorm in one call. A backend may fuse them (the CPU backend normalizes rows in the product's epilogue).
+     */
+    default Tensor linearAddLayerNorm(Tensor x, LinearWeight w, float dropout, Tensor residual, Tensor weight, Tensor bias,
+                                      float eps) {
+        return addLayerNorm(dropout(linear(x, w), dropout), residual, weight, bias, eps);
+    }
+
     /** The activation applied element-wise. */
     Tensor activation(Tensor x, Activation activation);
 

@@ -57,6 +57,21 @@ public final class TimingBackend implements Backend {
         costs.clear();
     }
 
+    /** While on, every timed call also goes into a list in call order (key, nanoseconds): see {@link #takeTrace}. */
+    private volatile java.util.List<Object[]> trace;
+
+    /** Starts (or stops) recording each call in order, for per-position minima over many forwards. */
+    public void trace(boolean on) {
+        trace = on ? new java.util.ArrayList<>() : null;
+    }
+
+    /** The calls recorded since the last take, in order, as {key, nanoseconds}; the list starts empty again. */
+    public java.util.List<Object[]> takeTrace() {
+        java.util.List<Object[]> t = trace;
+        trace = t == null ? null : new java.util.ArrayList<>();
+        return t == null ? java.util.List.of() : t;
+    }
+
     /** Costs so far, by key. */
     public Map<String, Cost> costs() {
         Map<String, Cost> out = new TreeMap<>();
@@ -80,6 +95,10 @@ public final class TimingBackend implements Backend {
         a[1].add(dt);
         a[2].add(bytes);
         a[3].add(cpu);
+        java.util.List<Object[]> t = trace;
+        if (t != null) {
+            t.add(new Object[] {key, dt});
+        }
         return result;
     }
 
@@ -182,6 +201,14 @@ public final class TimingBackend implements Backend {
     @Override
     public Tensor addLayerNorm(Tensor x, Tensor residual, Tensor weight, Tensor bias, float eps) {
         return time("add+layerNorm " + rows(x), () -> delegate.addLayerNorm(x, residual, weight, bias, eps));
+    }
+
+    @Override
+    public Tensor linearAddLayerNorm(Tensor x, LinearWeight w, float dropout, Tensor residual, Tensor weight, Tensor bias,
+                                     float eps) {
+        long m = x.numel() / x.dim(x.rank() - 1);
+        return time("linear+add+layerNorm M×K×N " + m + "×" + w.inFeatures() + "×" + w.outFeatures(),
+                () -> delegate.linearAddLayerNorm(x, w, dropout, residual, weight, bias, eps));
     }
 
     @Override

@@ -75,11 +75,11 @@ public final class BertLayer {
             }
             AttentionOutput attention = backend.attention(query, key, value, heads, mask, scale, returnProbs,
                     attentionDropout);                                                   // [B, T, C]
-            // BertSelfOutput: dense, dropout, residual, LayerNorm
-            Tensor a = attentionOutputLayerNorm.forward(hiddenDropout.forward(attentionOutputDense.forward(attention.context())), x);
+            // BertSelfOutput: LayerNorm(dropout(dense(context)) + x), one call the backend may fuse
+            Tensor a = attentionOutputLayerNorm.forward(attentionOutputDense, hiddenDropout, attention.context(), x);
             // BertIntermediate + BertOutput: the feed-forward network
             Tensor h = intermediateDense.forward(a, config.hiddenAct());               // [B, T, 4C]
-            Tensor y = outputLayerNorm.forward(hiddenDropout.forward(outputDense.forward(h)), a); // [B, T, C]
+            Tensor y = outputLayerNorm.forward(outputDense, hiddenDropout, h, a);      // [B, T, C]
             return new AttentionOutput(scope.keep(y), scope.keep(attention.probs()));
         }
     }

@@ -28,4 +28,12 @@ public final class LayerNorm {
     public Tensor forward(Tensor x, Tensor residual) {
         return backend.addLayerNorm(x, residual, weight, bias, eps);
     }
+
+    /**
+     * forward(dropout(dense(x)) + residual): BERT's BertSelfOutput / BertOutput, dense layer, dropout, residual and
+     * LayerNorm in one backend call, which the backend may fuse (the CPU backend normalizes in the product's epilogue).
+     */
+    public Tensor forward(Linear dense, Dropout dropout, Tensor x, Tensor residual) {
+        return backend.linearAddLayerNorm(x, dense.weight(), dropout.p(), residual, weight, bias, eps);
+    }
 }

@@ -69,6 +69,11 @@ public final class Linear {
         return backend.linear(x, weight, activation);
     }
 
+    /** The prepared weight (for a backend call that fuses this layer with what follows it). */
+    LinearWeight weight() {
+        return weight;
+    }
+
     public int inFeatures() {
         return weight.inFeatures();
     }

@@ -1,0 +1,122 @@
+package dev.jformers.cpu;
+
+import dev.jformers.core.Tensor;
+import dev.jformers.core.WeightLayout;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * The GEMMs of a 384-wide encoder (per layer 384→1152, 384→384, 384→1536, 1536→384: all-MiniLM-L6-v2's and
+ * e5-small-v2's shapes) on M rows, as a forward runs them — every layer with its own weights, so they stream from
+ * memory — on a 1-thread backend and on 2-thread backends with different splits (the backend's package-private
+ * knobs), the variants alternated. Each GEMM call is timed on the wall clock and the minimum per call over all rounds
+ * kept: on a loaded machine those minima are each call's quietest moment, a lower bound, fit for comparing variants
+ * measured the same way, not for publishing as quiet figures.
+ *
+ * <p>{@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -cp benchmarks.jar
+ * dev.jformers.cpu.GemmThreads [rows,rows,...] [layers] [rounds] [variant,variant,...]} (variants as in
+ * {@link EncoderThreads#configure}).
+ */
+public final class GemmThreads {
+    private GemmThreads() {
+    }
+
+    public static void main(String[] args) {
+        int[] ms = Arrays.stream((args.length > 0 ? args[0] : "128,16").split(",")).mapToInt(Integer::parseInt).toArray();
+        int layers = args.length > 1 ? Integer.parseInt(args[1]) : 12;
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 30;
+        String[] variants = (args.length > 3 ? args[3] : "1t,2t").split(",");
+        int[][] shapes = {{384, 1152}, {384, 384}, {384, 1536}, {1536, 384}};   // K, N
+        Random rnd = new Random(1);
+        SimdBackend[] backends = new SimdBackend[variants.length];
+        for (int v = 0; v < variants.length; v++) {
+            backends[v] = new SimdBackend(variants[v].startsWith("1t") ? 1 : 2, 0);
+            EncoderThreads.configure(backends[v], variants[v]);
+        }
+        PackedLinear[][] w = new PackedLinear[layers][shapes.length];
+        for (PackedLinear[] layer : w) {
+            for (int g = 0; g < shapes.length; g++) {
+                layer[g] = (PackedLinear) backends[0].prepareLinear(random(rnd, shapes[g][1] * shapes[g][0]).reshape(shapes[g][1], shapes[g][0]),
+                        random(rnd, shapes[g][1]), WeightLayout.OUT_IN);
+            }
+        }
+        for (int m : ms) {
+            float[][] x = new float[shapes.length][], y = new float[shapes.length][];
+            long flopsPerLayer = 0;
+            for (int g = 0; g < shapes.length; g++) {
+                x[g] = random(rnd, m * shapes[g][0]).floatArray();
+                y[g] = new float[m * shapes[g][1]];
+                flopsPerLayer += 2L * m * shapes[g][0] * shapes[g][1];
+            }
+            long[][][] best = new long[variants.length][layers][shapes.length];
+            for (long[][] b : best) {
+                for (long[] l : b) {
+                    Arrays.fill(l, Long.MAX_VALUE);
+                }
+            }
+            long[] bestAll = new long[variants.length];
+            Arrays.fill(bestAll, Long.MAX_VALUE);
+            for (int round = -5; round < rounds; round++) {   // negative rounds warm up
+                for (int v = 0; v < variants.length; v++) {
+                    long all0 = System.nanoTime();
+                    for (int l = 0; l < layers; l++) {
+                        for (int g = 0; g < shapes.length; g++) {
+                            long t0 = System.nanoTime();
+                            backends[v].gemm(x[g], 0, m, w[l][g], y[g], 0);
+                            long dt = System.nanoTime() - t0;
+                            if (round >= 0) {
+                                best[v][l][g] = Math.min(best[v][l][g], dt);
+                            }
+                        }
+                    }
+                    if (round >= 0) {
+                        bestAll[v] = Math.min(bestAll[v], System.nanoTime() - all0);
+                    }
+                }
+            }
+            System.out.printf(Locale.ROOT, "%nM = %d, %d layers (weights streamed), %d rounds: per-call minima, µs per layer (GFLOP/s)%n%n", m, layers, rounds);
+            StringBuilder head = new StringBuilder("| GEMM M×K×N |"), rule = new StringBuilder("|---|");
+            for (String v : variants) {
+                head.append(' ').append(v).append(" |");
+                rule.append("---:|");
+            }
+            System.out.println(head);
+            System.out.println(rule);
+            double[] total = new double[variants.length];
+            for (int g = 0; g < shapes.length; g++) {
+                StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %d×%d×%d |", m, shapes[g][0], shapes[g][1]));
+                long flops = 2L * m * shapes[g][0] * shapes[g][1];
+                for (int v = 0; v < variants.length; v++) {
+                    long sum = 0;
+                    for (int l = 0; l < layers; l++) {
+                        sum += best[v][l][g];
+                    }
+                    total[v] += sum;
+                    row.append(String.format(Locale.ROOT, " %.1f (%.0f) |", sum / 1e3 / layers, flops * layers / (double) sum));
+                }
+                System.out.println(row);
+            }
+            StringBuilder row = new StringBuilder("| **a layer's four** |");
+            StringBuilder all = new StringBuilder("| fastest round, whole (µs per layer) |");
+            for (int v = 0; v < variants.length; v++) {
+                row.append(String.format(Locale.ROOT, " %.1f (%.0f) |", total[v] / 1e3 / layers, flopsPerLayer * layers / total[v]));
+                all.append(String.format(Locale.ROOT, " %.1f (%.0f) |", bestAll[v] / 1e3 / layers, flopsPerLayer * layers / (double) bestAll[v]));
+            }
+            System.out.println(row);
+            System.out.println(all);
+        }
+        for (SimdBackend b : backends) {
+            b.close();
+        }
+    }
+
+    private static Tensor random(Random rnd, int n) {
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) {
+            v[i] = rnd.nextFloat() - 0.5f;
+        }
+        return Tensor.of(v, n);
+    }
+}
