@@ -31,9 +31,18 @@ public final class GemmThreads {
         int[][] shapes = {{384, 1152}, {384, 384}, {384, 1536}, {1536, 384}};   // K, N
         Random rnd = new Random(1);
         SimdBackend[] backends = new SimdBackend[variants.length];
+        int[] yOff = new int[variants.length];   // "+yoffN": the output starts N floats into its array (cache-line alignment)
         for (int v = 0; v < variants.length; v++) {
             backends[v] = new SimdBackend(variants[v].startsWith("1t") ? 1 : 2, 0);
-            EncoderThreads.configure(backends[v], variants[v]);
+            StringBuilder rest = new StringBuilder();
+            for (String part : variants[v].split("\\+")) {
+                if (part.startsWith("yoff")) {
+                    yOff[v] = Integer.parseInt(part.substring(4));
+                } else {
+                    rest.append(rest.isEmpty() ? "" : "+").append(part);
+                }
+            }
+            EncoderThreads.configure(backends[v], rest.toString());
         }
         PackedLinear[][] w = new PackedLinear[layers][shapes.length];
         for (PackedLinear[] layer : w) {
@@ -47,7 +56,7 @@ public final class GemmThreads {
             long flopsPerLayer = 0;
             for (int g = 0; g < shapes.length; g++) {
                 x[g] = random(rnd, m * shapes[g][0]).floatArray();
-                y[g] = new float[m * shapes[g][1]];
+                y[g] = new float[m * shapes[g][1] + 16];
                 flopsPerLayer += 2L * m * shapes[g][0] * shapes[g][1];
             }
             long[][][] best = new long[variants.length][layers][shapes.length];
@@ -64,7 +73,7 @@ public final class GemmThreads {
                     for (int l = 0; l < layers; l++) {
                         for (int g = 0; g < shapes.length; g++) {
                             long t0 = System.nanoTime();
-                            backends[v].gemm(x[g], 0, m, w[l][g], y[g], 0);
+                            backends[v].gemm(x[g], 0, m, w[l][g], y[g], yOff[v]);
                             long dt = System.nanoTime() - t0;
                             if (round >= 0) {
                                 best[v][l][g] = Math.min(best[v][l][g], dt);
