@@ -209,6 +209,15 @@ abstract class Kernels {
                              float[] c, int cOff, int ldc);
 
     /**
+     * C = Aᵀ·B for A given as stored, [k × rows] row-major: C[r, j] = Σ_t A[t, r]·B[t, j], A at
+     * {@code a[aOff + t·lda + r]}, B and C as in {@link #matMulRows}, with the same bits as
+     * {@link #matMulRows} over a transposed copy of A (each C element sums over t in order). Attention's
+     * backward: dVᵀ = dCᵀ·P and dKᵀ = Qᵀ·dS with dC and Q read in place, no transposed copy of anything.
+     */
+    abstract void matMulTransposedRows(float[] a, int aOff, int lda, int rows, int k, float[] b, int bOff, int ldb,
+                                       int n, float[] c, int cOff, int ldc);
+
+    /**
      * dst[c·ldd + r] = scale · src[srcOff + r·srcStride + c] for r < rows, c < cols: a [rows × cols]
      * block (rows strided) transposed into a row-major [cols × ldd] array, 8 source rows at a time so
      * that they stay in L1 while each destination row gets 8 consecutive floats.

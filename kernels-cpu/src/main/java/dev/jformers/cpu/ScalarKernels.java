@@ -60,6 +60,20 @@ final class ScalarKernels extends Kernels {
     }
 
     @Override
+    void matMulTransposedRows(float[] a, int aOff, int lda, int rows, int k, float[] b, int bOff, int ldb, int n,
+                              float[] c, int cOff, int ldc) {
+        for (int r = 0; r < rows; r++) {
+            for (int j = 0; j < n; j++) {
+                float sum = 0;
+                for (int t = 0; t < k; t++) {
+                    sum = Math.fma(a[aOff + t * lda + r], b[bOff + t * ldb + j], sum);
+                }
+                c[cOff + r * ldc + j] = sum;
+            }
+        }
+    }
+
+    @Override
     void headAxpys(float[] p, int pOff, int pStride, float[] v, int vOff, float[] y, int yOff, int heads, int d) {
         for (int h = 0; h < heads; h++) {
             float a = p[pOff + h * pStride];

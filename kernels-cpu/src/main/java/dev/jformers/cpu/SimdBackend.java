@@ -1283,8 +1283,11 @@ public final class SimdBackend extends CpuBackend {
     /**
      * One task per (batch, head), as the forward, with the head's dS = scale·P·(dP − rowsum(dP·P)) [Tq × Tk]
      * in a scratch array (one head at a time: no [B, h, Tq, Tk] gradient), and four products through the
-     * 4-row tiles of {@link Kernels#matMulRows}: dP = dC·Vᵀ, dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dC, with Vᵀ, dSᵀ
-     * and Pᵀ transposed into scratch and Q, K, dC read in place. Masked keys have P = 0, hence dS = 0.
+     * 4-row tiles of {@link Kernels#matMulRows}: dP = dC·Vᵀ (Vᵀ gathered) and dQ = dS·K with n = d output
+     * columns; dV and dK computed transposed, dVᵀ = dCᵀ·P and dKᵀ = Qᵀ·dS (n = Tk: whole 4 × 4 tiles, where
+     * n = d = 32 leaves them half empty), with dC and Q read in place as the transposed A of
+     * {@link Kernels#matMulTransposedRows} and each [d × Tk] result transposed into the head's columns.
+     * P and dS are never transposed. Masked keys have P = 0, hence dS = 0.
      */
     @Override
     public Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, int heads,
@@ -1318,7 +1321,7 @@ public final class SimdBackend extends CpuBackend {
         pool.forEach(batch * heads, !serial, bh -> {
             int b = bh / heads, h = bh % heads;
             Scratch scratch = SCRATCH.get();
-            float[] dS = scratch.get(0, tq * tk), tr = scratch.get(1, tq * tk), vT = scratch.get(2, d * tk);
+            float[] dS = scratch.get(0, tq * tk), dT = scratch.get(2, d * tk);   // dT: Vᵀ, dVᵀ, dKᵀ in turn
             int qBase = (int) (qh.arrayOffset() + b * qh.stride(0) + (long) h * d), qStride = (int) qh.stride(1);
             int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
             int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
@@ -1326,27 +1329,29 @@ public final class SimdBackend extends CpuBackend {
             int kvOut = b * tk * channels + h * d, qOut = b * tq * channels + h * d;
             int pBase = (int) (ph.arrayOffset() + (long) bh * tq * tk);
             int mBase = mh == null ? 0 : (int) (mh.arrayOffset() + (long) bh * tq * tk);
-            // dV = Pᵀ·dC (P·M with dropout)
-            if (ma == null) {
-                Kernels.transpose(pa, pBase, tk, tq, tk, tr, tq, 1f);
-            } else {
-                kernels.multiply(pa, pBase, ma, mBase, dS, 0, tq * tk);
-                Kernels.transpose(dS, 0, tk, tq, tk, tr, tq, 1f);
+            // dVᵀ = dCᵀ·P (P·M with dropout, multiplied into scratch), [d × Tk], then into dV's columns
+            float[] pm = pa;
+            int pmOff = pBase;
+            if (ma != null) {
+                pm = scratch.get(1, tq * tk);
+                pmOff = 0;
+                kernels.multiply(pa, pBase, ma, mBase, pm, 0, tq * tk);
             }
-            kernels.matMulRows(tr, 0, tq, tk, tq, dc, cBase, channels, d, dva, kvOut, channels);
+            kernels.matMulTransposedRows(dc, cBase, channels, d, tq, pm, pmOff, tk, tk, dT, 0, tk);
+            Kernels.transpose(dT, 0, tk, d, tk, dva, kvOut, channels, 1f);
             // dP = dC·Vᵀ (times M with dropout), then dS row by row (scaled: dQ and dK need scale·dS)
-            Kernels.transpose(va, vBase, vStride, tk, d, vT, tk, 1f);
-            kernels.matMulRows(dc, cBase, channels, tq, d, vT, 0, tk, tk, dS, 0, tk);
+            Kernels.transpose(va, vBase, vStride, tk, d, dT, tk, 1f);
+            kernels.matMulRows(dc, cBase, channels, tq, d, dT, 0, tk, tk, dS, 0, tk);
             if (ma != null) {
                 kernels.multiply(dS, 0, ma, mBase, dS, 0, tq * tk);
             }
             for (int i = 0; i < tq; i++) {
                 kernels.softmaxBackward(dS, i * tk, pa, pBase + i * tk, dS, i * tk, tk, scale);
             }
-            // dQ = dS·K, dK = dSᵀ·Q
+            // dQ = dS·K; dKᵀ = Qᵀ·dS, [d × Tk], then into dK's columns
             kernels.matMulRows(dS, 0, tk, tq, tk, ka, kBase, kStride, d, dqa, qOut, channels);
-            Kernels.transpose(dS, 0, tk, tq, tk, tr, tq, 1f);
-            kernels.matMulRows(tr, 0, tq, tk, tq, qa, qBase, qStride, d, dka, kvOut, channels);
+            kernels.matMulTransposedRows(qa, qBase, qStride, d, tq, dS, 0, tk, tk, dT, 0, tk);
+            Kernels.transpose(dT, 0, tk, d, tk, dka, kvOut, channels, 1f);
         });
         return new Tensor[] {dq, dk, dv};
     }

@@ -585,14 +585,20 @@ final class VectorKernels extends Kernels {
 
     @Override
     void vecMat(float[] x, int xOff, int k, float[] m, int mOff, int ld, int n, float[] out, int outOff) {
+        oneRow(x, xOff, 1, k, m, mOff, ld, n, out, outOff);
+    }
+
+    /** {@link #vecMat} with x[xOff + t·xStep]: a row of A, or a column of a transposed A. */
+    private static void oneRow(float[] x, int xOff, int xStep, int k, float[] m, int mOff, int ld, int n,
+                               float[] out, int outOff) {
         VectorSpecies<Float> s = S;
         int l = s.length();
         int j = 0;
         // Four vectors of columns at a time: four independent FMA chains per broadcast.
         for (; j + 4 * l <= n; j += 4 * l) {
             FloatVector acc0 = FloatVector.zero(s), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-            for (int t = 0, row = mOff + j; t < k; t++, row += ld) {
-                FloatVector xt = FloatVector.broadcast(s, x[xOff + t]);
+            for (int t = 0, xi = xOff, row = mOff + j; t < k; t++, xi += xStep, row += ld) {
+                FloatVector xt = FloatVector.broadcast(s, x[xi]);
                 acc0 = FloatVector.fromArray(s, m, row).fma(xt, acc0);
                 acc1 = FloatVector.fromArray(s, m, row + l).fma(xt, acc1);
                 acc2 = FloatVector.fromArray(s, m, row + 2 * l).fma(xt, acc2);
@@ -605,15 +611,15 @@ final class VectorKernels extends Kernels {
         }
         for (; j + l <= n; j += l) {
             FloatVector acc = FloatVector.zero(s);
-            for (int t = 0, row = mOff + j; t < k; t++, row += ld) {
-                acc = FloatVector.fromArray(s, m, row).fma(FloatVector.broadcast(s, x[xOff + t]), acc);
+            for (int t = 0, xi = xOff, row = mOff + j; t < k; t++, xi += xStep, row += ld) {
+                acc = FloatVector.fromArray(s, m, row).fma(FloatVector.broadcast(s, x[xi]), acc);
             }
             acc.intoArray(out, outOff + j);
         }
         for (; j < n; j++) {
             float sum = 0;
-            for (int t = 0, row = mOff + j; t < k; t++, row += ld) {
-                sum = Math.fma(x[xOff + t], m[row], sum);
+            for (int t = 0, xi = xOff, row = mOff + j; t < k; t++, xi += xStep, row += ld) {
+                sum = Math.fma(x[xi], m[row], sum);
             }
             out[outOff + j] = sum;
         }
@@ -624,35 +630,53 @@ final class VectorKernels extends Kernels {
     @Override
     void matMulRows(float[] a, int aOff, int lda, int rows, int k, float[] b, int bOff, int ldb, int n,
                     float[] c, int cOff, int ldc) {
+        product(a, aOff, lda, 1, rows, k, b, bOff, ldb, n, c, cOff, ldc);
+    }
+
+    @Override
+    void matMulTransposedRows(float[] a, int aOff, int lda, int rows, int k, float[] b, int bOff, int ldb, int n,
+                              float[] c, int cOff, int ldc) {
+        product(a, aOff, 1, lda, rows, k, b, bOff, ldb, n, c, cOff, ldc);
+    }
+
+    /**
+     * C = A·B with A[r, t] at a[aOff + r·rowStep + t·tStep]: A row-major (tStep 1) or given as its transpose
+     * (rowStep 1: each step t broadcasts a run of A's rows side by side). Every element of C is one chain of
+     * FMAs over t from 0, whatever tile computes it, so both layouts and all tiles give the same bits.
+     * (An 8 × 2 tile for C two vectors wide — 16 accumulators as 4 × 4 — measured slower than 4 × 2 on
+     * attention's 32-wide heads, in cache and out of it.)
+     */
+    private static void product(float[] a, int aOff, int rowStep, int tStep, int rows, int k, float[] b, int bOff,
+                                int ldb, int n, float[] c, int cOff, int ldc) {
         int r = 0;
         for (; r + 4 <= rows; r += 4) {
-            fourRows(a, aOff + r * lda, lda, k, b, bOff, ldb, n, c, cOff + r * ldc, ldc);
+            fourRows(a, aOff + r * rowStep, rowStep, tStep, k, b, bOff, ldb, n, c, cOff + r * ldc, ldc);
         }
         for (; r < rows; r++) {
-            vecMat(a, aOff + r * lda, k, b, bOff, ldb, n, c, cOff + r * ldc);
+            oneRow(a, aOff + r * rowStep, tStep, k, b, bOff, ldb, n, c, cOff + r * ldc);
         }
     }
 
-    /** Four rows of C = A·B: 4 × 4-vector tiles (16 accumulators, 4 loads of B and 4 broadcasts per 16 FMAs), then 4 × 2, then 4 × 1 with a masked tail. */
-    private static void fourRows(float[] a, int aOff, int lda, int k, float[] b, int bOff, int ldb, int n,
+    /** Four rows of C = A·B (A as in {@link #product}): 4 × 4-vector tiles (16 accumulators, 4 loads of B and 4 broadcasts per 16 FMAs), then 4 × 2, then 4 × 1 with a masked tail. */
+    private static void fourRows(float[] a, int aOff, int rs, int ts, int k, float[] b, int bOff, int ldb, int n,
                                  float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
         int l = s.length();
-        int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+        int a1 = rs, a2 = 2 * rs, a3 = 3 * rs;
         int j = 0;
         for (; j + 4 * l <= n; j += 4 * l) {
             FloatVector v00 = FloatVector.zero(s), v01 = v00, v02 = v00, v03 = v00, v10 = v00, v11 = v00, v12 = v00, v13 = v00;
             FloatVector v20 = v00, v21 = v00, v22 = v00, v23 = v00, v30 = v00, v31 = v00, v32 = v00, v33 = v00;
-            for (int t = 0, bi = bOff + j; t < k; t++, bi += ldb) {
+            for (int t = 0, ai = aOff, bi = bOff + j; t < k; t++, ai += ts, bi += ldb) {
                 FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
                 FloatVector b2 = FloatVector.fromArray(s, b, bi + 2 * l), b3 = FloatVector.fromArray(s, b, bi + 3 * l);
-                FloatVector x = FloatVector.broadcast(s, a[a0 + t]);
+                FloatVector x = FloatVector.broadcast(s, a[ai]);
                 v00 = b0.fma(x, v00); v01 = b1.fma(x, v01); v02 = b2.fma(x, v02); v03 = b3.fma(x, v03);
-                x = FloatVector.broadcast(s, a[a1 + t]);
+                x = FloatVector.broadcast(s, a[ai + a1]);
                 v10 = b0.fma(x, v10); v11 = b1.fma(x, v11); v12 = b2.fma(x, v12); v13 = b3.fma(x, v13);
-                x = FloatVector.broadcast(s, a[a2 + t]);
+                x = FloatVector.broadcast(s, a[ai + a2]);
                 v20 = b0.fma(x, v20); v21 = b1.fma(x, v21); v22 = b2.fma(x, v22); v23 = b3.fma(x, v23);
-                x = FloatVector.broadcast(s, a[a3 + t]);
+                x = FloatVector.broadcast(s, a[ai + a3]);
                 v30 = b0.fma(x, v30); v31 = b1.fma(x, v31); v32 = b2.fma(x, v32); v33 = b3.fma(x, v33);
             }
             int c0 = cOff + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
@@ -661,17 +685,17 @@ final class VectorKernels extends Kernels {
             v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v22.intoArray(c, c2 + 2 * l); v23.intoArray(c, c2 + 3 * l);
             v30.intoArray(c, c3); v31.intoArray(c, c3 + l); v32.intoArray(c, c3 + 2 * l); v33.intoArray(c, c3 + 3 * l);
         }
-        if (j + 2 * l <= n) {   // two vectors left (a 32-wide head at 512 bits): 4 × 2 tile
+        if (j + 2 * l <= n) {   // two vectors left: 4 × 2 tile
             FloatVector v00 = FloatVector.zero(s), v01 = v00, v10 = v00, v11 = v00, v20 = v00, v21 = v00, v30 = v00, v31 = v00;
-            for (int t = 0, bi = bOff + j; t < k; t++, bi += ldb) {
+            for (int t = 0, ai = aOff, bi = bOff + j; t < k; t++, ai += ts, bi += ldb) {
                 FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
-                FloatVector x = FloatVector.broadcast(s, a[a0 + t]);
+                FloatVector x = FloatVector.broadcast(s, a[ai]);
                 v00 = b0.fma(x, v00); v01 = b1.fma(x, v01);
-                x = FloatVector.broadcast(s, a[a1 + t]);
+                x = FloatVector.broadcast(s, a[ai + a1]);
                 v10 = b0.fma(x, v10); v11 = b1.fma(x, v11);
-                x = FloatVector.broadcast(s, a[a2 + t]);
+                x = FloatVector.broadcast(s, a[ai + a2]);
                 v20 = b0.fma(x, v20); v21 = b1.fma(x, v21);
-                x = FloatVector.broadcast(s, a[a3 + t]);
+                x = FloatVector.broadcast(s, a[ai + a3]);
                 v30 = b0.fma(x, v30); v31 = b1.fma(x, v31);
             }
             int c0 = cOff + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
@@ -682,12 +706,12 @@ final class VectorKernels extends Kernels {
         for (; j < n; j += l) {
             VectorMask<Float> m = s.indexInRange(j, n);
             FloatVector v0 = FloatVector.zero(s), v1 = v0, v2 = v0, v3 = v0;
-            for (int t = 0, bi = bOff + j; t < k; t++, bi += ldb) {
+            for (int t = 0, ai = aOff, bi = bOff + j; t < k; t++, ai += ts, bi += ldb) {
                 FloatVector bv = FloatVector.fromArray(s, b, bi, m);
-                v0 = bv.fma(FloatVector.broadcast(s, a[a0 + t]), v0);
-                v1 = bv.fma(FloatVector.broadcast(s, a[a1 + t]), v1);
-                v2 = bv.fma(FloatVector.broadcast(s, a[a2 + t]), v2);
-                v3 = bv.fma(FloatVector.broadcast(s, a[a3 + t]), v3);
+                v0 = bv.fma(FloatVector.broadcast(s, a[ai]), v0);
+                v1 = bv.fma(FloatVector.broadcast(s, a[ai + a1]), v1);
+                v2 = bv.fma(FloatVector.broadcast(s, a[ai + a2]), v2);
+                v3 = bv.fma(FloatVector.broadcast(s, a[ai + a3]), v3);
             }
             v0.intoArray(c, cOff + j, m);
             v1.intoArray(c, cOff + ldc + j, m);

@@ -507,21 +507,23 @@ class BackwardKernelsTest {
                 }));
             }
         }
-        int batch = 2, t = 67, heads = 3, dh = 21, c = heads * dh;
-        float[] pad = new float[batch * t];
-        Arrays.fill(pad, 1f);
-        Arrays.fill(pad, t + 50, 2 * t, 0f);   // row 1: right padding
-        pad[t + 7] = 0f;                       // and a masked key inside
-        for (boolean causal : new boolean[] {false, true}) {
-            Tensor fused = random(rnd, 2, batch, t, 3 * c), dc = random(rnd, 1, batch, t, c);
-            Tensor q = fused.narrow(2, 0, c), k = fused.narrow(2, c, c), v = fused.narrow(2, 2 * c, c);
-            AttentionMask m = new AttentionMask(Tensor.of(pad, batch, t), causal);
-            Tensor probs = REFERENCE.attention(q, k, v, heads, m, 0.2f, true).probs();
-            cases.add(new Case("attention" + (causal ? " causal" : ""),
-                    be -> be.attentionBackward(dc, q, k, v, probs, heads, 0.2f)));
-            Tensor drop = Tensor.of(dropoutMask(rnd, batch * heads * t * t, 0.1f), batch, heads, t, t);
-            cases.add(new Case("attention with dropout" + (causal ? " causal" : ""),
-                    be -> be.attentionBackward(dc, q, k, v, probs, drop, heads, 0.2f)));
+        // head widths: odd (tails of the transposed products' d rows), and 32 and 16 (whole tiles at every width)
+        for (int[] shape : new int[][] {{67, 3, 21}, {41, 2, 32}, {29, 2, 16}}) {
+            int batch = 2, t = shape[0], heads = shape[1], dh = shape[2], c = heads * dh;
+            float[] pad = new float[batch * t];
+            Arrays.fill(pad, 1f);
+            Arrays.fill(pad, t + t * 3 / 4, 2 * t, 0f);   // row 1: right padding
+            pad[t + 7] = 0f;                               // and a masked key inside
+            for (boolean causal : new boolean[] {false, true}) {
+                Tensor fused = random(rnd, 2, batch, t, 3 * c), dc = random(rnd, 1, batch, t, c);
+                Tensor q = fused.narrow(2, 0, c), k = fused.narrow(2, c, c), v = fused.narrow(2, 2 * c, c);
+                AttentionMask m = new AttentionMask(Tensor.of(pad, batch, t), causal);
+                Tensor probs = REFERENCE.attention(q, k, v, heads, m, 0.2f, true).probs();
+                String name = "attention t " + t + " d " + dh + (causal ? " causal" : "");
+                cases.add(new Case(name, be -> be.attentionBackward(dc, q, k, v, probs, heads, 0.2f)));
+                Tensor drop = Tensor.of(dropoutMask(rnd, batch * heads * t * t, 0.1f), batch, heads, t, t);
+                cases.add(new Case(name + " with dropout", be -> be.attentionBackward(dc, q, k, v, probs, drop, heads, 0.2f)));
+            }
         }
         Tensor x = random(rnd, 2, 700, 389), dy = random(rnd, 1, 700, 389), gamma = random(rnd, 1, 389);
         cases.add(new Case("layerNorm", be -> {

@@ -626,7 +626,8 @@ class SimdBackendTest {
         new AttentionCase(2, 9, 9, 2, 16, true, false),
         new AttentionCase(3, 6, 6, 4, 8, true, true),
         new AttentionCase(1, 33, 33, 12, 64, false, true),
-        new AttentionCase(2, 17, 17, 2, 19, true, true)};
+        new AttentionCase(2, 17, 17, 2, 19, true, true),
+        new AttentionCase(2, 21, 21, 2, 32, true, true)};   // a 32-wide head: the context's 4 × 2 tiles at 512 bits
 
     @ParameterizedTest
     @MethodSource("backends")
