@@ -20,7 +20,8 @@ public interface CausalLM extends PreTrainedModel {
      *
      * @param inputIds      the new tokens [B, T] (the whole prompt at the first step, then one token)
      * @param attentionMask [B, past + T]: 1 for tokens, 0 for (left) padding
-     * @return [B, vocab] on the host
+     * @return [B, vocab] on the host, a tensor of its own each call: the generator hands it back to the backend
+     *         ({@link dev.jformers.core.Backend#recycle}) once read, so that decoding allocates no logits per token
      */
     Tensor nextTokenLogits(Tensor inputIds, Tensor attentionMask, KVCache cache);
 

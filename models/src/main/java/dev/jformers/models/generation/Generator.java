@@ -225,6 +225,8 @@ public final class Generator {
                     }
                     next[r] = eos != null && finished[r] ? pad : token;
                 }
+                // read: the next step's LM head output reuses this array (50 257 floats a row, not allocated every token)
+                model.backend().recycle(logits);
                 for (int r = 0; r < rows; r++) {
                     seq[r][length] = next[r];
                     mask[r][length] = 1;
@@ -283,6 +285,7 @@ public final class Generator {
                     }
                     scores[r] = s;
                 }
+                model.backend().recycle(logits);   // copied into scores: the next step's LM head output reuses its array
                 int[] source = new int[rows];
                 long[] next = new long[rows];
                 float[] nextScores = new float[rows];

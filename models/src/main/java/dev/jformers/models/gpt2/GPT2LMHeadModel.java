@@ -64,7 +64,9 @@ public final class GPT2LMHeadModel implements CausalLM {
     public Tensor nextTokenLogits(Tensor inputIds, Tensor attentionMask, Tensor positionIds, KVCache cache) {
         EncoderOutput enc = transformer.transform(inputIds, attentionMask, positionIds, cache, false, false);
         Tensor last = enc.lastHiddenState().select(1, inputIds.dim(1) - 1);                 // [B, C]
-        return Tensors.host(backend(), lmHead.forward(last));                                // [B, vocab]
+        Tensor logits = lmHead.forward(last);                                                // [B, vocab]
+        backend().recycle(enc.lastHiddenState());   // dead: the next step's ln_f reuses it
+        return Tensors.host(backend(), logits);
     }
 
     @Override
