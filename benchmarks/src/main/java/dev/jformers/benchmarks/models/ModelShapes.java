@@ -57,13 +57,17 @@ public final class ModelShapes {
     public static double gpt2WeightBytesPerToken(String weights) {
         long c = GPT2_HIDDEN;
         long perLayer = c * 3 * c + c * c + c * 4 * c + 4 * c * c;
-        double bytesPerWeight = switch (weights) {
+        return bytesPerWeight(weights) * (GPT2_LAYERS * perLayer + (long) GPT2_VOCAB * c);
+    }
+
+    /** Bytes a linear layer's weight takes as {@code jformers.cpu.weights} keeps it: f32 4, bf16 2, int8 1 + a 4-byte scale per 32. */
+    public static double bytesPerWeight(String weights) {
+        return switch (weights) {
             case "f32" -> 4;
             case "bf16" -> 2;
             case "int8" -> 1 + 4.0 / 32;
             default -> throw new IllegalArgumentException("f32, bf16 or int8, not " + weights);
         };
-        return bytesPerWeight * (GPT2_LAYERS * perLayer + (long) GPT2_VOCAB * c);
     }
 
     /** "8x128" → {8, 128}. */

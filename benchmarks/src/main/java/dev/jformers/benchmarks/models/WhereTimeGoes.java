@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Per-operation profile of a jformers forward, through {@link TimingBackend}: BERT-base, all-MiniLM-L6-v2 or
@@ -136,8 +138,8 @@ public final class WhereTimeGoes {
         double promptMs = promptWall / 1e6 / calls, stepMs = (wall - promptWall) / 1e6 / calls / steps;
         System.out.printf(Locale.ROOT, "%nPrompt pass (time to the first token, %d calls of one new token): %.2f ms; each of the %d "
                 + "one-token steps after it: %.3f ms (%s)%n%n", calls, promptMs, steps, stepMs, TimingBackend.CPU_TIME ? "CPU time" : "wall");
-        System.out.println("| backend operation (one-token steps) | calls per step | µs per step | % of a step |");
-        System.out.println("|---|---:|---:|---:|");
+        System.out.println("| backend operation (one-token steps) | calls per step | µs per step | % of a step | weights streamed, GB/s |");
+        System.out.println("|---|---:|---:|---:|---:|");
         List<String> keys = new ArrayList<>(whole.keySet());
         keys.sort((a, b) -> Double.compare(stepNanos(whole, prompt, b), stepNanos(whole, prompt, a)));
         double inside = 0;
@@ -147,12 +149,30 @@ public final class WhereTimeGoes {
             double perStep = (whole.get(k).calls() - (p == null ? 0 : p.calls())) / (double) calls / steps;
             inside += ns;
             if (perStep > 0) {
-                System.out.printf(Locale.ROOT, "| %s | %.0f | %.1f | %.1f%% |%n", k, perStep, ns / 1e3, 100 * ns / 1e6 / stepMs);
+                double gbs = weightBytes(k) * perStep / ns;
+                System.out.printf(Locale.ROOT, "| %s | %.0f | %.1f | %.1f%% | %s |%n", k, perStep, ns / 1e3, 100 * ns / 1e6 / stepMs,
+                        gbs > 0 ? String.format(Locale.ROOT, "%.1f", gbs) : "");
             }
         }
         double outside = stepMs * 1e3 - inside / 1e3;
         System.out.printf(Locale.ROOT, "| (outside backend calls: model code, views, inputs, the generator) | – | %.1f | %.1f%% |%n",
                 outside, 100 * outside / 1e3 / stepMs);
+    }
+
+    private static final Pattern GEMV = Pattern.compile("linear\\S* M×K×N (\\d+)×(\\d+)×(\\d+)");
+
+    /**
+     * Weight bytes one call of a GEMV key (M ≤ 8, TimingBackend's "linear M×K×N 1×768×2304") streams, as the weights are
+     * kept ({@code jformers.cpu.weights}); 0 for other keys. Set against the read bandwidth, they say whether each layer's
+     * GEMV streams at the machine's rate on this many threads (a 2-thread step's GEMVs against a 2-thread read).
+     */
+    static double weightBytes(String key) {
+        Matcher m = GEMV.matcher(key);
+        if (!m.find() || Integer.parseInt(m.group(1)) > 8) {
+            return 0;
+        }
+        return ModelShapes.bytesPerWeight(System.getProperty("jformers.cpu.weights", "f32"))
+                * Long.parseLong(m.group(2)) * Long.parseLong(m.group(3));
     }
 
     /** Nanoseconds of one operation key in the whole generations less those in the prompt passes. */
