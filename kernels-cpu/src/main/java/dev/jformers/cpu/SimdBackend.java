@@ -176,8 +176,20 @@ public final class SimdBackend extends CpuBackend {
     /** {@link #SIX_ROW_TILE_MAX_ROWS} for this backend; not final, for A/B benchmarks in one process. */
     int sixRowTileMaxRows = SIX_ROW_TILE_MAX_ROWS;
 
+    /**
+     * System property: {@code false} runs {@link #linearAddLayerNorm} as linear, then addLayerNorm (as before #20f), and
+     * hands attention's heads out one at a time (see {@link #attentionHeadRuns}): the former 2-thread encoder forward, for
+     * A/B runs on a quiet machine. Same bits either way.
+     */
+    public static final String FUSED_ENCODER_PROPERTY = "jformers.simd.fusedEncoder";
+
     /** {@link #linearAddLayerNorm} fused with the product (false: linear, then addLayerNorm); not final, for A/B runs in one process. */
-    boolean fuseLayerNorm = true;
+    boolean fuseLayerNorm = fusedEncoder();
+
+    /** What {@value #FUSED_ENCODER_PROPERTY} asks for: true unless it says false. */
+    static boolean fusedEncoder() {
+        return !"false".equalsIgnoreCase(System.getProperty(FUSED_ENCODER_PROPERTY, "true").trim());
+    }
 
     /**
      * Elements per call of an activation's backward loop: many calls per backward (so the loop is compiled as a
@@ -963,10 +975,10 @@ public final class SimdBackend extends CpuBackend {
     }
 
     /**
-     * Attention's (batch, head) tasks in runs of neighbours ({@link #forEachInRuns}); false: one task each, claimed in turn
-     * (the former split). Not final, for A/B runs in one process.
+     * Attention's (batch, head) tasks in runs of neighbours ({@link #forEachInRuns}); false ({@value #FUSED_ENCODER_PROPERTY}
+     * = false): one task each, claimed in turn (the former split). Not final, for A/B runs in one process.
      */
-    boolean attentionHeadRuns = true;
+    boolean attentionHeadRuns = fusedEncoder();
 
     /**
      * body(0) … body(n − 1), split between the threads when {@code parallel}: in contiguous runs, one per thread — or one

@@ -210,6 +210,33 @@ class SimdBackendTest {
                 random(rnd, 1f, 6), random(rnd, 1f, 6), 1e-5f), "a residual of another shape");
     }
 
+    /**
+     * {@value SimdBackend#FUSED_ENCODER_PROPERTY}=false (for A/B runs) restores the former 2-thread encoder path — dense,
+     * then add + LayerNorm; heads handed out one by one — with the same bits as the default.
+     */
+    @Test
+    void fusedEncoderPropertyRestoresTheFormerPathWithTheSameBits() {
+        System.setProperty(SimdBackend.FUSED_ENCODER_PROPERTY, "false");
+        SimdBackend former;
+        try {
+            former = new SimdBackend(2, 0);
+        } finally {
+            System.clearProperty(SimdBackend.FUSED_ENCODER_PROPERTY);
+        }
+        try (former; SimdBackend fused = new SimdBackend(2, 0)) {
+            assertTrue(!former.fuseLayerNorm && !former.attentionHeadRuns && fused.fuseLayerNorm && fused.attentionHeadRuns);
+            Random rnd = new Random(24);
+            Tensor x = random(rnd, 1f, 128, 96), residual = random(rnd, 1f, 128, 192), gamma = random(rnd, 1f, 192), beta = random(rnd, 1f, 192);
+            Tensor w = random(rnd, 1f, 192, 96), b = random(rnd, 1f, 192);
+            assertTrue(Arrays.equals(
+                    former.linearAddLayerNorm(x, former.prepareLinear(w, b, WeightLayout.OUT_IN), 0f, residual, gamma, beta, 1e-5f).toFloatArray(),
+                    fused.linearAddLayerNorm(x, fused.prepareLinear(w, b, WeightLayout.OUT_IN), 0f, residual, gamma, beta, 1e-5f).toFloatArray()));
+            Tensor q = random(rnd, 1f, 3, 40, 96), k = random(rnd, 1f, 3, 40, 96), v = random(rnd, 1f, 3, 40, 96);
+            assertTrue(Arrays.equals(former.attention(q, k, v, 6, AttentionMask.NONE, 0.25f, false).context().toFloatArray(),
+                    fused.attention(q, k, v, 6, AttentionMask.NONE, 0.25f, false).context().toFloatArray()));
+        }
+    }
+
     /** A tensor of bfloat16 values: {@code t}'s values rounded to bf16 (as {@link Kernels#toBf16}). */
     static Tensor bf16(Tensor t) {
         float[] v = t.toFloatArray();
