@@ -58,9 +58,9 @@ public final class TransformerBlock {
             Tensor query = qLin.forward(x), key = kLin.forward(x), value = vLin.forward(x);   // [B, T, dim]
             AttentionOutput attention = backend.attention(query, key, value, config.nHeads(), mask, scale,
                     returnProbs, attentionDropout);
-            Tensor a = saLayerNorm.forward(outLin.forward(attention.context()), x);         // LayerNorm(out + x)
+            Tensor a = saLayerNorm.forward(outLin, attention.context(), x);                // LayerNorm(out_lin(context) + x)
             Tensor h = lin1.forward(a, config.activation());                                // [B, T, hidden_dim]
-            Tensor y = outputLayerNorm.forward(dropout.forward(lin2.forward(h)), a);
+            Tensor y = outputLayerNorm.forward(lin2, dropout, h, a);                        // LayerNorm(dropout(lin2(h)) + a)
             return new AttentionOutput(scope.keep(y), scope.keep(attention.probs()));
         }
     }

@@ -36,4 +36,9 @@ public final class LayerNorm {
     public Tensor forward(Linear dense, Dropout dropout, Tensor x, Tensor residual) {
         return backend.linearAddLayerNorm(x, dense.weight(), dropout.p(), residual, weight, bias, eps);
     }
+
+    /** forward(dense(x) + residual), with no dropout between (DistilBERT's attention output): one backend call. */
+    public Tensor forward(Linear dense, Tensor x, Tensor residual) {
+        return backend.linearAddLayerNorm(x, dense.weight(), 0f, residual, weight, bias, eps);
+    }
 }
