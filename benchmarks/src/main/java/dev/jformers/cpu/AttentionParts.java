@@ -3,20 +3,21 @@ package dev.jformers.cpu;
 import dev.jformers.core.AttentionMask;
 import dev.jformers.core.Tensor;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
+
+import static dev.jformers.cpu.BackwardGemmParts.cpu;
+import static dev.jformers.cpu.BackwardGemmParts.random;
 
 /**
  * The parts of {@link SimdBackend#attention} and {@link SimdBackend#attentionBackward} at a training step's
  * shapes (default all-MiniLM-L6-v2 at b32×s128: 384 heads of 128 × 128, d = 32), each over every head, timed
  * in CPU time of the calling thread (1 thread; the honest figure on a loaded machine), round after round,
  * the minimum printed. dV and dK are timed as the backend computes them now (transposed, [d × T], then
- * copied into the head's columns) and as before (P or dS transposed first, then a product with n = d). (In package dev.jformers.cpu
- * to reach the kernels.)
+ * copied into the head's columns) and as before (P or dS transposed first, then a product with n = d).
+ * (In package dev.jformers.cpu to reach the kernels.)
  *
  * <p>Usage: {@code java --add-modules jdk.incubator.vector -cp benchmarks.jar dev.jformers.cpu.AttentionParts
  * [batch] [seq] [heads] [d] [rounds]}
@@ -24,8 +25,6 @@ import java.util.function.IntConsumer;
 public final class AttentionParts {
     private AttentionParts() {
     }
-
-    private static final ThreadMXBean BEAN = ManagementFactory.getThreadMXBean();
 
     public static void main(String[] args) {
         int batch = args.length > 0 ? Integer.parseInt(args[0]) : 32;
@@ -125,17 +124,5 @@ public final class AttentionParts {
     /** Offset of head bh's query slice in the fused [B, T, 3C] tensor. */
     private static int qkvRow(int bh, int heads, int t, int c, int d) {
         return bh / heads * t * 3 * c + bh % heads * d;
-    }
-
-    private static long cpu() {
-        return BEAN.getCurrentThreadCpuTime();
-    }
-
-    private static float[] random(SplittableRandom r, int n) {
-        float[] a = new float[n];
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (r.nextDouble() * 2 - 1);
-        }
-        return a;
     }
 }

@@ -82,11 +82,13 @@ public final class BackwardGemmParts {
         return String.format(Locale.ROOT, "%.2f (%.0f)", nanos / 1e6, flop / nanos);
     }
 
-    private static long cpu() {
+    /** CPU time of the calling thread, ns (also AttentionParts'). */
+    static long cpu() {
         return BEAN.getCurrentThreadCpuTime();
     }
 
-    private static float[] random(SplittableRandom r, int n) {
+    /** n floats uniform in [-1, 1) (also AttentionParts'). */
+    static float[] random(SplittableRandom r, int n) {
         float[] a = new float[n];
         for (int i = 0; i < n; i++) {
             a[i] = (float) (r.nextDouble() * 2 - 1);
