@@ -937,22 +937,63 @@ final class VectorKernels extends Kernels {
 
     /** Each loop does the whole vectors of x[off..off+n) in place and returns how many elements it did. */
     /**
-     * Exact GELU, {@link Kernels#gelu}: {@link Kernels#geluOfMinusAbs}'s operations lane by lane (see
-     * there for the error budget). Written out with no helper of ours but the tiny {@link #tailRow}, on
-     * purpose: C2 force-inlines the Vector API's own methods whatever the size of the loop, but a helper
-     * met past its node budget for inlining (NodeCountInliningCutoff), or compiled on its own while the loop
-     * still ran in the interpreter, stays a call — every vector crossing it boxed, 47 MB and 3.5× the time
-     * per 128 × 3072 call.
+     * Exact GELU, {@link Kernels#gelu}: {@link Kernels#geluOfMinusAbs}'s operations lane by lane (see there for the
+     * error budget), in two passes over blocks of {@value #GELU_BLOCK} elements, each pass a method of its own called
+     * through a handle that is not a constant ({@link #GELU_PASSES}, never inlined into one another): the tail
+     * polynomial H + Hl into a scratch array, then e^(−a²/2) folded in. Written as one loop (the exp, the polynomial
+     * and 11 {@link #tailRow} calls), C2 ran out of its node budget for one compilation (NodeCountInliningCutoff)
+     * before the last tailRow calls in some compilations — PrintInlining showed it for the OSR compilations of every
+     * training process — and a call that is not inlined boxes every vector crossing it. Same operations, same bits.
      */
     private static int geluLoop(float[] x, int off, int n) {
+        float[] hs = GELU_SCRATCH.get();
+        if (hs == null) {
+            hs = new float[2 * GELU_BLOCK];
+            GELU_SCRATCH.set(hs);
+        }
+        int done = 0;
+        try {
+            for (int start = 0; start < n; start += GELU_BLOCK) {   // every block but the last is whole vectors
+                int len = Math.min(GELU_BLOCK, n - start);
+                GELU_PASSES[0].invokeExact(x, off + start, hs, len);
+                done = start + (int) GELU_PASSES[1].invokeExact(x, off + start, hs, len);
+            }
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+        return done;
+    }
+
+    /** Elements per block of GELU's two passes, forward and backward: each pass's arrays stay in L1 for the next. */
+    private static final int GELU_BLOCK = 1024;
+
+    /** Each thread's H and Hl of one block of {@link #geluLoop} (no initializer: a lambda in this hidden class is avoided). */
+    private static final ThreadLocal<float[]> GELU_SCRATCH = new ThreadLocal<>();
+
+    /** {@link #geluTailLoop} and {@link #geluExpLoop}, as handles that are not constants (see {@link #ACTIVATION_LOOPS}). */
+    private static final MethodHandle[] GELU_PASSES = {
+        staticLoop("geluTailLoop", MethodType.methodType(void.class, float[].class, int.class, float[].class, int.class)),
+        staticLoop("geluExpLoop", MethodType.methodType(int.class, float[].class, int.class, float[].class, int.class))};
+
+    /** A static method of this (hidden) class as a method handle. */
+    private static MethodHandle staticLoop(String name, MethodType type) {
+        MethodHandles.Lookup lookup = MethodHandles.lookup();   // this hidden class's, as in loops()
+        try {
+            return lookup.findStatic(lookup.lookupClass(), name, type);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("no " + name + " in " + lookup.lookupClass(), e);
+        }
+    }
+
+    /** H(a) into hs[i], its low part Hl into hs[GELU_BLOCK + i], each lane with its interval's coefficients (whole vectors). */
+    private static void geluTailLoop(float[] x, int off, float[] hs, int n) {
         VectorSpecies<Float> s = S;
-        int i = 0;
-        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
-            FloatVector v = FloatVector.fromArray(s, x, off + i);
-            FloatVector a = v.abs();
+        for (int i = 0, bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector a = FloatVector.fromArray(s, x, off + i).abs();
             a = a.blend(GELU_TAIL_MAX, a.compare(VectorOperators.GT, GELU_TAIL_MAX));
             IntVector interval = ((IntVector) a.reinterpretAsInts()).lanewise(VectorOperators.LSHR, 23).sub(124).max(0);
-            // H(a) + Hl, each lane with its interval's coefficients
             FloatVector d = a.sub(tailRow(interval, TAIL_CENTRE));
             FloatVector q = tailRow(interval, 0);
             for (int row = 1; row < TAIL_DEGREE; row++) {
@@ -960,8 +1001,22 @@ final class VectorKernels extends Kernels {
             }
             FloatVector c0 = tailRow(interval, TAIL_C0);
             FloatVector sv = d.mul(q), sl = d.fma(q, sv.neg());
-            FloatVector h = c0.add(sv), hl = c0.sub(h).add(sv).add(sl.add(tailRow(interval, TAIL_C0_LO)));
-            // e^(−a²/2) = 2^n·e^(rh + rl), folded into H: H + (H·rh + (H·(rl + r²·p(r)) + Hl))
+            FloatVector h = c0.add(sv);
+            h.intoArray(hs, i);
+            c0.sub(h).add(sv).add(sl.add(tailRow(interval, TAIL_C0_LO))).intoArray(hs, GELU_BLOCK + i);
+        }
+    }
+
+    /** GELU in place from x and {@link #geluTailLoop}'s H, Hl: e^(−a²/2) = 2^n·e^(rh + rl) folded into H (whole vectors). */
+    private static int geluExpLoop(float[] x, int off, float[] hs, int n) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector v = FloatVector.fromArray(s, x, off + i);
+            FloatVector a = v.abs();
+            a = a.blend(GELU_TAIL_MAX, a.compare(VectorOperators.GT, GELU_TAIL_MAX));
+            FloatVector h = FloatVector.fromArray(s, hs, i), hl = FloatVector.fromArray(s, hs, GELU_BLOCK + i);
+            // H + (H·rh + (H·(rl + r²·p(r)) + Hl))
             FloatVector aa = a.mul(a), hi = aa.mul(-0.5f), lo = a.fma(a, aa.neg()).mul(-0.5f);
             FloatVector k = hi.fma(LOG2E, ROUNDER);
             FloatVector nn = k.sub(ROUNDER);
@@ -1088,17 +1143,41 @@ final class VectorKernels extends Kernels {
     }
 
     /**
-     * Φ(x) + x·φ(x) ({@link Kernels#derivative}): the Gaussian and Φ from the forward's table
-     * ({@link Kernels#gaussian}, {@link Kernels#normalCdf}), written out for the reason given at {@link #geluLoop}.
+     * Φ(x) + x·φ(x) ({@link Kernels#derivative}) in two passes over the chunk, each a method of its own called through
+     * {@link #GELU_BACKWARD_PASSES} (never inlined into one another): first the Gaussian g = e^(−a²/2) into dx, then
+     * Φ from the forward's table and g, times dy, over it — {@link Kernels#gaussian} and {@link Kernels#normalCdf}'s
+     * operations, so the same bits as one pass. Written as one loop it boxed its vectors in some processes (453 MB of
+     * garbage and 5–12× the time per MiniLM step): C2's budget for one compilation ran out part-way through, and
+     * whether it did depended on the profile that process happened to collect (docs/benchmarks-models.md).
      */
     private static int geluBackwardLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
+        int done = 0;
+        try {
+            for (int start = 0; start < n; start += GELU_BLOCK) {   // every block but the last is whole vectors
+                int len = Math.min(GELU_BLOCK, n - start);
+                GELU_BACKWARD_PASSES[0].invokeExact(x, xOff + start, dx, dxOff + start, len);
+                done = start + (int) GELU_BACKWARD_PASSES[1].invokeExact(dy, dyOff + start, x, xOff + start, dx, dxOff + start, len);
+            }
+            return done;
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@link #geluGaussianLoop} and {@link #geluCdfLoop}, as handles that are not constants (see {@link #ACTIVATION_LOOPS}). */
+    private static final MethodHandle[] GELU_BACKWARD_PASSES = {
+        staticLoop("geluGaussianLoop", MethodType.methodType(void.class, float[].class, int.class, float[].class, int.class, int.class)),
+        staticLoop("geluCdfLoop", MethodType.methodType(int.class, float[].class, int.class, float[].class, int.class,
+                float[].class, int.class, int.class))};
+
+    /** g[gOff + i] = e^(−a²/2), a = min(|x|, GELU_TAIL_MAX), 0 past GELU_FLUSH ({@link Kernels#gaussian}), whole vectors. */
+    private static void geluGaussianLoop(float[] x, int xOff, float[] g, int gOff, int n) {
         VectorSpecies<Float> s = S;
-        int i = 0;
-        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
-            FloatVector v = FloatVector.fromArray(s, x, xOff + i);
-            FloatVector a = v.abs();
+        for (int i = 0, bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector a = FloatVector.fromArray(s, x, xOff + i).abs();
             a = a.blend(GELU_TAIL_MAX, a.compare(VectorOperators.GT, GELU_TAIL_MAX));
-            // g = e^(−a²/2)
             FloatVector aa = a.mul(a), hi = aa.mul(-0.5f), lo = a.fma(a, aa.neg()).mul(-0.5f);
             FloatVector k = hi.fma(LOG2E, ROUNDER);
             FloatVector nn = k.sub(ROUNDER);
@@ -1109,9 +1188,22 @@ final class VectorKernels extends Kernels {
             }
             FloatVector twoToN = ((IntVector) k.reinterpretAsInts()).add(127 - ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23)
                     .reinterpretAsFloats();
-            FloatVector g = p.fma(r.mul(r), r).add(1f).mul(twoToN);
-            g = g.blend(0f, a.compare(VectorOperators.GT, GELU_FLUSH));
-            // Φ(−a) = (H(a)/a)·g
+            p.fma(r.mul(r), r).add(1f).mul(twoToN).blend(0f, a.compare(VectorOperators.GT, GELU_FLUSH)).intoArray(g, gOff + i);
+        }
+    }
+
+    /**
+     * dx = dy·(Φ(x) + x·g) over the g that {@link #geluGaussianLoop} left in dx: Φ(−a) = (H(a)/a)·g
+     * ({@link Kernels#normalCdf}), whole vectors; returns how many elements it did.
+     */
+    private static int geluCdfLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
+        VectorSpecies<Float> s = S;
+        int i = 0;
+        for (int bound = s.loopBound(n); i < bound; i += s.length()) {
+            FloatVector v = FloatVector.fromArray(s, x, xOff + i);
+            FloatVector a = v.abs();
+            a = a.blend(GELU_TAIL_MAX, a.compare(VectorOperators.GT, GELU_TAIL_MAX));
+            FloatVector g = FloatVector.fromArray(s, dx, dxOff + i);
             IntVector interval = ((IntVector) a.reinterpretAsInts()).lanewise(VectorOperators.LSHR, 23).sub(124).max(0);
             FloatVector d = a.sub(tailRow(interval, TAIL_CENTRE));
             FloatVector q = tailRow(interval, 0);
@@ -1331,9 +1423,9 @@ final class VectorKernels extends Kernels {
      * Row {@code row} of {@link Kernels#GELU_TAIL}, the entry of each lane's interval: a lane permutation over a
      * vector of the row (two vectors where a vector has fewer lanes than the table has binades). Kept at most
      * 35 bytes of bytecode (27; the two-vector case in a method of its own), so that C2 inlines it even where it
-     * does not count the call site hot (MaxInlineSize): at 36 bytes PrintInlining showed "callee is too large" for it.
-     * That was not the whole story: GELU's backward still runs boxed in some training processes (75 MB of garbage and
-     * 5× the time a call; timing-dependent, see docs/benchmarks-models.md) — cause not found yet.
+     * does not count the call site hot (MaxInlineSize). It is inlined only while the compilation is under C2's node
+     * budget (NodeCountInliningCutoff): the loops that call it are kept short for that ({@link #geluLoop}); a call
+     * that is not inlined boxes the interval and the row, 192 bytes a vector.
      */
     private static FloatVector tailRow(IntVector interval, int row) {
         return WIDE_TABLE ? interval.selectFrom(TAIL_ROWS[row]).reinterpretAsFloats() : tailRowOfTwo(interval, row);

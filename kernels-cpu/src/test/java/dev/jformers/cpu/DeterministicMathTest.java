@@ -226,6 +226,13 @@ class DeterministicMathTest {
                             k.bits() + " bits, " + act + "(" + x[i] + ")");
                 }
             }
+            float[] ones = new float[x.length], dx = new float[x.length];
+            java.util.Arrays.fill(ones, 1f);
+            k.activationBackward(ones, 0, x, 0, dx, 0, x.length, Activation.GELU);   // two passes, blocks and a tail
+            for (int i = 0; i < x.length; i++) {
+                assertEquals(Float.floatToIntBits(Kernels.derivative(x[i], Activation.GELU)), Float.floatToIntBits(dx[i]),
+                        k.bits() + " bits, GELU'(" + x[i] + ")");
+            }
         }
     }
 
