@@ -192,8 +192,10 @@ public final class SimdBackend extends CpuBackend {
     }
 
     /**
-     * Elements per call of an activation's backward loop: many calls per backward (so the loop is compiled as a
-     * method, see {@link #activationBackward}), each long enough to stream (4096 measured 15% slower, 64 Ki 4%).
+     * Elements per call of an activation's backward kernel, so that a thread's share (millions of elements) is not
+     * one call: a loop that runs that long is compiled on-stack (OSR) while the call is still running, a second
+     * compilation of its own. (This did not cause GELU's backward to box its vectors in some processes, as was once
+     * thought: that was C2's node budget, see VectorKernels.geluLoop.)
      */
     static final int BACKWARD_CHUNK = 1 << 16;
 
@@ -312,25 +314,60 @@ public final class SimdBackend extends CpuBackend {
     // ---------------------------------------------------------------- recycled outputs
 
     /**
-     * Arrays handed back through {@link #recycle}, by length, shared by this backend's callers (a pop
-     * hands an array to exactly one of them): the next output of that length reuses one instead of
-     * allocating. Bounded, so that a backend keeps at most {@value #RECYCLED_PER_LENGTH} arrays per
-     * length and {@value #RECYCLED_FLOATS} floats (256 MB) in all, however many threads use it.
+     * Arrays handed back through {@link #recycle}, shared by this backend's callers (a pop hands an array to exactly
+     * one of them): the next output reuses one instead of allocating. Binned by size ({@link #binOf}: exact lengths
+     * up to {@value #EXACT_LENGTHS} floats, above that 8 bins per power of two), and an output takes the smallest
+     * waiting array of its length up to about twice it: the Trainer pads each batch to its longest row, so a step's
+     * shapes change from batch to batch, and an exact-length pool would serve none of a new shape. An output in a
+     * longer array is a view of its first floats whose segment is exactly as long ({@link HostTensors#wholeArray} tells
+     * it from a narrowed view). Bounded: at most {@value #RECYCLED_PER_LENGTH} arrays per bin and
+     * {@value #RECYCLED_FLOATS} floats (256 MB) in all, however many threads use it; past the bound the arrays of
+     * the bins used longest ago go first (stale shapes), then the newcomer is dropped.
      */
-    private final Map<Integer, ConcurrentLinkedDeque<float[]>> recycled = new ConcurrentHashMap<>();
+    private final Map<Integer, Bin> recycled = new ConcurrentHashMap<>();
     private final AtomicLong recycledFloats = new AtomicLong();
+    /** Counts takes and hand-backs: a bin's {@link Bin#lastUsed} on this clock says how stale its arrays are. */
+    private final AtomicLong clock = new AtomicLong();
+
+    /** The waiting arrays of one bin, newest first, and when the bin last served or took one. */
+    private static final class Bin {
+        final ConcurrentLinkedDeque<float[]> arrays = new ConcurrentLinkedDeque<>();
+        volatile long lastUsed;
+    }
 
     static final int RECYCLED_PER_LENGTH = 16;   // a scope hands back a whole block's outputs at once
     static final long RECYCLED_FLOATS = 64L << 20;
+    /** Arrays up to this many floats are binned by their exact length (small ones: rounding would gain nothing). */
+    static final int EXACT_LENGTHS = 4096;
+
+    /** The bin of an array of n floats: n itself up to {@value #EXACT_LENGTHS}, else n rounded down to 1/8 of its power of two. */
+    static int binOf(int n) {
+        if (n <= EXACT_LENGTHS) {
+            return n;
+        }
+        int step = Integer.highestOneBit(n) >>> 3;
+        return n - n % step;
+    }
+
+    /** The bin after {@code bin} (a value of {@link #binOf}): every array in it is longer than any in {@code bin}. */
+    private static int nextBin(int bin) {
+        return bin < EXACT_LENGTHS ? bin + 1 : bin + (Integer.highestOneBit(bin) >>> 3);
+    }
+
+    /** Tensor of {@code shape} over the first n floats of {@code a} (all of it when it is that long). */
+    private static Tensor wrapFirst(float[] a, int n, int... shape) {
+        MemorySegment all = MemorySegment.ofArray(a);
+        return Tensor.wrap(a.length == n ? all : all.asSlice(0, (long) n * Float.BYTES), DType.F32, shape);
+    }
 
     /**
-     * An F32 output tensor in a float[] of its own, recycled when one of its length is available. Its
-     * contents are NOT zeroed: every op that takes one writes all of it.
+     * An F32 output tensor in a float[] of its own, recycled when one of its length (or up to about twice it) is
+     * available. Its contents are NOT zeroed: every op that takes one writes all of it.
      */
     private Tensor output(int... shape) {
         int n = HostTensors.arrayLength(shape);
-        float[] a = n > 0 ? takeRecycled(n) : null;
-        Tensor t = a == null ? HostTensors.newF32(shape) : Tensor.wrap(MemorySegment.ofArray(a), DType.F32, shape);
+        float[] a = n > 0 ? takeRecycled(n, false) : null;
+        Tensor t = a == null ? HostTensors.newF32(shape) : wrapFirst(a, n, shape);
         OutputScope scope = scopes.get().peek();
         if (scope != null) {
             scope.made.add(t.floatArray());
@@ -339,8 +376,9 @@ public final class SimdBackend extends CpuBackend {
     }
 
     /**
-     * A zero-filled tensor, in a recycled array when one of its length is waiting (attention's probabilities, the
-     * autograd's gradients). Unlike an operation's output it belongs to no scope: the caller decides its life.
+     * A zero-filled tensor, in a recycled array when one of its length (or up to about twice it) is waiting
+     * (attention's probabilities, the autograd's gradients). Unlike an operation's output it belongs to no scope:
+     * the caller decides its life.
      */
     @Override
     public Tensor zeros(int... shape) {
@@ -348,27 +386,48 @@ public final class SimdBackend extends CpuBackend {
         for (int d : shape) {
             n *= d;
         }
-        float[] a = n > 0 && n <= Integer.MAX_VALUE - 16 ? takeRecycled((int) n) : null;
+        float[] a = n > 0 && n <= Integer.MAX_VALUE - 16 ? takeRecycled((int) n, false) : null;
         if (a == null) {
             return super.zeros(shape);   // checks the shape
         }
-        Arrays.fill(a, 0f);
-        return Tensor.wrap(MemorySegment.ofArray(a), DType.F32, shape);
+        Arrays.fill(a, 0, (int) n, 0f);
+        return wrapFirst(a, (int) n, shape);
     }
 
-    /** A recycled array of exactly n floats (contents undefined), or null when none is waiting. */
-    private float[] takeRecycled(int n) {
-        ConcurrentLinkedDeque<float[]> q = recycled.get(n);
-        float[] a = q == null ? null : q.pollFirst();
-        if (a != null) {
-            recycledFloats.addAndGet(-a.length);
+    /**
+     * A recycled array of n floats (contents undefined) — exactly n, or when {@code exact} is false the shortest
+     * waiting one of n up to about 2n — or null when none is waiting.
+     */
+    private float[] takeRecycled(int n, boolean exact) {
+        int first = binOf(n), last = exact ? first : binOf(2 * Math.min(n, Integer.MAX_VALUE / 2));
+        for (int bin = first; bin <= last && bin > 0; bin = nextBin(bin)) {
+            Bin b = recycled.get(bin);
+            if (b == null) {
+                continue;
+            }
+            float[] a = null;
+            if (bin >= n && !exact) {   // every array of this bin is long enough
+                a = b.arrays.pollFirst();
+            } else {   // the first bin holds lengths from bin on: look for one that fits
+                for (float[] c : b.arrays) {
+                    if ((exact ? c.length == n : c.length >= n) && b.arrays.removeFirstOccurrence(c)) {
+                        a = c;
+                        break;
+                    }
+                }
+            }
+            if (a != null) {
+                recycledFloats.addAndGet(-a.length);
+                b.lastUsed = clock.incrementAndGet();
+                return a;
+            }
         }
-        return a;
+        return null;
     }
 
-    /** Scratch of n floats for the length of one operation (contents undefined): hand it back with {@link #recycle(float[])}. */
+    /** Scratch of exactly n floats for the length of one operation (contents undefined): hand it back with {@link #recycle(float[])}. */
     private float[] scratchArray(int n) {
-        float[] a = takeRecycled(n);
+        float[] a = takeRecycled(n, true);
         return a != null ? a : new float[n];
     }
 
@@ -431,32 +490,51 @@ public final class SimdBackend extends CpuBackend {
     /** The bound on recycled floats: {@value #RECYCLED_FLOATS}, or what {@link #recycleCapacity} raised it to. */
     private volatile long recycleCapacity = RECYCLED_FLOATS;
 
-    /** Raised for training (no bound per length then: one length may be most of a forward's activations). */
+    /** Raised for training (no bound per bin then: one length may be most of a forward's activations). */
     @Override
     public void recycleCapacity(long floats) {
         recycleCapacity = Math.max(RECYCLED_FLOATS, floats);
-        for (ConcurrentLinkedDeque<float[]> q : recycled.values()) {   // over a lowered bound: let the excess go
-            float[] a;
-            while (recycledFloats.get() > recycleCapacity && (a = q.pollLast()) != null) {
-                recycledFloats.addAndGet(-a.length);
-            }
-        }
+        evictStale(null, recycleCapacity);   // over a lowered bound: let the excess go, stalest first
     }
 
     private void recycle(float[] a) {
         if (a == null || a.length == 0) {
             return;
         }
-        ConcurrentLinkedDeque<float[]> q = recycled.computeIfAbsent(a.length, len -> new ConcurrentLinkedDeque<>());
+        Bin bin = recycled.computeIfAbsent(binOf(a.length), len -> new Bin());
         long capacity = recycleCapacity;
-        if ((capacity == RECYCLED_FLOATS && q.size() >= RECYCLED_PER_LENGTH) || q.contains(a)) {
+        if ((capacity == RECYCLED_FLOATS && bin.arrays.size() >= RECYCLED_PER_LENGTH) || bin.arrays.contains(a)) {
             return;
         }
-        if (recycledFloats.addAndGet(a.length) > capacity) {
+        bin.lastUsed = clock.incrementAndGet();
+        if (recycledFloats.addAndGet(a.length) > capacity && !evictStale(bin, capacity)) {
             recycledFloats.addAndGet(-a.length);
             return;
         }
-        q.addFirst(a);
+        bin.arrays.addFirst(a);
+    }
+
+    /**
+     * Lets go of waiting arrays, those of the bin used longest ago first (never {@code keep}'s), until the pool holds
+     * at most {@code capacity} floats; false when only {@code keep}'s arrays are left and it still holds more.
+     */
+    private boolean evictStale(Bin keep, long capacity) {
+        while (recycledFloats.get() > capacity) {
+            Bin stalest = null;
+            for (Bin b : recycled.values()) {
+                if (b != keep && !b.arrays.isEmpty() && (stalest == null || b.lastUsed < stalest.lastUsed)) {
+                    stalest = b;
+                }
+            }
+            if (stalest == null) {
+                return false;
+            }
+            float[] old = stalest.arrays.pollLast();
+            if (old != null) {
+                recycledFloats.addAndGet(-old.length);
+            }
+        }
+        return true;
     }
 
     // ---------------------------------------------------------------- linear and matmul
@@ -1219,9 +1297,7 @@ public final class SimdBackend extends CpuBackend {
         Tensor dx = output(x.shape());
         float[] g = gc.floatArray(), xs = xc.floatArray(), out = dx.floatArray();
         int gOff = (int) gc.arrayOffset(), xOff = (int) xc.arrayOffset();
-        // In calls of BACKWARD_CHUNK elements, so that the loop is compiled as a method early. Meant against the loop
-        // running with its vectors boxed in a MiniLM training step (GELU 4096 × 1536: 30 ms and 75 MB of garbage a
-        // call, against 5.5 ms unboxed) — it did not cure that: some processes still box (docs/benchmarks-models.md).
+        // in calls of BACKWARD_CHUNK elements (see there)
         forChunks(xc.numel(), PARALLEL_THRESHOLD, (start, len) -> {
             for (long i = start, end = start + len; i < end; i += BACKWARD_CHUNK) {
                 int n = (int) Math.min(BACKWARD_CHUNK, end - i);

@@ -26,6 +26,7 @@ import java.util.Random;
 
 import static dev.jformers.cpu.TestTensors.assertClose;
 import static dev.jformers.cpu.TestTensors.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -536,6 +537,41 @@ class SimdBackendTest {
         Tensor y = simd.linear(x, packed);
         simd.recycle(y.narrow(1, 1, 3));   // a view: not taken
         assertNotSame(y.floatArray(), simd.linear(x, packed).floatArray());
+    }
+
+    /** The Trainer's batches change length: an output takes a longer recycled array (up to about twice) as a view of its start. */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void anOutputOfAnotherLengthReusesALongerRecycledArray(SimdBackend shared) {
+        try (SimdBackend simd = new SimdBackend(shared.threads(), shared.vectorBits())) {   // an empty pool
+            Random rnd = new Random(15);
+            int c = 64;
+            Tensor w = random(rnd, 1f, c, c), bias = random(rnd, 1f, c), g = random(rnd, 1f, c), b = random(rnd, 1f, c);
+            LinearWeight ref = REFERENCE.prepareLinear(w, bias, WeightLayout.OUT_IN);
+            LinearWeight packed = simd.prepareLinear(w, bias, WeightLayout.OUT_IN);
+            Tensor big = simd.linear(random(rnd, 1f, 2, 100, c), packed);   // 12,800 floats
+            float[] array = big.floatArray();
+            Arrays.fill(array, Float.NaN);   // garbage that the shorter output must not show
+            simd.recycle(big);
+
+            Tensor x = random(rnd, 1f, 2, 77, c);   // 9,856 floats
+            Tensor y = simd.linear(x, packed);
+            assertSame(array, y.floatArray(), "the shorter output takes the longer array");
+            assertEquals(2L * 77 * c * Float.BYTES, y.segment().byteSize(), "its segment is as long as the tensor");
+            assertClose(REFERENCE.linear(x, ref), y, 1e-5, 1e-5, "linear into a longer recycled array");
+            assertClose(REFERENCE.layerNorm(REFERENCE.linear(x, ref), g, b, 1e-5f), simd.layerNorm(y, g, b, 1e-5f), 1e-5, 1e-4,
+                    "an op reading that output");
+
+            simd.recycle(y.narrow(1, 0, 10));   // a view of its first rows is not all of it: not taken
+            assertNotSame(array, simd.zeros(2, 77, c).floatArray());
+            simd.recycle(y.reshape(-1, c));     // all of it, reshaped: taken
+            Tensor z = simd.zeros(2, 60, c);    // 7,680 floats, zeroed
+            assertSame(array, z.floatArray());
+            assertArrayEquals(new float[2 * 60 * c], z.toFloatArray());
+            simd.recycle(z);
+            assertNotSame(array, simd.zeros(2, 40, c).floatArray(), "an array over about twice as long is not taken");
+            assertSame(array, simd.zeros(2, 100, c).floatArray(), "but serves its own length again");
+        }
     }
 
     @ParameterizedTest

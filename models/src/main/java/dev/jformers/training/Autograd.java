@@ -68,9 +68,10 @@ public final class Autograd implements Backend, ParameterRegistry {
 
     /**
      * One recorded operation: the tensor it made, what else it made that only its backward reads (attention's
-     * probabilities; may be null), and the function that passes its output's gradient on to its inputs.
+     * probabilities, a dropout mask; entries may be null), and the function that passes its output's gradient on
+     * to its inputs.
      */
-    private record Step(Tensor output, Tensor internal, Runnable backward) {
+    private record Step(Tensor output, Tensor[] internals, Runnable backward) {
     }
 
     /**
@@ -137,10 +138,14 @@ public final class Autograd implements Backend, ParameterRegistry {
             long floats = 0;
             Set<float[]> seen = Collections.newSetFromMap(new IdentityHashMap<>());
             for (Step step : tape) {
-                for (Tensor t : new Tensor[] {step.output(), step.internal()}) {
+                for (Tensor t : step.internals()) {
                     if (t != null && t.floatArray() != null && seen.add(t.floatArray())) {
                         floats += t.floatArray().length;
                     }
+                }
+                Tensor t = step.output();
+                if (t != null && t.floatArray() != null && seen.add(t.floatArray())) {
+                    floats += t.floatArray().length;
                 }
             }
             inner.recycleCapacity(floats + floats / 4);
@@ -151,7 +156,9 @@ public final class Autograd implements Backend, ParameterRegistry {
             release(step.output());
             if (keptAfterBackward != null) {
                 releaseActivation(step.output(), released);
-                releaseActivation(step.internal(), released);
+                for (Tensor t : step.internals()) {
+                    releaseActivation(t, released);
+                }
             }
         }
         tape.clear();
@@ -264,9 +271,8 @@ public final class Autograd implements Backend, ParameterRegistry {
      */
     private void addToGradient(Tensor t, Tensor d) {
         float[] array = t.floatArray(), fresh = d == null ? null : d.floatArray();
-        if (array != null && fresh != null && fresh.length == array.length && !gradients.containsKey(array)
-                && t.arrayOffset() == 0 && d.arrayOffset() == 0 && t.numel() == array.length && t.isContiguous()
-                && d.isContiguous()) {
+        if (array != null && fresh != null && !gradients.containsKey(array) && wholeArray(t) && wholeArray(d)
+                && t.numel() == d.numel()) {
             gradients.put(array, fresh);
             return;
         }
@@ -293,17 +299,22 @@ public final class Autograd implements Backend, ParameterRegistry {
      */
     private void passGradient(Tensor y, Tensor x) {
         float[] from = y.floatArray(), to = x.floatArray();
-        if (from != null && to != null && from.length == to.length && gradients.containsKey(from)
-                && !gradients.containsKey(to) && !parametersOfArray.containsKey(to) && !parametersOfArray.containsKey(from)
-                && wholeArray(y) && wholeArray(x)) {
+        if (from != null && to != null && gradients.containsKey(from) && !gradients.containsKey(to)
+                && !parametersOfArray.containsKey(to) && !parametersOfArray.containsKey(from)
+                && wholeArray(y) && wholeArray(x) && y.numel() == x.numel()) {
             gradients.put(to, gradients.remove(from));
             return;
         }
         addToGradientCopy(x, gradientOf(y));
     }
 
+    /**
+     * Whether t is all that its storage holds: contiguous from element 0 of its array and as long as its segment (the
+     * whole array, or the first floats of a longer recycled array the backend gave it). Every other tensor over that
+     * array is then a view of t's elements, so a gradient array laid out like t serves them all.
+     */
     private static boolean wholeArray(Tensor t) {
-        return t.arrayOffset() == 0 && t.numel() == t.floatArray().length && t.isContiguous();
+        return t.arrayOffset() == 0 && t.isContiguous() && t.numel() * Float.BYTES == t.segment().byteSize();
     }
 
     /** A zeroed gradient array laid out like {@code array}: a parameter's from the last step, else the backend's. */
@@ -313,8 +324,9 @@ public final class Autograd implements Backend, ParameterRegistry {
             java.util.Arrays.fill(g, 0f);
             return g;
         }
-        g = inner.zeros(array.length).floatArray();   // the SIMD backend hands out a recycled array when one fits
-        return g != null && g.length == array.length ? g : new float[array.length];
+        Tensor z = inner.zeros(array.length);   // the SIMD backend hands out a recycled array when one fits
+        g = z.floatArray();   // maybe longer than asked for: its first array.length floats are zeroed, the rest unused
+        return g != null && z.arrayOffset() == 0 ? g : new float[array.length];
     }
 
     /** The gradient view of a weight to accumulate into, or null when it is frozen (or not a parameter). */
@@ -332,13 +344,13 @@ public final class Autograd implements Backend, ParameterRegistry {
 
     /** Records the backward of the operation that made {@code output} (while training). */
     private void record(Tensor output, Runnable backward) {
-        record(output, null, backward);
+        record(output, new Tensor[0], backward);
     }
 
-    /** {@link #record}, with a tensor besides the output that only this backward reads. */
-    private void record(Tensor output, Tensor internal, Runnable backward) {
+    /** {@link #record}, with tensors besides the output that only this backward reads (handed back after it). */
+    private void record(Tensor output, Tensor[] internals, Runnable backward) {
         if (training) {
-            tape.add(new Step(output, internal, backward));
+            tape.add(new Step(output, internals, backward));
         }
     }
 
@@ -626,7 +638,7 @@ public final class Autograd implements Backend, ParameterRegistry {
     public AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale,
                                      boolean returnProbs) {
         AttentionOutput out = inner.attention(q, k, v, heads, mask, scale, returnProbs || training);
-        record(out.context(), returnProbs ? null : out.probs(), () -> {
+        record(out.context(), new Tensor[] {returnProbs ? null : out.probs()}, () -> {
             Tensor dContext = gradientOf(out.context());
             if (dContext != null) {
                 Tensor[] d = inner.attentionBackward(dContext, q, k, v, out.probs(), heads, scale);
@@ -666,23 +678,40 @@ public final class Autograd implements Backend, ParameterRegistry {
         return y;
     }
 
-    /** In training: x times a mask that keeps each element with probability 1 − p, scaled by 1/(1 − p). */
+    /**
+     * In training: x times a mask that keeps each element with probability 1 − p, scaled by 1/(1 − p). Backward:
+     * dx = dy·mask (the mask is a constant: it takes no gradient, and its array goes back after this step's backward).
+     */
     @Override
     public Tensor dropout(Tensor x, float p) {
         if (!training || p <= 0) {
             return x;
         }
-        return multiply(x, dropoutMask(x, p));
+        Tensor mask = dropoutMask(x, p);
+        Tensor y = inner.multiply(x, mask);
+        record(y, new Tensor[] {mask}, () -> {
+            Tensor dy = gradientOf(y);
+            if (dy != null) {
+                addToGradient(x, inner.multiply(dy, mask));
+            }
+        });
+        return y;
     }
 
-    /** A mask shaped like {@code like}: 0 with probability p, else 1/(1 − p). */
+    /** A mask shaped like {@code like}: 0 with probability p, else 1/(1 − p); in a recycled array when one fits. */
     private Tensor dropoutMask(Tensor like, float p) {
-        float[] mask = new float[Math.toIntExact(like.numel())];
-        float keep = p >= 1 ? 0 : 1 / (1 - p);
-        for (int i = 0; i < mask.length; i++) {
-            mask[i] = random.nextFloat() < p ? 0 : keep;
+        Tensor mask = inner.zeros(like.shape());
+        float[] m = mask.floatArray();
+        if (m == null || !mask.isContiguous()) {   // not a heap array (a huge one): fill a copy
+            m = new float[Math.toIntExact(like.numel())];
+            mask = null;
         }
-        return Tensor.of(mask, like.shape());
+        int off = mask == null ? 0 : (int) mask.arrayOffset(), n = Math.toIntExact(like.numel());
+        float keep = p >= 1 ? 0 : 1 / (1 - p);
+        for (int i = 0; i < n; i++) {
+            m[off + i] = random.nextFloat() < p ? 0 : keep;
+        }
+        return mask != null ? mask : Tensor.of(m, like.shape());
     }
 
     /**
@@ -696,12 +725,21 @@ public final class Autograd implements Backend, ParameterRegistry {
         if (!training || dropout <= 0) {
             return attention(q, k, v, heads, mask, scale, returnProbs);
         }
-        Tensor probs = inner.attention(q, k, v, heads, mask, scale, true).probs();        // [B, h, Tq, Tk]
+        AttentionOutput undropped = inner.attention(q, k, v, heads, mask, scale, true);
+        inner.recycle(undropped.context());                                               // not used: P is
+        Tensor probs = undropped.probs();                                                 // [B, h, Tq, Tk]
         Tensor keep = dropoutMask(probs, dropout);
         Tensor dropped = inner.multiply(probs, keep);
         Tensor vHeads = splitHeads(v, heads);                                             // [B, h, Tk, d]
-        Tensor context = mergeHeads(inner.matmul(dropped, vHeads));                       // [B, Tq, C]
-        record(context, () -> {
+        Tensor perHead = inner.matmul(dropped, vHeads);                                   // [B, h, Tq, d]
+        Tensor context = mergeHeads(perHead);                                             // [B, Tq, C]
+        if (context.floatArray() != perHead.floatArray()) {   // (a permute that stays contiguous keeps the array)
+            inner.recycle(perHead);   // read by nothing else: the backward works from probs and keep
+        }
+        if (!returnProbs) {
+            inner.recycle(dropped);
+        }
+        record(context, new Tensor[] {probs, keep}, () -> {
             Tensor dContext = gradientOf(context);
             if (dContext != null) {   // the fused backward, told the mask: dV = P′ᵀ·dC, dP = (dC·Vᵀ)·mask, …
                 Tensor[] d = inner.attentionBackward(dContext, q, k, v, probs, keep, heads, scale);
