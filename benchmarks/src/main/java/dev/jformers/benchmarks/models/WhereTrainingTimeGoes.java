@@ -9,6 +9,9 @@ import dev.jformers.training.TrainableModel;
 
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +28,13 @@ import java.util.SplittableRandom;
  *
  * <p>Usage: {@code java --add-modules jdk.incubator.vector -cp benchmarks.jar
  * dev.jformers.benchmarks.models.WhereTrainingTimeGoes [minilm-32x128|bert-8x128] [threads] [steps]}
+ *
+ * <p>As the Trainer's batches: {@code -Djformers.bench.lengths=128,77,101,...} gives the steps (warm-up included)
+ * these sequence lengths in turn — a batch padded to its longest row has a new shape at every step — and
+ * {@code -Djformers.bench.dropout=0.1} sets the config's hidden and attention dropout (default 0). JIT warm-up:
+ * {@code -Djformers.bench.warmup=N} steps before the timed ones (default 2), and {@code -Djformers.bench.perStep=true}
+ * prints each timed step's CPU time by operation (the ops that take at least 1% of some step), to see which
+ * operations the first steps of a process pay for.
  */
 public final class WhereTrainingTimeGoes {
     private WhereTrainingTimeGoes() {
@@ -34,20 +44,45 @@ public final class WhereTrainingTimeGoes {
         return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(GarbageCollectorMXBean::getCollectionCount).sum();
     }
 
+    /** {@code dir}'s model with the config's hidden and attention dropout set to p (a folder of its own), or dir for p = 0. */
+    private static Path withDropout(Path dir, float p) {
+        if (p <= 0) {
+            return dir;
+        }
+        try {
+            Path copy = Files.createTempDirectory("dropout-model");
+            copy.toFile().deleteOnExit();
+            Files.createSymbolicLink(copy.resolve("model.safetensors"), dir.resolve("model.safetensors").toAbsolutePath());
+            String config = Files.readString(dir.resolve("config.json"))
+                    .replace("\"attention_probs_dropout_prob\": 0.0", "\"attention_probs_dropout_prob\": " + p)
+                    .replace("\"hidden_dropout_prob\": 0.0", "\"hidden_dropout_prob\": " + p);
+            Files.writeString(copy.resolve("config.json"), config);
+            copy.resolve("model.safetensors").toFile().deleteOnExit();
+            copy.resolve("config.json").toFile().deleteOnExit();
+            return copy;
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+    }
+
     public static void main(String[] args) {
         String scenario = args.length > 0 ? args[0] : "minilm-32x128";
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 3;
         ModelShapes.Encoder e = TrainingStepComparison.encoder(scenario);
         int[] bs = ModelShapes.batchSeq(scenario.substring(scenario.indexOf('-') + 1));
-        Path dir = RandomBert.folder(e, 12);
-        long[][] ids = ModelShapes.bertIds(bs[0], bs[1]);
+        Path dir = withDropout(RandomBert.folder(e, 12), Float.parseFloat(System.getProperty("jformers.bench.dropout", "0")));
+        String lengthList = System.getProperty("jformers.bench.lengths", String.valueOf(bs[1]));
+        List<ModelInput> inputs = new ArrayList<>();
+        for (String t : lengthList.split(",")) {
+            int seq = Integer.parseInt(t.trim());
+            inputs.add(ModelInput.of(ModelShapes.bertIds(bs[0], seq)).withAttentionMask(ModelShapes.ones(bs[0], seq)));
+        }
         long[] labelIds = new long[bs[0]];
         SplittableRandom r = new SplittableRandom(3);
         for (int i = 0; i < labelIds.length; i++) {
             labelIds[i] = r.nextInt(RandomBert.LABELS);
         }
-        ModelInput input = ModelInput.of(ids).withAttentionMask(ModelShapes.ones(bs[0], bs[1]));
         Labels labels = Labels.of(Tensor.ofLongs(labelIds, labelIds.length));
         TimingBackend backend = new TimingBackend(Backends.create("cpu", threads));
         TrainableModel model = TrainableModel.load(dir, backend);
@@ -55,8 +90,9 @@ public final class WhereTrainingTimeGoes {
                 TorchBertTraining.BETA2, TorchBertTraining.EPS);
         var bean = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         backend.enable(false);
-        for (int i = 0; i < 2; i++) {   // warm-up: JIT
-            Tensor loss = model.forward(input, labels).get("loss");
+        int batch = 0;
+        for (int i = 0, warmup = Integer.getInteger("jformers.bench.warmup", 2); i < warmup; i++) {   // warm-up: JIT
+            Tensor loss = model.forward(inputs.get(batch++ % inputs.size()), labels).get("loss");
             model.backward(loss);
             model.step(adamW, TrainingStepComparison.LR);
         }
@@ -67,7 +103,11 @@ public final class WhereTrainingTimeGoes {
         long allocated0 = bean.getTotalThreadAllocatedBytes(), gcCount0 = gcCount(), gcMillis0 = WhereTimeGoes.gcMillis();
         long[] phase = new long[3], phaseWall = new long[3];
         long best = Long.MAX_VALUE;
+        boolean perStep = Boolean.getBoolean("jformers.bench.perStep");
+        List<Map<String, TimingBackend.Cost>> snapshots = new ArrayList<>();
+        long[] stepCpu = new long[steps];
         for (int i = 0; i < steps; i++) {
+            ModelInput input = inputs.get(batch++ % inputs.size());
             long c0 = bean.getCurrentThreadCpuTime(), w0 = System.nanoTime();
             Tensor loss = model.forward(input, labels).get("loss");
             long c1 = bean.getCurrentThreadCpuTime(), w1 = System.nanoTime();
@@ -82,10 +122,17 @@ public final class WhereTrainingTimeGoes {
             phaseWall[1] += w2 - w1;
             phaseWall[2] += w3 - w2;
             best = Math.min(best, c3 - c0);
+            stepCpu[i] = c3 - c0;
+            if (perStep) {
+                snapshots.add(backend.costs());
+            }
         }
         long allocated = bean.getTotalThreadAllocatedBytes() - allocated0, gcs = gcCount() - gcCount0, gcMs = WhereTimeGoes.gcMillis() - gcMillis0;
         backend.close();
         long total = phase[0] + phase[1] + phase[2];
+        if (inputs.size() > 1) {
+            System.out.println("sequence lengths in turn: " + lengthList);
+        }
         System.out.printf(Locale.ROOT, "%n%s, %d thread(s), %d steps: CPU %.0f ms per step (best %.0f), wall %.0f ms;"
                         + " forward %.0f, backward %.0f, step %.0f ms CPU%n%n", scenario, threads, steps, total / 1e6 / steps,
                 best / 1e6, (phaseWall[0] + phaseWall[1] + phaseWall[2]) / 1e6 / steps,
@@ -109,5 +156,39 @@ public final class WhereTrainingTimeGoes {
         double outside = (total - inside) / 1e6 / steps;
         System.out.printf(Locale.ROOT, "| (outside backend calls: autograd, model code, gradient checks) | – | %.1f | %.1f%% | | |%n",
                 outside, 100 * outside / (total / 1e6 / steps));
+        if (perStep) {
+            printPerStep(snapshots, stepCpu);
+        }
+    }
+
+    /** Each step's CPU ms by operation: the differences between the cumulative snapshots taken after each step. */
+    private static void printPerStep(List<Map<String, TimingBackend.Cost>> snapshots, long[] stepCpu) {
+        StringBuilder head = new StringBuilder("\n| CPU ms in step | ");
+        StringBuilder rule = new StringBuilder("|---|");
+        StringBuilder all = new StringBuilder("| whole step | ");
+        for (int i = 0; i < stepCpu.length; i++) {
+            head.append(i + 1).append(" | ");
+            rule.append("---:|");
+            all.append(String.format(Locale.ROOT, "%.0f | ", stepCpu[i] / 1e6));
+        }
+        System.out.println(head.toString().trim());
+        System.out.println(rule);
+        System.out.println(all.toString().trim());
+        for (String key : snapshots.getLast().keySet()) {
+            double[] ms = new double[snapshots.size()];
+            boolean large = false;
+            for (int i = 0; i < ms.length; i++) {
+                TimingBackend.Cost now = snapshots.get(i).get(key), before = i == 0 ? null : snapshots.get(i - 1).get(key);
+                ms[i] = ((now == null ? 0 : now.cpuNanos()) - (before == null ? 0 : before.cpuNanos())) / 1e6;
+                large |= ms[i] >= stepCpu[i] / 1e6 / 100;
+            }
+            if (large) {
+                StringBuilder row = new StringBuilder("| ").append(key).append(" | ");
+                for (double m : ms) {
+                    row.append(String.format(Locale.ROOT, "%.1f | ", m));
+                }
+                System.out.println(row.toString().trim());
+            }
+        }
     }
 }
