@@ -44,21 +44,30 @@ public final class WhereTrainingTimeGoes {
         return ManagementFactory.getGarbageCollectorMXBeans().stream().mapToLong(GarbageCollectorMXBean::getCollectionCount).sum();
     }
 
-    /** {@code dir}'s model with the config's hidden and attention dropout set to p (a folder of its own), or dir for p = 0. */
+    /**
+     * {@code dir}'s model with the config's hidden and attention dropout set to p, in a folder of its own next to it
+     * (the weights hard-linked, or copied where a link cannot be made: the loader refuses a symbolic link that leads
+     * out of the model's folder), or dir itself for p = 0.
+     */
     private static Path withDropout(Path dir, float p) {
         if (p <= 0) {
             return dir;
         }
         try {
-            Path copy = Files.createTempDirectory("dropout-model");
-            copy.toFile().deleteOnExit();
-            Files.createSymbolicLink(copy.resolve("model.safetensors"), dir.resolve("model.safetensors").toAbsolutePath());
+            Path copy = dir.resolveSibling(dir.getFileName() + "-dropout-" + p);
+            Files.createDirectories(copy);
+            Path weights = copy.resolve("model.safetensors");
+            if (!Files.exists(weights)) {
+                try {
+                    Files.createLink(weights, dir.resolve("model.safetensors"));
+                } catch (IOException | UnsupportedOperationException e) {
+                    Files.copy(dir.resolve("model.safetensors"), weights);
+                }
+            }
             String config = Files.readString(dir.resolve("config.json"))
                     .replace("\"attention_probs_dropout_prob\": 0.0", "\"attention_probs_dropout_prob\": " + p)
                     .replace("\"hidden_dropout_prob\": 0.0", "\"hidden_dropout_prob\": " + p);
             Files.writeString(copy.resolve("config.json"), config);
-            copy.resolve("model.safetensors").toFile().deleteOnExit();
-            copy.resolve("config.json").toFile().deleteOnExit();
             return copy;
         } catch (IOException ex) {
             throw new UncheckedIOException(ex);
