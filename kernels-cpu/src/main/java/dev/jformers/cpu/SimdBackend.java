@@ -399,7 +399,9 @@ public final class SimdBackend extends CpuBackend {
      * waiting one of n up to about 2n — or null when none is waiting.
      */
     private float[] takeRecycled(int n, boolean exact) {
-        int first = binOf(n), last = exact ? first : binOf(2 * Math.min(n, Integer.MAX_VALUE / 2));
+        // Small lengths (one bin per length) are looked up exactly: a search up to 2n would probe thousands of
+        // bins on a miss, to save an allocation of at most 16 KB.
+        int first = binOf(n), last = exact || n <= EXACT_LENGTHS ? first : binOf(2 * Math.min(n, Integer.MAX_VALUE / 2));
         for (int bin = first; bin <= last && bin > 0; bin = nextBin(bin)) {
             Bin b = recycled.get(bin);
             if (b == null) {
@@ -1022,7 +1024,7 @@ public final class SimdBackend extends CpuBackend {
         }
         // Longer queries: per (batch, head), Kᵀ [d × tk] gathered once, so that blocks of 4 query rows get
         // their scores as whole vectors of keys; V read in place.
-        forEachInRuns(batch * heads, heads, !serial, bh -> {
+        forEachInRuns(batch * heads, heads, keyMask.keys, !serial, bh -> {
             Scratch scratch = SCRATCH.get();
             float[] kT = scratch.get(0, d * tk);
             float[] p = scratch.get(1, Kernels.MR * tk);
@@ -1066,19 +1068,32 @@ public final class SimdBackend extends CpuBackend {
      * head boundaries) two threads on neighbouring heads write the same line of every row. Claimed one by one, heads
      * h and h + 1 mostly ran at the same time on the two cores; in runs only the heads where runs meet share lines.
      * Measured on all-MiniLM-L6-v2 b1×s128, 2 threads: attention about 1.5% faster (docs/benchmarks.md, "#20f").
+     * A head's cost grows with its row's kept keys ({@code rowKeys}): fixed runs per thread only when those are
+     * equal (batch 1, no padding) — otherwise a padded row's short heads would leave one thread idle, so the
+     * tasks are claimed one by one.
      */
-    private void forEachInRuns(int n, int perRow, boolean parallel, java.util.function.IntConsumer body) {
-        if (!parallel || !attentionHeadRuns) {
+    private void forEachInRuns(int n, int perRow, int[] rowKeys, boolean parallel, java.util.function.IntConsumer body) {
+        int rowsOfTasks = n / perRow;
+        boolean manyRows = rowsOfTasks >= 2 * pool.threads();
+        if (!parallel || !attentionHeadRuns || (!manyRows && !equalKeys(rowKeys, rowsOfTasks))) {
             pool.forEach(n, parallel, body);
             return;
         }
-        int rowsOfTasks = n / perRow;
-        int runs = rowsOfTasks >= 2 * pool.threads() ? rowsOfTasks : Math.min(n, pool.threads());
+        int runs = manyRows ? rowsOfTasks : Math.min(n, pool.threads());
         pool.parallelFor(runs, r -> {
             for (int i = (int) ((long) n * r / runs), end = (int) ((long) n * (r + 1) / runs); i < end; i++) {
                 body.accept(i);
             }
         });
+    }
+
+    private static boolean equalKeys(int[] rowKeys, int rows) {
+        for (int b = 1; b < rows; b++) {
+            if (rowKeys[b] != rowKeys[0]) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -126,7 +126,7 @@ class SimdBackendTest {
     @Test
     void gpt2DecodingGemvsOnTwoThreadsGiveOneThreadsBits() {
         Random rnd = new Random(4);
-        for (int[] shape : new int[][] {{768, 2304}, {3072, 768}, {100, 1000}}) {
+        for (int[] shape : new int[][] {{768, 2304}, {3072, 768}, {256, 1000}}) {   // each above the 2-thread threshold
             int in = shape[0], out = shape[1];
             Tensor x = random(rnd, 1f, 1, in), w = random(rnd, 0.05f, out, in), b = random(rnd, 0.1f, out);
             for (PackedLinear.Storage storage : List.of(PackedLinear.Storage.F32, PackedLinear.Storage.INT8)) {
@@ -212,6 +212,31 @@ class SimdBackendTest {
     }
 
     /**
+     * The fused call on 1 and 2 threads for float32, bf16 and int8 panels at GEMV and small-GEMM shapes above the
+     * 2-thread threshold (guided GEMV runs, then the rows normalised after the product), with a strided residual.
+     */
+    @Test
+    void linearAddLayerNormGivesTheBitsOfTheUnfusedCallsForEveryStorageAndThreadCount() {
+        Random rnd = new Random(25);
+        for (PackedLinear.Storage storage : PackedLinear.Storage.values()) {
+            for (int threads : new int[] {1, 2}) {
+                try (SimdBackend simd = new SimdBackend(threads, 0, storage)) {
+                    for (int m : new int[] {1, 4, 130}) {
+                        int in = 768, out = 768;
+                        Tensor x = random(rnd, 1f, m, in);
+                        Tensor residual = random(rnd, 1f, m, out + 5).narrow(1, 3, out);   // rows out + 5 floats apart
+                        Tensor gamma = random(rnd, 1f, out), beta = random(rnd, 1f, out);
+                        LinearWeight w = simd.prepareLinear(random(rnd, 0.05f, out, in), random(rnd, 1f, out), WeightLayout.OUT_IN);
+                        float[] expected = simd.addLayerNorm(simd.linear(x, w), residual, gamma, beta, 1e-12f).toFloatArray();
+                        float[] fused = simd.linearAddLayerNorm(x, w, 0f, residual, gamma, beta, 1e-12f).toFloatArray();
+                        assertTrue(Arrays.equals(expected, fused), storage + " " + threads + " threads, " + m + " rows");
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * {@value SimdBackend#FUSED_ENCODER_PROPERTY}=false (for A/B runs) restores the former 2-thread encoder path — dense,
      * then add + LayerNorm; heads handed out one by one — with the same bits as the default.
      */
@@ -235,6 +260,14 @@ class SimdBackendTest {
             Tensor q = random(rnd, 1f, 3, 40, 96), k = random(rnd, 1f, 3, 40, 96), v = random(rnd, 1f, 3, 40, 96);
             assertTrue(Arrays.equals(former.attention(q, k, v, 6, AttentionMask.NONE, 0.25f, false).context().toFloatArray(),
                     fused.attention(q, k, v, 6, AttentionMask.NONE, 0.25f, false).context().toFloatArray()));
+            // rows of unequal lengths (padding): the heads are claimed one by one again, same bits
+            float[] pad = new float[3 * 40];
+            for (int i = 0; i < pad.length; i++) {
+                pad[i] = i % 40 < (i < 40 ? 40 : i < 80 ? 9 : 25) ? 1f : 0f;
+            }
+            AttentionMask padding = AttentionMask.padding(Tensor.of(pad, 3, 40));
+            assertTrue(Arrays.equals(former.attention(q, k, v, 6, padding, 0.25f, false).context().toFloatArray(),
+                    fused.attention(q, k, v, 6, padding, 0.25f, false).context().toFloatArray()));
         }
     }
 
