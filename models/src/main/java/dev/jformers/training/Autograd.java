@@ -600,6 +600,14 @@ public final class Autograd implements Backend, ParameterRegistry {
         return y;
     }
 
+    /** Training: linear, dropout and addLayerNorm as steps of their own (each recorded); eval: the backend's fused call. */
+    @Override
+    public Tensor linearAddLayerNorm(Tensor x, LinearWeight w, float dropout, Tensor residual, Tensor weight, Tensor bias,
+                                     float eps) {
+        return training ? addLayerNorm(dropout(linear(x, w), dropout), residual, weight, bias, eps)
+                : inner.linearAddLayerNorm(x, ((TrainableLinear) w).packed(), dropout, residual, weight, bias, eps);
+    }
+
     @Override
     public Tensor addLayerNorm(Tensor x, Tensor residual, Tensor weight, Tensor bias, float eps) {
         return training ? layerNorm(add(x, residual), weight, bias, eps)
