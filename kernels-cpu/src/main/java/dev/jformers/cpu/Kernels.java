@@ -300,7 +300,7 @@ abstract class Kernels {
         }
     }
 
-    /** dx = dy·act′(x) over n elements. */
+    /** dx = dy·act′(x) over n elements; dx must not overlap dy or x (the SIMD GELU writes a first pass into dx). */
     void activationBackward(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n,
                             Activation activation) {
         for (int i = 0; i < n; i++) {

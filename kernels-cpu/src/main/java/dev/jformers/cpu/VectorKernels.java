@@ -1149,6 +1149,7 @@ final class VectorKernels extends Kernels {
      * operations, so the same bits as one pass. Written as one loop it boxed its vectors in some processes (453 MB of
      * garbage and 5–12× the time per MiniLM step): C2's budget for one compilation ran out part-way through, and
      * whether it did depended on the profile that process happened to collect (docs/benchmarks-models.md).
+     * Because the first pass writes dx before the second reads dy and x, dx must not overlap them.
      */
     private static int geluBackwardLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
         int done = 0;
