@@ -319,7 +319,7 @@ public final class SimdBackend extends CpuBackend {
      * up to {@value #EXACT_LENGTHS} floats, above that 8 bins per power of two), and an output takes the smallest
      * waiting array of its length up to about twice it: the Trainer pads each batch to its longest row, so a step's
      * shapes change from batch to batch, and an exact-length pool would serve none of a new shape. An output in a
-     * longer array is a view of its first floats whose segment is exactly as long ({@link HostTensors#wholeArray} tells
+     * longer array is a view of its first floats whose segment is exactly as long ({@link Tensor#wholeArray} tells
      * it from a narrowed view). Bounded: at most {@value #RECYCLED_PER_LENGTH} arrays per bin and
      * {@value #RECYCLED_FLOATS} floats (256 MB) in all, however many threads use it; past the bound the arrays of
      * the bins used longest ago go first (stale shapes), then the newcomer is dropped.
@@ -435,7 +435,7 @@ public final class SimdBackend extends CpuBackend {
 
     @Override
     public void recycle(Tensor t) {
-        float[] a = HostTensors.wholeArray(t);   // a view into an array is not taken
+        float[] a = t.wholeArray();   // a view into an array is not taken
         OutputScope scope = scopes.get().peek();
         if (a != null && scope != null) {
             scope.made.remove(a);   // handed back now: its scope must not hand it back a second time
@@ -568,15 +568,9 @@ public final class SimdBackend extends CpuBackend {
      */
     @Override
     public Tensor linear(Tensor x, LinearWeight lw, Activation activation) {
-        if (!(lw instanceof PackedLinear w) || w.panelWidth != kernels.panelWidth()) {
-            throw new JformersException("linear: weight was not prepared by this backend (" + describe() + ")");
-        }
-        if (x.rank() == 0 || x.dim(-1) != w.in) {
-            throw ShapeException.of("linear", "[..., " + w.in + "]", x.shape());
-        }
+        PackedLinear w = packedHere(lw);
+        int[] outShape = linearOutputShape(x, w);
         Tensor xc = HostTensors.contiguousOnHeap(x);
-        int[] outShape = x.shape();
-        outShape[outShape.length - 1] = w.out;
         Tensor y = output(outShape);
         long rows = HostTensors.rows(xc);
         if (rows > 0 && w.out > 0) {
@@ -598,14 +592,8 @@ public final class SimdBackend extends CpuBackend {
         if (!fuseLayerNorm) {
             return addLayerNorm(linear(x, lw), residual, weight, bias, eps);
         }
-        if (!(lw instanceof PackedLinear w) || w.panelWidth != kernels.panelWidth()) {
-            throw new JformersException("linear: weight was not prepared by this backend (" + describe() + ")");
-        }
-        if (x.rank() == 0 || x.dim(-1) != w.in) {
-            throw ShapeException.of("linear", "[..., " + w.in + "]", x.shape());
-        }
-        int[] outShape = x.shape();
-        outShape[outShape.length - 1] = w.out;
+        PackedLinear w = packedHere(lw);
+        int[] outShape = linearOutputShape(x, w);
         if (!Arrays.equals(outShape, residual.shape())) {
             throw ShapeException.mismatch("linearAddLayerNorm", outShape, residual.shape(), "the residual must have the output's shape");
         }
@@ -620,6 +608,24 @@ public final class SimdBackend extends CpuBackend {
             gemm(xc.floatArray(), (int) xc.arrayOffset(), (int) rows, w, y.floatArray(), 0, false, false, null, norm);
         }
         return y;
+    }
+
+    /** lw as this backend's packed weight, or an error if another backend (or width) prepared it. */
+    private PackedLinear packedHere(LinearWeight lw) {
+        if (!(lw instanceof PackedLinear w) || w.panelWidth != kernels.panelWidth()) {
+            throw new JformersException("linear: weight was not prepared by this backend (" + describe() + ")");
+        }
+        return w;
+    }
+
+    /** x [..., in] → the product's shape [..., out], after checking x's last dimension against the weight. */
+    private static int[] linearOutputShape(Tensor x, PackedLinear w) {
+        if (x.rank() == 0 || x.dim(-1) != w.in) {
+            throw ShapeException.of("linear", "[..., " + w.in + "]", x.shape());
+        }
+        int[] outShape = x.shape();
+        outShape[outShape.length - 1] = w.out;
+        return outShape;
     }
 
     /** What {@link #linearAddLayerNorm}'s epilogue does to each finished row of Y: + residual, then LayerNorm. */
