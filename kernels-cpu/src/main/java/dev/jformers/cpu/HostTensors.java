@@ -90,20 +90,9 @@ final class HostTensors {
         return Tensor.wrap(MemorySegment.ofArray(new float[arrayLength(shape)]), DType.F32, shape);
     }
 
-    /**
-     * t's float[] if t is all that its storage holds of it: contiguous from element 0 of the array and as long as its
-     * segment (the whole array, or the first floats of a longer recycled one that the backend gave it), else null —
-     * a narrowed or reshaped-smaller view of a tensor is not all of it.
-     */
-    static float[] wholeArray(Tensor t) {
-        float[] a = t.floatArray();
-        return a != null && t.arrayOffset() == 0 && t.isContiguous() && t.numel() * Float.BYTES == t.segment().byteSize()
-                ? a : null;
-    }
-
     /** The elements of a 1-d parameter as an array: its own float[] when it is exactly that (read only!), else a copy. */
     static float[] vector(Tensor t) {
-        float[] a = wholeArray(t);
+        float[] a = t.wholeArray();
         return a != null && a.length == t.numel() ? a : t.toFloatArray();
     }
 

@@ -271,7 +271,7 @@ public final class Autograd implements Backend, ParameterRegistry {
      */
     private void addToGradient(Tensor t, Tensor d) {
         float[] array = t.floatArray(), fresh = d == null ? null : d.floatArray();
-        if (array != null && fresh != null && !gradients.containsKey(array) && wholeArray(t) && wholeArray(d)
+        if (array != null && fresh != null && !gradients.containsKey(array) && t.wholeArray() != null && d.wholeArray() != null
                 && t.numel() == d.numel()) {
             gradients.put(array, fresh);
             return;
@@ -301,20 +301,11 @@ public final class Autograd implements Backend, ParameterRegistry {
         float[] from = y.floatArray(), to = x.floatArray();
         if (from != null && to != null && gradients.containsKey(from) && !gradients.containsKey(to)
                 && !parametersOfArray.containsKey(to) && !parametersOfArray.containsKey(from)
-                && wholeArray(y) && wholeArray(x) && y.numel() == x.numel()) {
+                && y.wholeArray() != null && x.wholeArray() != null && y.numel() == x.numel()) {
             gradients.put(to, gradients.remove(from));
             return;
         }
         addToGradientCopy(x, gradientOf(y));
-    }
-
-    /**
-     * Whether t is all that its storage holds: contiguous from element 0 of its array and as long as its segment (the
-     * whole array, or the first floats of a longer recycled array the backend gave it). Every other tensor over that
-     * array is then a view of t's elements, so a gradient array laid out like t serves them all.
-     */
-    private static boolean wholeArray(Tensor t) {
-        return t.arrayOffset() == 0 && t.isContiguous() && t.numel() * Float.BYTES == t.segment().byteSize();
     }
 
     /** A zeroed gradient array laid out like {@code array}: a parameter's from the last step, else the backend's. */
@@ -604,7 +595,7 @@ public final class Autograd implements Backend, ParameterRegistry {
     @Override
     public Tensor linearAddLayerNorm(Tensor x, LinearWeight w, float dropout, Tensor residual, Tensor weight, Tensor bias,
                                      float eps) {
-        return training ? addLayerNorm(dropout(linear(x, w), dropout), residual, weight, bias, eps)
+        return training ? Backend.super.linearAddLayerNorm(x, w, dropout, residual, weight, bias, eps)
                 : inner.linearAddLayerNorm(x, ((TrainableLinear) w).packed(), dropout, residual, weight, bias, eps);
     }
 

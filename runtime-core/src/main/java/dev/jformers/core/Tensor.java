@@ -92,6 +92,17 @@ public final class Tensor {
         return storage.segment().heapBase().orElse(null) instanceof float[] a ? a : null;
     }
 
+    /**
+     * {@link #floatArray()} if this tensor is all that its storage holds — contiguous from element 0 of the array and
+     * as long as its segment (the whole array, or the first floats of a longer array that a backend recycled) — else
+     * null. Every other tensor over that array is then a view of this one's elements; a narrowed or reshaped-smaller
+     * view is not all of it.
+     */
+    public float[] wholeArray() {
+        float[] a = floatArray();
+        return a != null && arrayOffset() == 0 && isContiguous() && numel() * Float.BYTES == segment().byteSize() ? a : null;
+    }
+
     /** Index in {@link #floatArray()} of this tensor's element at {@link #offset()}. */
     public long arrayOffset() {
         return storage.segment().address() / Float.BYTES + offset;
@@ -389,7 +400,7 @@ public final class Tensor {
             long[] idx = new long[shape.length];
             for (long i = 0; i < n; i += run) {
                 MemorySegment.copy(src, elementOffset(idx) * es, dst, i * es, run * es);
-                nextRow(idx);
+                increment(idx, idx.length - 2);   // the next row: the last index stays 0
             }
             return out;
         }
@@ -404,16 +415,6 @@ public final class Tensor {
     /** Whether the last dimension's elements are adjacent (stride 1), so a row can be copied as one run. */
     private boolean innerRunIsDense() {
         return shape.length > 0 && shape[shape.length - 1] > 1 && strides[shape.length - 1] == 1 && numel() > 0;
-    }
-
-    /** {@link #increment} by a whole row: idx's last index stays 0. */
-    private void nextRow(long[] idx) {
-        for (int d = idx.length - 2; d >= 0; d--) {
-            if (++idx[d] < shape[d]) {
-                return;
-            }
-            idx[d] = 0;
-        }
     }
 
     /** A contiguous F32 host tensor with these values (this one if it already is). */
@@ -435,7 +436,12 @@ public final class Tensor {
     }
 
     private void increment(long[] idx) {
-        for (int d = idx.length - 1; d >= 0; d--) {
+        increment(idx, idx.length - 1);
+    }
+
+    /** The next index in row-major order, counting from dimension {@code last} (the one before the last: the next row). */
+    private void increment(long[] idx, int last) {
+        for (int d = last; d >= 0; d--) {
             if (++idx[d] < shape[d]) {
                 return;
             }
@@ -475,7 +481,7 @@ public final class Tensor {
             int run = shape[shape.length - 1];
             for (int i = 0; i < out.length; i += run) {
                 MemorySegment.copy(seg, F32_LE, elementOffset(idx) * 4, out, i, run);
-                nextRow(idx);
+                increment(idx, idx.length - 2);   // the next row: the last index stays 0
             }
             return out;
         }
