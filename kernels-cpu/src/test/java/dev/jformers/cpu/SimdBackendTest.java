@@ -242,13 +242,7 @@ class SimdBackendTest {
      */
     @Test
     void fusedEncoderPropertyRestoresTheFormerPathWithTheSameBits() {
-        System.setProperty(SimdBackend.FUSED_ENCODER_PROPERTY, "false");
-        SimdBackend former;
-        try {
-            former = new SimdBackend(2, 0);
-        } finally {
-            System.clearProperty(SimdBackend.FUSED_ENCODER_PROPERTY);
-        }
+        SimdBackend former = backendWith(SimdBackend.FUSED_ENCODER_PROPERTY, "false", 2);
         try (former; SimdBackend fused = new SimdBackend(2, 0)) {
             assertTrue(!former.fuseLayerNorm && !former.attentionHeadRuns && fused.fuseLayerNorm && fused.attentionHeadRuns);
             Random rnd = new Random(24);
@@ -317,14 +311,7 @@ class SimdBackendTest {
     /** {@value SimdBackend#WEIGHTS_PROPERTY}=bf16: float weights are rounded to bf16 once, at packing. */
     @Test
     void bf16WeightsOnRequestRoundFloatWeights() {
-        System.setProperty(SimdBackend.WEIGHTS_PROPERTY, "bf16");
-        SimdBackend simd;
-        try {
-            simd = new SimdBackend(2, 0);
-        } finally {
-            System.clearProperty(SimdBackend.WEIGHTS_PROPERTY);
-        }
-        try (simd) {
+        try (SimdBackend simd = backendWith(SimdBackend.WEIGHTS_PROPERTY, "bf16", 2)) {
             assertTrue(simd.describe().contains("bf16 weights"), simd.describe());
             Random rnd = new Random(22);
             for (int[] s : new int[][] {{1, 768, 2304}, {7, 100, 70}, {130, 70, 97}}) {
@@ -334,18 +321,20 @@ class SimdBackendTest {
                         "bf16-rounded linear " + s[0] + "×" + s[1] + "→" + s[2]);
             }
         }
-        System.setProperty(SimdBackend.WEIGHTS_PROPERTY, "int8");
-        try (SimdBackend simd8 = new SimdBackend(1, 0)) {
+        try (SimdBackend simd8 = backendWith(SimdBackend.WEIGHTS_PROPERTY, "int8", 1)) {
             assertTrue(simd8.describe().contains("int8 weights"), simd8.describe());
-        } finally {
-            System.clearProperty(SimdBackend.WEIGHTS_PROPERTY);
         }
-        System.setProperty(SimdBackend.WEIGHTS_PROPERTY, "int4");
+        JformersException e = assertThrows(JformersException.class, () -> backendWith(SimdBackend.WEIGHTS_PROPERTY, "int4", 1));
+        assertTrue(e.getMessage().contains(SimdBackend.WEIGHTS_PROPERTY), e.getMessage());
+    }
+
+    /** A backend built while the system property is set to value (cleared again whether or not it builds). */
+    private static SimdBackend backendWith(String property, String value, int threads) {
+        System.setProperty(property, value);
         try {
-            JformersException e = assertThrows(JformersException.class, () -> new SimdBackend(1, 0));
-            assertTrue(e.getMessage().contains(SimdBackend.WEIGHTS_PROPERTY), e.getMessage());
+            return new SimdBackend(threads, 0);
         } finally {
-            System.clearProperty(SimdBackend.WEIGHTS_PROPERTY);
+            System.clearProperty(property);
         }
     }
 
