@@ -1398,6 +1398,44 @@ public final class SimdBackend extends CpuBackend {
      * {@link Kernels#matMulTransposedRows} and each [d × Tk] result transposed into the head's columns.
      * P and dS are never transposed. Masked keys have P = 0, hence dS = 0.
      */
+    /** Rows of x [N, C] by index, one array copy each (the default copies all of x to the host first). */
+    @Override
+    public Tensor gatherRows(Tensor x, long[] rows) {
+        if (x.rank() != 2) {
+            throw ShapeException.of("gatherRows", "x [rows, columns]", x.shape());
+        }
+        Tensor xh = HostTensors.onHeap(x);
+        HostTensors.requireLastDimContiguous("gatherRows", xh);
+        int n = xh.dim(0), c = xh.dim(1);
+        Tensor y = output(rows.length, c);
+        float[] from = xh.floatArray(), to = y.floatArray();
+        for (int i = 0; i < rows.length; i++) {
+            if (rows[i] < 0 || rows[i] >= n) {
+                throw new ShapeException("gatherRows: row " + rows[i] + " outside [0, " + n + ")");
+            }
+            System.arraycopy(from, (int) (xh.arrayOffset() + rows[i] * xh.stride(0)), to, i * c, c);
+        }
+        return y;
+    }
+
+    /** dx [N, C]: zero but for dx[rows[i]] += dy[i], in a recycled array. */
+    @Override
+    public Tensor gatherRowsBackward(Tensor dy, long[] rows, int n) {
+        Tensor g = HostTensors.contiguousOnHeap(dy);
+        int c = g.dim(1);
+        Tensor dx = zeros(n, c);
+        float[] from = g.floatArray(), to = dx.floatArray();
+        if (to == null || !dx.isContiguous()) {   // too large for a heap array
+            return super.gatherRowsBackward(dy, rows, n);
+        }
+        int toOff = (int) dx.arrayOffset(), fromOff = (int) g.arrayOffset();
+        for (int i = 0; i < rows.length; i++) {
+            int row = toOff + (int) rows[i] * c;
+            kernels.add(to, row, from, fromOff + i * c, to, row, c);
+        }
+        return dx;
+    }
+
     @Override
     public Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, int heads,
                                       float scale) {

@@ -8,6 +8,16 @@ public final class Heads {
     private Heads() {
     }
 
+    /**
+     * Whether the last encoder layer may compute only each sequence's first token, for a head that reads nothing but
+     * h[:, 0] (the pooler, RoBERTa's and DistilBERT's classifiers): true unless hidden states or attentions are
+     * returned (they hold every token) or {@code -Djformers.lastLayerAllTokens=true} asks for every row, as Hugging
+     * Face computes them (for A/B comparisons). The logits are the same either way: no other row reaches them.
+     */
+    public static boolean firstTokenOnly(ModelInput in) {
+        return !in.outputHiddenStates() && !in.outputAttentions() && !Boolean.getBoolean("jformers.lastLayerAllTokens");
+    }
+
     /** {@code out} with {@code loss} first, as HF's outputs order it (unchanged when loss is null). */
     public static ModelOutput withLoss(ModelOutput out, Tensor loss) {
         if (loss == null) {

@@ -59,4 +59,17 @@ public final class Tensors {
         }
         return Tensor.ofLongs(v, count);
     }
+
+    /**
+     * Each sequence's first token of x [B, T, C] as [B, 1, C] (x[:, :1]), through the backend's gatherRows so that
+     * training carries its gradient back into x.
+     */
+    public static Tensor firstTokens(Backend backend, Tensor x) {
+        int batch = x.dim(0), tokens = x.dim(1), width = x.dim(2);
+        long[] rows = new long[batch];
+        for (int b = 0; b < batch; b++) {
+            rows[b] = (long) b * tokens;
+        }
+        return backend.gatherRows(x.reshape(batch * tokens, width), rows).reshape(batch, 1, width);
+    }
 }

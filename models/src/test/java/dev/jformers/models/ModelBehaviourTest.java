@@ -44,6 +44,44 @@ class ModelBehaviourTest {
     }
 
     @Test
+    void encodeForFirstTokenIsTheFirstRowOfTheFullEncoderOutput() {
+        for (String dir : List.of("bert/base", "distilbert/base")) {
+            PreTrainedModel model = AutoModel.fromPretrained(Golden.golden().resolve(dir), backend);
+            for (Golden.Case c : Golden.cases(Golden.read(Golden.golden().resolve(dir + "/golden.json")))) {
+                ModelInput in = c.modelInput(false, false);
+                Tensor all = model instanceof dev.jformers.models.bert.BertModel bert ? bert.encode(in).lastHiddenState()
+                        : ((dev.jformers.models.distilbert.DistilBertModel) model).encode(in).lastHiddenState();
+                Tensor first = model instanceof dev.jformers.models.bert.BertModel bert ? bert.encodeForFirstToken(in).lastHiddenState()
+                        : ((dev.jformers.models.distilbert.DistilBertModel) model).encodeForFirstToken(in).lastHiddenState();
+                int batch = all.dim(0), width = all.dim(2);
+                assertArrayEquals(new int[] {batch, 1, width}, first.shape(), dir + " " + c.name());
+                assertArrayEquals(all.narrow(1, 0, 1).contiguous().toFloatArray(), first.toFloatArray(), 1e-5f,
+                        dir + " " + c.name());
+            }
+        }
+    }
+
+    @Test
+    void sentenceHeadsGiveTheSameLogitsWithTheLastLayerComputedForEveryToken() {
+        for (String dir : List.of("bert/sequence_classification", "roberta/multiple_choice",
+                "distilbert/sequence_classification")) {
+            Path folder = Golden.golden().resolve(dir);
+            PreTrainedModel model = dir.endsWith("multiple_choice") ? AutoModelForMultipleChoice.fromPretrained(folder, backend)
+                    : AutoModelForSequenceClassification.fromPretrained(folder, backend);
+            for (Golden.Case c : Golden.cases(Golden.read(folder.resolve("golden.json")))) {
+                float[] firstTokenOnly = model.forward(c.modelInput(false, false)).logits().toFloatArray();
+                System.setProperty("jformers.lastLayerAllTokens", "true");
+                try {
+                    float[] everyToken = model.forward(c.modelInput(false, false)).logits().toFloatArray();
+                    assertArrayEquals(everyToken, firstTokenOnly, 1e-5f, dir + " " + c.name());
+                } finally {
+                    System.clearProperty("jformers.lastLayerAllTokens");
+                }
+            }
+        }
+    }
+
+    @Test
     void eightThreadsSharingOneModelGiveTheSequentialResults() throws Exception {
         PreTrainedModel model = AutoModelForMaskedLM.fromPretrained(Golden.golden().resolve("bert/masked_lm"), backend);
         List<Golden.Case> cases = Golden.cases(Golden.read(Golden.golden().resolve("bert/masked_lm/golden.json")));

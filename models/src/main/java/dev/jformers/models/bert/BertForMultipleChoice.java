@@ -43,7 +43,7 @@ public final class BertForMultipleChoice implements PreTrainedModel {
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
         int choices = Heads.choices(in, modelClass());
-        EncoderOutput enc = bert.encode(in.flattenChoices());
+        EncoderOutput enc = bert.encodeForFirstToken(in.flattenChoices());
         Tensor scores = classifier.forward(dropout.forward(bert.pool(enc.lastHiddenState())));                                   // [B·choices, 1]
         Tensor loss = Losses.classes(bert.backend(), scores.reshape(-1, choices), labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.choiceLogits(bert.backend(), scores, choices, enc), loss);

@@ -39,7 +39,7 @@ public final class BertForNextSentencePrediction implements PreTrainedModel {
     /** With labels the output also holds {@code loss}, as in Hugging Face. */
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
-        EncoderOutput enc = bert.encode(in);
+        EncoderOutput enc = bert.encodeForFirstToken(in);
         Tensor logits = seqRelationship.forward(bert.pool(enc.lastHiddenState()));
         Tensor loss = Losses.classes(bert.backend(), logits, labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.logits(bert.backend(), logits, enc), loss);

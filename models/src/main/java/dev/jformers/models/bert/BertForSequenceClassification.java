@@ -42,7 +42,7 @@ public final class BertForSequenceClassification implements PreTrainedModel {
     /** With labels the output also holds {@code loss}, as in Hugging Face. */
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
-        EncoderOutput enc = bert.encode(in);
+        EncoderOutput enc = bert.encodeForFirstToken(in);
         Tensor logits = classifier.forward(dropout.forward(bert.pool(enc.lastHiddenState())));
         Tensor loss = Losses.sequenceClassification(bert.backend(), bert.config().common(), logits, labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.logits(bert.backend(), logits, enc), loss);

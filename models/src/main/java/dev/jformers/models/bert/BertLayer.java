@@ -8,6 +8,7 @@ import dev.jformers.core.Scope;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.KVCache;
 import dev.jformers.models.ModelWeights;
+import dev.jformers.models.Tensors;
 import dev.jformers.models.nn.LayerNorm;
 import dev.jformers.models.nn.Linear;
 
@@ -75,12 +76,34 @@ public final class BertLayer {
             }
             AttentionOutput attention = backend.attention(query, key, value, heads, mask, scale, returnProbs,
                     attentionDropout);                                                   // [B, T, C]
-            // BertSelfOutput: LayerNorm(dropout(dense(context)) + x), one call the backend may fuse
-            Tensor a = attentionOutputLayerNorm.forward(attentionOutputDense, hiddenDropout, attention.context(), x);
-            // BertIntermediate + BertOutput: the feed-forward network
-            Tensor h = intermediateDense.forward(a, config.hiddenAct());               // [B, T, 4C]
-            Tensor y = outputLayerNorm.forward(outputDense, hiddenDropout, h, a);      // [B, T, C]
+            Tensor y = outputs(attention.context(), x);                                  // [B, T, C]
             return new AttentionOutput(scope.keep(y), scope.keep(attention.probs()));
         }
+    }
+
+    /**
+     * The last layer under a head that reads only h[:, 0]: keys and values of every token, the rest for each
+     * sequence's first token alone — rows that no head reads are not computed. x [B, T, C] → [B, 1, C], equal to
+     * forward(x)[:, :1]. (The fused product still computes every token's query: it is one GEMM.)
+     */
+    public Tensor forwardFirstToken(Tensor x, AttentionMask mask) {
+        int c = config.hiddenSize();
+        try (Scope scope = backend.scope()) {
+            Tensor qkv = queryKeyValue.forward(x);                                        // [B, T, 3C]
+            Tensor query = Tensors.firstTokens(backend, qkv).narrow(2, 0, c);             // [B, 1, C]
+            Tensor key = qkv.narrow(2, c, c), value = qkv.narrow(2, 2 * c, c);            // [B, T, C]
+            Tensor context = backend.attention(query, key, value, heads, mask, scale, false, attentionDropout)
+                    .context();                                                           // [B, 1, C]
+            return scope.keep(outputs(context, Tensors.firstTokens(backend, x)));         // [B, 1, C]
+        }
+    }
+
+    /** BertSelfOutput, BertIntermediate and BertOutput: the attention's context and the layer's input x → its output. */
+    private Tensor outputs(Tensor context, Tensor x) {
+        // BertSelfOutput: LayerNorm(dropout(dense(context)) + x), one call the backend may fuse
+        Tensor a = attentionOutputLayerNorm.forward(attentionOutputDense, hiddenDropout, context, x);
+        // BertIntermediate + BertOutput: the feed-forward network
+        Tensor h = intermediateDense.forward(a, config.hiddenAct());                     // [B, T, 4C]
+        return outputLayerNorm.forward(outputDense, hiddenDropout, h, a);                // [B, T, C]
     }
 }

@@ -7,6 +7,7 @@ import dev.jformers.core.Backend;
 import dev.jformers.core.JformersException;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.Heads;
 import dev.jformers.models.KVCache;
 import dev.jformers.models.ModelInput;
 import dev.jformers.models.ModelOutput;
@@ -57,6 +58,19 @@ public class BertModel implements PreTrainedModel {
 
     /** Embeddings and encoder: input ids [B, T] → hidden states [B, T, C]. */
     public EncoderOutput encode(ModelInput in) {
+        return encode(in, false);
+    }
+
+    /**
+     * {@link #encode} for a head that reads only h[:, 0] (the pooler, RoBERTa's classifier): where
+     * {@link Heads#firstTokenOnly} allows and attention is not causal, the last layer computes everything after its
+     * keys and values for the first token alone, and the last hidden state is [B, 1, C].
+     */
+    public EncoderOutput encodeForFirstToken(ModelInput in) {
+        return encode(in, Heads.firstTokenOnly(in));
+    }
+
+    private EncoderOutput encode(ModelInput in, boolean firstTokenOnly) {
         in.requireRank2(modelClass());
         Tensor mask = in.effectiveAttentionMask();
         AttentionMask attentionMask = config.common().isDecoder() ? AttentionMask.causal(mask) : AttentionMask.padding(mask);
@@ -67,7 +81,9 @@ public class BertModel implements PreTrainedModel {
             if (in.outputHiddenStates()) {
                 hidden.add(x);
             }
-            AttentionOutput out = layer.forward(x, attentionMask, in.outputAttentions());
+            AttentionOutput out = firstTokenOnly && !attentionMask.causal() && layer == layers.getLast()
+                    ? new AttentionOutput(layer.forwardFirstToken(x, attentionMask), null)   // [B, 1, C]
+                    : layer.forward(x, attentionMask, in.outputAttentions());
             if (!in.outputHiddenStates()) {
                 backend().recycle(x);   // the layer's input is dead unless it is returned as a hidden state
             }
@@ -118,7 +134,7 @@ public class BertModel implements PreTrainedModel {
         return embeddings.maxPositions();
     }
 
-    /** tanh(dense(h[:, 0])): [B, T, C] → [B, C]. */
+    /** tanh(dense(h[:, 0])): [B, T, C] (or [B, 1, C] from {@link #encodeForFirstToken}) → [B, C]. */
     public Tensor pool(Tensor hidden) {
         if (pooler == null) {
             throw new IllegalStateException(modelClass() + " was built without a pooler");

@@ -41,7 +41,7 @@ public final class DistilBertForMultipleChoice implements PreTrainedModel {
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
         int choices = Heads.choices(in, modelClass());
-        EncoderOutput enc = distilbert.encode(in.flattenChoices());
+        EncoderOutput enc = distilbert.encodeForFirstToken(in.flattenChoices());
         Tensor scores = head.forward(enc.lastHiddenState());                                   // [B·choices, 1]
         Tensor loss = Losses.classes(distilbert.backend(), scores.reshape(-1, choices), labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.choiceLogits(distilbert.backend(), scores, choices, enc), loss);

@@ -40,7 +40,7 @@ public final class DistilBertForSequenceClassification implements PreTrainedMode
     /** With labels the output also holds {@code loss}, as in Hugging Face. */
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
-        EncoderOutput enc = distilbert.encode(in);
+        EncoderOutput enc = distilbert.encodeForFirstToken(in);
         Tensor logits = head.forward(enc.lastHiddenState());
         Tensor loss = Losses.sequenceClassification(distilbert.backend(), distilbert.config().common(), logits, labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.logits(distilbert.backend(), logits, enc), loss);

@@ -6,6 +6,7 @@ import dev.jformers.core.AttentionOutput;
 import dev.jformers.core.Backend;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.EncoderOutput;
+import dev.jformers.models.Heads;
 import dev.jformers.models.ModelInput;
 import dev.jformers.models.ModelOutput;
 import dev.jformers.models.ModelWeights;
@@ -69,6 +70,18 @@ public final class DistilBertModel implements PreTrainedModel {
 
     /** input ids [B, T] → hidden states [B, T, dim]. */
     public EncoderOutput encode(ModelInput in) {
+        return encode(in, false);
+    }
+
+    /**
+     * {@link #encode} for the sentence heads, which read only h[:, 0]: where {@link Heads#firstTokenOnly} allows, the
+     * last block computes everything after its keys and values for the first token alone ([B, 1, dim] out).
+     */
+    public EncoderOutput encodeForFirstToken(ModelInput in) {
+        return encode(in, Heads.firstTokenOnly(in));
+    }
+
+    private EncoderOutput encode(ModelInput in, boolean firstTokenOnly) {
         in.requireRank2(modelClass());
         int tokens = in.inputIds().dim(1);
         if (tokens > config.maxPositionEmbeddings()) {
@@ -85,7 +98,9 @@ public final class DistilBertModel implements PreTrainedModel {
             if (in.outputHiddenStates()) {
                 hidden.add(x);
             }
-            AttentionOutput out = block.forward(x, mask, in.outputAttentions());
+            AttentionOutput out = firstTokenOnly && block == layers.getLast()
+                    ? new AttentionOutput(block.forwardFirstToken(x, mask), null)   // [B, 1, dim]
+                    : block.forward(x, mask, in.outputAttentions());
             if (!in.outputHiddenStates()) {
                 backend.recycle(x);   // the block's input is dead unless it is returned as a hidden state
             }

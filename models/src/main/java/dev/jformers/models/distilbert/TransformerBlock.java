@@ -6,6 +6,7 @@ import dev.jformers.core.Backend;
 import dev.jformers.core.Scope;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.ModelWeights;
+import dev.jformers.models.Tensors;
 import dev.jformers.models.nn.Dropout;
 import dev.jformers.models.nn.LayerNorm;
 import dev.jformers.models.nn.Linear;
@@ -58,10 +59,30 @@ public final class TransformerBlock {
             Tensor query = qLin.forward(x), key = kLin.forward(x), value = vLin.forward(x);   // [B, T, dim]
             AttentionOutput attention = backend.attention(query, key, value, config.nHeads(), mask, scale,
                     returnProbs, attentionDropout);
-            Tensor a = saLayerNorm.forward(outLin, attention.context(), x);                // LayerNorm(out_lin(context) + x)
-            Tensor h = lin1.forward(a, config.activation());                                // [B, T, hidden_dim]
-            Tensor y = outputLayerNorm.forward(lin2, dropout, h, a);                        // LayerNorm(dropout(lin2(h)) + a)
+            Tensor y = outputs(attention.context(), x);                                     // [B, T, dim]
             return new AttentionOutput(scope.keep(y), scope.keep(attention.probs()));
         }
+    }
+
+    /**
+     * The last block under a sentence head, which reads only h[:, 0]: keys and values of every token, the query and
+     * everything after attention for each sequence's first token alone. x [B, T, dim] → [B, 1, dim], equal to
+     * forward(x)[:, :1].
+     */
+    public Tensor forwardFirstToken(Tensor x, AttentionMask mask) {
+        try (Scope scope = backend.scope()) {
+            Tensor first = Tensors.firstTokens(backend, x);                                 // [B, 1, dim]
+            Tensor query = qLin.forward(first), key = kLin.forward(x), value = vLin.forward(x);
+            Tensor context = backend.attention(query, key, value, config.nHeads(), mask, scale, false,
+                    attentionDropout).context();                                            // [B, 1, dim]
+            return scope.keep(outputs(context, first));
+        }
+    }
+
+    /** Output projection, sa_layer_norm and the FFN: the attention's context and the block's input x → its output. */
+    private Tensor outputs(Tensor context, Tensor x) {
+        Tensor a = saLayerNorm.forward(outLin, context, x);                                 // LayerNorm(out_lin(context) + x)
+        Tensor h = lin1.forward(a, config.activation());                                    // [B, T, hidden_dim]
+        return outputLayerNorm.forward(lin2, dropout, h, a);                                // LayerNorm(dropout(lin2(h)) + a)
     }
 }

@@ -44,7 +44,7 @@ public final class RobertaForMultipleChoice implements PreTrainedModel {
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
         int choices = Heads.choices(in, modelClass());
-        EncoderOutput enc = roberta.encode(in.flattenChoices());
+        EncoderOutput enc = roberta.encodeForFirstToken(in.flattenChoices());
         Tensor scores = classifier.forward(dropout.forward(roberta.pool(enc.lastHiddenState())));                                   // [B·choices, 1]
         Tensor loss = Losses.classes(roberta.backend(), scores.reshape(-1, choices), labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.choiceLogits(roberta.backend(), scores, choices, enc), loss);

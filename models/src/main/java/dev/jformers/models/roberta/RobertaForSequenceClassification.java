@@ -40,7 +40,7 @@ public final class RobertaForSequenceClassification implements PreTrainedModel {
     /** With labels the output also holds {@code loss}, as in Hugging Face. */
     @Override
     public ModelOutput forward(ModelInput in, Labels labels) {
-        EncoderOutput enc = roberta.encode(in);
+        EncoderOutput enc = roberta.encodeForFirstToken(in);
         Tensor logits = classifier.forward(enc.lastHiddenState());
         Tensor loss = Losses.sequenceClassification(roberta.backend(), roberta.config().common(), logits, labels == null ? null : labels.labels());
         return Heads.withLoss(Heads.logits(roberta.backend(), logits, enc), loss);
