@@ -228,7 +228,8 @@ public final class TimingBackend implements Backend {
 
     @Override
     public AttentionOutput attention(Tensor q, Tensor k, Tensor v, int heads, AttentionMask mask, float scale, boolean returnProbs) {
-        String keys = q.dim(1) == 1 ? " Tk=all (decoding steps)" : " Tk=" + k.dim(1);
+        // a decoding step's one query meets a growing cache: one row for all of them
+        String keys = q.dim(1) == 1 && mask.causal() ? " Tk=all (decoding steps)" : " Tk=" + k.dim(1);
         String key = "attention B=" + q.dim(0) + " Tq=" + q.dim(1) + keys + (mask.causal() ? " causal" : "")
                 + (mask.keyPadding() != null ? " padded" : "");
         return time(key, () -> delegate.attention(q, k, v, heads, mask, scale, returnProbs));
