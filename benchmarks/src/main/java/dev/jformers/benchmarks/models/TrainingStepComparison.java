@@ -46,7 +46,10 @@ import java.util.concurrent.TimeUnit;
  * ({@link TorchBertTraining}: the same ops, libtorch's autograd through GradientCollector, the same AdamW).
  * Before timing, the setup runs two steps on each engine from the same weights and checks that both losses
  * agree (the second one after an AdamW step, so it checks the gradients and the update as well). A step is
- * about 3× the forward's FLOPs. The measured engine's peak heap (JVM heap pools), peak RSS (VmHWM, reset
+ * about 3× the forward's FLOPs. jformers computes the last layer for the [CLS] row alone (the only row the pooler
+ * reads; keys and values still for every token) where libtorch, as Hugging Face, computes every row: run the
+ * jformers side with {@code -jvmArgsAppend -Djformers.lastLayerAllTokens=true} for the same work as libtorch.
+ * The measured engine's peak heap (JVM heap pools), peak RSS (VmHWM, reset
  * after setup) and CPU time per step (the whole process, all threads) go to the file {@value #MEMORY_LOG_PROPERTY}
  * names (default: the temp dir), one line per trial.
  */
