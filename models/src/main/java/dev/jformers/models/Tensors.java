@@ -66,6 +66,9 @@ public final class Tensors {
      */
     public static Tensor firstTokens(Backend backend, Tensor x) {
         int batch = x.dim(0), tokens = x.dim(1), width = x.dim(2);
+        if (tokens == 0 && batch > 0) {
+            throw new ShapeException("a sentence head reads each sequence's first token, but the sequences are empty: " + x);
+        }
         long[] rows = new long[batch];
         for (int b = 0; b < batch; b++) {
             rows[b] = (long) b * tokens;

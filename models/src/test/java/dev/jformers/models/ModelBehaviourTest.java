@@ -62,6 +62,15 @@ class ModelBehaviourTest {
     }
 
     @Test
+    void aSentenceHeadGivenNoTokensSaysSo() {
+        PreTrainedModel model = AutoModelForSequenceClassification.fromPretrained(
+                Golden.golden().resolve("bert/sequence_classification"), backend);
+        ModelInput empty = ModelInput.of(Tensor.ofLongs(new long[0], 1, 0));
+        ShapeException e = assertThrows(ShapeException.class, () -> model.forward(empty));
+        assertTrue(e.getMessage().contains("empty"), e.getMessage());
+    }
+
+    @Test
     void sentenceHeadsGiveTheSameLogitsWithTheLastLayerComputedForEveryToken() {
         for (String dir : List.of("bert/sequence_classification", "roberta/multiple_choice",
                 "distilbert/sequence_classification")) {
