@@ -11,8 +11,9 @@ import java.util.SplittableRandom;
 /**
  * The parts of {@link SimdBackend#linearBackward} at a training step's shapes, each timed alone in CPU time of the
  * calling thread (the one honest figure on a loaded machine; 1 thread): the forward GEMM for reference, dx = dy·W
- * (packing W, then the GEMM), dW += dyᵀ·x (packing x, then the GEMM with dy as the transposed A read in place) and
- * the bias gradient (column sums of dy). Parts run interleaved, round after round; the minimum of the rounds is
+ * (packing W, then the GEMM), dW += dyᵀ·x (packing x, then the GEMM with dy as the transposed A, each block packed
+ * into strips as {@link SimdBackend#copyTransposedA} says, and for comparison read in place as before) and the bias
+ * gradient (column sums of dy). Parts run interleaved, round after round; the minimum of the rounds is
  * printed. (In package dev.jformers.cpu to reach the package-private GEMM.)
  *
  * <p>Usage: {@code java --add-modules jdk.incubator.vector -cp benchmarks.jar dev.jformers.cpu.BackwardGemmParts
@@ -34,8 +35,8 @@ public final class BackwardGemmParts {
         WorkerPool pool = new WorkerPool(1);
         SplittableRandom rnd = new SplittableRandom(7);
         System.out.printf(Locale.ROOT, "rows %d, %d rounds, CPU ms (min) and GFLOP/s of one thread%n", n, rounds);
-        System.out.println("| in → out | forward | dx (pack W + GEMM) | pack x | dW (GEMM) | db |");
-        System.out.println("|---|---:|---:|---:|---:|---:|");
+        System.out.println("| in → out | forward | dx (pack W + GEMM) | pack x | dW (GEMM) | dW, A in place | db |");
+        System.out.println("|---|---:|---:|---:|---:|---:|---:|");
         for (String shape : shapes) {
             int in = Integer.parseInt(shape.substring(0, shape.indexOf('>')));
             int out = Integer.parseInt(shape.substring(shape.indexOf('>') + 1));
@@ -46,10 +47,10 @@ public final class BackwardGemmParts {
                     new float[(int) PackedLinear.floats(in, out, nr)]);
             float[] wPanels = new float[(int) PackedLinear.floats(out, in, nr)];
             float[] xPanels = new float[(int) PackedLinear.floats(n, in, nr)];
-            long[] best = new long[5];
+            long[] best = new long[6];
             Arrays.fill(best, Long.MAX_VALUE);
             for (int round = 0; round < rounds + 2; round++) {   // 2 rounds of warm-up
-                long[] t = new long[5];
+                long[] t = new long[6];
                 long c = cpu();
                 backend.gemm(x, 0, n, forward, y, 0);
                 t[0] = cpu() - c;
@@ -64,16 +65,23 @@ public final class BackwardGemmParts {
                 c = cpu();
                 backend.gemm(dy, 0, out, xAsB, dW, 0, true, true, null);
                 t[3] = cpu() - c;
+                backend.copyTransposedA = false;
+                Arrays.fill(dW, 0f);
+                c = cpu();
+                backend.gemm(dy, 0, out, xAsB, dW, 0, true, true, null);
+                t[5] = cpu() - c;
+                backend.copyTransposedA = true;
                 c = cpu();
                 backend.columnSums(dy, 0, n, out);
                 t[4] = cpu() - c;
-                for (int i = 0; round >= 2 && i < 5; i++) {
+                for (int i = 0; round >= 2 && i < t.length; i++) {
                     best[i] = Math.min(best[i], t[i]);
                 }
             }
             double flop = 2.0 * n * in * out;
-            System.out.printf(Locale.ROOT, "| %d → %d | %s | %s | %.2f | %s | %.2f |%n", in, out,
-                    gemm(best[0], flop), gemm(best[1], flop), best[2] / 1e6, gemm(best[3], flop), best[4] / 1e6);
+            System.out.printf(Locale.ROOT, "| %d → %d | %s | %s | %.2f | %s | %s | %.2f |%n", in, out,
+                    gemm(best[0], flop), gemm(best[1], flop), best[2] / 1e6, gemm(best[3], flop), gemm(best[5], flop),
+                    best[4] / 1e6);
         }
         backend.close();
     }

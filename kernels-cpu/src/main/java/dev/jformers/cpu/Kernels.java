@@ -115,6 +115,28 @@ abstract class Kernels {
     }
 
     /**
+     * {@link #gemmTileTransposed} over one strip of {@link #packTransposedA} (lda = MR, at most MR rows): its own
+     * method, so that its tile is compiled apart from the in-place one (both in one method measured 10× slower, the
+     * JIT's budget for one compilation spent).
+     */
+    void gemmTileStrip(float[] strip, int aOff, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
+        gemmTileTransposed(strip, aOff, MR, b, bOff, kc, c, cOff, ldc, rows);
+    }
+
+    /**
+     * Rows t of a transposed A (row r, column t at {@code at[aOff + t·lda + r]}, r < rows, t < steps) into strips of
+     * {@link #MR} rows, as {@link #gemmTileTransposed} reads them with lda = MR: row r, column t at
+     * {@code dst[dstOff + (r / MR)·stripStride + t·MR + r % MR]}. A last, partial strip leaves its missing rows unwritten.
+     */
+    void packTransposedA(float[] at, int aOff, int lda, int rows, int steps, float[] dst, int dstOff, int stripStride) {
+        for (int t = 0; t < steps; t++) {
+            for (int r = 0; r < rows; r++) {
+                dst[dstOff + (r / MR) * stripStride + t * MR + r % MR] = at[aOff + t * lda + r];
+            }
+        }
+    }
+
+    /**
      * The GEMV of decoding (M = 1) over whole panels: y[yOff + p·NR + j] += Σ_t x[xOff + t]·B[t][p·NR + j]
      * for panels p in [p0, p1) of a packed weight with k rows (panel p from {@code b[p·k·NR]}). Memory-bound:
      * the weight streams through once, so all that matters is keeping enough loads in flight.

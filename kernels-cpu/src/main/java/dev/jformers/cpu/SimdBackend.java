@@ -177,6 +177,18 @@ public final class SimdBackend extends CpuBackend {
     int sixRowTileMaxRows = SIX_ROW_TILE_MAX_ROWS;
 
     /**
+     * A weight gradient's GEMM (A = dyᵀ read from dy [N, out]: {@link #gemm}'s {@code transposedX}) packs each block
+     * of A (kc rows of dy, the block's columns of each) into strips of {@link Kernels#MR} rows
+     * ({@link Kernels#packTransposedA}) and runs a tile of its own over them ({@link Kernels#gemmTileStrip}). Read in
+     * place, the 4 × 4 tile took each step's 4 values m floats after the last — a stride the JIT cannot bound ahead,
+     * so each step kept its bounds checks — and a line of its own per step. In a strip the stride is the constant 4.
+     * {@code BackwardGemmParts}, CPU time of one thread at MiniLM's shapes: dW 94–100 → 99–103 GFLOP/s (forward
+     * 105–107); strips read by the variable-stride tile ran no faster (90). The same products in the same order:
+     * the same bits. Not final, for A/B runs in one process.
+     */
+    boolean copyTransposedA = true;
+
+    /**
      * System property: {@code false} runs {@link #linearAddLayerNorm} as linear, then addLayerNorm (as before #20f), and
      * hands attention's heads out one at a time (see {@link #attentionHeadRuns}): the former 2-thread encoder forward, for
      * A/B runs on a quiet machine. Same bits either way.
@@ -666,11 +678,13 @@ public final class SimdBackend extends CpuBackend {
         int k = w.in, n = w.out, nr = w.panelWidth, panels = w.panelCount, mr = Kernels.MR;
         boolean skinny = m <= SKINNY_ROWS;
         int kc = skinny ? Math.max(1, k) : Math.min(kcBlock, Math.max(1, k));
-        int mc = skinny ? m : MC;
+        int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
+        int mc = skinny ? m : transposedX ? balancedRowBlock(m, threads) : MC;
         int rowBlocks = (m + mc - 1) / mc;
+        // a weight gradient's transposed A is packed block by block into strips of MR rows (see copyTransposedA)
+        boolean strips = transposedX && !skinny && copyTransposedA;
         // 6-row tiles (where the width has them) for few rows; six = a number of rows no block reaches turns them off
         int six = m <= sixRowTileMaxRows && kernels.sixRowTiles() > 0 ? kernels.sixRowTiles() : MC;
-        int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
         // A GEMV: runs of panels, shrinking toward the end (gemvRunStarts). Few row blocks: give every thread its own
         // range of panels as well.
         int[] runStarts = threads > 1 && skinny ? w.gemvRunStarts(threads) : null;
@@ -703,6 +717,13 @@ public final class SimdBackend extends CpuBackend {
                 }
                 for (int t0 = 0; t0 < k; t0 += kc) {
                     int kb = Math.min(kc, k - t0), aBlock = transposedX ? xOff + t0 * m + r0 : xOff + r0 * k + t0;
+                    // Xᵀ's block packed into strips of mr rows, one every aTile floats (padded by a cache line: 4·kc
+                    // floats would put every strip's step t in one L1 set)
+                    int aTile = mr * kb + 16;
+                    float[] at = strips ? SCRATCH.get().get(4, (rows + mr - 1) / mr * aTile) : null;
+                    if (strips) {
+                        kernels.packTransposedA(x, aBlock, m, rows, kb, at, 0, aTile);
+                    }
                     for (int p = pFull; p < p1; p++) {
                         int bOff = w.panelRow(p, t0), c0 = yOff + r0 * n + p * nr;
                         float[] b = w.panels;
@@ -716,7 +737,11 @@ public final class SimdBackend extends CpuBackend {
                             bOff = 0;
                         }
                         if ((p + 1) * nr <= n) {
-                            if (transposedX) {
+                            if (strips) {
+                                for (int r = 0; r < rows; r += mr) {
+                                    kernels.gemmTileStrip(at, r / mr * aTile, b, bOff, kb, y, c0 + r * n, n, Math.min(mr, rows - r));
+                                }
+                            } else if (transposedX) {
                                 kernels.gemmTileTransposed(x, aBlock, m, b, bOff, kb, y, c0, n, rows);
                             } else {
                                 int r = 0;
@@ -739,7 +764,11 @@ public final class SimdBackend extends CpuBackend {
                                     System.arraycopy(y, c0 + (r + i) * n, edge, i * nr, valid);
                                 }
                                 if (transposedX) {
-                                    kernels.gemmTileTransposed(x, aBlock + r, m, b, bOff, kb, edge, 0, nr, tileRows);
+                                    if (strips) {
+                                        kernels.gemmTileStrip(at, r / mr * aTile, b, bOff, kb, edge, 0, nr, tileRows);
+                                    } else {
+                                        kernels.gemmTileTransposed(x, aBlock + r, m, b, bOff, kb, edge, 0, nr, tileRows);
+                                    }
                                 } else {
                                     kernels.gemmTile(x, aBlock + r * k, k, b, bOff, kb, edge, 0, nr, tileRows);
                                 }
@@ -763,6 +792,28 @@ public final class SimdBackend extends CpuBackend {
             int threadsForRows = (long) m * n < PARALLEL_THRESHOLD ? 1 : Math.min(m, pool.threads());
             pool.parallelFor(threadsForRows, task -> normRows(norm, y, yOff, n, m * task / threadsForRows, m * (task + 1) / threadsForRows));
         }
+    }
+
+    /**
+     * Rows per block of a weight gradient's GEMM on {@code threads} threads: {@value #MC}, or a little less where the
+     * row blocks (one task each) would not split evenly between the threads — dW of MiniLM's query/key/value, 1152
+     * rows, was 9 blocks of 128, 5 on one thread and 4 on the other; 10 blocks of 116 split 5 and 5 (where no such
+     * size is found, MC). A multiple of {@link Kernels#MR}: each row is in a whole tile or the tail, as with MC, so
+     * the bits do not depend on the number of threads.
+     */
+    static int balancedRowBlock(int m, int threads) {
+        int blocks = (m + MC - 1) / MC;
+        if (threads <= 1 || blocks < 4 * threads || blocks % threads == 0) {   // fewer blocks: split by panels too
+            return MC;
+        }
+        int mr = Kernels.MR;
+        for (int target = (blocks + threads - 1) / threads * threads; target < blocks + 2 * threads; target += threads) {
+            int mc = ((m + target - 1) / target + mr - 1) / mr * mr;   // whole tiles: rounding up may lose a block
+            if ((m + mc - 1) / mc % threads == 0) {
+                return mc;
+            }
+        }
+        return MC;
     }
 
     /** Rows [r0, r1) of Y: + the residual's row, then LayerNorm in place (addLayerNorm's kernels in its order). */

@@ -111,6 +111,31 @@ final class VectorKernels extends Kernels {
         }
     }
 
+    @Override
+    void gemmTileStrip(float[] strip, int aOff, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
+        if (WIDE && rows == MR) {
+            tile4x4Strip(strip, aOff, b, bOff, kc, c, cOff, ldc);
+        } else {
+            gemmTileTransposed(strip, aOff, MR, b, bOff, kc, c, cOff, ldc, rows);
+        }
+    }
+
+    /** Four floats: one step of one strip of {@link #packTransposedA}, moved as one vector. */
+    private static final VectorSpecies<Float> FOUR = FloatVector.SPECIES_128;
+
+    @Override
+    void packTransposedA(float[] at, int aOff, int lda, int rows, int steps, float[] dst, int dstOff, int stripStride) {
+        int full = rows / MR * MR;
+        for (int t = 0, src = aOff, d = dstOff; t < steps; t++, src += lda, d += MR) {
+            for (int r = 0, o = d; r < full; r += MR, o += stripStride) {
+                FloatVector.fromArray(FOUR, at, src + r).intoArray(dst, o);
+            }
+            for (int r = full; r < rows; r++) {
+                dst[d + (r / MR) * stripStride + r % MR] = at[src + r];
+            }
+        }
+    }
+
     /**
      * The 512-bit register tile, 4 rows × 4 vectors: per step t, 4 panel vectors and 4 broadcasts of A feed 16 FMAs.
      * {@link #fourRows} has the same block over a strided B starting from zero; one method for both (stride
@@ -259,6 +284,41 @@ final class VectorKernels extends Kernels {
         FloatVector v30 = FloatVector.fromArray(s, c, c3), v31 = FloatVector.fromArray(s, c, c3 + l);
         FloatVector v32 = FloatVector.fromArray(s, c, c3 + 2 * l), v33 = FloatVector.fromArray(s, c, c3 + 3 * l);
         for (int t = 0, bi = bOff, ai = aOff; t < kc; t++, bi += nr, ai += lda) {
+            FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
+            FloatVector b2 = FloatVector.fromArray(s, b, bi + 2 * l), b3 = FloatVector.fromArray(s, b, bi + 3 * l);
+            FloatVector x = FloatVector.broadcast(s, a[ai]);
+            v00 = b0.fma(x, v00); v01 = b1.fma(x, v01); v02 = b2.fma(x, v02); v03 = b3.fma(x, v03);
+            x = FloatVector.broadcast(s, a[ai + 1]);
+            v10 = b0.fma(x, v10); v11 = b1.fma(x, v11); v12 = b2.fma(x, v12); v13 = b3.fma(x, v13);
+            x = FloatVector.broadcast(s, a[ai + 2]);
+            v20 = b0.fma(x, v20); v21 = b1.fma(x, v21); v22 = b2.fma(x, v22); v23 = b3.fma(x, v23);
+            x = FloatVector.broadcast(s, a[ai + 3]);
+            v30 = b0.fma(x, v30); v31 = b1.fma(x, v31); v32 = b2.fma(x, v32); v33 = b3.fma(x, v33);
+        }
+        v00.intoArray(c, c0); v01.intoArray(c, c0 + l); v02.intoArray(c, c0 + 2 * l); v03.intoArray(c, c0 + 3 * l);
+        v10.intoArray(c, c1); v11.intoArray(c, c1 + l); v12.intoArray(c, c1 + 2 * l); v13.intoArray(c, c1 + 3 * l);
+        v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v22.intoArray(c, c2 + 2 * l); v23.intoArray(c, c2 + 3 * l);
+        v30.intoArray(c, c3); v31.intoArray(c, c3 + l); v32.intoArray(c, c3 + 2 * l); v33.intoArray(c, c3 + 3 * l);
+    }
+
+    /**
+     * {@link #tile4x4Transposed} over a strip of 4 rows ({@link #packTransposedA}): step t's 4 values at a[aOff + 4t],
+     * a constant stride, which lets the JIT drop the per-step bounds checks that a variable lda keeps.
+     */
+    private static void tile4x4Strip(float[] a, int aOff, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = 4 * l;
+        int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, c, c1), v11 = FloatVector.fromArray(s, c, c1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, c, c1 + 2 * l), v13 = FloatVector.fromArray(s, c, c1 + 3 * l);
+        FloatVector v20 = FloatVector.fromArray(s, c, c2), v21 = FloatVector.fromArray(s, c, c2 + l);
+        FloatVector v22 = FloatVector.fromArray(s, c, c2 + 2 * l), v23 = FloatVector.fromArray(s, c, c2 + 3 * l);
+        FloatVector v30 = FloatVector.fromArray(s, c, c3), v31 = FloatVector.fromArray(s, c, c3 + l);
+        FloatVector v32 = FloatVector.fromArray(s, c, c3 + 2 * l), v33 = FloatVector.fromArray(s, c, c3 + 3 * l);
+        for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
+            int ai = aOff + MR * t;
             FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
             FloatVector b2 = FloatVector.fromArray(s, b, bi + 2 * l), b3 = FloatVector.fromArray(s, b, bi + 3 * l);
             FloatVector x = FloatVector.broadcast(s, a[ai]);

@@ -7,6 +7,7 @@ import dev.jformers.core.MathFunctions;
 import dev.jformers.core.Tensor;
 import dev.jformers.core.WeightLayout;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -574,6 +575,51 @@ class BackwardKernelsTest {
                 assertNear(expected[j], actual[j], simd.describe() + " " + CASES.get(i).name() + " result " + j);
             }
         }
+    }
+
+    /**
+     * A weight gradient's GEMM gives one set of bits on 1 and 2 threads, with its transposed A copied block by block
+     * or read in place ({@link SimdBackend#copyTransposedA}): every element is one tile's sum over the tokens in the
+     * same order either way. 1149 rows of dW (out; a tail of one row) are 9 blocks of 128 on 1 thread, 10 of 116 on 2
+     * ({@link SimdBackend#balancedRowBlock}); 600 tokens are two K blocks at 512 bits; 70 columns a partial panel.
+     */
+    @Test
+    void weightGradientBitsDoNotDependOnThreadsOrOnCopyingA() {
+        Random rnd = new Random(21);
+        int n = 600, in = 70, out = 1149;
+        Tensor x = random(rnd, 1, n, in), dy = random(rnd, 1, n, out), w = random(rnd, 1, out, in);
+        for (int bits : new int[] {512, 256}) {
+            float[] first = null;
+            for (int threads : new int[] {1, 2}) {
+                for (boolean copy : new boolean[] {true, false}) {
+                    try (SimdBackend simd = new SimdBackend(threads, bits)) {
+                        simd.copyTransposedA = copy;
+                        Tensor dW = Tensor.of(new float[out * in], out, in);
+                        simd.linearBackward(dy, x, w, WeightLayout.OUT_IN, dW, null, false);
+                        float[] got = dW.toFloatArray();
+                        if (first == null) {
+                            first = got;
+                        } else {
+                            assertArrayEquals(first, got, bits + " bits, " + threads + " threads, copy " + copy);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** Balanced row blocks are whole tiles, no larger than MC, a multiple of the thread count (else MC), and 1149 rows balance. */
+    @Test
+    void balancedRowBlocksSplitEvenlyIntoWholeTiles() {
+        for (int threads : new int[] {1, 2, 3, 4}) {
+            for (int m = 1; m <= 6000; m++) {
+                int mc = SimdBackend.balancedRowBlock(m, threads), blocks = (m + mc - 1) / mc;
+                String what = m + " rows, " + threads + " threads: " + mc;
+                assertTrue(mc % Kernels.MR == 0 && mc <= SimdBackend.MC, what);
+                assertTrue(mc == SimdBackend.MC || blocks % threads == 0, what + " (" + blocks + " blocks)");
+            }
+        }
+        assertEquals(116, SimdBackend.balancedRowBlock(1149, 2));
     }
 
     static float[] toFloats(double[] d) {
