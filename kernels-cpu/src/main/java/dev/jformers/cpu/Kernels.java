@@ -116,8 +116,8 @@ abstract class Kernels {
 
     /**
      * {@link #gemmTileTransposed} over one strip of {@link #packTransposedA} (lda = MR, at most MR rows): its own
-     * method, so that its tile is compiled apart from the in-place one (both in one method measured 10× slower, the
-     * JIT's budget for one compilation spent).
+     * method, so that its tile is compiled apart from the in-place one (both in one method: the in-place tile ran 10×
+     * slower, probably the JIT's budget for one compilation spent).
      */
     void gemmTileStrip(float[] strip, int aOff, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
         gemmTileTransposed(strip, aOff, MR, b, bOff, kc, c, cOff, ldc, rows);
