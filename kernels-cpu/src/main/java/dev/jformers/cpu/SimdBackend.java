@@ -189,6 +189,17 @@ public final class SimdBackend extends CpuBackend {
     boolean copyTransposedA = true;
 
     /**
+     * The GEMMs (X read row by row) this backend has run with at most {@link #sixRowTileMaxRows} rows, and with more.
+     * The 6-row tile serves only the first kind, so it is used only while they are not the minority: where they are
+     * (a training step: 4096-row GEMMs and a 32-row pooler, 48 calls of the 6-row tile a step), C2 compiled the tile
+     * only in about the fifth step, and until then it ran in the interpreter or C1, where every vector operation
+     * allocates its result: the pooler's 32 × 384 × 384 product and its backward took 5–13 ms and 20–45 MB a step
+     * instead of ~0.5 ms. The 4-row tile that the large GEMMs keep hot does those rows instead — the same FMAs in the
+     * same order, the same bits.
+     */
+    private final AtomicLong fewRowGemms = new AtomicLong(), manyRowGemms = new AtomicLong();
+
+    /**
      * System property: {@code false} runs {@link #linearAddLayerNorm} as linear, then addLayerNorm (as before #20f), and
      * hands attention's heads out one at a time (see {@link #attentionHeadRuns}): the former 2-thread encoder forward, for
      * A/B runs on a quiet machine. Same bits either way.
@@ -683,8 +694,9 @@ public final class SimdBackend extends CpuBackend {
         int rowBlocks = (m + mc - 1) / mc;
         // a weight gradient's transposed A is packed block by block into strips of MR rows (see copyTransposedA)
         boolean strips = transposedX && !skinny && copyTransposedA;
-        // 6-row tiles (where the width has them) for few rows; six = a number of rows no block reaches turns them off
-        int six = m <= sixRowTileMaxRows && kernels.sixRowTiles() > 0 ? kernels.sixRowTiles() : MC;
+        // 6-row tiles (where the width has them) for few rows, unless such GEMMs are this backend's minority (see
+        // fewRowGemms); six = a number of rows no block reaches turns them off
+        int six = !transposedX && sixRowTilesWarm(m) && kernels.sixRowTiles() > 0 ? kernels.sixRowTiles() : MC;
         // A GEMV: runs of panels, shrinking toward the end (gemvRunStarts). Few row blocks: give every thread its own
         // range of panels as well.
         int[] runStarts = threads > 1 && skinny ? w.gemvRunStarts(threads) : null;
@@ -814,6 +826,15 @@ public final class SimdBackend extends CpuBackend {
             }
         }
         return MC;
+    }
+
+    /** Counts a GEMM of m rows (X read row by row) and says whether it takes 6-row tiles: few rows, not the minority. */
+    private boolean sixRowTilesWarm(int m) {
+        if (m > sixRowTileMaxRows) {
+            manyRowGemms.incrementAndGet();
+            return false;
+        }
+        return fewRowGemms.incrementAndGet() >= manyRowGemms.get();
     }
 
     /** Rows [r0, r1) of Y: + the residual's row, then LayerNorm in place (addLayerNorm's kernels in its order). */

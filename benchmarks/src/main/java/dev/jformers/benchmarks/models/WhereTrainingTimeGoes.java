@@ -33,8 +33,8 @@ import java.util.SplittableRandom;
  * these sequence lengths in turn — a batch padded to its longest row has a new shape at every step — and
  * {@code -Djformers.bench.dropout=0.1} sets the config's hidden and attention dropout (default 0). JIT warm-up:
  * {@code -Djformers.bench.warmup=N} steps before the timed ones (default 2), and {@code -Djformers.bench.perStep=true}
- * prints each timed step's CPU time by operation (the ops that take at least 1% of some step), to see which
- * operations the first steps of a process pay for.
+ * prints each timed step's CPU time by operation (the ops that take at least 1% of some step; then, with their MB
+ * allocated, those that allocate 1 MB or more in some step), to see which operations the first steps of a process pay for.
  */
 public final class WhereTrainingTimeGoes {
     private WhereTrainingTimeGoes() {
@@ -183,21 +183,37 @@ public final class WhereTrainingTimeGoes {
         System.out.println(head.toString().trim());
         System.out.println(rule);
         System.out.println(all.toString().trim());
+        StringBuilder allocations = new StringBuilder();
         for (String key : snapshots.getLast().keySet()) {
-            double[] ms = new double[snapshots.size()];
-            boolean large = false;
+            double[] ms = new double[snapshots.size()], mb = new double[snapshots.size()];
+            boolean large = false, allocates = false;
             for (int i = 0; i < ms.length; i++) {
                 TimingBackend.Cost now = snapshots.get(i).get(key), before = i == 0 ? null : snapshots.get(i - 1).get(key);
                 ms[i] = ((now == null ? 0 : now.cpuNanos()) - (before == null ? 0 : before.cpuNanos())) / 1e6;
+                mb[i] = ((now == null ? 0 : now.allocatedBytes()) - (before == null ? 0 : before.allocatedBytes())) / 1e6;
                 large |= ms[i] >= stepCpu[i] / 1e6 / 100;
+                allocates |= mb[i] >= 1;
             }
             if (large) {
-                StringBuilder row = new StringBuilder("| ").append(key).append(" | ");
-                for (double m : ms) {
-                    row.append(String.format(Locale.ROOT, "%.1f | ", m));
-                }
-                System.out.println(row.toString().trim());
+                System.out.println(perStepRow(key, ms));
+            }
+            if (allocates) {
+                allocations.append(perStepRow(key, ms)).append('\n').append(perStepRow("(MB allocated)", mb)).append('\n');
             }
         }
+        if (!allocations.isEmpty()) {   // the ops that allocated at least 1 MB in some step: CPU ms, then MB
+            System.out.println("\nOperations that allocated 1 MB or more in a step (CPU ms, then MB allocated):\n");
+            System.out.println(head.toString().trim());
+            System.out.println(rule);
+            System.out.print(allocations);
+        }
+    }
+
+    private static String perStepRow(String key, double[] values) {
+        StringBuilder row = new StringBuilder("| ").append(key).append(" | ");
+        for (double v : values) {
+            row.append(String.format(Locale.ROOT, "%.1f | ", v));
+        }
+        return row.toString().trim();
     }
 }
