@@ -1528,14 +1528,23 @@ public final class SimdBackend extends CpuBackend {
         if (batch == 0 || tq == 0 || tk == 0 || d == 0) {   // nothing attends: the gradients are zero (or empty)
             return new Tensor[] {zeros(batch, tq, channels), zeros(batch, tk, channels), zeros(batch, tk, channels)};
         }
-        // recycled outputs: every element is written below (each head's columns of every row)
-        Tensor dq = output(batch, tq, channels), dk = output(batch, tk, channels), dv = output(batch, tk, channels);
+        // recycled outputs: every element is written below (each head's columns of every row). Q, K and V as the thirds
+        // of one [B, T, 3C] array (the fused projection's output): their gradients side by side in one array laid out
+        // the same way, which the autograd takes as that output's gradient as it is (no zeroed [B, T, 3C] and three
+        // strided additions into it)
+        boolean fused = fusedThirds(q, k, v);
+        int outStride = fused ? 3 * channels : channels;
+        Tensor dqkv = fused ? output(batch, tq, outStride) : null;
+        Tensor dq = fused ? dqkv.narrow(2, 0, channels) : output(batch, tq, channels);
+        Tensor dk = fused ? dqkv.narrow(2, channels, channels) : output(batch, tk, channels);
+        Tensor dv = fused ? dqkv.narrow(2, 2 * channels, channels) : output(batch, tk, channels);
         Tensor qh = HostTensors.onHeap(q), kh = HostTensors.onHeap(k), vh = HostTensors.onHeap(v);
         Tensor dch = HostTensors.contiguousOnHeap(dContext), ph = HostTensors.contiguousOnHeap(probs);
         Tensor mh = keep == null ? null : HostTensors.contiguousOnHeap(keep);
         float[] qa = qh.floatArray(), ka = kh.floatArray(), va = vh.floatArray(), dc = dch.floatArray(), pa = ph.floatArray();
         float[] ma = mh == null ? null : mh.floatArray();
         float[] dqa = dq.floatArray(), dka = dk.floatArray(), dva = dv.floatArray();
+        int dqOff = (int) dq.arrayOffset(), dkOff = (int) dk.arrayOffset(), dvOff = (int) dv.arrayOffset();
         boolean serial = (long) batch * heads * tq * tk * d < PARALLEL_THRESHOLD;
         pool.forEach(batch * heads, !serial, bh -> {
             int b = bh / heads, h = bh % heads;
@@ -1545,7 +1554,7 @@ public final class SimdBackend extends CpuBackend {
             int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
             int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
             int cBase = (int) (dch.arrayOffset() + (long) b * tq * channels + (long) h * d);
-            int kvOut = b * tk * channels + h * d, qOut = b * tq * channels + h * d;
+            int kvOut = b * tk * outStride + h * d, qOut = b * tq * outStride + h * d;
             int pBase = (int) (ph.arrayOffset() + (long) bh * tq * tk);
             int mBase = mh == null ? 0 : (int) (mh.arrayOffset() + (long) bh * tq * tk);
             // dVᵀ = dCᵀ·P (P·M with dropout, multiplied into scratch), [d × Tk], then into dV's columns
@@ -1557,7 +1566,7 @@ public final class SimdBackend extends CpuBackend {
                 kernels.multiply(pa, pBase, ma, mBase, pm, 0, tq * tk);
             }
             kernels.matMulTransposedRows(dc, cBase, channels, d, tq, pm, pmOff, tk, tk, dT, 0, tk);
-            Kernels.transpose(dT, 0, tk, d, tk, dva, kvOut, channels, 1f);
+            Kernels.transpose(dT, 0, tk, d, tk, dva, dvOff + kvOut, outStride, 1f);
             // dP = dC·Vᵀ (times M with dropout), then dS row by row (scaled: dQ and dK need scale·dS)
             Kernels.transpose(va, vBase, vStride, tk, d, dT, tk, 1f);
             kernels.matMulRows(dc, cBase, channels, tq, d, dT, 0, tk, tk, dS, 0, tk);
@@ -1568,11 +1577,26 @@ public final class SimdBackend extends CpuBackend {
                 kernels.softmaxBackward(dS, i * tk, pa, pBase + i * tk, dS, i * tk, tk, scale);
             }
             // dQ = dS·K; dKᵀ = Qᵀ·dS, [d × Tk], then into dK's columns
-            kernels.matMulRows(dS, 0, tk, tq, tk, ka, kBase, kStride, d, dqa, qOut, channels);
+            kernels.matMulRows(dS, 0, tk, tq, tk, ka, kBase, kStride, d, dqa, dqOff + qOut, outStride);
             kernels.matMulTransposedRows(qa, qBase, qStride, d, tq, dS, 0, tk, tk, dT, 0, tk);
-            Kernels.transpose(dT, 0, tk, d, tk, dka, kvOut, channels, 1f);
+            Kernels.transpose(dT, 0, tk, d, tk, dka, dkOff + kvOut, outStride, 1f);
         });
         return new Tensor[] {dq, dk, dv};
+    }
+
+    /**
+     * Whether q, k and v [B, T, C] are the thirds of one whole [B, T, 3C] array in that order (BERT's and GPT-2's fused
+     * query/key/value projection): then {@link #attentionBackward} lays their gradients out the same way.
+     */
+    private static boolean fusedThirds(Tensor q, Tensor k, Tensor v) {
+        float[] a = q.floatArray();
+        int c = q.dim(2);
+        long rowStride = 3L * c;
+        return a != null && k.floatArray() == a && v.floatArray() == a && q.arrayOffset() == 0
+                && k.arrayOffset() == c && v.arrayOffset() == 2L * c && q.dim(1) == k.dim(1)
+                && q.segment().byteSize() == (long) q.dim(0) * q.dim(1) * rowStride * Float.BYTES
+                && Arrays.equals(q.strides(), k.strides()) && Arrays.equals(q.strides(), v.strides())
+                && q.stride(2) == 1 && q.stride(1) == rowStride && q.stride(0) == q.dim(1) * rowStride;
     }
 
     /**

@@ -368,6 +368,34 @@ class BackwardKernelsTest {
         }
     }
 
+    /**
+     * q, k and v as the thirds of one fused [B, T, 3C] array: the gradients are the bits of the same q, k, v given as
+     * three arrays of their own; the SIMD backend lays them out in one array as q, k and v lie in theirs (the autograd
+     * then takes that array as the fused projection's gradient).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void attentionBackwardOfFusedThirdsEqualsSeparateInputs(Backend backend) {
+        int batch = 3, t = 21, heads = 2, dh = 16, c = heads * dh;
+        Random rnd = new Random(31);
+        Tensor fused = random(rnd, 1.5f, batch, t, 3 * c), r = random(rnd, 1, batch, t, c);
+        Tensor q = fused.narrow(2, 0, c), k = fused.narrow(2, c, c), v = fused.narrow(2, 2 * c, c);
+        AttentionMask m = new AttentionMask(null, true);
+        Tensor probs = backend.attention(q, k, v, heads, m, 0.25f, true).probs();
+        Tensor[] g = backend.attentionBackward(r, q, k, v, probs, heads, 0.25f);
+        Tensor[] separate = backend.attentionBackward(r, q.contiguous(), k.contiguous(), v.contiguous(), probs, heads, 0.25f);
+        for (int i = 0; i < 3; i++) {
+            assertArrayEquals(separate[i].toFloatArray(), g[i].toFloatArray(), backend.describe() + " gradient " + i);
+        }
+        if (backend instanceof SimdBackend) {
+            for (int i = 0; i < 3; i++) {
+                Tensor input = new Tensor[] {q, k, v}[i];
+                assertTrue(g[i].floatArray() == g[0].floatArray() && g[i].arrayOffset() == input.arrayOffset()
+                        && Arrays.equals(g[i].strides(), input.strides()), backend.describe() + " gradient " + i + " laid out as its input");
+            }
+        }
+    }
+
     /** A dropout mask: 0 with probability p, else 1/(1 − p). */
     static float[] dropoutMask(Random rnd, int n, float p) {
         float[] m = new float[n];

@@ -282,6 +282,52 @@ public final class Autograd implements Backend, ParameterRegistry {
         }
     }
 
+    /**
+     * grad(ts[i]) += ds[i] for each i. When the ts are views of one activation that has no gradient yet and the ds lie
+     * in one array of the backend's exactly as the ts lie in theirs, filling its segment (attention's dQ, dK, dV for
+     * the thirds of the fused query/key/value projection), that array becomes the activation's gradient as it is:
+     * no zeroed gradient and no strided additions into it.
+     */
+    private void addToGradients(Tensor[] ts, Tensor[] ds) {
+        if (sameLayoutFillingOneArray(ts, ds)) {
+            gradients.put(ts[0].floatArray(), ds[0].floatArray());
+            return;
+        }
+        float[] shared = ds[0] == null ? null : ds[0].floatArray();
+        for (int i = 0; i < ts.length; i++) {
+            if (ds[i] == null || ds[i].floatArray() != shared || ds[i].wholeArray() != null) {
+                shared = null;   // not all views of one array: addToGradient hands each back (or keeps it)
+            }
+            addToGradient(ts[i], ds[i]);
+        }
+        if (shared != null) {   // views of one array, all added in: the array goes back whole
+            inner.recycle(Tensor.wrap(MemorySegment.ofArray(shared), DType.F32, shared.length));
+        }
+    }
+
+    /** Whether ts and ds are as {@link #addToGradients} takes them whole: see there. */
+    private boolean sameLayoutFillingOneArray(Tensor[] ts, Tensor[] ds) {
+        float[] array = ts[0].floatArray(), d = ds[0].floatArray();
+        if (array == null || d == null || array == d || gradients.containsKey(array) || parametersOfArray.containsKey(array)
+                || ts[0].segment().address() != ds[0].segment().address()
+                || ts[0].segment().byteSize() != ds[0].segment().byteSize()) {
+            return false;
+        }
+        long elements = 0;
+        Set<Long> offsets = new java.util.HashSet<>();
+        for (int i = 0; i < ts.length; i++) {
+            Tensor t = ts[i], g = ds[i];
+            if (t.floatArray() != array || g.floatArray() != d || t.segment().byteSize() != ts[0].segment().byteSize()
+                    || g.segment().byteSize() != ds[0].segment().byteSize() || t.arrayOffset() != g.arrayOffset()
+                    || !java.util.Arrays.equals(t.shape(), g.shape()) || !java.util.Arrays.equals(t.strides(), g.strides())
+                    || !offsets.add(t.arrayOffset())) {
+                return false;
+            }
+            elements += t.numel();
+        }
+        return elements * Float.BYTES == ds[0].segment().byteSize();   // the ds write every float of the segment
+    }
+
     /** grad(t) += d, copying d: for a d that is itself a gradient (a residual's dy goes to both of its inputs). */
     private void addToGradientCopy(Tensor t, Tensor d) {
         float[] array = t.floatArray();
@@ -640,10 +686,7 @@ public final class Autograd implements Backend, ParameterRegistry {
         record(out.context(), new Tensor[] {returnProbs ? null : out.probs()}, () -> {
             Tensor dContext = gradientOf(out.context());
             if (dContext != null) {
-                Tensor[] d = inner.attentionBackward(dContext, q, k, v, out.probs(), heads, scale);
-                addToGradient(q, d[0]);
-                addToGradient(k, d[1]);
-                addToGradient(v, d[2]);
+                addToGradients(new Tensor[] {q, k, v}, inner.attentionBackward(dContext, q, k, v, out.probs(), heads, scale));
             }
         });
         return returnProbs ? out : new AttentionOutput(out.context(), null);
@@ -741,10 +784,7 @@ public final class Autograd implements Backend, ParameterRegistry {
         record(context, new Tensor[] {probs, keep}, () -> {
             Tensor dContext = gradientOf(context);
             if (dContext != null) {   // the fused backward, told the mask: dV = P′ᵀ·dC, dP = (dC·Vᵀ)·mask, …
-                Tensor[] d = inner.attentionBackward(dContext, q, k, v, probs, keep, heads, scale);
-                addToGradient(q, d[0]);
-                addToGradient(k, d[1]);
-                addToGradient(v, d[2]);
+                addToGradients(new Tensor[] {q, k, v}, inner.attentionBackward(dContext, q, k, v, probs, keep, heads, scale));
             }
         });
         return new AttentionOutput(context, returnProbs ? dropped : null);

@@ -213,7 +213,9 @@ public interface Backend extends AutoCloseable {
 
     /**
      * Backward of {@link #attention} from its probabilities [B, h, Tq, Tk] (masked keys have probability 0,
-     * so they get no gradient): dContext [B, Tq, h·d] → {dq, dk, dv}, contiguous, shaped as q, k and v.
+     * so they get no gradient): dContext [B, Tq, h·d] → {dq, dk, dv}, shaped as q, k and v: contiguous, or — where
+     * q, k and v are views of one array (a fused query/key/value projection) — views laid out in one array of their
+     * own exactly as q, k and v lie in theirs.
      */
     default Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, int heads,
                                        float scale) {
