@@ -123,8 +123,29 @@ final class VectorKernels extends Kernels {
     /** Four floats: one step of one strip of {@link #packTransposedA}, moved as one vector. */
     private static final VectorSpecies<Float> FOUR = FloatVector.SPECIES_128;
 
+    /**
+     * Through a handle that is not a constant ({@link #PACK_STRIPS}): inlined into the GEMM's task, the 128-bit moves
+     * were boxed in every training process measured (~0.5 MB of FloatVectors per 128 × 512 block, 250 MB a MiniLM
+     * step; one compilation's node budget spent, as GELU's was), though not in BackwardGemmParts.
+     */
     @Override
     void packTransposedA(float[] at, int aOff, int lda, int rows, int steps, float[] dst, int dstOff, int stripStride) {
+        try {
+            PACK_STRIPS[0].invokeExact(at, aOff, lda, rows, steps, dst, dstOff, stripStride);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@link #packStripsLoop} as a handle that is not a constant (see {@link #ACTIVATION_LOOPS}). */
+    private static final MethodHandle[] PACK_STRIPS = {staticLoop("packStripsLoop", MethodType.methodType(void.class,
+            float[].class, int.class, int.class, int.class, int.class, float[].class, int.class, int.class))};
+
+    /** {@link #packTransposedA}'s loop: each step of each whole strip moved as one 4-float vector. */
+    private static void packStripsLoop(float[] at, int aOff, int lda, int rows, int steps, float[] dst, int dstOff,
+                                       int stripStride) {
         int full = rows / MR * MR;
         for (int t = 0, src = aOff, d = dstOff; t < steps; t++, src += lda, d += MR) {
             for (int r = 0, o = d; r < full; r += MR, o += stripStride) {
