@@ -1,5 +1,6 @@
 package dev.jformers.cpu;
 
+import dev.jformers.core.Tensor;
 import dev.jformers.core.WeightLayout;
 
 import java.lang.management.ManagementFactory;
@@ -35,8 +36,9 @@ public final class BackwardGemmParts {
         WorkerPool pool = new WorkerPool(1);
         SplittableRandom rnd = new SplittableRandom(7);
         System.out.printf(Locale.ROOT, "rows %d, %d rounds, CPU ms (min) and GFLOP/s of one thread%n", n, rounds);
-        System.out.println("| in → out | forward | dx (pack W + GEMM) | pack x | dW (GEMM) | dW, A in place | db |");
-        System.out.println("|---|---:|---:|---:|---:|---:|---:|");
+        System.out.println("| in → out | forward | dx (pack W + GEMM) | pack x | dW (GEMM) | dW, A in place | db "
+                + "| linearBackward (all of it) |");
+        System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|");
         for (String shape : shapes) {
             int in = Integer.parseInt(shape.substring(0, shape.indexOf('>')));
             int out = Integer.parseInt(shape.substring(shape.indexOf('>') + 1));
@@ -47,10 +49,12 @@ public final class BackwardGemmParts {
                     new float[(int) PackedLinear.floats(in, out, nr)]);
             float[] wPanels = new float[(int) PackedLinear.floats(out, in, nr)];
             float[] xPanels = new float[(int) PackedLinear.floats(n, in, nr)];
-            long[] best = new long[6];
+            Tensor xt = Tensor.of(x, n, in), dyt = Tensor.of(dy, n, out), wt = Tensor.of(w, out, in);
+            Tensor dWt = Tensor.of(new float[out * in], out, in), dBt = Tensor.of(new float[out], out);
+            long[] best = new long[7];
             Arrays.fill(best, Long.MAX_VALUE);
             for (int round = 0; round < rounds + 2; round++) {   // 2 rounds of warm-up
-                long[] t = new long[6];
+                long[] t = new long[7];
                 long c = cpu();
                 backend.gemm(x, 0, n, forward, y, 0);
                 t[0] = cpu() - c;
@@ -71,6 +75,9 @@ public final class BackwardGemmParts {
                 backend.gemm(dy, 0, out, xAsB, dW, 0, true, true, null);
                 t[5] = cpu() - c;
                 backend.copyTransposedA = true;
+                c = cpu();   // the whole call: dx, dW and db as a training step runs them (dy warm from dx's pass)
+                backend.recycle(backend.linearBackward(dyt, xt, wt, WeightLayout.OUT_IN, dWt, dBt, true));
+                t[6] = cpu() - c;
                 c = cpu();
                 backend.columnSums(dy, 0, n, out);
                 t[4] = cpu() - c;
@@ -79,9 +86,9 @@ public final class BackwardGemmParts {
                 }
             }
             double flop = 2.0 * n * in * out;
-            System.out.printf(Locale.ROOT, "| %d → %d | %s | %s | %.2f | %s | %s | %.2f |%n", in, out,
+            System.out.printf(Locale.ROOT, "| %d → %d | %s | %s | %.2f | %s | %s | %.2f | %s |%n", in, out,
                     gemm(best[0], flop), gemm(best[1], flop), best[2] / 1e6, gemm(best[3], flop), gemm(best[5], flop),
-                    best[4] / 1e6);
+                    best[4] / 1e6, gemm(best[6], 2 * flop));
         }
         backend.close();
     }
