@@ -761,6 +761,34 @@ class SimdBackendTest {
         }
     }
 
+    /**
+     * Decoding's attention is split between the threads by runs of cached positions, each chunk of positions summed
+     * into a partial row of its own; the chunks depend on the number of keys alone, so 2 threads give 1 thread's bits
+     * (context and probabilities), with padding, a batch, one and two query rows.
+     */
+    @Test
+    void decodingAttentionOnTwoThreadsGivesOneThreadsBits() {
+        Random rnd = new Random(14);
+        int heads = 12, d = 64, channels = heads * d, capacity = 160;
+        try (SimdBackend one = new SimdBackend(1, 0); SimdBackend two = new SimdBackend(2, 0)) {
+            for (int batch : new int[] {1, 3}) {
+                Tensor kCache = random(rnd, 1f, batch, capacity, channels), vCache = random(rnd, 1f, batch, capacity, channels);
+                for (int[] qk : new int[][] {{1, 50}, {1, 96}, {2, 101}, {1, 160}}) {
+                    int tq = qk[0], tk = qk[1];
+                    Tensor q = random(rnd, 1f, batch, tq, channels);
+                    Tensor k = kCache.narrow(1, 0, tk), v = vCache.narrow(1, 0, tk);
+                    for (AttentionMask mask : List.of(AttentionMask.causal(paddingMask(rnd, batch, tk)), AttentionMask.causal(null))) {
+                        AttentionOutput a = one.attention(q, k, v, heads, mask, 0.125f, true);
+                        AttentionOutput b = two.attention(q, k, v, heads, mask, 0.125f, true);
+                        String what = "batch " + batch + " tq=" + tq + " tk=" + tk;
+                        assertTrue(Arrays.equals(a.context().toFloatArray(), b.context().toFloatArray()), what + ": context");
+                        assertTrue(Arrays.equals(a.probs().toFloatArray(), b.probs().toFloatArray()), what + ": probabilities");
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("backends")
     void attentionWithFullyPaddedRowsMatchesReference(SimdBackend simd) {
