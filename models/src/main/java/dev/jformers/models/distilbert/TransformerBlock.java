@@ -23,9 +23,7 @@ public final class TransformerBlock {
     private final Backend backend;
     private final float scale;
     // attention (MultiHeadSelfAttention)
-    private final Linear qLin;
-    private final Linear kLin;
-    private final Linear vLin;
+    private final Linear qkvLin;   // q_lin, k_lin, v_lin fused: one product [dim → 3·dim]
     private final Linear outLin;
     private final LayerNorm saLayerNorm;
     // ffn
@@ -41,9 +39,7 @@ public final class TransformerBlock {
         int dim = config.dim(), hidden = config.hiddenDim();
         scale = (float) (1.0 / Math.sqrt(config.headSize()));
         ModelWeights att = w.child("attention");
-        qLin = Linear.load(att, "q_lin", dim, dim);
-        kLin = Linear.load(att, "k_lin", dim, dim);
-        vLin = Linear.load(att, "v_lin", dim, dim);
+        qkvLin = Linear.fused(att, dim, dim, "q_lin", "k_lin", "v_lin");
         outLin = Linear.load(att, "out_lin", dim, dim);
         saLayerNorm = new LayerNorm(w, "sa_layer_norm", dim, DistilBertModel.EPS);
         lin1 = Linear.load(w.child("ffn"), "lin1", dim, hidden);
@@ -56,7 +52,10 @@ public final class TransformerBlock {
     /** x [B, T, dim] → [B, T, dim]; probs [B, heads, T, T] when asked for. */
     public AttentionOutput forward(Tensor x, AttentionMask mask, boolean returnProbs) {
         try (Scope scope = backend.scope()) {   // every intermediate below is handed back when the block ends
-            Tensor query = qLin.forward(x), key = kLin.forward(x), value = vLin.forward(x);   // [B, T, dim]
+            // q_lin, k_lin and v_lin as one product (one pass over x, one hand-off to the threads), read as views
+            int dim = config.dim();
+            Tensor qkv = qkvLin.forward(x);                                                  // [B, T, 3·dim]
+            Tensor query = qkv.narrow(2, 0, dim), key = qkv.narrow(2, dim, dim), value = qkv.narrow(2, 2 * dim, dim);
             AttentionOutput attention = backend.attention(query, key, value, config.nHeads(), mask, scale,
                     returnProbs, attentionDropout);
             Tensor y = outputs(attention.context(), x);                                     // [B, T, dim]
@@ -71,11 +70,13 @@ public final class TransformerBlock {
      */
     public Tensor forwardFirstToken(Tensor x, AttentionMask mask) {
         try (Scope scope = backend.scope()) {
-            Tensor first = Tensors.firstTokens(backend, x);                                 // [B, 1, dim]
-            Tensor query = qLin.forward(first), key = kLin.forward(x), value = vLin.forward(x);
+            int dim = config.dim();
+            Tensor qkv = qkvLin.forward(x);                                                  // [B, T, 3·dim]
+            Tensor query = Tensors.firstTokens(backend, qkv).narrow(2, 0, dim);             // [B, 1, dim]
+            Tensor key = qkv.narrow(2, dim, dim), value = qkv.narrow(2, 2 * dim, dim);      // [B, T, dim]
             Tensor context = backend.attention(query, key, value, config.nHeads(), mask, scale, false,
                     attentionDropout).context();                                            // [B, 1, dim]
-            return scope.keep(outputs(context, first));
+            return scope.keep(outputs(context, Tensors.firstTokens(backend, x)));
         }
     }
 
