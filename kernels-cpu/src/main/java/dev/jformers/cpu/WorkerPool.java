@@ -23,8 +23,15 @@ import java.util.function.IntConsumer;
 final class WorkerPool implements AutoCloseable {
     private static final AtomicInteger POOL_IDS = new AtomicInteger();
 
-    /** How long a helper (and a caller waiting for helpers) spins before parking. */
-    static final long SPIN_NANOS = 200_000;
+    /**
+     * How long a helper (and a caller waiting for helpers) spins before parking: 200 µs, or the system property
+     * {@value #SPIN_PROPERTY} in µs (for A/B runs: a thread that parks pays tens of µs to wake, and a helper that
+     * starts late leaves the next job unbalanced).
+     */
+    static final long SPIN_NANOS = Math.max(0, Long.getLong(WorkerPool.SPIN_PROPERTY, 200)) * 1000;
+
+    /** System property: {@link #SPIN_NANOS} in microseconds. */
+    static final String SPIN_PROPERTY = "jformers.cpu.spinMicros";
 
     private final int threads;
     private final Helper[] helpers;
