@@ -37,13 +37,16 @@ abstract class CpuBackend implements Backend {
             throw ShapeException.mismatch("copyInto", src.shape(), dst.shape(), "shapes must be equal");
         }
         HostTensors.requireF32("copyInto", dst);
-        Tensor s = src.toF32();
+        // a float32 source whose rows are runs (the keys or values third of GPT-2's fused projection, on their way
+        // into the KV cache) is read in place, row by row; anything else is converted to a contiguous copy first
+        boolean rowsInPlace = src.dtype() == DType.F32 && (src.rank() == 0 || src.dim(-1) <= 1 || src.stride(-1) == 1);
+        Tensor s = rowsInPlace ? src : src.toF32();
         int cols = s.rank() == 0 ? 1 : s.dim(-1);
         long rows = HostTensors.rows(s);
         long colStride = dst.rank() == 0 ? 1 : dst.stride(-1);
         MemorySegment from = s.segment(), to = dst.segment();
         for (long r = 0; r < rows; r++) {
-            long srcRow = s.offset() + r * cols;
+            long srcRow = HostTensors.rowOffset(s, r);
             long dstRow = HostTensors.rowOffset(dst, r);
             if (colStride == 1) {
                 MemorySegment.copy(from, srcRow * 4, to, dstRow * 4, cols * 4L);

@@ -78,4 +78,28 @@ class TensorViewCopyTest {
         assertArrayEquals(elementByElement(h.select(1, 2)), c.toFloatArray());
         assertArrayEquals(elementByElement(h.select(1, 2)), view.toFloatArray());
     }
+
+    /**
+     * copyInto from a strided view (the keys third of a fused [B, T, 3C] projection) into a strided one (positions of a
+     * KV cache [B, capacity, C]) reads the source's rows in place: the cache gets exactly the view's values, and
+     * nothing outside the destination rows changes. An integer source is converted.
+     */
+    @Test
+    void copyIntoReadsAStridedSourceRowByRow() {
+        for (CpuBackend backend : List.of(new ScalarBackend(), new SimdBackend(1, 0))) {
+            Tensor fused = counting(2, 3, 12), keys = fused.narrow(2, 4, 4);   // [2, 3, 4], rows 12 floats apart
+            Tensor cache = Tensor.zeros(DType.F32, 2, 5, 4);
+            backend.copyInto(keys, cache.narrow(1, 1, 3));
+            assertArrayEquals(elementByElement(keys), cache.narrow(1, 1, 3).toFloatArray(), backend.name());
+            assertArrayEquals(new float[8], cache.narrow(1, 0, 1).toFloatArray(), backend.name() + ": position 0 untouched");
+            assertArrayEquals(new float[8], cache.narrow(1, 4, 1).toFloatArray(), backend.name() + ": position 4 untouched");
+            Tensor ids = Tensor.ofLongs(new long[] {1, 2, 3, 4}, 1, 4);
+            Tensor row = Tensor.zeros(DType.F32, 1, 4);
+            backend.copyInto(ids, row);
+            assertArrayEquals(new float[] {1, 2, 3, 4}, row.toFloatArray(), backend.name() + ": integers converted");
+            if (backend instanceof SimdBackend simd) {
+                simd.close();
+            }
+        }
+    }
 }
