@@ -864,6 +864,10 @@ final class VectorKernels extends Kernels {
 
     @Override
     void scale(float[] x, int off, int n, float factor) {
+        scaleInPlace(x, off, n, factor);
+    }
+
+    private static void scaleInPlace(float[] x, int off, int n, float factor) {
         VectorSpecies<Float> s = S;
         int i = 0;
         for (int bound = s.loopBound(n); i < bound; i += s.length()) {
@@ -934,8 +938,31 @@ final class VectorKernels extends Kernels {
         }
     }
 
+    /**
+     * Through a handle that is not a constant ({@link #SOFTMAX_ROW}), so that C2 compiles the row on its own and never
+     * inlines it into a caller. Attention's per-head loop (two products, the mask, the copy into the probabilities)
+     * inlined it wherever the loop was compiled before softmax was (PrintInlining shows softmax "already compiled
+     * into a big method" where it was not), and there C2's node budget could run out before softmax's exp: every
+     * vector crossing that call is then boxed — attention's forward took 416–476 ms and 481–948 MB a MiniLM step in
+     * 2 of 14 processes. The same trap as GELU's ({@link #geluLoop}); one call per row of keys costs nanoseconds.
+     */
     @Override
     void softmax(float[] x, int off, int n) {
+        try {
+            SOFTMAX_ROW[0].invokeExact(x, off, n);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);   // the row throws nothing checked
+        }
+    }
+
+    /** {@link #softmaxRow} as a handle that is not a constant (see {@link #softmax}). */
+    private static final MethodHandle[] SOFTMAX_ROW = {
+        staticLoop("softmaxRow", MethodType.methodType(void.class, float[].class, int.class, int.class))};
+
+    /** Softmax of x[off, off + n) in place: the maximum, e^(x − max) and their sum (addLanes' order), then 1 / sum. */
+    private static void softmaxRow(float[] x, int off, int n) {
         VectorSpecies<Float> s = S;
         int l = s.length(), bound = s.loopBound(n);
         FloatVector vmax = FloatVector.broadcast(s, Float.NEGATIVE_INFINITY);
@@ -963,7 +990,7 @@ final class VectorKernels extends Kernels {
             x[off + i] = e;
             sum += e;
         }
-        scale(x, off, n, 1f / sum);
+        scaleInPlace(x, off, n, 1f / sum);
     }
 
     @Override
