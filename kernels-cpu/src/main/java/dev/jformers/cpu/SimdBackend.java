@@ -830,12 +830,19 @@ public final class SimdBackend extends CpuBackend {
 
     /** Counts a GEMM of m rows (X read row by row) and says whether it takes 6-row tiles: few rows, not the minority. */
     private boolean sixRowTilesWarm(int m) {
+        if (fewRowGemms.get() + manyRowGemms.get() >= SIX_ROW_COUNT_WINDOW) {   // recent calls count: a long training
+            fewRowGemms.set(fewRowGemms.get() / 2);                             // phase must not keep short inputs
+            manyRowGemms.set(manyRowGemms.get() / 2);                           // off the 6-row tile for ever
+        }
         if (m > sixRowTileMaxRows) {
             manyRowGemms.incrementAndGet();
             return false;
         }
         return fewRowGemms.incrementAndGet() >= manyRowGemms.get();
     }
+
+    /** Calls after which both counts of {@link #sixRowTilesWarm} are halved. */
+    private static final long SIX_ROW_COUNT_WINDOW = 1 << 16;
 
     /** Rows [r0, r1) of Y: + the residual's row, then LayerNorm in place (addLayerNorm's kernels in its order). */
     private void normRows(RowNorm norm, float[] y, int yOff, int n, int r0, int r1) {
@@ -1120,6 +1127,10 @@ public final class SimdBackend extends CpuBackend {
                                    KeyMask keyMask, boolean causal, float scale, boolean serial) {
         int batch = qh.dim(0), tq = qh.dim(1), tk = kh.dim(1), channels = qh.dim(2), d = channels / heads;
         float[] qa = qh.floatArray(), ka = kh.floatArray(), va = vh.floatArray(), ca = context.floatArray();
+        if (tk == 0) {   // no keys: an empty softmax times an empty V is zero, as in torch (context is a recycled array)
+            Arrays.fill(ca, (int) context.arrayOffset(), (int) (context.arrayOffset() + context.numel()), 0f);
+            return;
+        }
         int chunk = decodingChunk(tk), chunks = (tk + chunk - 1) / chunk, rows = batch * tq;
         float[] p = scratchArray(rows * heads * tk);              // scores, then probabilities: [B·tq, heads, tk]
         float[] partial = scratchArray(rows * chunks * channels);  // per chunk of positions: [B·tq, chunks, C]
@@ -1510,15 +1521,6 @@ public final class SimdBackend extends CpuBackend {
         return dx;
     }
 
-    /**
-     * One task per (batch, head), as the forward, with the head's dS = scale·P·(dP − rowsum(dP·P)) [Tq × Tk]
-     * in a scratch array (one head at a time: no [B, h, Tq, Tk] gradient), and four products through the
-     * 4-row tiles of {@link Kernels#matMulRows}: dP = dC·Vᵀ (Vᵀ gathered) and dQ = dS·K with n = d output
-     * columns; dV and dK computed transposed, dVᵀ = dCᵀ·P and dKᵀ = Qᵀ·dS (n = Tk: whole 4 × 4 tiles, where
-     * n = d = 32 leaves them half empty), with dC and Q read in place as the transposed A of
-     * {@link Kernels#matMulTransposedRows} and each [d × Tk] result transposed into the head's columns.
-     * P and dS are never transposed. Masked keys have P = 0, hence dS = 0.
-     */
     /** Rows of x [N, C] by index, one array copy each (the default copies all of x to the host first). */
     @Override
     public Tensor gatherRows(Tensor x, long[] rows) {
@@ -1544,11 +1546,11 @@ public final class SimdBackend extends CpuBackend {
     public Tensor gatherRowsBackward(Tensor dy, long[] rows, int n) {
         Tensor g = HostTensors.contiguousOnHeap(dy);
         int c = g.dim(1);
-        Tensor dx = zeros(n, c);
-        float[] from = g.floatArray(), to = dx.floatArray();
-        if (to == null || !dx.isContiguous()) {   // too large for a heap array
+        if ((long) n * c > Integer.MAX_VALUE - 8) {   // too large for a heap array
             return super.gatherRowsBackward(dy, rows, n);
         }
+        Tensor dx = zeros(n, c);
+        float[] from = g.floatArray(), to = dx.floatArray();
         int toOff = (int) dx.arrayOffset(), fromOff = (int) g.arrayOffset();
         for (int i = 0; i < rows.length; i++) {
             int row = toOff + (int) rows[i] * c;
@@ -1557,6 +1559,15 @@ public final class SimdBackend extends CpuBackend {
         return dx;
     }
 
+    /**
+     * One task per (batch, head), as the forward, with the head's dS = scale·P·(dP − rowsum(dP·P)) [Tq × Tk]
+     * in a scratch array (one head at a time: no [B, h, Tq, Tk] gradient), and four products through the
+     * 4-row tiles of {@link Kernels#matMulRows}: dP = dC·Vᵀ (Vᵀ gathered) and dQ = dS·K with n = d output
+     * columns; dV and dK computed transposed, dVᵀ = dCᵀ·P and dKᵀ = Qᵀ·dS (n = Tk: whole 4 × 4 tiles, where
+     * n = d = 32 leaves them half empty), with dC and Q read in place as the transposed A of
+     * {@link Kernels#matMulTransposedRows} and each [d × Tk] result transposed into the head's columns.
+     * P and dS are never transposed. Masked keys have P = 0, hence dS = 0.
+     */
     @Override
     public Tensor[] attentionBackward(Tensor dContext, Tensor q, Tensor k, Tensor v, Tensor probs, int heads,
                                       float scale) {

@@ -777,7 +777,8 @@ class SimdBackendTest {
                     int tq = qk[0], tk = qk[1];
                     Tensor q = random(rnd, 1f, batch, tq, channels);
                     Tensor k = kCache.narrow(1, 0, tk), v = vCache.narrow(1, 0, tk);
-                    for (AttentionMask mask : List.of(AttentionMask.causal(paddingMask(rnd, batch, tk)), AttentionMask.causal(null))) {
+                    for (AttentionMask mask : List.of(AttentionMask.causal(paddingMask(rnd, batch, tk)), AttentionMask.causal(null),
+                            AttentionMask.padding(paddingMask(rnd, batch, tk)))) {   // padding alone: a sentence head's first token
                         AttentionOutput a = one.attention(q, k, v, heads, mask, 0.125f, true);
                         AttentionOutput b = two.attention(q, k, v, heads, mask, 0.125f, true);
                         String what = "batch " + batch + " tq=" + tq + " tk=" + tk;
@@ -786,6 +787,35 @@ class SimdBackendTest {
                     }
                 }
             }
+        }
+    }
+
+    @Test
+    void oneQueryOverNoKeysGivesZeros() {   // torch: an empty softmax times an empty V
+        Random rnd = new Random(15);
+        int heads = 2, channels = 8;
+        try (SimdBackend simd = new SimdBackend(2, 0)) {
+            simd.recycle(Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, 1, 1, channels));   // a dirty array to be handed out
+            Tensor q = random(rnd, 1f, 1, 1, channels), kv = Tensor.zeros(DType.F32, 1, 0, channels);
+            for (AttentionMask mask : List.of(AttentionMask.causal(null), AttentionMask.NONE)) {
+                assertArrayEquals(new float[channels], simd.attention(q, kv, kv, heads, mask, 0.5f, false).context().toFloatArray());
+            }
+        }
+    }
+
+    @Test
+    void gatherRowsAndItsBackwardMatchTheReference() {
+        Random rnd = new Random(16);
+        Tensor x = random(rnd, 1f, 7, 10);
+        long[] rows = {3, 0, 6, 3};   // a repeated row: its gradients add up
+        Tensor dy = random(rnd, 1f, rows.length, 10);
+        try (SimdBackend simd = new SimdBackend(2, 0); Backend scalar = dev.jformers.core.Backends.create("scalar")) {
+            assertArrayEquals(scalar.gatherRows(x, rows).toFloatArray(), simd.gatherRows(x, rows).toFloatArray());
+            Tensor strided = random(rnd, 1f, 7, 16).narrow(1, 3, 10);   // rows 16 floats apart, from offset 3
+            assertArrayEquals(scalar.gatherRows(strided, rows).toFloatArray(), simd.gatherRows(strided, rows).toFloatArray());
+            assertArrayEquals(scalar.gatherRowsBackward(dy, rows, 7).toFloatArray(),
+                    simd.gatherRowsBackward(dy, rows, 7).toFloatArray(), 1e-6f);
+            assertThrows(ShapeException.class, () -> simd.gatherRows(x, new long[] {7}));
         }
     }
 

@@ -872,6 +872,12 @@ public final class OpenClBackend implements Backend {
         }
     }
 
+    /** Rows of x [N, C] by index: the embedding's gather, on the device (the default reads all of x back to the host). */
+    @Override
+    public Tensor gatherRows(Tensor x, long[] rows) {
+        return embedding(x, Tensor.ofLongs(rows, rows.length));
+    }
+
     @Override
     public synchronized Tensor embedding(Tensor table, Tensor ids) {
         if (table.rank() != 2) {

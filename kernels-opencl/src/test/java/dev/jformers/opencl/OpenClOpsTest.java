@@ -218,6 +218,11 @@ class OpenClOpsTest {
         JformersException e = assertThrows(JformersException.class,
                 () -> cl.embedding(dev, Tensor.ofLongs(new long[] {11}, 1)));
         assertTrue(e.getMessage().contains("outside"), e.getMessage());
+        long[] rows = {3, 0, 10, 3};   // a sentence head's first tokens: gathered on the device
+        assertClose(REF.gatherRows(table, rows), cl.gatherRows(dev, rows), 0, "gatherRows");
+        Tensor wide = rand(11, 9);   // rows 9 floats apart, 6 of them read from column 2
+        assertClose(REF.gatherRows(wide.narrow(1, 2, 6), rows), cl.gatherRows(cl.upload(wide).narrow(1, 2, 6), rows), 0,
+                "gatherRows of a view");
     }
 
     // ---------------------------------------------------------------- attention

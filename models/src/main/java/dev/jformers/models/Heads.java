@@ -12,7 +12,9 @@ public final class Heads {
      * Whether the last encoder layer may compute only each sequence's first token, for a head that reads nothing but
      * h[:, 0] (the pooler, RoBERTa's and DistilBERT's classifiers): true unless hidden states or attentions are
      * returned (they hold every token) or {@code -Djformers.lastLayerAllTokens=true} asks for every row, as Hugging
-     * Face computes them (for A/B comparisons). The logits are the same either way: no other row reaches them.
+     * Face computes them (for A/B comparisons). The logits are the same either way (no other row reaches them) in
+     * evaluation or without dropout; in training with dropout the masks are drawn for fewer elements, so a seeded
+     * run's random stream differs between the two.
      */
     public static boolean firstTokenOnly(ModelInput in) {
         return !in.outputHiddenStates() && !in.outputAttentions() && !Boolean.getBoolean("jformers.lastLayerAllTokens");

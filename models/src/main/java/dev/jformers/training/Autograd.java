@@ -325,7 +325,20 @@ public final class Autograd implements Backend, ParameterRegistry {
             }
             elements += t.numel();
         }
-        return elements * Float.BYTES == ds[0].segment().byteSize();   // the ds write every float of the segment
+        // column blocks of one row layout that cannot overlap: same shape and strides, contiguous rows, offsets at
+        // least a row's width apart and all within the first row (the fused projection's thirds)
+        int rank = ts[0].rank(), width = rank == 0 ? 1 : ts[0].dim(-1);
+        long rowStride = rank < 2 ? Long.MAX_VALUE : ts[0].stride(-2);
+        long[] sorted = offsets.stream().mapToLong(Long::longValue).sorted().toArray();
+        for (int i = 0; i < ts.length; i++) {
+            if (!java.util.Arrays.equals(ts[i].shape(), ts[0].shape()) || !java.util.Arrays.equals(ts[i].strides(), ts[0].strides())
+                    || (rank > 0 && ts[i].dim(-1) > 1 && ts[i].stride(-1) != 1)
+                    || (i > 0 && sorted[i] - sorted[i - 1] < width)) {
+                return false;
+            }
+        }
+        return sorted[sorted.length - 1] - sorted[0] + width <= rowStride
+                && elements * Float.BYTES == ds[0].segment().byteSize();   // the ds write every float of the segment
     }
 
     /** grad(t) += d, copying d: for a d that is itself a gradient (a residual's dy goes to both of its inputs). */

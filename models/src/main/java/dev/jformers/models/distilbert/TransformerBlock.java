@@ -64,9 +64,9 @@ public final class TransformerBlock {
     }
 
     /**
-     * The last block under a sentence head, which reads only h[:, 0]: keys and values of every token, the query and
-     * everything after attention for each sequence's first token alone. x [B, T, dim] → [B, 1, dim], equal to
-     * forward(x)[:, :1].
+     * The last block under a sentence head, which reads only h[:, 0]: keys and values of every token, everything after
+     * attention for each sequence's first token alone. x [B, T, dim] → [B, 1, dim], equal to forward(x)[:, :1].
+     * (The fused product still computes every token's query: it is one GEMM.)
      */
     public Tensor forwardFirstToken(Tensor x, AttentionMask mask) {
         try (Scope scope = backend.scope()) {
