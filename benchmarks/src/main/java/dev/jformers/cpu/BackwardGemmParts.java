@@ -13,8 +13,8 @@ import java.util.SplittableRandom;
  * The parts of {@link SimdBackend#linearBackward} at a training step's shapes, each timed alone in CPU time of the
  * calling thread (the one honest figure on a loaded machine; 1 thread): the forward GEMM for reference, dx = dy·W
  * (packing W, then the GEMM), dW += dyᵀ·x (packing x, then the GEMM with dy as the transposed A, each block packed
- * into strips as {@link SimdBackend#copyTransposedA} says, and for comparison read in place as before) and the bias
- * gradient (column sums of dy). Parts run interleaved, round after round; the minimum of the rounds is
+ * into strips as {@link SimdBackend#copyTransposedA} says: of 6 rows, and for comparison of 4 as before) and the bias
+ * gradient (column sums of dy); the forward with 6-row tiles (the default) and with 4-row ones. Parts run interleaved, round after round; the minimum of the rounds is
  * printed. (In package dev.jformers.cpu to reach the package-private GEMM.)
  *
  * <p>Usage: {@code java --add-modules jdk.incubator.vector -cp benchmarks.jar dev.jformers.cpu.BackwardGemmParts
@@ -36,9 +36,9 @@ public final class BackwardGemmParts {
         WorkerPool pool = new WorkerPool(1);
         SplittableRandom rnd = new SplittableRandom(7);
         System.out.printf(Locale.ROOT, "rows %d, %d rounds, CPU ms (min) and GFLOP/s of one thread%n", n, rounds);
-        System.out.println("| in → out | forward | dx (pack W + GEMM) | pack x | dW (GEMM) | dW, A in place | db "
+        System.out.println("| in → out | forward | forward, 4-row tiles | dx (pack W + GEMM) | pack x | dW (GEMM) | dW, 4-row strips | db "
                 + "| linearBackward (all of it) |");
-        System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|");
+        System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (String shape : shapes) {
             int in = Integer.parseInt(shape.substring(0, shape.indexOf('>')));
             int out = Integer.parseInt(shape.substring(shape.indexOf('>') + 1));
@@ -51,10 +51,10 @@ public final class BackwardGemmParts {
             float[] xPanels = new float[(int) PackedLinear.floats(n, in, nr)];
             Tensor xt = Tensor.of(x, n, in), dyt = Tensor.of(dy, n, out), wt = Tensor.of(w, out, in);
             Tensor dWt = Tensor.of(new float[out * in], out, in), dBt = Tensor.of(new float[out], out);
-            long[] best = new long[7];
+            long[] best = new long[8];
             Arrays.fill(best, Long.MAX_VALUE);
             for (int round = 0; round < rounds + 2; round++) {   // 2 rounds of warm-up
-                long[] t = new long[7];
+                long[] t = new long[8];
                 long c = cpu();
                 backend.gemm(x, 0, n, forward, y, 0);
                 t[0] = cpu() - c;
@@ -69,12 +69,17 @@ public final class BackwardGemmParts {
                 c = cpu();
                 backend.gemm(dy, 0, out, xAsB, dW, 0, true, true, null);
                 t[3] = cpu() - c;
-                backend.copyTransposedA = false;
+                backend.sixRowStrips = false;
                 Arrays.fill(dW, 0f);
                 c = cpu();
                 backend.gemm(dy, 0, out, xAsB, dW, 0, true, true, null);
                 t[5] = cpu() - c;
-                backend.copyTransposedA = true;
+                backend.sixRowStrips = true;
+                backend.sixRowTileMaxRows = 0;
+                c = cpu();
+                backend.gemm(x, 0, n, forward, y, 0);
+                t[7] = cpu() - c;
+                backend.sixRowTileMaxRows = Integer.MAX_VALUE;
                 c = cpu();   // the whole call: dx, dW and db as a training step runs them (dy warm from dx's pass)
                 backend.recycle(backend.linearBackward(dyt, xt, wt, WeightLayout.OUT_IN, dWt, dBt, true));
                 t[6] = cpu() - c;
@@ -86,8 +91,8 @@ public final class BackwardGemmParts {
                 }
             }
             double flop = 2.0 * n * in * out;
-            System.out.printf(Locale.ROOT, "| %d → %d | %s | %s | %.2f | %s | %s | %.2f | %s |%n", in, out,
-                    gemm(best[0], flop), gemm(best[1], flop), best[2] / 1e6, gemm(best[3], flop), gemm(best[5], flop),
+            System.out.printf(Locale.ROOT, "| %d → %d | %s | %s | %s | %.2f | %s | %s | %.2f | %s |%n", in, out,
+                    gemm(best[0], flop), gemm(best[7], flop), gemm(best[1], flop), best[2] / 1e6, gemm(best[3], flop), gemm(best[5], flop),
                     best[4] / 1e6, gemm(best[6], 2 * flop));
         }
         backend.close();

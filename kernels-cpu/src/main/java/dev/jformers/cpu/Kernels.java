@@ -115,23 +115,24 @@ abstract class Kernels {
     }
 
     /**
-     * {@link #gemmTileTransposed} over one strip of {@link #packTransposedA} (lda = MR, at most MR rows): its own
-     * method, so that its tile is compiled apart from the in-place one (both in one method: the in-place tile ran 10×
-     * slower, probably the JIT's budget for one compilation spent).
+     * {@link #gemmTileTransposed} over one strip of {@link #packTransposedA} ({@code height} rows a step: lda = height,
+     * at most that many rows): its own method, so that its tile is compiled apart from the in-place one (both in one
+     * method: the in-place tile ran 10× slower, probably the JIT's budget for one compilation spent).
      */
-    void gemmTileStrip(float[] strip, int aOff, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
-        gemmTileTransposed(strip, aOff, MR, b, bOff, kc, c, cOff, ldc, rows);
+    void gemmTileStrip(float[] strip, int aOff, int height, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
+        gemmTileTransposed(strip, aOff, height, b, bOff, kc, c, cOff, ldc, rows);
     }
 
     /**
      * Rows t of a transposed A (row r, column t at {@code at[aOff + t·lda + r]}, r < rows, t < steps) into strips of
-     * {@link #MR} rows, as {@link #gemmTileTransposed} reads them with lda = MR: row r, column t at
-     * {@code dst[dstOff + (r / MR)·stripStride + t·MR + r % MR]}. A last, partial strip leaves its missing rows unwritten.
+     * {@code height} rows ({@link #MR}, or 6 where {@link #sixRowTiles} says so), as {@link #gemmTileTransposed} reads
+     * them with lda = height: row r, column t at {@code dst[dstOff + (r / height)·stripStride + t·height + r % height]}.
+     * A last, partial strip leaves its missing rows unwritten.
      */
-    void packTransposedA(float[] at, int aOff, int lda, int rows, int steps, float[] dst, int dstOff, int stripStride) {
+    void packTransposedA(float[] at, int aOff, int lda, int rows, int steps, float[] dst, int dstOff, int stripStride, int height) {
         for (int t = 0; t < steps; t++) {
             for (int r = 0; r < rows; r++) {
-                dst[dstOff + (r / MR) * stripStride + t * MR + r % MR] = at[aOff + t * lda + r];
+                dst[dstOff + (r / height) * stripStride + t * height + r % height] = at[aOff + t * lda + r];
             }
         }
     }

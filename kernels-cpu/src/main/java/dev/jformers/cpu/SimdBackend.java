@@ -164,11 +164,16 @@ public final class SimdBackend extends CpuBackend {
     static final int CHUNK = 4096;
 
     /**
-     * GEMMs of at most this many rows sweep each panel with 6-row tiles ({@link Kernels#gemmTile6}), in pairs, before
-     * the 4-row ones: same bits, fewer bytes per FMA on the sweep that streams a panel from memory. The system
-     * property {@value #SIX_ROW_TILE_PROPERTY} overrides it (0 turns them off), for A/B runs on a quiet machine.
+     * GEMMs of at most this many rows (by default every GEMM) sweep each panel with 6-row tiles
+     * ({@link Kernels#gemmTile6}), in pairs, before the 4-row ones: same bits, fewer loads and bytes per FMA. Why: on
+     * few rows the sweep that streams a panel from memory asks a third fewer bytes per FMA (how-it-works §9); on a
+     * core that issues two 512-bit FMAs a cycle (Zen 5) the 4 × 4 tile's 8 loads per 16 FMAs hold the FMA units back
+     * on every GEMM — BackwardGemmParts, 1 thread, 1024 rows: 768 → 3072 191 → 225 GFLOP/s, 3072 → 768 180 → 228
+     * (2026-12-05, Zen 5). On a one-FMA core (Zen 4) the two tiles measured the same above 128 rows, so this was 128
+     * until a two-FMA core was measured. The system property {@value #SIX_ROW_TILE_PROPERTY} overrides it (0 turns
+     * them off), for A/B runs on a quiet machine.
      */
-    static final int SIX_ROW_TILE_MAX_ROWS = Integer.getInteger(SimdBackend.SIX_ROW_TILE_PROPERTY, MC);
+    static final int SIX_ROW_TILE_MAX_ROWS = Integer.getInteger(SimdBackend.SIX_ROW_TILE_PROPERTY, Integer.MAX_VALUE);
 
     /** System property: the most rows of a GEMM that uses 6-row tiles (see {@link #SIX_ROW_TILE_MAX_ROWS}). */
     public static final String SIX_ROW_TILE_PROPERTY = "jformers.simd.sixRowTileMaxRows";
@@ -187,6 +192,13 @@ public final class SimdBackend extends CpuBackend {
      * the same bits. Not final, for A/B runs in one process.
      */
     boolean copyTransposedA = true;
+
+    /**
+     * With {@link #copyTransposedA}: strips of 6 rows and {@link Kernels#gemmTileStrip}'s 6 × 4 tile, where the width has
+     * one, for all but the last rows of each block (see {@link #SIX_ROW_TILE_MAX_ROWS}: why the taller tile). The same
+     * products in the same order: the same bits. Not final, for A/B runs in one process.
+     */
+    boolean sixRowStrips = true;
 
     /**
      * The GEMMs (X read row by row) this backend has run with at most {@link #sixRowTileMaxRows} rows, and with more.
@@ -716,6 +728,9 @@ public final class SimdBackend extends CpuBackend {
                 for (int r = 0; r < rows && !accumulate; r++) {
                     System.arraycopy(w.bias, col0, y, yOff + (r0 + r) * n + col0, cols);
                 }
+                // a weight gradient's rows in 6-row strips: in pairs, so that the rows left are those of 4-row strips
+                // alone and the one-row loop gets the same rows whatever the block (same bits on any thread count)
+                int sixRows = strips && sixRowStrips && kernels.sixRowTiles() == 6 ? (rows - rows % mr) / 12 * 12 : 0;
                 int pFull = p0;   // panels before pFull are done
                 if (rows == 1 && !transposedX) {   // GEMV: whole panels in one streaming loop, the edge one below
                     pFull = Math.max(p0, Math.min(p1, n / nr));
@@ -729,12 +744,15 @@ public final class SimdBackend extends CpuBackend {
                 }
                 for (int t0 = 0; t0 < k; t0 += kc) {
                     int kb = Math.min(kc, k - t0), aBlock = transposedX ? xOff + t0 * m + r0 : xOff + r0 * k + t0;
-                    // Xᵀ's block packed into strips of mr rows, one every aTile floats (padded by a cache line: 4·kc
-                    // floats would put every strip's step t in one L1 set)
-                    int aTile = mr * kb + 16;
-                    float[] at = strips ? SCRATCH.get().get(4, (rows + mr - 1) / mr * aTile) : null;
+                    // Xᵀ's block packed into strips, one every aTile floats (padded by a cache line: 4·kc floats would
+                    // put every strip's step t in one L1 set): rows [0, sixRows) in strips of 6, the rest of MR
+                    int aTile = (sixRows > 0 ? 6 : mr) * kb + 16;
+                    float[] at = strips ? SCRATCH.get().get(4, stripStart(rows + mr - 1, sixRows) * aTile) : null;
                     if (strips) {
-                        kernels.packTransposedA(x, aBlock, m, rows, kb, at, 0, aTile);
+                        if (sixRows > 0) {
+                            kernels.packTransposedA(x, aBlock, m, sixRows, kb, at, 0, aTile, 6);
+                        }
+                        kernels.packTransposedA(x, aBlock + sixRows, m, rows - sixRows, kb, at, sixRows / 6 * aTile, aTile, mr);
                     }
                     for (int p = pFull; p < p1; p++) {
                         int bOff = w.panelRow(p, t0), c0 = yOff + r0 * n + p * nr;
@@ -750,8 +768,10 @@ public final class SimdBackend extends CpuBackend {
                         }
                         if ((p + 1) * nr <= n) {
                             if (strips) {
-                                for (int r = 0; r < rows; r += mr) {
-                                    kernels.gemmTileStrip(at, r / mr * aTile, b, bOff, kb, y, c0 + r * n, n, Math.min(mr, rows - r));
+                                for (int r = 0, h; r < rows; r += h) {
+                                    h = r < sixRows ? 6 : mr;
+                                    kernels.gemmTileStrip(at, stripStart(r, sixRows) * aTile, h, b, bOff, kb, y, c0 + r * n, n,
+                                            Math.min(h, rows - r));
                                 }
                             } else if (transposedX) {
                                 kernels.gemmTileTransposed(x, aBlock, m, b, bOff, kb, y, c0, n, rows);
@@ -768,16 +788,17 @@ public final class SimdBackend extends CpuBackend {
                         } else {
                             int valid = n - p * nr;
                             if (edge == null) {
-                                edge = new float[mr * nr];
+                                edge = new float[6 * nr];
                             }
-                            for (int r = 0; r < rows; r += mr) {
-                                int tileRows = Math.min(mr, rows - r);
+                            for (int r = 0, h; r < rows; r += h) {
+                                h = r < sixRows ? 6 : mr;
+                                int tileRows = Math.min(h, rows - r);
                                 for (int i = 0; i < tileRows; i++) {
                                     System.arraycopy(y, c0 + (r + i) * n, edge, i * nr, valid);
                                 }
                                 if (transposedX) {
                                     if (strips) {
-                                        kernels.gemmTileStrip(at, r / mr * aTile, b, bOff, kb, edge, 0, nr, tileRows);
+                                        kernels.gemmTileStrip(at, stripStart(r, sixRows) * aTile, h, b, bOff, kb, edge, 0, nr, tileRows);
                                     } else {
                                         kernels.gemmTileTransposed(x, aBlock + r, m, b, bOff, kb, edge, 0, nr, tileRows);
                                     }
@@ -826,6 +847,11 @@ public final class SimdBackend extends CpuBackend {
             }
         }
         return MC;
+    }
+
+    /** Index of the strip that holds row r of a block packed as rows [0, sixRows) in strips of 6, the rest of MR. */
+    private static int stripStart(int r, int sixRows) {
+        return r < sixRows ? r / 6 : sixRows / 6 + (r - sixRows) / Kernels.MR;
     }
 
     /** Counts a GEMM of m rows (X read row by row) and says whether it takes 6-row tiles: few rows, not the minority. */

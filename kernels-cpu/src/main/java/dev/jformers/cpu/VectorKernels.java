@@ -112,11 +112,13 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
-    void gemmTileStrip(float[] strip, int aOff, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
-        if (WIDE && rows == MR) {
+    void gemmTileStrip(float[] strip, int aOff, int height, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
+        if (WIDE && rows == MR && height == MR) {
             tile4x4Strip(strip, aOff, b, bOff, kc, c, cOff, ldc);
+        } else if (WIDE && rows == 6 && height == 6) {
+            tile6x4Strip(strip, aOff, b, bOff, kc, c, cOff, ldc);
         } else {
-            gemmTileTransposed(strip, aOff, MR, b, bOff, kc, c, cOff, ldc, rows);
+            gemmTileTransposed(strip, aOff, height, b, bOff, kc, c, cOff, ldc, rows);
         }
     }
 
@@ -129,9 +131,13 @@ final class VectorKernels extends Kernels {
      * step; one compilation's node budget spent, as GELU's was), though not in BackwardGemmParts.
      */
     @Override
-    void packTransposedA(float[] at, int aOff, int lda, int rows, int steps, float[] dst, int dstOff, int stripStride) {
+    void packTransposedA(float[] at, int aOff, int lda, int rows, int steps, float[] dst, int dstOff, int stripStride, int height) {
+        if (height != MR && height != 6) {
+            super.packTransposedA(at, aOff, lda, rows, steps, dst, dstOff, stripStride, height);
+            return;
+        }
         try {
-            PACK_STRIPS[0].invokeExact(at, aOff, lda, rows, steps, dst, dstOff, stripStride);
+            PACK_STRIPS[0].invokeExact(at, aOff, lda, rows, steps, dst, dstOff, stripStride, height);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable e) {
@@ -141,18 +147,25 @@ final class VectorKernels extends Kernels {
 
     /** {@link #packStripsLoop} as a handle that is not a constant (see {@link #ACTIVATION_LOOPS}). */
     private static final MethodHandle[] PACK_STRIPS = {staticLoop("packStripsLoop", MethodType.methodType(void.class,
-            float[].class, int.class, int.class, int.class, int.class, float[].class, int.class, int.class))};
+            float[].class, int.class, int.class, int.class, int.class, float[].class, int.class, int.class, int.class))};
 
-    /** {@link #packTransposedA}'s loop: each step of each whole strip moved as one 4-float vector. */
+    /**
+     * {@link #packTransposedA}'s loop for strips of 4 or 6 rows: each step of each whole strip moved as one 4-float
+     * vector (and two floats more for a 6-row strip).
+     */
     private static void packStripsLoop(float[] at, int aOff, int lda, int rows, int steps, float[] dst, int dstOff,
-                                       int stripStride) {
-        int full = rows / MR * MR;
-        for (int t = 0, src = aOff, d = dstOff; t < steps; t++, src += lda, d += MR) {
-            for (int r = 0, o = d; r < full; r += MR, o += stripStride) {
+                                       int stripStride, int height) {
+        int full = rows / height * height;
+        for (int t = 0, src = aOff, d = dstOff; t < steps; t++, src += lda, d += height) {
+            for (int r = 0, o = d; r < full; r += height, o += stripStride) {
                 FloatVector.fromArray(FOUR, at, src + r).intoArray(dst, o);
+                if (height == 6) {
+                    dst[o + 4] = at[src + r + 4];
+                    dst[o + 5] = at[src + r + 5];
+                }
             }
             for (int r = full; r < rows; r++) {
-                dst[d + (r / MR) * stripStride + r % MR] = at[src + r];
+                dst[d + (r / height) * stripStride + r % height] = at[src + r];
             }
         }
     }
@@ -355,6 +368,52 @@ final class VectorKernels extends Kernels {
         v10.intoArray(c, c1); v11.intoArray(c, c1 + l); v12.intoArray(c, c1 + 2 * l); v13.intoArray(c, c1 + 3 * l);
         v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v22.intoArray(c, c2 + 2 * l); v23.intoArray(c, c2 + 3 * l);
         v30.intoArray(c, c3); v31.intoArray(c, c3 + l); v32.intoArray(c, c3 + 2 * l); v33.intoArray(c, c3 + 3 * l);
+    }
+
+    /**
+     * {@link #tile6x4} over a strip of 6 rows ({@link #packTransposedA} with height 6): a weight gradient's GEMM with
+     * the taller tile, for the same reason as the forward's (a core that issues two 512-bit FMAs a cycle needs fewer
+     * loads per FMA; see SimdBackend's {@code SIX_ROW_TILE_MAX_ROWS}). Same FMAs per element in the same order.
+     */
+    private static void tile6x4Strip(float[] a, int aOff, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = 4 * l;
+        int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
+        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, c, c1), v11 = FloatVector.fromArray(s, c, c1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, c, c1 + 2 * l), v13 = FloatVector.fromArray(s, c, c1 + 3 * l);
+        FloatVector v20 = FloatVector.fromArray(s, c, c2), v21 = FloatVector.fromArray(s, c, c2 + l);
+        FloatVector v22 = FloatVector.fromArray(s, c, c2 + 2 * l), v23 = FloatVector.fromArray(s, c, c2 + 3 * l);
+        FloatVector v30 = FloatVector.fromArray(s, c, c3), v31 = FloatVector.fromArray(s, c, c3 + l);
+        FloatVector v32 = FloatVector.fromArray(s, c, c3 + 2 * l), v33 = FloatVector.fromArray(s, c, c3 + 3 * l);
+        FloatVector v40 = FloatVector.fromArray(s, c, c4), v41 = FloatVector.fromArray(s, c, c4 + l);
+        FloatVector v42 = FloatVector.fromArray(s, c, c4 + 2 * l), v43 = FloatVector.fromArray(s, c, c4 + 3 * l);
+        FloatVector v50 = FloatVector.fromArray(s, c, c5), v51 = FloatVector.fromArray(s, c, c5 + l);
+        FloatVector v52 = FloatVector.fromArray(s, c, c5 + 2 * l), v53 = FloatVector.fromArray(s, c, c5 + 3 * l);
+        for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
+            int ai = aOff + 6 * t;
+            FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
+            FloatVector b2 = FloatVector.fromArray(s, b, bi + 2 * l), b3 = FloatVector.fromArray(s, b, bi + 3 * l);
+            FloatVector x = FloatVector.broadcast(s, a[ai]);
+            v00 = b0.fma(x, v00); v01 = b1.fma(x, v01); v02 = b2.fma(x, v02); v03 = b3.fma(x, v03);
+            x = FloatVector.broadcast(s, a[ai + 1]);
+            v10 = b0.fma(x, v10); v11 = b1.fma(x, v11); v12 = b2.fma(x, v12); v13 = b3.fma(x, v13);
+            x = FloatVector.broadcast(s, a[ai + 2]);
+            v20 = b0.fma(x, v20); v21 = b1.fma(x, v21); v22 = b2.fma(x, v22); v23 = b3.fma(x, v23);
+            x = FloatVector.broadcast(s, a[ai + 3]);
+            v30 = b0.fma(x, v30); v31 = b1.fma(x, v31); v32 = b2.fma(x, v32); v33 = b3.fma(x, v33);
+            x = FloatVector.broadcast(s, a[ai + 4]);
+            v40 = b0.fma(x, v40); v41 = b1.fma(x, v41); v42 = b2.fma(x, v42); v43 = b3.fma(x, v43);
+            x = FloatVector.broadcast(s, a[ai + 5]);
+            v50 = b0.fma(x, v50); v51 = b1.fma(x, v51); v52 = b2.fma(x, v52); v53 = b3.fma(x, v53);
+        }
+        v00.intoArray(c, c0); v01.intoArray(c, c0 + l); v02.intoArray(c, c0 + 2 * l); v03.intoArray(c, c0 + 3 * l);
+        v10.intoArray(c, c1); v11.intoArray(c, c1 + l); v12.intoArray(c, c1 + 2 * l); v13.intoArray(c, c1 + 3 * l);
+        v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v22.intoArray(c, c2 + 2 * l); v23.intoArray(c, c2 + 3 * l);
+        v30.intoArray(c, c3); v31.intoArray(c, c3 + l); v32.intoArray(c, c3 + 2 * l); v33.intoArray(c, c3 + 3 * l);
+        v40.intoArray(c, c4); v41.intoArray(c, c4 + l); v42.intoArray(c, c4 + 2 * l); v43.intoArray(c, c4 + 3 * l);
+        v50.intoArray(c, c5); v51.intoArray(c, c5 + l); v52.intoArray(c, c5 + 2 * l); v53.intoArray(c, c5 + 3 * l);
     }
 
     /** {@link #tile4x3} with A transposed, as {@link #tile4x4Transposed}. */

@@ -607,7 +607,8 @@ class BackwardKernelsTest {
 
     /**
      * A weight gradient's GEMM gives one set of bits on 1 and 2 threads, with its transposed A copied block by block
-     * or read in place ({@link SimdBackend#copyTransposedA}): every element is one tile's sum over the tokens in the
+     * into strips of 6 and 4 rows or of 4 alone ({@link SimdBackend#sixRowStrips}), or read in place
+     * ({@link SimdBackend#copyTransposedA}): every element is one tile's sum over the tokens in the
      * same order either way. 1149 rows of dW (out; a tail of one row) are 9 blocks of 128 on 1 thread, 10 of 116 on 2
      * ({@link SimdBackend#balancedRowBlock}); 600 tokens are two K blocks at 512 bits; 70 columns a partial panel.
      */
@@ -619,16 +620,17 @@ class BackwardKernelsTest {
         for (int bits : new int[] {512, 256}) {
             float[] first = null;
             for (int threads : new int[] {1, 2}) {
-                for (boolean copy : new boolean[] {true, false}) {
+                for (int variant = 0; variant < 3; variant++) {   // strips of 6 and 4 rows, strips of 4, A in place
                     try (SimdBackend simd = new SimdBackend(threads, bits)) {
-                        simd.copyTransposedA = copy;
+                        simd.copyTransposedA = variant < 2;
+                        simd.sixRowStrips = variant == 0;
                         Tensor dW = Tensor.of(new float[out * in], out, in);
                         simd.linearBackward(dy, x, w, WeightLayout.OUT_IN, dW, null, false);
                         float[] got = dW.toFloatArray();
                         if (first == null) {
                             first = got;
                         } else {
-                            assertArrayEquals(first, got, bits + " bits, " + threads + " threads, copy " + copy);
+                            assertArrayEquals(first, got, bits + " bits, " + threads + " threads, variant " + variant);
                         }
                     }
                 }
