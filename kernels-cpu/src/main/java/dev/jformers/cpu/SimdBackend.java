@@ -83,11 +83,17 @@ public final class SimdBackend extends CpuBackend {
 
     /**
      * Bytes of a panel's K block (kc × NR floats; kc = 512 at 512 bits, where NR = 64), read by the
-     * register tile once per 4 rows of A. This core issues one 512-bit FMA per cycle, so a tile step
-     * (16 FMAs) needs 256 bytes of panel per 16 cycles, which L2 delivers: blocks of 64–256 KiB in L2
-     * next to the A block measured within the noise of each other, and 3–7% faster than 32 KiB (L1).
+     * register tile once per 4 (or 6) rows of A. A core that issues one 512-bit FMA per cycle (Zen 4) needs 256
+     * bytes of panel per 16 cycles with the 4-row tile, which L2 delivers: blocks of 64–256 KiB in L2 next to the A
+     * block measured within the noise of each other, and 3–7% faster than 32 KiB (L1). On a two-FMA core (Zen 5,
+     * 6-row tiles) 64, 128 and 256 KiB were again within the noise (BackwardGemmParts, 1 thread, CPU time: 1024³
+     * 236–253 GFLOP/s, BERT's FFN 230–254). The system property {@value #PANEL_BLOCK_PROPERTY} overrides it, for A/B
+     * runs on another core.
      */
-    static final int PANEL_BLOCK_BYTES = 128 * 1024;
+    static final int PANEL_BLOCK_BYTES = Integer.getInteger(SimdBackend.PANEL_BLOCK_PROPERTY, 128 * 1024);
+
+    /** System property: bytes of a panel's K block (see {@link #PANEL_BLOCK_BYTES}). */
+    public static final String PANEL_BLOCK_PROPERTY = "jformers.simd.panelBlockBytes";
 
     /** Below this many elements (or multiply-adds), an op runs on the calling thread alone. */
     static final long PARALLEL_THRESHOLD = 1 << 15;
