@@ -166,6 +166,9 @@ public final class SimdBackend extends CpuBackend {
     /** System property: runs of panels per thread in a multithreaded GEMM of few row blocks (default 1; see {@link #GEMM_CHUNKS_PER_THREAD}). */
     public static final String GEMM_CHUNKS_PROPERTY = "jformers.simd.gemmChunksPerThread";
 
+    /** {@link #GEMM_CHUNKS_PER_THREAD} for this backend; not final, for A/B runs in one process. */
+    int gemmChunksPerThread = GEMM_CHUNKS_PER_THREAD;
+
     /** Elements per chunk of an activation: 16 KiB, copied to the output, then done in place while in L1. */
     static final int CHUNK = 4096;
 
@@ -720,7 +723,7 @@ public final class SimdBackend extends CpuBackend {
         int[] runStarts = threads > 1 && skinny ? w.gemvRunStarts(threads) : null;
         int colChunks = threads == 1 ? 1
                 : runStarts != null ? runStarts.length - 1
-                : rowBlocks < 4 * threads ? Math.min(panels, Math.max(1, GEMM_CHUNKS_PER_THREAD) * threads) : 1;
+                : rowBlocks < 4 * threads ? Math.min(panels, Math.max(1, gemmChunksPerThread) * threads) : 1;
         int tasks = threads == 1 ? 1 : rowBlocks * colChunks;
         int blocksPerTask = threads == 1 ? rowBlocks : 1;
         pool.parallelFor(tasks, task -> {

@@ -1,8 +1,11 @@
 package dev.jformers.cpu;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
@@ -32,6 +35,58 @@ final class WorkerPool implements AutoCloseable {
 
     /** System property: {@link #SPIN_NANOS} in microseconds. */
     static final String SPIN_PROPERTY = "jformers.cpu.spinMicros";
+
+    /**
+     * Diagnostics for the 2-thread budget of a forward (benchmarks' {@code PoolBudget}): with the system property
+     * {@value #STATS_PROPERTY} = true, every parallelFor counts into {@link Stats} — jobs handed to the helpers and jobs
+     * run alone, each task's CPU time and wall time on the caller and on the helper, when the helper first looked at a
+     * job, jobs it took no task of. A static final false (the default) lets the JIT drop every branch: no cost. With
+     * it on, each task reads the thread's CPU clock twice (about a µs): for budgets, not for timings.
+     */
+    static final boolean STATS = Boolean.getBoolean(WorkerPool.STATS_PROPERTY);
+
+    /** System property: {@code true} turns {@link #STATS} on. */
+    static final String STATS_PROPERTY = "jformers.cpu.poolStats";
+
+    /** What {@link #STATS} counts, over all pools of the process (meant for a process with one 2-thread pool). */
+    static final class Stats {
+        static final String[] NAMES = {"jobs handed to the helper", "jobs run alone", "caller's task CPU, µs",
+                "helper's task CPU, µs", "helper's arrival after publishing, µs (summed)", "jobs the helper took no task of",
+                "caller waiting for the helper, µs", "caller's task wall, µs", "helper's task wall, µs",
+                "jobs run alone: CPU, µs", "handed jobs: wall from publishing to joined, µs", "|caller's − helper's task wall|, µs"};
+        static final LongAdder HANDED = new LongAdder(), ALONE = new LongAdder(), CALLER_CPU = new LongAdder(),
+                HELPER_CPU = new LongAdder(), ARRIVAL = new LongAdder(), HELPER_IDLE = new LongAdder(), AWAIT = new LongAdder(),
+                CALLER_WALL = new LongAdder(), HELPER_WALL = new LongAdder(), ALONE_CPU = new LongAdder(),
+                JOB_WALL = new LongAdder(), IMBALANCE = new LongAdder();
+        static final ThreadMXBean MX = ManagementFactory.getThreadMXBean();
+
+        private Stats() {
+        }
+
+        /** The counters in the order of {@link #NAMES} (times in ns). */
+        static long[] snapshot() {
+            return new long[] {HANDED.sum(), ALONE.sum(), CALLER_CPU.sum(), HELPER_CPU.sum(), ARRIVAL.sum(), HELPER_IDLE.sum(),
+                    AWAIT.sum(), CALLER_WALL.sum(), HELPER_WALL.sum(), ALONE_CPU.sum(), JOB_WALL.sum(), IMBALANCE.sum()};
+        }
+
+        static void handed(Job job, long awaitStart) {
+            long end = System.nanoTime();
+            HANDED.increment();
+            AWAIT.add(end - awaitStart);
+            JOB_WALL.add(end - job.published);
+            CALLER_CPU.add(job.callerCpu);
+            HELPER_CPU.add(job.helperCpu);
+            CALLER_WALL.add(job.callerWall);
+            HELPER_WALL.add(job.helperWall);
+            IMBALANCE.add(Math.abs(job.callerWall - job.helperWall));
+            if (job.helperArrived == 0 || job.helperWall == 0) {
+                HELPER_IDLE.increment();
+            }
+            if (job.helperArrived != 0) {
+                ARRIVAL.add(job.helperArrived - job.published);
+            }
+        }
+    }
 
     private final int threads;
     private final Helper[] helpers;
@@ -73,8 +128,20 @@ final class WorkerPool implements AutoCloseable {
             startHelpers();
         }
         Job job = new Job(jobIds.incrementAndGet(), tasks, body, Thread.currentThread());
+        if (STATS) {
+            job.published = System.nanoTime();   // before the slot is written: a helper that takes it times its tasks
+        }
         if (helpers.length == 0 || tasks == 1 || closed || !slot.compareAndSet(null, job)) {
+            long cpu = 0;
+            if (STATS) {
+                job.published = 0;   // never handed: its tasks are not timed one by one
+                cpu = Stats.MX.getCurrentThreadCpuTime();
+            }
             job.run();   // alone: no helpers, one task, or the helpers are busy with another caller's job
+            if (STATS) {
+                Stats.ALONE.increment();
+                Stats.ALONE_CPU.add(Stats.MX.getCurrentThreadCpuTime() - cpu);
+            }
             job.rethrow();
             return;
         }
@@ -85,7 +152,11 @@ final class WorkerPool implements AutoCloseable {
                 }
             }
             job.run();
+            long awaitStart = STATS ? System.nanoTime() : 0;
             job.awaitAll();
+            if (STATS) {
+                Stats.handed(job, awaitStart);
+            }
         } finally {
             slot.set(null);
         }
@@ -156,6 +227,8 @@ final class WorkerPool implements AutoCloseable {
         private final AtomicReference<Throwable> failure = new AtomicReference<>();
         private volatile boolean callerParked;
         private final long id;
+        /** {@link #STATS} only (ns): when published, when the helper first ran it; task CPU and wall per side. */
+        private volatile long published, helperArrived, callerCpu, helperCpu, callerWall, helperWall;
 
         Job(long id, int tasks, IntConsumer body, Thread caller) {
             this.id = id;
@@ -166,9 +239,16 @@ final class WorkerPool implements AutoCloseable {
 
         @Override
         public void run() {
+            boolean timed = STATS && published != 0;   // a handed job, counted for Stats
+            boolean onCaller = Thread.currentThread() == caller;
+            if (timed && !onCaller) {
+                helperArrived = System.nanoTime();
+            }
             for (int t; (t = next.getAndIncrement()) < tasks; ) {
                 try {
-                    if (failure.get() == null) {
+                    if (failure.get() == null && timed) {
+                        timedTask(t, onCaller);
+                    } else if (failure.get() == null) {
                         body.accept(t);
                     }
                 } catch (Throwable e) {
@@ -178,6 +258,21 @@ final class WorkerPool implements AutoCloseable {
                         LockSupport.unpark(caller);
                     }
                 }
+            }
+        }
+
+        /** body(t) with its CPU and wall time added to the caller's or the helper's side ({@link #STATS}; one helper). */
+        private void timedTask(int t, boolean onCaller) {
+            long cpu = Stats.MX.getCurrentThreadCpuTime(), wall = System.nanoTime();
+            body.accept(t);
+            cpu = Stats.MX.getCurrentThreadCpuTime() - cpu;
+            wall = System.nanoTime() - wall;
+            if (onCaller) {
+                callerCpu += cpu;
+                callerWall += wall;
+            } else {
+                helperCpu += cpu;
+                helperWall += wall;
             }
         }
 

@@ -237,6 +237,36 @@ class SimdBackendTest {
     }
 
     /**
+     * A GEMM of few row blocks split into 1–4 runs of panels per thread ({@link SimdBackend#gemmChunksPerThread}, the knob
+     * of {@value SimdBackend#GEMM_CHUNKS_PROPERTY} and of the benchmarks' PoolBudget) gives 1 thread's bits: each column
+     * is one panel's, in the same order, whichever thread runs it — plain, with GELU and with the LayerNorm epilogue, at
+     * an encoder's 16 and 128 rows and at a tail of rows and of columns.
+     */
+    @Test
+    void gemmRunsOfPanelsPerThreadGiveOneThreadsBits() {
+        Random rnd = new Random(26);
+        try (SimdBackend one = new SimdBackend(1, 0); SimdBackend two = new SimdBackend(2, 0)) {
+            for (int[] shape : new int[][] {{128, 384, 384}, {16, 384, 1536}, {16, 1536, 384}, {37, 200, 450}}) {
+                int m = shape[0], in = shape[1], out = shape[2];
+                Tensor x = random(rnd, 1f, m, in), w = random(rnd, 0.05f, out, in), b = random(rnd, 0.1f, out);
+                Tensor residual = random(rnd, 1f, m, out), gamma = random(rnd, 1f, out), beta = random(rnd, 1f, out);
+                LinearWeight w1 = one.prepareLinear(w, b, WeightLayout.OUT_IN), w2 = two.prepareLinear(w, b, WeightLayout.OUT_IN);
+                float[] plain = one.linear(x, w1).toFloatArray();
+                float[] gelu = one.linear(x, w1, Activation.GELU).toFloatArray();
+                float[] normed = one.linearAddLayerNorm(x, w1, 0f, residual, gamma, beta, 1e-12f).toFloatArray();
+                for (int chunks = 1; chunks <= 4; chunks++) {
+                    two.gemmChunksPerThread = chunks;
+                    String what = Arrays.toString(shape) + ", " + chunks + " runs per thread";
+                    assertTrue(Arrays.equals(plain, two.linear(x, w2).toFloatArray()), what);
+                    assertTrue(Arrays.equals(gelu, two.linear(x, w2, Activation.GELU).toFloatArray()), what + ", GELU");
+                    assertTrue(Arrays.equals(normed, two.linearAddLayerNorm(x, w2, 0f, residual, gamma, beta, 1e-12f).toFloatArray()),
+                            what + ", add + LayerNorm");
+                }
+            }
+        }
+    }
+
+    /**
      * {@value SimdBackend#FUSED_ENCODER_PROPERTY}=false (for A/B runs) restores the former 2-thread encoder path — dense,
      * then add + LayerNorm; heads handed out one by one — with the same bits as the default.
      */

@@ -28,7 +28,8 @@ import java.util.Locale;
  * still does, printed as a range marked drifting, without a ratio ({@link Drift}).
  *
  * <p>Usage (see benchmarks/compare.sh): {@code java -cp benchmarks.jar dev.jformers.benchmarks.models.ModelReport
- * [--short|--full] [regex]}. Short: 1 fork, 3 warm-ups × 1 s, 3 × 1 s, ONNX shapes 1x16, 1x128, 32x128
+ * [--short|--full] [regex] [-p name=v1,v2 ...]} ({@code -p} as JMH's own: only these values of that parameter, e.g.
+ * {@code -p shape=1x16,1x128 -p threads=2}). Short: 1 fork, 3 warm-ups × 1 s, 3 × 1 s, ONNX shapes 1x16, 1x128, 32x128
  * (one warm-up second was too little: the JIT was still compiling jformers' kernels in the first
  * measured iterations).
  * Full: 1 fork, 2 warm-ups × 2 s, 5 × 2 s, every shape. {@code --training}: PeakBenchmark, TrainingKernelBenchmark and
@@ -42,7 +43,14 @@ public final class ModelReport {
         boolean full = false, training = false;
         String include = "dev\\.jformers\\.benchmarks\\.(PeakBenchmark|models\\.(OnnxRuntimeComparison|LibtorchComparison|DecodeBenchmark"
                 + "|Int8MiniLmComparison|TokenizerThroughput))";
-        for (String a : args) {
+        java.util.Map<String, String[]> params = new java.util.LinkedHashMap<>();   // -p name=v1,v2 (as JMH's own -p)
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            if (a.equals("-p") && i + 1 < args.length && args[i + 1].contains("=")) {
+                String[] kv = args[++i].split("=", 2);
+                params.put(kv[0], kv[1].split(","));
+                continue;
+            }
             switch (a) {
                 case "--full" -> full = true;
                 case "--short" -> full = false;
@@ -76,6 +84,7 @@ public final class ModelReport {
             options.warmupIterations(3).warmupTime(TimeValue.seconds(1)).measurementIterations(3).measurementTime(TimeValue.seconds(1))
                     .param("shape", "1x16", "1x128", "32x128");
         }
+        params.forEach(options::param);   // after the configuration's own: -p shape=… replaces the short run's shapes
         String loadBefore = loadAverage();
         Instant start = Instant.now();
         org.openjdk.jmh.runner.options.Options built = options.build();

@@ -1,0 +1,133 @@
+package dev.jformers.cpu;
+
+import dev.jformers.benchmarks.models.ModelShapes;
+import dev.jformers.models.AutoModel;
+import dev.jformers.models.ModelInput;
+import dev.jformers.models.PreTrainedModel;
+import dev.jformers.models.hub.MavenModels;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The budget of a 2-thread encoder forward: how many jobs the pool hands to its helper and how many the caller runs
+ * alone, the CPU time of each side's tasks against a 1-thread forward's, the caller's CPU time outside any task (the
+ * serial part), when the helper arrives at a job and how often it takes no task of it, and how unequal the two sides'
+ * task times are. Needs {@code -Djformers.cpu.poolStats=true} ({@link WorkerPool#STATS}); forwards of the variants
+ * alternate, and each row gives the minimum and the median per forward over the rounds.
+ *
+ * <p>On a loaded machine the helper is often descheduled (it then takes no task, and the caller does the work): read
+ * the CPU columns there (work, serial part, jobs), and the arrival and imbalance columns on a quiet machine only.
+ *
+ * <p>{@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -Djformers.cpu.poolStats=true -cp
+ * benchmarks.jar dev.jformers.cpu.PoolBudget [minilm|e5] [BxT] [rounds] [variant,variant]}; variants {@code 1t},
+ * {@code 2t} (the defaults), {@code 2t+chunksN} (a GEMM of few row blocks in N runs of panels per thread).
+ */
+public final class PoolBudget {
+    private PoolBudget() {
+    }
+
+    public static void main(String[] args) {
+        if (!WorkerPool.STATS) {
+            throw new IllegalStateException("run with -D" + WorkerPool.STATS_PROPERTY + "=true");
+        }
+        String what = args.length > 0 ? args[0] : "e5";
+        int[] bs = ModelShapes.batchSeq(args.length > 1 ? args[1] : "1x128");
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 40;
+        String[] variants = (args.length > 3 ? args[3] : "1t,2t").split(",");
+        String id = switch (what) {
+            case "minilm" -> "all-MiniLM-L6-v2";
+            case "e5" -> "e5-small-v2";
+            default -> throw new IllegalArgumentException("minilm or e5, not " + what);
+        };
+        long[][] ids = ModelShapes.bertIds(bs[0], bs[1]);
+        ModelInput in = ModelInput.of(ids).withAttentionMask(ModelShapes.ones(bs[0], bs[1])).withTokenTypeIds(ModelShapes.zeros(bs[0], bs[1]));
+        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        int n = variants.length;
+        List<PreTrainedModel> models = new ArrayList<>();
+        long[] helper = new long[n];
+        for (int v = 0; v < n; v++) {
+            SimdBackend simd = new SimdBackend(variants[v].startsWith("1t") ? 1 : 2, 0);
+            for (String part : variants[v].split("\\+")) {
+                if (part.startsWith("chunks")) {
+                    simd.gemmChunksPerThread = Integer.parseInt(part.substring("chunks".length()));
+                } else if (!part.equals("1t") && !part.equals("2t")) {
+                    throw new IllegalArgumentException("unknown variant part " + part);
+                }
+            }
+            java.util.Set<Long> before = helperThreads();
+            PreTrainedModel model = AutoModel.fromPretrained(MavenModels.fetch(id), simd);
+            model.forward(in).lastHiddenState();   // starts the helper, if any
+            java.util.Set<Long> started = helperThreads();
+            started.removeAll(before);
+            helper[v] = started.isEmpty() ? -1 : started.iterator().next();
+            models.add(model);
+        }
+        int stats = WorkerPool.Stats.NAMES.length;
+        long[][][] rows = new long[n][rounds][];
+        for (int r = -Math.max(5, rounds / 4); r < rounds; r++) {   // negative rounds warm up
+            for (int v = 0; v < n; v++) {
+                long[] s0 = WorkerPool.Stats.snapshot();
+                long c0 = mx.getCurrentThreadCpuTime(), h0 = helper[v] < 0 ? 0 : mx.getThreadCpuTime(helper[v]), w0 = System.nanoTime();
+                models.get(v).forward(in).lastHiddenState();
+                long wall = System.nanoTime() - w0, caller = mx.getCurrentThreadCpuTime() - c0;
+                long helperCpu = helper[v] < 0 ? 0 : mx.getThreadCpuTime(helper[v]) - h0;
+                long[] s1 = WorkerPool.Stats.snapshot();
+                if (r < 0) {
+                    continue;
+                }
+                long[] row = new long[stats + 5];
+                row[0] = wall;
+                row[1] = caller;
+                row[2] = helperCpu;
+                for (int i = 0; i < stats; i++) {
+                    row[3 + i] = s1[i] - s0[i];
+                }
+                row[stats + 3] = caller + row[3 + 3];                  // work: the caller's CPU + the helper's tasks' CPU
+                row[stats + 4] = caller - row[3 + 2] - row[3 + 9];     // the caller's CPU outside any task: serial
+                rows[v][r] = row;
+            }
+        }
+        List<String> names = new ArrayList<>(List.of("forward, wall µs", "caller's CPU, µs", "helper thread's CPU (tasks + spinning), µs"));
+        names.addAll(List.of(WorkerPool.Stats.NAMES));
+        names.add("work: caller's CPU + helper's task CPU, µs");
+        names.add("caller's CPU outside any task (serial part), µs");
+        System.out.printf(Locale.ROOT, "%n%s b%d×s%d, %d rounds, variants alternated: per forward, minimum / median%n%n", id, bs[0], bs[1], rounds);
+        StringBuilder head = new StringBuilder("| per forward |"), rule = new StringBuilder("|---|");
+        for (String v : variants) {
+            head.append(' ').append(v).append(" |");
+            rule.append("---:|");
+        }
+        System.out.println(head);
+        System.out.println(rule);
+        for (int i = 0; i < names.size(); i++) {
+            boolean count = i == 3 || i == 4 || i == 8;
+            StringBuilder line = new StringBuilder("| ").append(names.get(i)).append(" |");
+            for (int v = 0; v < n; v++) {
+                long[] col = new long[rounds];
+                for (int r = 0; r < rounds; r++) {
+                    col[r] = rows[v][r][i];
+                }
+                Arrays.sort(col);
+                double d = count ? 1 : 1e3;
+                line.append(String.format(Locale.ROOT, count ? " %.0f / %.0f |" : " %.1f / %.1f |", col[0] / d, col[rounds / 2] / d));
+            }
+            System.out.println(line);
+        }
+    }
+
+    /** Ids of the live threads of this process's CPU pools ("jformers-cpu-…"). */
+    private static java.util.Set<Long> helperThreads() {
+        java.util.Set<Long> ids = new java.util.HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("jformers-cpu-")) {
+                ids.add(t.threadId());
+            }
+        }
+        return ids;
+    }
+}
