@@ -127,7 +127,7 @@ class ModelBehaviourTest {
      */
     @Test
     void recycledIntermediatesNeverLeakIntoResults() {
-        for (String folder : new String[] {"bert/masked_lm", "gpt2/lm_head", "distilroberta/masked_lm"}) {
+        for (String folder : new String[] {"bert/masked_lm", "gpt2/lm_head", "distilroberta/masked_lm", "distilbert/masked_lm"}) {
             Path dir = Golden.golden().resolve(folder);
             PreTrainedModel model = AutoModels.loadArchitecture(dir, backend);
             Golden.Case c = Golden.cases(Golden.read(dir.resolve("golden.json"))).get(0);

@@ -50,10 +50,19 @@ public final class BertEmbeddings {
         if (tokenTypeIds == null) {
             tokenTypeIds = Tensor.zeros(DType.I64, batch, tokens);
         }
-        Tensor x = wordEmbeddings.forward(inputIds);                                   // [B, T, C]
-        x = backend.add(x, tokenTypeEmbeddings.forward(tokenTypeIds));                // [B, T, C]
-        x = backend.add(x, positionEmbeddings.forward(positionIds));                  // + [T, C] or [B, T, C]
-        return dropout.forward(layerNorm.forward(x));
+        // Each intermediate is handed back as soon as it is read (a backend that recycles arrays serves the next
+        // outputs from them): five [B, T, C] arrays a forward that were otherwise allocated afresh (zeroed, cold).
+        Tensor words = wordEmbeddings.forward(inputIds), types = tokenTypeEmbeddings.forward(tokenTypeIds);
+        Tensor x = backend.add(words, types);                                          // [B, T, C]
+        backend.recycle(words);
+        backend.recycle(types);
+        Tensor positions = positionEmbeddings.forward(positionIds);
+        Tensor sum = backend.add(x, positions);                                        // + [T, C] or [B, T, C]
+        backend.recycle(x);
+        backend.recycle(positions);
+        Tensor normed = layerNorm.forward(sum);
+        backend.recycle(sum);
+        return dropout.forward(normed);
     }
 
     /**

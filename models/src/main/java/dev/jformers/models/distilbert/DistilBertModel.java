@@ -89,8 +89,12 @@ public final class DistilBertModel implements PreTrainedModel {
                     + config.maxPositionEmbeddings() + " positions (truncate the input)");
         }
         Tensor positions = in.positionIds() != null ? in.positionIds() : Tensors.arange(0, tokens);
-        Tensor x = backend.add(wordEmbeddings.forward(in.inputIds()), positionEmbeddings.forward(positions)); // [B, T, dim]
-        x = dropout.forward(embeddingsLayerNorm.forward(x));
+        Tensor words = wordEmbeddings.forward(in.inputIds()), positionRows = positionEmbeddings.forward(positions);
+        Tensor sum = backend.add(words, positionRows);                                                        // [B, T, dim]
+        backend.recycle(words);   // the intermediates go back as soon as they are read (as BertEmbeddings)
+        backend.recycle(positionRows);
+        Tensor x = dropout.forward(embeddingsLayerNorm.forward(sum));
+        backend.recycle(sum);
         AttentionMask mask = AttentionMask.padding(in.effectiveAttentionMask());
         List<Tensor> hidden = new ArrayList<>();
         List<Tensor> attentions = new ArrayList<>();
