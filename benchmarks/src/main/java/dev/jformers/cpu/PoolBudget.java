@@ -105,7 +105,7 @@ public final class PoolBudget {
         System.out.println(head);
         System.out.println(rule);
         for (int i = 0; i < names.size(); i++) {
-            boolean count = i == 3 || i == 4 || i == 8;
+            boolean count = i == 3 || i == 4 || i == 8 || (i >= 15 && i < 3 + stats);   // counts of jobs, not times
             StringBuilder line = new StringBuilder("| ").append(names.get(i)).append(" |");
             for (int v = 0; v < n; v++) {
                 long[] col = new long[rounds];

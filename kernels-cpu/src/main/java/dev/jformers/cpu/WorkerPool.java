@@ -53,11 +53,14 @@ final class WorkerPool implements AutoCloseable {
         static final String[] NAMES = {"jobs handed to the helper", "jobs run alone", "caller's task CPU, µs",
                 "helper's task CPU, µs", "helper's arrival after publishing, µs (summed)", "jobs the helper took no task of",
                 "caller waiting for the helper, µs", "caller's task wall, µs", "helper's task wall, µs",
-                "jobs run alone: CPU, µs", "handed jobs: wall from publishing to joined, µs", "|caller's − helper's task wall|, µs"};
+                "jobs run alone: CPU, µs", "handed jobs: wall from publishing to joined, µs", "|caller's − helper's task wall|, µs",
+                "jobs the helper arrived at within 1 µs", "… within 1–10 µs", "… within 10–100 µs", "… after 100 µs or more"};
         static final LongAdder HANDED = new LongAdder(), ALONE = new LongAdder(), CALLER_CPU = new LongAdder(),
                 HELPER_CPU = new LongAdder(), ARRIVAL = new LongAdder(), HELPER_IDLE = new LongAdder(), AWAIT = new LongAdder(),
                 CALLER_WALL = new LongAdder(), HELPER_WALL = new LongAdder(), ALONE_CPU = new LongAdder(),
                 JOB_WALL = new LongAdder(), IMBALANCE = new LongAdder();
+        /** Jobs by the helper's arrival after publishing: below 1 µs, 10 µs, 100 µs, later. */
+        static final LongAdder[] ARRIVED_WITHIN = {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()};
         static final ThreadMXBean MX = ManagementFactory.getThreadMXBean();
 
         private Stats() {
@@ -66,7 +69,8 @@ final class WorkerPool implements AutoCloseable {
         /** The counters in the order of {@link #NAMES} (times in ns). */
         static long[] snapshot() {
             return new long[] {HANDED.sum(), ALONE.sum(), CALLER_CPU.sum(), HELPER_CPU.sum(), ARRIVAL.sum(), HELPER_IDLE.sum(),
-                    AWAIT.sum(), CALLER_WALL.sum(), HELPER_WALL.sum(), ALONE_CPU.sum(), JOB_WALL.sum(), IMBALANCE.sum()};
+                    AWAIT.sum(), CALLER_WALL.sum(), HELPER_WALL.sum(), ALONE_CPU.sum(), JOB_WALL.sum(), IMBALANCE.sum(),
+                    ARRIVED_WITHIN[0].sum(), ARRIVED_WITHIN[1].sum(), ARRIVED_WITHIN[2].sum(), ARRIVED_WITHIN[3].sum()};
         }
 
         static void handed(Job job, long awaitStart) {
@@ -83,7 +87,9 @@ final class WorkerPool implements AutoCloseable {
                 HELPER_IDLE.increment();
             }
             if (job.helperArrived != 0) {
-                ARRIVAL.add(job.helperArrived - job.published);
+                long arrival = job.helperArrived - job.published;
+                ARRIVAL.add(arrival);
+                ARRIVED_WITHIN[arrival < 1_000 ? 0 : arrival < 10_000 ? 1 : arrival < 100_000 ? 2 : 3].increment();
             }
         }
     }
