@@ -122,13 +122,10 @@ final class VectorKernels extends Kernels {
         }
     }
 
-    /** Four floats: one step of one strip of {@link #packTransposedA}, moved as one vector. */
-    private static final VectorSpecies<Float> FOUR = FloatVector.SPECIES_128;
-
     /**
      * Through a handle that is not a constant ({@link #PACK_STRIPS}): inlined into the GEMM's task, the 128-bit moves
-     * were boxed in every training process measured (~0.5 MB of FloatVectors per 128 × 512 block, 250 MB a MiniLM
-     * step; one compilation's node budget spent, as GELU's was), though not in BackwardGemmParts.
+     * it had then were boxed in every training process measured (~0.5 MB of FloatVectors per 128 × 512 block, 250 MB
+     * a MiniLM step; one compilation's node budget spent, as GELU's was), though not in BackwardGemmParts.
      */
     @Override
     void packTransposedA(float[] at, int aOff, int lda, int rows, int steps, float[] dst, int dstOff, int stripStride, int height) {
@@ -150,18 +147,30 @@ final class VectorKernels extends Kernels {
             float[].class, int.class, int.class, int.class, int.class, float[].class, int.class, int.class, int.class))};
 
     /**
-     * {@link #packTransposedA}'s loop for strips of 4 or 6 rows: each step of each whole strip moved as one 4-float
-     * vector (and two floats more for a 6-row strip).
+     * {@link #packTransposedA}'s loop for strips of 4 or 6 rows: each step of each whole strip moved as its floats.
+     * Plain copies, not a 128-bit FloatVector: a second float species in the process (FloatVector.SPECIES_128 beside
+     * {@link #S}) feeds the type profiles that the JDK's shared Vector API methods keep (FloatVector.intoArray's calls
+     * of length() and vspecies() saw Float128Vector beside Float512Vector). A C2 compilation of the weight gradient's
+     * strip tile ({@link #tile4x4Strip} then) that read such a profile (compiled from C1's tier 2 straight to C2,
+     * without a profile of its own) inlined both classes and boxed its accumulators: a FloatVector allocated per FMA,
+     * ~400 GB and a minute a BERT-base step on 2 threads, in a JMH fork, and in every process run with
+     * -XX:-TieredCompilation (PrintCompilation/PrintInlining, jcmd Thread.print and Compiler.codelist;
+     * docs/benchmarks-models.md, tenth session). With one float species in the process, no profile can name another
+     * class. Same copies, same bits.
      */
     private static void packStripsLoop(float[] at, int aOff, int lda, int rows, int steps, float[] dst, int dstOff,
                                        int stripStride, int height) {
         int full = rows / height * height;
         for (int t = 0, src = aOff, d = dstOff; t < steps; t++, src += lda, d += height) {
             for (int r = 0, o = d; r < full; r += height, o += stripStride) {
-                FloatVector.fromArray(FOUR, at, src + r).intoArray(dst, o);
+                int a = src + r;
+                dst[o] = at[a];
+                dst[o + 1] = at[a + 1];
+                dst[o + 2] = at[a + 2];
+                dst[o + 3] = at[a + 3];
                 if (height == 6) {
-                    dst[o + 4] = at[src + r + 4];
-                    dst[o + 5] = at[src + r + 5];
+                    dst[o + 4] = at[a + 4];
+                    dst[o + 5] = at[a + 5];
                 }
             }
             for (int r = full; r < rows; r++) {
