@@ -306,13 +306,21 @@ public final class ModelReport {
      */
     static String trainingTables(Collection<RunResult> results) {
         StringBuilder out = new StringBuilder();
-        java.util.Map<String, long[]> memory = new java.util.HashMap<>();   // "scenario threads engine" → {heap, rss}
+        java.util.Map<String, long[]> memory = new java.util.HashMap<>();   // "scenario threads engine" → {heap, rss, CPU ms}
+        java.util.Map<String, String> boxed = new java.util.TreeMap<>();     // jformers trials flagged for their allocation
         try {
             for (String line : Files.readAllLines(TrainingStepComparison.memoryLog())) {
                 String[] f = line.split("\t");
-                if (f.length == 6) {   // the last trial of a case wins
-                    memory.put(f[0] + " " + f[1] + " " + f[2], new long[] {Long.parseLong(f[3]), Long.parseLong(f[4]),
-                            Math.round(Double.parseDouble(f[5]))});
+                if (f.length == 6 || f.length == 7) {   // the last trial of a case wins; older logs have no MB column
+                    String key = f[0] + " " + f[1] + " " + f[2];
+                    memory.put(key, new long[] {Long.parseLong(f[3]), Long.parseLong(f[4]), Math.round(Double.parseDouble(f[5]))});
+                    String warning = f.length == 7 && f[2].equals("jformers")
+                            ? TrainingStepComparison.allocationWarning(f[0] + ", " + f[1] + " thread(s)", Double.parseDouble(f[6])) : null;
+                    if (warning != null) {
+                        boxed.put(key, warning);
+                    } else {
+                        boxed.remove(key);
+                    }
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -342,6 +350,9 @@ public final class ModelReport {
                         threads, f1(ours), f1(theirs), f2(ours / theirs), f1(a), pct(a / measured), f1(b), pct(b / measured),
                         mOurs == null ? "–" : mOurs[2], mTheirs == null ? "–" : mTheirs[2], mb(mOurs), mb(mTheirs)));
             }
+        }
+        for (String warning : boxed.values()) {
+            out.append('\n').append(warning).append('\n');
         }
         out.append('\n');
         if (results.stream().anyMatch(r -> r.getParams().getBenchmark().contains("TrainingKernelBenchmark"))) {

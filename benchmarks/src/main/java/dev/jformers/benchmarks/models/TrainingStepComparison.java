@@ -50,8 +50,15 @@ import java.util.concurrent.TimeUnit;
  * reads; keys and values still for every token) where libtorch, as Hugging Face, computes every row: run the
  * jformers side with {@code -jvmArgsAppend -Djformers.lastLayerAllTokens=true} for the same work as libtorch.
  * The measured engine's peak heap (JVM heap pools), peak RSS (VmHWM, reset
- * after setup) and CPU time per step (the whole process, all threads) go to the file {@value #MEMORY_LOG_PROPERTY}
- * names (default: the temp dir), one line per trial.
+ * after setup), CPU time per step (the whole process, all threads) and Java heap allocated per step (all threads) go to
+ * the file {@value #MEMORY_LOG_PROPERTY} names (default: the temp dir), one line per trial.
+ *
+ * <p>Each iteration also prints the heap its steps allocated, and a warning where a jformers step allocated more than
+ * {@value #ALLOCATION_WARNING_PROPERTY} MB (default {@value #ALLOCATION_WARNING_MB}): a warm jformers step allocates
+ * a few MB to a few tens of MB, while a kernel that C2 compiled with its vectors boxed (a Vector API call left
+ * un-inlined, or a type profile naming two vector classes) allocates an object per vector operation — hundreds of MB to
+ * hundreds of GB a step, and a step several times slower — in some processes only (docs/benchmarks-models.md, "boxed
+ * kernels"). Such a fork's time is not jformers' speed: rerun it.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -67,6 +74,8 @@ public class TrainingStepComparison {
     static final double TOLERANCE = 1e-3;
     static final double LR = 1e-3;
     static final String MEMORY_LOG_PROPERTY = "jformers.bench.memoryLog";
+    static final String ALLOCATION_WARNING_PROPERTY = "jformers.bench.allocationWarningMB";
+    static final int ALLOCATION_WARNING_MB = 200;
 
     @Param({"minilm-32x128", "bert-8x128"})
     public String scenario;
@@ -85,6 +94,8 @@ public class TrainingStepComparison {
     private String measured;
     /** Steps run and the process's CPU time since the end of setup: CPU ms per step, which a loaded machine disturbs less than wall time. */
     private long steps, cpuAtStart;
+    /** Heap bytes allocated by all threads at the end of setup and at the start of the iteration, and the steps then. */
+    private long allocatedAtStart, allocatedAtIteration, stepsAtIteration, gcMillisAtIteration;
 
     /** The encoder and its head count of a scenario ("minilm-32x128" → all-MiniLM-L6-v2 shapes, 12 heads). */
     static ModelShapes.Encoder encoder(String scenario) {
@@ -138,6 +149,58 @@ public class TrainingStepComparison {
         resetPeaks();
         steps = 0;
         cpuAtStart = processCpuNanos();
+        allocatedAtStart = allocatedBytes();
+    }
+
+    /**
+     * Heap bytes allocated so far by all the JVM's threads, those that ended included (the workers' share is in it, which
+     * a per-thread count would miss).
+     */
+    static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getTotalThreadAllocatedBytes();
+    }
+
+    /**
+     * MB per step above which a jformers step is flagged as boxing: a warm step allocates a few MB to a few tens of MB
+     * (its recycled buffers are reused), a boxed Vector API kernel hundreds of MB to GBs.
+     */
+    static double allocationWarningMb() {
+        return Double.parseDouble(System.getProperty(ALLOCATION_WARNING_PROPERTY, String.valueOf(ALLOCATION_WARNING_MB)));
+    }
+
+    /** The line that flags a jformers step allocating more than {@link #allocationWarningMb}, or null. */
+    static String allocationWarning(String what, double mbPerStep) {
+        if (!(mbPerStep > allocationWarningMb())) {
+            return null;
+        }
+        return String.format(Locale.ROOT, "[warning] %s: jformers allocated %.0f MB of Java heap per step (flagged above %.0f MB; "
+                + "a warm step allocates tens of MB at most): C2 probably compiled a Vector API kernel with its vectors boxed "
+                + "(docs/benchmarks-models.md, \"boxed kernels\"). This fork's times are not "
+                + "jformers' speed: rerun it, and find the kernel with WhereTrainingTimeGoes' MB column or JFR's "
+                + "jdk.ObjectAllocationSample", what, mbPerStep, allocationWarningMb());
+    }
+
+    @Setup(Level.Iteration)
+    public void iterationStart() {
+        stepsAtIteration = steps;
+        allocatedAtIteration = allocatedBytes();
+        gcMillisAtIteration = WhereTimeGoes.gcMillis();
+    }
+
+    @TearDown(Level.Iteration)
+    public void iterationEnd() {
+        long n = steps - stepsAtIteration;
+        if (n == 0) {
+            return;
+        }
+        double mb = (allocatedBytes() - allocatedAtIteration) / 1e6 / n;
+        // GC time tells a boxed kernel (much allocation, short young collections) from a full heap (long collections)
+        System.out.printf(Locale.ROOT, "%n[memory] %s: %d step(s), %.1f MB allocated and %.0f ms of GC per step (all threads)%n",
+                measured, n, mb, (double) (WhereTimeGoes.gcMillis() - gcMillisAtIteration) / n);
+        String warning = measured.equals("jformers") ? allocationWarning("this iteration", mb) : null;
+        if (warning != null) {
+            System.out.println(warning);
+        }
     }
 
     static long processCpuNanos() {
@@ -207,9 +270,15 @@ public class TrainingStepComparison {
     @TearDown(Level.Trial)
     public void tearDown() {
         double cpuMsPerStep = (processCpuNanos() - cpuAtStart) / 1e6 / Math.max(1, steps);
-        String line = String.format(Locale.ROOT, "%s\t%d\t%s\t%d\t%d\t%.1f%n", scenario, threads, measured, peakHeapBytes(), peakRssBytes(),
-                cpuMsPerStep);
-        System.out.print("[memory] scenario, threads, engine, peak heap bytes, peak RSS bytes, CPU ms per step: " + line);
+        double mbPerStep = (allocatedBytes() - allocatedAtStart) / 1e6 / Math.max(1, steps);
+        String line = String.format(Locale.ROOT, "%s\t%d\t%s\t%d\t%d\t%.1f\t%.1f%n", scenario, threads, measured, peakHeapBytes(),
+                peakRssBytes(), cpuMsPerStep, mbPerStep);
+        System.out.print("[memory] scenario, threads, engine, peak heap bytes, peak RSS bytes, CPU ms per step, MB allocated per step: "
+                + line);
+        String warning = measured.equals("jformers") ? allocationWarning("the whole trial", mbPerStep) : null;
+        if (warning != null) {
+            System.out.println(warning);
+        }
         Path log = memoryLog();
         try {
             Files.writeString(log, line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);

@@ -35,6 +35,8 @@ import java.util.SplittableRandom;
  * {@code -Djformers.bench.warmup=N} steps before the timed ones (default 2), and {@code -Djformers.bench.perStep=true}
  * prints each timed step's CPU time by operation (the ops that take at least 1% of some step; then, with their MB
  * allocated, those that allocate 1 MB or more in some step), to see which operations the first steps of a process pay for.
+ * A warning line follows the memory line where the steps allocated more than {@code -Djformers.bench.allocationWarningMB}
+ * (default 200) MB each: a kernel compiled with its vectors boxed ({@link TrainingStepComparison}).
  */
 public final class WhereTrainingTimeGoes {
     private WhereTrainingTimeGoes() {
@@ -150,6 +152,10 @@ public final class WhereTrainingTimeGoes {
                         + " step, peak heap %.2f GB, peak RSS %.2f GB%n%n", allocated / 1e6 / steps,
                 (double) gcs / steps, (double) gcMs / steps, TrainingStepComparison.peakHeapBytes() / 1e9,
                 TrainingStepComparison.peakRssBytes() / 1e9);
+        String warning = TrainingStepComparison.allocationWarning("these steps", allocated / 1e6 / steps);
+        if (warning != null) {
+            System.out.println(warning + "\n");
+        }
         System.out.println("| backend operation | calls per step | CPU ms per step | % of CPU | wall ms per step | MB allocated per step |");
         System.out.println("|---|---:|---:|---:|---:|---:|");
         List<Map.Entry<String, TimingBackend.Cost>> rows = new ArrayList<>(backend.costs().entrySet());
