@@ -1,5 +1,6 @@
 package dev.jformers.benchmarks;
 
+import dev.jformers.benchmarks.models.ModelShapes;
 import dev.jformers.cpu.SimdBackend;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
@@ -17,7 +18,6 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 
 /**
  * Runs the kernel benchmarks with a short configuration (1 fork, 2 warm-up × 1 s, 3 × 1 s) and prints a
@@ -27,11 +27,18 @@ import java.util.Optional;
  * drifting ({@link Drift}).
  *
  * <p>Usage: {@code java -cp benchmarks.jar dev.jformers.benchmarks.KernelReport [regex]} (see run.sh);
- * the regex narrows which benchmarks run (default: all three classes).
+ * the regex narrows which benchmarks run (default: all three classes). {@code -Djformers.bench.param.NAME=a,b}
+ * sets a JMH parameter's values, e.g. {@code -Djformers.bench.param.weights=f32,int8
+ * -Djformers.bench.param.shape=1x768x50257 -Djformers.bench.param.threads=1} for GPT-2's LM-head GEMV in both
+ * formats alone; a GEMV's weight GB/s and share of the read bandwidth count the bytes its format streams (int8:
+ * 1 + 4/32 a weight, bf16: 2, f32: 4).
  */
 public final class KernelReport {
     /** The nominal FP32 FMA peak of the reference machine (2-core AMD EPYC), GFLOP/s on 1 and 2 cores. */
     static final double[] NOMINAL_PEAK = {0, 287, 570};
+
+    /** System properties that set a JMH parameter's values: {@code jformers.bench.param.weights=f32,int8}. */
+    static final String PARAM_PREFIX = "jformers.bench.param.";
 
     private KernelReport() {
     }
@@ -39,13 +46,16 @@ public final class KernelReport {
     public static void main(String[] args) throws RunnerException {
         String include = args.length > 0 ? args[0] : "dev\\.jformers\\.(benchmarks\\.(Peak|Gemm|RowOps)|cpu\\.(KernelLoop|GemmKernel))Benchmark";
         List<String> forkFlags = new ArrayList<>(ForkFlags.base());
+        OptionsBuilder builder = new OptionsBuilder();
         for (String p : System.getProperties().stringPropertyNames()) {   // forks don't inherit system properties;
-            if (p.startsWith("jformers.")) {                              // this list replaces the @Fork flags
+            if (p.startsWith(PARAM_PREFIX)) {                             // this list replaces the @Fork flags
+                builder.param(p.substring(PARAM_PREFIX.length()), System.getProperty(p).split(","));
+            } else if (p.startsWith("jformers.")) {
                 forkFlags.add("-D" + p + "=" + System.getProperty(p));   // (width, weights, the split properties)
             }
         }
         String loadBefore = loadAverage();
-        Options options = new OptionsBuilder()
+        Options options = builder
                 .include(include)
                 .include("dev\\.jformers\\.benchmarks\\.PeakBenchmark")   // the bounds, in the same run whatever the pattern
                 .jvmArgsAppend(forkFlags.toArray(String[]::new))
@@ -103,18 +113,21 @@ public final class KernelReport {
             int threads = Integer.parseInt(r.getParams().getParam("threads"));
             String[] mkn = shape.split("x");
             double m = Double.parseDouble(mkn[0]), k = Double.parseDouble(mkn[1]), n = Double.parseDouble(mkn[2]);
+            String weights = weightsOf(r);
+            double bytes = ModelShapes.bytesPerWeight(weights) * k * n;   // the weight as kept
             double ops = r.getPrimaryResult().getScore();
-            double gflops = ops * 2 * m * k * n / 1e9, gbs = ops * 4 * k * n / 1e9;
+            double gflops = ops * 2 * m * k * n / 1e9, gbs = ops * bytes / 1e9;
             boolean memoryBound = m == 1;
             // % of the bound per call: GFLOP/s over the peak, or weight GB/s over the read bandwidth
             double sameRun = PeakBenchmark.sameRunGigabytesPerSecond(r);
             double bound = memoryBound ? (Double.isNaN(sameRun) ? bandwidth[threads] : sameRun) : peak[threads];
-            double percentPerOp = 100 * (memoryBound ? 4 * k * n : 2 * m * k * n) / 1e9 / bound;
+            double percentPerOp = 100 * (memoryBound ? bytes : 2 * m * k * n) / 1e9 / bound;
             String share = bound <= 0 ? "– (bound not measured)" : Drift.drifting(r) ? Drift.range(r, "%.0f%%", percentPerOp)
                     : String.format(Locale.ROOT, "%.0f%%", ops * percentPerOp);
-            double kernelGflops = gflops(gemmKernel, shape, threads, 2 * m * k * n);
-            double recycledGflops = gflops(recycled, shape, threads, 2 * m * k * n);
-            out.append(String.format(Locale.ROOT, "| %s | %d | %s%s | %.3f | %.1f | %s | %s | %s | %s |%n", shape.replace("x", "×"),
+            double kernelGflops = gflops(gemmKernel, shape, threads, weights, 2 * m * k * n);
+            double recycledGflops = gflops(recycled, shape, threads, weights, 2 * m * k * n);
+            out.append(String.format(Locale.ROOT, "| %s | %d | %s%s | %.3f | %.1f | %s | %s | %s | %s |%n",
+                    shape.replace("x", "×") + (weights.equals("f32") ? "" : " " + weights),
                     threads, share, memoryBound && !Double.isNaN(sameRun) ? String.format(Locale.ROOT, " (of %.1f GB/s)", sameRun) : "",
                     1e3 / ops, gflops, percent(gflops, NOMINAL_PEAK[threads]),
                     memoryBound ? String.format(Locale.ROOT, "%.1f", gbs) : "–",
@@ -154,10 +167,17 @@ public final class KernelReport {
     }
 
     /** GFLOP/s of the result in list for this shape and thread count ({@code flops} per call), or NaN. */
-    private static double gflops(List<RunResult> list, String shape, int threads, double flops) {
+    private static double gflops(List<RunResult> list, String shape, int threads, String weights, double flops) {
         return list.stream()
-                .filter(g -> g.getParams().getParam("shape").equals(shape) && g.getParams().getParam("threads").equals(String.valueOf(threads)))
+                .filter(g -> g.getParams().getParam("shape").equals(shape) && g.getParams().getParam("threads").equals(String.valueOf(threads))
+                        && weightsOf(g).equals(weights))
                 .mapToDouble(g -> g.getPrimaryResult().getScore() * flops / 1e9).findFirst().orElse(Double.NaN);
+    }
+
+    /** A result's weights parameter: f32 where the benchmark has none. */
+    private static String weightsOf(RunResult r) {
+        String weights = r.getParams().getParam("weights");
+        return weights == null ? "f32" : weights;
     }
 
     /** "107.8 (92%)", the figure alone without a bound, "–" without a figure. */
@@ -185,14 +205,27 @@ public final class KernelReport {
         return bound > 0 ? String.format(Locale.ROOT, "%.0f%%", 100 * value / bound) : "–";
     }
 
-    private static String cpuModel() {
+    /** The CPU's model name from /proc/cpuinfo, with its family and model numbers (and, for AMD, which Zen). */
+    public static String cpuModel() {
         try {
-            Optional<String> model = Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
-                    .filter(l -> l.startsWith("model name")).findFirst();
-            return model.map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse(System.getProperty("os.arch"));
+            List<String> info = Files.readAllLines(Path.of("/proc/cpuinfo"));
+            String name = field(info, "model name"), family = field(info, "cpu family"), model = field(info, "model");
+            if (name == null) {
+                return System.getProperty("os.arch");
+            }
+            // "AMD EPYC" alone does not tell Zen 4 (family 25: one 512-bit FMA a cycle, as 2 × 256) from Zen 5 (26: two)
+            String core = "AuthenticAMD".equals(field(info, "vendor_id")) && family != null
+                    ? switch (family) { case "25" -> ", Zen 3/4"; case "26" -> ", Zen 5"; default -> ""; } : "";
+            return family == null ? name : name + " (cpu family " + family + ", model " + model + core + ")";
         } catch (IOException | RuntimeException e) {
             return System.getProperty("os.arch");
         }
+    }
+
+    /** The value of the first /proc/cpuinfo line whose key is {@code key}, or null. */
+    private static String field(List<String> info, String key) {
+        return info.stream().filter(l -> l.startsWith(key) && l.indexOf(':') > 0 && l.substring(0, l.indexOf(':')).trim().equals(key))
+                .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse(null);
     }
 
     private static String loadAverage() {

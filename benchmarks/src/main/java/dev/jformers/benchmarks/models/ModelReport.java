@@ -92,6 +92,8 @@ public final class ModelReport {
         System.out.println();
         System.out.printf("Run %s → %s (%s configuration). Load average (1, 5, 15 min) before: %s; after: %s%n%n", start,
                 Instant.now(), full ? "full" : "short", loadBefore, loadAverage());
+        System.out.printf("CPU: %s; %d processors.%n%n", dev.jformers.benchmarks.KernelReport.cpuModel(),
+                Runtime.getRuntime().availableProcessors());
         System.out.printf("Transparent huge pages: kernel mode `%s`; JVM forks %s; libtorch THP_MEM_ALLOC_ENABLE=%s.%n%n",
                 ForkFlags.thpMode(), ForkFlags.hugePagesOffered() ? "with " + ForkFlags.HUGE_PAGES : "without huge pages",
                 System.getenv().getOrDefault("THP_MEM_ALLOC_ENABLE", "unset"));
