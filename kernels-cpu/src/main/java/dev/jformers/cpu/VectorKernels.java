@@ -655,6 +655,14 @@ final class VectorKernels extends Kernels {
      * and falls back to Java loops). Multiplying bytes as shorts in pairs would need the activations quantised
      * too (other numerics, as ONNX Runtime's int8). So per 16 weights the loop stays one widening load, one
      * cvt and one FMA, and those two floating-point ops, not memory, bound it on one Zen 4 core.
+     *
+     * <p>On Zen 5 (two 512-bit FMA pipes) the same loop does 66–69 G weights/s from L2 and 32–36 from memory,
+     * 90–98% of the float GEMV's bytes per second: bound by memory. Measured there and slower or even (LM head
+     * from memory, one variant per JVM, CPU time; docs/benchmarks-models.md, "Tenth session"): two panels per
+     * pass 27.7 against 33.6–33.9; 256-bit vectors 28.8; one 64-byte load split by shifts 28.2–28.8, or by
+     * byte rearranges and B2I part 0 28.9–29.9; the scales inside the byte stream 15.3–15.7; bf16 scales
+     * 31.5–31.8; the block's scales loaded before its loop or a block ahead, even; a scalar touch 2–32 KB ahead
+     * 19–30.
      */
     private static FloatVector widen(byte[] q, int i) {
         IntVector ints = (IntVector) ByteVector.fromArray(QUARTER, q, i).convertShape(VectorOperators.B2I, INTS, 0);
