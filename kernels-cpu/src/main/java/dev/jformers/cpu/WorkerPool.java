@@ -33,6 +33,28 @@ final class WorkerPool implements AutoCloseable {
      */
     static final long SPIN_NANOS = Math.max(0, Long.getLong(WorkerPool.SPIN_PROPERTY, 200)) * 1000;
 
+    /**
+     * Off by default (0): how long a spinning thread (a helper waiting for a job, a caller waiting for its helper) spins
+     * with {@code Thread.onSpinWait} before it spins with {@code Thread.yield} instead, in µs, from the system property
+     * {@value #YIELD_PROPERTY}. On a loaded machine the scheduler may put the caller and the helper on one core, and then
+     * each one's spinning takes the core from the other: the caller's tasks ran at half speed (benchmarks' PoolHandOff,
+     * docs/benchmarks-models.md "Tenth session … #20i"). A yield hands the core to the other thread when it waits on the
+     * same core, and costs a system call per turn when it does not: for an A/B on a quiet machine before any default.
+     */
+    static final long YIELD_NANOS = Math.max(0, Long.getLong(WorkerPool.YIELD_PROPERTY, 0)) * 1000;
+
+    /** System property: {@link #YIELD_NANOS} in microseconds. */
+    static final String YIELD_PROPERTY = "jformers.cpu.yieldAfterMicros";
+
+    /** A turn of a spin that began {@code spunNanos} ago: onSpinWait, or a yield past {@link #YIELD_NANOS} when that is set. */
+    private static void spinTurn(long spunNanos) {
+        if (YIELD_NANOS > 0 && spunNanos >= YIELD_NANOS) {
+            Thread.yield();
+        } else {
+            Thread.onSpinWait();
+        }
+    }
+
     /** System property: {@link #SPIN_NANOS} in microseconds. */
     static final String SPIN_PROPERTY = "jformers.cpu.spinMicros";
 
@@ -209,7 +231,7 @@ final class WorkerPool implements AutoCloseable {
                     job.run();
                     idleSince = System.nanoTime();
                 } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
-                    Thread.onSpinWait();
+                    spinTurn(System.nanoTime() - idleSince);
                 } else {
                     parked = true;
                     job = slot.get();
@@ -287,7 +309,7 @@ final class WorkerPool implements AutoCloseable {
             long start = System.nanoTime();
             while (finished.get() < tasks) {
                 if (System.nanoTime() - start < SPIN_NANOS) {
-                    Thread.onSpinWait();
+                    spinTurn(System.nanoTime() - start);
                 } else {
                     callerParked = true;
                     if (finished.get() < tasks) {
