@@ -75,11 +75,12 @@ public final class BackwardGemmParts {
                 backend.gemm(dy, 0, out, xAsB, dW, 0, true, true, null);
                 t[5] = cpu() - c;
                 backend.sixRowStrips = true;
+                int sixRowLimit = backend.sixRowTileMaxRows;
                 backend.sixRowTileMaxRows = 0;
                 c = cpu();
                 backend.gemm(x, 0, n, forward, y, 0);
                 t[7] = cpu() - c;
-                backend.sixRowTileMaxRows = Integer.MAX_VALUE;
+                backend.sixRowTileMaxRows = sixRowLimit;
                 c = cpu();   // the whole call: dx, dW and db as a training step runs them (dy warm from dx's pass)
                 backend.recycle(backend.linearBackward(dyt, xt, wt, WeightLayout.OUT_IN, dWt, dBt, true));
                 t[6] = cpu() - c;

@@ -91,8 +91,8 @@ abstract class Kernels {
     }
 
     /**
-     * {@link #gemmTile} over 6 rows (one whole panel), with the same sums in the same order: for GEMMs of few rows,
-     * whose weights stream from memory (see VectorKernels).
+     * {@link #gemmTile} over 6 rows (one whole panel), with the same sums in the same order: the GEMMs' main tile
+     * where a width has it (see VectorKernels).
      */
     void gemmTile6(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
         throw new UnsupportedOperationException("no 6-row tile at " + bits() + " bits");

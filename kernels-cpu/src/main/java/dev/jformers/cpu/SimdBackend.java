@@ -192,7 +192,7 @@ public final class SimdBackend extends CpuBackend {
 
     /**
      * A weight gradient's GEMM (A = dyᵀ read from dy [N, out]: {@link #gemm}'s {@code transposedX}) packs each block
-     * of A (kc rows of dy, the block's columns of each) into strips of {@link Kernels#MR} rows
+     * of A (kc rows of dy, the block's columns of each) into strips of {@link Kernels#MR} (and 6, see {@link #sixRowStrips}) rows
      * ({@link Kernels#packTransposedA}) and runs a tile of its own over them ({@link Kernels#gemmTileStrip}). Read in
      * place, the 4 × 4 tile took each step's 4 values m floats after the last — a stride the JIT cannot bound ahead,
      * so each step kept its bounds checks — and a line of its own per step. In a strip the stride is the constant 4.
@@ -204,14 +204,16 @@ public final class SimdBackend extends CpuBackend {
 
     /**
      * With {@link #copyTransposedA}: strips of 6 rows and {@link Kernels#gemmTileStrip}'s 6 × 4 tile, where the width has
-     * one, for all but the last rows of each block (see {@link #SIX_ROW_TILE_MAX_ROWS}: why the taller tile). The same
+     * one, for all but the last rows of each block (see {@link #SIX_ROW_TILE_MAX_ROWS}: why the taller tile; its property
+     * set to 0 turns these off too). The same
      * products in the same order: the same bits. Not final, for A/B runs in one process.
      */
     boolean sixRowStrips = true;
 
     /**
-     * The GEMMs (X read row by row) this backend has run with at most {@link #sixRowTileMaxRows} rows, and with more.
-     * The 6-row tile serves only the first kind, so it is used only while they are not the minority: where they are
+     * Counted only when {@value #SIX_ROW_TILE_PROPERTY} sets a limit (by default every GEMM takes 6-row tiles and
+     * nothing is counted): the GEMMs (X read row by row) this backend has run with at most {@link #sixRowTileMaxRows}
+     * rows, and with more. The 6-row tile then serves only the first kind, so it is used only while they are not the minority: where they are
      * (a training step: 4096-row GEMMs and a 32-row pooler, 48 calls of the 6-row tile a step), C2 compiled the tile
      * only in about the fifth step, and until then it ran in the interpreter or C1, where every vector operation
      * allocates its result: the pooler's 32 × 384 × 384 product and its backward took 5–13 ms and 20–45 MB a step
@@ -713,10 +715,10 @@ public final class SimdBackend extends CpuBackend {
         int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
         int mc = skinny ? m : transposedX ? balancedRowBlock(m, threads) : MC;
         int rowBlocks = (m + mc - 1) / mc;
-        // a weight gradient's transposed A is packed block by block into strips of MR rows (see copyTransposedA)
+        // a weight gradient's transposed A is packed block by block into strips of 6 and MR rows (see copyTransposedA)
         boolean strips = transposedX && !skinny && copyTransposedA;
-        // 6-row tiles (where the width has them) for few rows, unless such GEMMs are this backend's minority (see
-        // fewRowGemms); six = a number of rows no block reaches turns them off
+        // 6-row tiles where the width has them (every GEMM by default; with a row limit set, see fewRowGemms); six = a
+        // number of rows no block reaches turns them off
         int six = !transposedX && sixRowTilesWarm(m) && kernels.sixRowTiles() > 0 ? kernels.sixRowTiles() : MC;
         // A GEMV: runs of panels, shrinking toward the end (gemvRunStarts). Few row blocks: give every thread its own
         // range of panels as well.
@@ -737,9 +739,11 @@ public final class SimdBackend extends CpuBackend {
                 for (int r = 0; r < rows && !accumulate; r++) {
                     System.arraycopy(w.bias, col0, y, yOff + (r0 + r) * n + col0, cols);
                 }
-                // a weight gradient's rows in 6-row strips: in pairs, so that the rows left are those of 4-row strips
-                // alone and the one-row loop gets the same rows whatever the block (same bits on any thread count)
-                int sixRows = strips && sixRowStrips && kernels.sixRowTiles() == 6 ? (rows - rows % mr) / 12 * 12 : 0;
+                // a weight gradient's rows in 6-row strips: in pairs (12 = lcm(6, MR) rows), so that the rows left are
+                // those of 4-row strips alone and the one-row loop gets the same rows whatever the block (same bits on
+                // any thread count)
+                int sixRows = strips && sixRowStrips && sixRowTileMaxRows > 0 && kernels.sixRowTiles() == 6
+                        ? (rows - rows % mr) / 12 * 12 : 0;
                 int pFull = p0;   // panels before pFull are done
                 if (rows == 1 && !transposedX) {   // GEMV: whole panels in one streaming loop, the edge one below
                     pFull = Math.max(p0, Math.min(p1, n / nr));
@@ -756,7 +760,7 @@ public final class SimdBackend extends CpuBackend {
                     // Xᵀ's block packed into strips, one every aTile floats (padded by a cache line: 4·kc floats would
                     // put every strip's step t in one L1 set): rows [0, sixRows) in strips of 6, the rest of MR
                     int aTile = (sixRows > 0 ? 6 : mr) * kb + 16;
-                    float[] at = strips ? SCRATCH.get().get(4, stripStart(rows + mr - 1, sixRows) * aTile) : null;
+                    float[] at = strips ? SCRATCH.get().get(4, stripStart(rows + mr - 1, sixRows) * aTile) : null;   // all strips
                     if (strips) {
                         if (sixRows > 0) {
                             kernels.packTransposedA(x, aBlock, m, sixRows, kb, at, 0, aTile, 6);
@@ -863,8 +867,14 @@ public final class SimdBackend extends CpuBackend {
         return r < sixRows ? r / 6 : sixRows / 6 + (r - sixRows) / Kernels.MR;
     }
 
-    /** Counts a GEMM of m rows (X read row by row) and says whether it takes 6-row tiles: few rows, not the minority. */
+    /**
+     * Counts a GEMM of m rows (X read row by row) and says whether it takes 6-row tiles: always with the default limit
+     * (no counting: two shared atomics a GEMM for nothing), else few rows and not the minority.
+     */
     private boolean sixRowTilesWarm(int m) {
+        if (sixRowTileMaxRows == Integer.MAX_VALUE) {
+            return true;
+        }
         if (fewRowGemms.get() + manyRowGemms.get() >= SIX_ROW_COUNT_WINDOW) {   // recent calls count: a long training
             fewRowGemms.set(fewRowGemms.get() / 2);                             // phase must not keep short inputs
             manyRowGemms.set(manyRowGemms.get() / 2);                           // off the 6-row tile for ever

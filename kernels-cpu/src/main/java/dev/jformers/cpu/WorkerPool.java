@@ -46,13 +46,22 @@ final class WorkerPool implements AutoCloseable {
     /** System property: {@link #YIELD_NANOS} in microseconds. */
     static final String YIELD_PROPERTY = "jformers.cpu.yieldAfterMicros";
 
-    /** A turn of a spin that began {@code spunNanos} ago: onSpinWait, or a yield past {@link #YIELD_NANOS} when that is set. */
-    private static void spinTurn(long spunNanos) {
-        if (YIELD_NANOS > 0 && spunNanos >= YIELD_NANOS) {
+    /**
+     * A turn of a spin that began at {@code since} (System.nanoTime): onSpinWait, or a yield past {@link #YIELD_NANOS}
+     * when that is set (so a YIELD_NANOS at or above {@link #SPIN_NANOS} never yields). False, without spinning, once
+     * the spin has lasted {@link #SPIN_NANOS}: time to park. One clock read a turn.
+     */
+    private static boolean spinTurn(long since) {
+        long spun = System.nanoTime() - since;
+        if (spun >= SPIN_NANOS) {
+            return false;
+        }
+        if (YIELD_NANOS > 0 && spun >= YIELD_NANOS) {
             Thread.yield();
         } else {
             Thread.onSpinWait();
         }
+        return true;
     }
 
     /** System property: {@link #SPIN_NANOS} in microseconds. */
@@ -230,9 +239,7 @@ final class WorkerPool implements AutoCloseable {
                     last = job.id;
                     job.run();
                     idleSince = System.nanoTime();
-                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
-                    spinTurn(System.nanoTime() - idleSince);
-                } else {
+                } else if (!spinTurn(idleSince)) {   // spun long enough: park
                     parked = true;
                     job = slot.get();
                     if ((job == null || job.id == last) && !closed) {
@@ -268,15 +275,18 @@ final class WorkerPool implements AutoCloseable {
         @Override
         public void run() {
             boolean timed = STATS && published != 0;   // a handed job, counted for Stats
-            boolean onCaller = Thread.currentThread() == caller;
+            boolean onCaller = timed && Thread.currentThread() == caller;
             if (timed && !onCaller) {
                 helperArrived = System.nanoTime();
             }
             for (int t; (t = next.getAndIncrement()) < tasks; ) {
                 try {
-                    if (failure.get() == null && timed) {
+                    if (failure.get() != null) {
+                        continue;   // a task failed: the rest are only counted as finished
+                    }
+                    if (timed) {
                         timedTask(t, onCaller);
-                    } else if (failure.get() == null) {
+                    } else {
                         body.accept(t);
                     }
                 } catch (Throwable e) {
@@ -308,9 +318,7 @@ final class WorkerPool implements AutoCloseable {
         void awaitAll() {
             long start = System.nanoTime();
             while (finished.get() < tasks) {
-                if (System.nanoTime() - start < SPIN_NANOS) {
-                    spinTurn(System.nanoTime() - start);
-                } else {
+                if (!spinTurn(start)) {   // spun long enough: park
                     callerParked = true;
                     if (finished.get() < tasks) {
                         LockSupport.parkNanos(this, 1_000_000);

@@ -81,10 +81,12 @@ public final class ModelReport {
         } else if (full) {
             options.warmupIterations(2).warmupTime(TimeValue.seconds(2)).measurementIterations(5).measurementTime(TimeValue.seconds(2));
         } else {
-            options.warmupIterations(3).warmupTime(TimeValue.seconds(1)).measurementIterations(3).measurementTime(TimeValue.seconds(1))
-                    .param("shape", "1x16", "1x128", "32x128");
+            options.warmupIterations(3).warmupTime(TimeValue.seconds(1)).measurementIterations(3).measurementTime(TimeValue.seconds(1));
+            if (!params.containsKey("shape")) {   // JMH's param() adds values to a name's list: -p shape=… replaces these
+                options.param("shape", "1x16", "1x128", "32x128");
+            }
         }
-        params.forEach(options::param);   // after the configuration's own: -p shape=… replaces the short run's shapes
+        params.forEach(options::param);
         String loadBefore = loadAverage();
         Instant start = Instant.now();
         org.openjdk.jmh.runner.options.Options built = options.build();
