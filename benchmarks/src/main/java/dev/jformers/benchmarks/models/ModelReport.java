@@ -11,6 +11,7 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,6 +64,17 @@ public final class ModelReport {
         }
         // the bounds every table divides by are measured in the same run, whatever the pattern selects
         String peakBenchmark = "dev\\.jformers\\.benchmarks\\.PeakBenchmark";
+        if (training && System.getProperty(TrainingStepComparison.MEMORY_LOG_PROPERTY) == null) {
+            // a memory log of this run's own (handed to the forks below), so that no older run's rows or warnings
+            // are read as this one's
+            try {
+                Path log = Files.createTempFile("jformers-training-memory-", ".tsv");
+                log.toFile().deleteOnExit();
+                System.setProperty(TrainingStepComparison.MEMORY_LOG_PROPERTY, log.toString());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
         List<String> forkFlags = new ArrayList<>(ForkFlags.base());
         forkFlags.addAll(List.of("-Dai.djl.offline=true", "-DPYTORCH_VERSION=2.7.1", "-DPYTORCH_FLAVOR=cpu", "-Dai.djl.default_engine=PyTorch"));
         for (String p : System.getProperties().stringPropertyNames()) {   // forks don't inherit system properties
