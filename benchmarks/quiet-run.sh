@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The end-of-session quiet run behind the "quiet end-of-session runs" sections of docs/benchmarks-models.md: the GEMM
+# kernels beside the measured peak (with the default 6-row tiles and with 4-row tiles alone), the encoders against
+# ONNX Runtime, BERT-base and GPT-2 decoding against libtorch, decoding in f32/bf16/int8, and one training step against
+# libtorch. About 25 minutes on 2 cores; run it with nothing else on the machine.
+#
+#   benchmarks/quiet-run.sh                 # everything, logs into benchmarks/target/quiet/
+#   benchmarks/quiet-run.sh ort decode      # some parts: build gemm gemmab ort libtorch decode train
+set -uo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+source "$ROOT/scripts/find-jdk.sh"
+cd "$ROOT"
+OUT="$HERE/target/quiet"
+mkdir -p "$OUT"
+parts=("$@")
+[ ${#parts[@]} -eq 0 ] && parts=(build gemm gemmab ort libtorch decode train)
+echo "quiet-run: $(git log --oneline -1 2>/dev/null | cut -c1-80); $(uptime)"
+for part in "${parts[@]}"; do
+  case "$part" in
+    build) ./mvnw -B -q -pl benchmarks -am package -DskipTests ;;
+    gemm) benchmarks/run.sh 'GemmKernelBenchmark|PeakBenchmark' > "$OUT/gemm.log" 2>&1 ;;
+    gemmab) JFORMERS_PROPS="-Djformers.simd.sixRowTileMaxRows=0" benchmarks/run.sh 'GemmKernelBenchmark|PeakBenchmark' \
+              > "$OUT/gemm-four-row-tiles.log" 2>&1 ;;
+    ort) NO_BUILD=1 benchmarks/compare.sh --short 'OnnxRuntimeComparison' > "$OUT/ort.log" 2>&1 ;;
+    libtorch) NO_BUILD=1 benchmarks/compare.sh --short 'LibtorchComparison' > "$OUT/libtorch.log" 2>&1 ;;
+    decode) NO_BUILD=1 benchmarks/compare.sh --short 'DecodeBenchmark' > "$OUT/decode.log" 2>&1 ;;
+    train) env -u THP_MEM_ALLOC_ENABLE -u C10_THP_MEM_ALLOC_ENABLE DJL_OFFLINE=true PYTORCH_VERSION=2.7.1 PYTORCH_FLAVOR=cpu \
+             "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar benchmarks/target/benchmarks.jar \
+             'TrainingStepComparison' -p scenario=minilm-32x128,bert-8x128 -p threads=1,2 -f 1 -prof gc > "$OUT/train.log" 2>&1 ;;
+    *) echo "quiet-run: unknown part $part (build gemm gemmab ort libtorch decode train)" >&2; exit 2 ;;
+  esac
+  echo "quiet-run: $part done, $(uptime)"
+done
+echo "quiet-run: logs in $OUT"
