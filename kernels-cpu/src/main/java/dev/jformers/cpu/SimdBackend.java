@@ -760,7 +760,7 @@ public final class SimdBackend extends CpuBackend {
                     // Xᵀ's block packed into strips, one every aTile floats (padded by a cache line: 4·kc floats would
                     // put every strip's step t in one L1 set): rows [0, sixRows) in strips of 6, the rest of MR
                     int aTile = (sixRows > 0 ? 6 : mr) * kb + 16;
-                    float[] at = strips ? SCRATCH.get().get(4, stripStart(rows + mr - 1, sixRows) * aTile) : null;   // all strips
+                    float[] at = strips ? SCRATCH.get().get(4, stripCount(rows, sixRows) * aTile) : null;
                     if (strips) {
                         if (sixRows > 0) {
                             kernels.packTransposedA(x, aBlock, m, sixRows, kb, at, 0, aTile, 6);
@@ -782,8 +782,8 @@ public final class SimdBackend extends CpuBackend {
                         if ((p + 1) * nr <= n) {
                             if (strips) {
                                 for (int r = 0, h; r < rows; r += h) {
-                                    h = r < sixRows ? 6 : mr;
-                                    kernels.gemmTileStrip(at, stripStart(r, sixRows) * aTile, h, b, bOff, kb, y, c0 + r * n, n,
+                                    h = stripHeight(r, sixRows);
+                                    kernels.gemmTileStrip(at, stripIndex(r, sixRows) * aTile, h, b, bOff, kb, y, c0 + r * n, n,
                                             Math.min(h, rows - r));
                                 }
                             } else if (transposedX) {
@@ -804,14 +804,14 @@ public final class SimdBackend extends CpuBackend {
                                 edge = new float[6 * nr];
                             }
                             for (int r = 0, h; r < rows; r += h) {
-                                h = r < sixRows ? 6 : mr;
+                                h = strips ? stripHeight(r, sixRows) : mr;
                                 int tileRows = Math.min(h, rows - r);
                                 for (int i = 0; i < tileRows; i++) {
                                     System.arraycopy(y, c0 + (r + i) * n, edge, i * nr, valid);
                                 }
                                 if (transposedX) {
                                     if (strips) {
-                                        kernels.gemmTileStrip(at, stripStart(r, sixRows) * aTile, h, b, bOff, kb, edge, 0, nr, tileRows);
+                                        kernels.gemmTileStrip(at, stripIndex(r, sixRows) * aTile, h, b, bOff, kb, edge, 0, nr, tileRows);
                                     } else {
                                         kernels.gemmTileTransposed(x, aBlock + r, m, b, bOff, kb, edge, 0, nr, tileRows);
                                     }
@@ -862,9 +862,21 @@ public final class SimdBackend extends CpuBackend {
         return MC;
     }
 
-    /** Index of the strip that holds row r of a block packed as rows [0, sixRows) in strips of 6, the rest of MR. */
-    private static int stripStart(int r, int sixRows) {
+    // A weight gradient's block of A is packed as rows [0, sixRows) in strips of 6, the rest in strips of MR:
+
+    /** The index of the strip that holds row r (its first row, for the tiles). */
+    private static int stripIndex(int r, int sixRows) {
         return r < sixRows ? r / 6 : sixRows / 6 + (r - sixRows) / Kernels.MR;
+    }
+
+    /** The height of the strip that starts at row r: 6 or MR (its last rows may be missing). */
+    private static int stripHeight(int r, int sixRows) {
+        return r < sixRows ? 6 : Kernels.MR;
+    }
+
+    /** How many strips a block of {@code rows} rows takes. */
+    private static int stripCount(int rows, int sixRows) {
+        return stripIndex(rows + Kernels.MR - 1, sixRows);
     }
 
     /**
