@@ -51,7 +51,9 @@ public final class BertEmbeddings {
             tokenTypeIds = Tensor.zeros(DType.I64, batch, tokens);
         }
         // Each intermediate is handed back as soon as it is read (a backend that recycles arrays serves the next
-        // outputs from them): five [B, T, C] arrays a forward that were otherwise allocated afresh (zeroed, cold).
+        // outputs from them): five [B, T, C] arrays a forward that were otherwise allocated afresh (zeroed, cold). Not a
+        // Scope: at its end all five are handed back at once, past what the pool keeps per length with the layers'
+        // own outputs — e5-small-v2 b1×s128 then allocated 0.9 MB a forward against 0.3 with these early hand-backs.
         Tensor words = wordEmbeddings.forward(inputIds), types = tokenTypeEmbeddings.forward(tokenTypeIds);
         Tensor x = backend.add(words, types);                                          // [B, T, C]
         backend.recycle(words);
