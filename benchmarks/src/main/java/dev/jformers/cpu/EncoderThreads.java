@@ -34,12 +34,7 @@ public final class EncoderThreads {
         int[] bs = ModelShapes.batchSeq(args.length > 1 ? args[1] : "1x128");
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 40;
         String[] variants = (args.length > 3 ? args[3] : "1t,2t").split(",");
-        String id = switch (what) {
-            case "minilm" -> "all-MiniLM-L6-v2";
-            case "e5" -> "e5-small-v2";
-            case "bert" -> "bert-base-uncased";
-            default -> throw new IllegalArgumentException("minilm, e5 or bert, not " + what);
-        };
+        String id = ModelShapes.encoder(what).name();   // minilm, e5 or bert
         long[][] ids = ModelShapes.bertIds(bs[0], bs[1]);
         ModelInput in = ModelInput.of(ids).withAttentionMask(ModelShapes.ones(bs[0], bs[1])).withTokenTypeIds(ModelShapes.zeros(bs[0], bs[1]));
         List<TimingBackend> backends = new ArrayList<>();

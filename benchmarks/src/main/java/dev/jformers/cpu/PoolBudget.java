@@ -24,7 +24,7 @@ import java.util.Locale;
  * the CPU columns there (work, serial part, jobs), and the arrival and imbalance columns on a quiet machine only.
  *
  * <p>{@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -Djformers.cpu.poolStats=true -cp
- * benchmarks.jar dev.jformers.cpu.PoolBudget [minilm|e5] [BxT] [rounds] [variant,variant]}; variants {@code 1t},
+ * benchmarks.jar dev.jformers.cpu.PoolBudget [minilm|e5|bert] [BxT] [rounds] [variant,variant]}; variants {@code 1t},
  * {@code 2t} (the defaults), {@code 2t+chunksN} (a GEMM of few row blocks in N runs of panels per thread).
  */
 public final class PoolBudget {
@@ -39,11 +39,7 @@ public final class PoolBudget {
         int[] bs = ModelShapes.batchSeq(args.length > 1 ? args[1] : "1x128");
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 40;
         String[] variants = (args.length > 3 ? args[3] : "1t,2t").split(",");
-        String id = switch (what) {
-            case "minilm" -> "all-MiniLM-L6-v2";
-            case "e5" -> "e5-small-v2";
-            default -> throw new IllegalArgumentException("minilm or e5, not " + what);
-        };
+        String id = ModelShapes.encoder(what).name();   // minilm, e5 or bert
         long[][] ids = ModelShapes.bertIds(bs[0], bs[1]);
         ModelInput in = ModelInput.of(ids).withAttentionMask(ModelShapes.ones(bs[0], bs[1])).withTokenTypeIds(ModelShapes.zeros(bs[0], bs[1]));
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();

@@ -29,12 +29,13 @@ public final class ModelShapes {
     public static final Encoder E5_SMALL = new Encoder("e5-small-v2", 12, 384, 1536);
     public static final Encoder BERT_BASE = new Encoder("bert-base-uncased", 12, 768, 3072);
 
+    /** The encoder a model id names, or the profilers' short names: minilm, e5, bert. */
     public static Encoder encoder(String model) {
         return switch (model) {
-            case "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2" -> MINILM;
-            case "e5-small-v2", "intfloat/e5-small-v2" -> E5_SMALL;
+            case "all-MiniLM-L6-v2", "minilm", "sentence-transformers/all-MiniLM-L6-v2" -> MINILM;
+            case "e5-small-v2", "e5", "intfloat/e5-small-v2" -> E5_SMALL;
             case "bert-base-uncased", "bert", "google-bert/bert-base-uncased" -> BERT_BASE;
-            default -> throw new IllegalArgumentException("unknown model " + model);
+            default -> throw new IllegalArgumentException("unknown model " + model + " (minilm, e5, bert or their model ids)");
         };
     }
 

