@@ -192,8 +192,8 @@ public final class SimdBackend extends CpuBackend {
 
     /**
      * A weight gradient's GEMM (A = dyᵀ read from dy [N, out]: {@link #gemm}'s {@code transposedX}) packs each block
-     * of A (kc rows of dy, the block's columns of each) into strips of {@link Kernels#MR} (and 6, see {@link #sixRowStrips}) rows
-     * ({@link Kernels#packTransposedA}) and runs a tile of its own over them ({@link Kernels#gemmTileStrip}). Read in
+     * of A (kc rows of dy, the block's columns of each) into strips of {@link Kernels#MR} rows (and 6, see
+     * {@link #sixRowStrips}; {@link Kernels#packTransposedA}) and runs a tile of its own over them ({@link Kernels#gemmTileStrip}). Read in
      * place, the 4 × 4 tile took each step's 4 values m floats after the last — a stride the JIT cannot bound ahead,
      * so each step kept its bounds checks — and a line of its own per step. In a strip the stride is the constant 4.
      * {@code BackwardGemmParts}, CPU time of one thread at MiniLM's shapes: dW 94–100 → 99–103 GFLOP/s (forward
@@ -203,21 +203,21 @@ public final class SimdBackend extends CpuBackend {
     boolean copyTransposedA = true;
 
     /**
-     * With {@link #copyTransposedA}: strips of 6 rows and {@link Kernels#gemmTileStrip}'s 6 × 4 tile, where the width has
-     * one, for all but the last rows of each block (see {@link #SIX_ROW_TILE_MAX_ROWS}: why the taller tile; its property
-     * set to 0 turns these off too). The same
-     * products in the same order: the same bits. Not final, for A/B runs in one process.
+     * With {@link #copyTransposedA}: strips of 6 rows and {@link Kernels#gemmTileStrip}'s 6 × 4 tile, where the width
+     * has one, for all but the last rows of each block (see {@link #SIX_ROW_TILE_MAX_ROWS}: why the taller tile; its
+     * property set to 0 turns these off too). The same products in the same order: the same bits. Not final, for A/B
+     * runs in one process.
      */
     boolean sixRowStrips = true;
 
     /**
      * Counted only when {@value #SIX_ROW_TILE_PROPERTY} sets a limit (by default every GEMM takes 6-row tiles and
      * nothing is counted): the GEMMs (X read row by row) this backend has run with at most {@link #sixRowTileMaxRows}
-     * rows, and with more. The 6-row tile then serves only the first kind, so it is used only while they are not the minority: where they are
-     * (a training step: 4096-row GEMMs and a 32-row pooler, 48 calls of the 6-row tile a step), C2 compiled the tile
-     * only in about the fifth step, and until then it ran in the interpreter or C1, where every vector operation
-     * allocates its result: the pooler's 32 × 384 × 384 product and its backward took 5–13 ms and 20–45 MB a step
-     * instead of ~0.5 ms. The 4-row tile that the large GEMMs keep hot does those rows instead — the same FMAs in the
+     * rows, and with more. The 6-row tile then serves only the first kind, so it is used only while they are not the
+     * minority: where they are (a training step: 4096-row GEMMs and a 32-row pooler, 48 calls of the 6-row tile a
+     * step), C2 compiled the tile only in about the fifth step, and until then it ran in the interpreter or C1, where
+     * every vector operation allocates its result: the pooler's 32 × 384 × 384 product and its backward took 5–13 ms
+     * and 20–45 MB a step instead of ~0.5 ms. The 4-row tile that the large GEMMs keep hot does those rows instead — the same FMAs in the
      * same order, the same bits.
      */
     private final AtomicLong fewRowGemms = new AtomicLong(), manyRowGemms = new AtomicLong();

@@ -63,9 +63,10 @@ final class VectorKernels extends Kernels {
     }
 
     /**
-     * At 512 bits (AVX-512: 32 registers) the tiles are 6 rows × 4 vectors ({@link #tile6x4}, the GEMMs' main tile) and
-     * 4 × 4 (the rows left over): 24 or 16 accumulators, 4 panel loads and 6 or 4 broadcasts per 24 or 16 FMAs; NR = 64 divides every width of BERT and GPT-2 (384 … 3072) and
-     * 1024. Narrower species may run on AVX2's 16 registers, where 4 × 3 is what fits.
+     * At 512 bits (AVX-512: 32 registers) the tiles are 6 rows × 4 vectors ({@link #tile6x4}, the GEMMs' main tile)
+     * and 4 × 4 (the rows left over): 24 or 16 accumulators, 4 panel loads and 6 or 4 broadcasts per 24 or 16 FMAs;
+     * NR = 64 divides every width of BERT and GPT-2 (384 … 3072) and 1024. Narrower species may run on AVX2's 16
+     * registers, where 4 × 3 is what fits.
      */
     private static final boolean WIDE = S.vectorBitSize() == 512;
 
@@ -232,10 +233,10 @@ final class VectorKernels extends Kernels {
 
     /**
      * 6 rows × 4 vectors, the GEMMs' main tile: 24 accumulators + 4 panel vectors + a broadcast = 29 of the 32
-     * registers. Why it exists: on a core that issues two 512-bit FMAs a cycle (Zen 5) {@link #tile4x4}'s 8 loads per 16
-     * FMAs hold the FMA units back (78–85% of the peak against 92–100%; see SimdBackend's SIX_ROW_TILE_MAX_ROWS); and with
-     * 16 rows (a 16-token sentence) each panel is swept 4 times by {@link #tile4x4},
-     * and the first sweep must bring it from memory at 256 bytes per 16 FMAs — about twice what DRAM gives one core
+     * registers. Why it exists: on a core that issues two 512-bit FMAs a cycle (Zen 5) {@link #tile4x4}'s 8 loads per
+     * 16 FMAs hold the FMA units back (78–85% of the peak against 92–100%; see SimdBackend's SIX_ROW_TILE_MAX_ROWS);
+     * and with 16 rows (a 16-token sentence) each panel is swept 4 times by {@link #tile4x4}, and the first sweep must
+     * bring it from memory at 256 bytes per 16 FMAs — about twice what DRAM gives one core
      * here — while the other sweeps find it in L2. Six rows per sweep ask for 256 bytes per 24 FMAs, and 16 rows
      * take 6 + 6 + 4. Each C element gets the same FMAs in the same order as in {@link #tile4x4}: the same bits.
      */
