@@ -9,9 +9,6 @@ import org.openjdk.jmh.runner.options.Options;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -54,7 +51,7 @@ public final class KernelReport {
                 forkFlags.add("-D" + p + "=" + System.getProperty(p));   // (width, weights, the split properties)
             }
         }
-        String loadBefore = loadAverage();
+        String loadBefore = Machine.loadAverage();
         Options options = builder
                 .include(include)
                 .include("dev\\.jformers\\.benchmarks\\.PeakBenchmark")   // the bounds, in the same run whatever the pattern
@@ -66,7 +63,7 @@ public final class KernelReport {
         Collection<RunResult> results = Drift.rerunDrifting(new Runner(options).run(), options);
         System.out.println();
         System.out.printf("Load average (1, 5, 15 min) before: %s; after: %s. Transparent huge pages: `%s`%s.%n", loadBefore,
-                loadAverage(), ForkFlags.thpMode(), ForkFlags.hugePagesOffered() ? ", forks run with " + ForkFlags.HUGE_PAGES : "");
+                Machine.loadAverage(), ForkFlags.thpMode(), ForkFlags.hugePagesOffered() ? ", forks run with " + ForkFlags.HUGE_PAGES : "");
         System.out.print(markdown(results));
     }
 
@@ -93,7 +90,7 @@ public final class KernelReport {
             }
         }
         StringBuilder out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "Date %s; %s; %d processors; JDK %s; %s.%n%n", LocalDate.now(), cpuModel(),
+        out.append(String.format(Locale.ROOT, "Date %s; %s; %d processors; JDK %s; %s.%n%n", LocalDate.now(), Machine.cpuModel(),
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), widthNote()));
         out.append("| bound (measured in this run) | 1 thread | 2 threads |\n|---|---:|---:|\n");
         out.append(String.format(Locale.ROOT, "| FP32 FMA peak, GFLOP/s | %.1f | %.1f |%n", peak[1], peak[2]));
@@ -203,38 +200,6 @@ public final class KernelReport {
 
     private static String percent(double value, double bound) {
         return bound > 0 ? String.format(Locale.ROOT, "%.0f%%", 100 * value / bound) : "–";
-    }
-
-    /** The CPU's model name from /proc/cpuinfo, with its family and model numbers (and, for AMD, which Zen). */
-    public static String cpuModel() {
-        try {
-            List<String> info = Files.readAllLines(Path.of("/proc/cpuinfo"));
-            String name = field(info, "model name"), family = field(info, "cpu family"), model = field(info, "model");
-            if (name == null) {
-                return System.getProperty("os.arch");
-            }
-            // "AMD EPYC" alone does not tell Zen 4 (family 25: one 512-bit FMA a cycle, as 2 × 256) from Zen 5 (26: two)
-            String core = "AuthenticAMD".equals(field(info, "vendor_id")) && family != null
-                    ? switch (family) { case "25" -> ", Zen 3/4"; case "26" -> ", Zen 5"; default -> ""; } : "";
-            return family == null ? name : name + " (cpu family " + family + ", model " + model + core + ")";
-        } catch (IOException | RuntimeException e) {
-            return System.getProperty("os.arch");
-        }
-    }
-
-    /** The value of the first /proc/cpuinfo line whose key is {@code key}, or null. */
-    private static String field(List<String> info, String key) {
-        return info.stream().filter(l -> l.startsWith(key) && l.indexOf(':') > 0 && l.substring(0, l.indexOf(':')).trim().equals(key))
-                .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse(null);
-    }
-
-    private static String loadAverage() {
-        try {
-            String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
-            return parts[0] + " " + parts[1] + " " + parts[2];
-        } catch (IOException | RuntimeException e) {
-            return "unknown";
-        }
     }
 
     private static String widthNote() {

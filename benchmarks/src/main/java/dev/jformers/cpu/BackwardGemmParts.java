@@ -1,5 +1,6 @@
 package dev.jformers.cpu;
 
+import dev.jformers.benchmarks.Machine;
 import dev.jformers.core.Tensor;
 import dev.jformers.core.WeightLayout;
 
@@ -27,6 +28,7 @@ public final class BackwardGemmParts {
     private static final ThreadMXBean BEAN = ManagementFactory.getThreadMXBean();
 
     public static void main(String[] args) {
+        System.out.println(Machine.describe());
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 4096;
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 7;
         String[] shapes = args.length > 2 ? Arrays.copyOfRange(args, 2, args.length)

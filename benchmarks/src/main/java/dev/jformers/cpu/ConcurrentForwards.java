@@ -1,5 +1,6 @@
 package dev.jformers.cpu;
 
+import dev.jformers.benchmarks.Machine;
 import dev.jformers.benchmarks.models.ModelShapes;
 import dev.jformers.models.AutoModel;
 import dev.jformers.models.ModelInput;
@@ -27,6 +28,7 @@ public final class ConcurrentForwards {
     }
 
     public static void main(String[] args) throws Exception {
+        System.out.println(Machine.describe());
         String id = (args.length > 0 ? args[0] : "e5").equals("minilm") ? "all-MiniLM-L6-v2" : "e5-small-v2";
         int[] bs = ModelShapes.batchSeq(args.length > 1 ? args[1] : "1x128");
         int n = args.length > 2 ? Integer.parseInt(args[2]) : 20;

@@ -1,5 +1,6 @@
 package dev.jformers.cpu;
 
+import dev.jformers.benchmarks.Machine;
 import dev.jformers.benchmarks.models.ModelShapes;
 import dev.jformers.benchmarks.models.TimingBackend;
 import dev.jformers.models.AutoModel;
@@ -30,6 +31,7 @@ public final class EncoderThreads {
     }
 
     public static void main(String[] args) {
+        System.out.println(Machine.describe());
         String what = args.length > 0 ? args[0] : "minilm";
         int[] bs = ModelShapes.batchSeq(args.length > 1 ? args[1] : "1x128");
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 40;

@@ -1,5 +1,6 @@
 package dev.jformers.cpu;
 
+import dev.jformers.benchmarks.Machine;
 import dev.jformers.benchmarks.models.ModelShapes;
 import dev.jformers.models.AutoModel;
 import dev.jformers.models.ModelInput;
@@ -32,6 +33,7 @@ public final class PoolBudget {
     }
 
     public static void main(String[] args) {
+        System.out.println(Machine.describe());
         if (!WorkerPool.STATS) {
             throw new IllegalStateException("run with -D" + WorkerPool.STATS_PROPERTY + "=true");
         }

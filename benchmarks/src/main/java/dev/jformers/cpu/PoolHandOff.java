@@ -1,5 +1,6 @@
 package dev.jformers.cpu;
 
+import dev.jformers.benchmarks.Machine;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -19,6 +20,7 @@ public final class PoolHandOff {
     }
 
     public static void main(String[] args) {
+        System.out.println(Machine.describe());
         long task = (long) (Double.parseDouble(args.length > 0 ? args[0] : "5") * 1000);
         long gap = (long) (Double.parseDouble(args.length > 1 ? args[1] : "2") * 1000);
         int jobs = args.length > 2 ? Integer.parseInt(args[2]) : 20_000;

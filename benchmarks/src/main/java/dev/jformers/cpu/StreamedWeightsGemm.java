@@ -1,5 +1,6 @@
 package dev.jformers.cpu;
 
+import dev.jformers.benchmarks.Machine;
 import dev.jformers.core.Tensor;
 import dev.jformers.core.WeightLayout;
 
@@ -26,6 +27,7 @@ public final class StreamedWeightsGemm {
     }
 
     public static void main(String[] args) {
+        System.out.println(Machine.describe());
         int[] ms = Arrays.stream((args.length > 0 ? args[0] : "16,32,64,128").split(",")).mapToInt(Integer::parseInt).toArray();
         int layers = args.length > 1 ? Integer.parseInt(args[1]) : 6;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 7;

@@ -99,14 +99,14 @@ public final class ModelReport {
             }
         }
         params.forEach(options::param);
-        String loadBefore = loadAverage();
+        String loadBefore = dev.jformers.benchmarks.Machine.loadAverage();
         Instant start = Instant.now();
         org.openjdk.jmh.runner.options.Options built = options.build();
         Collection<RunResult> results = Drift.rerunDrifting(new Runner(built).run(), built);
         System.out.println();
         System.out.printf("Run %s → %s (%s configuration). Load average (1, 5, 15 min) before: %s; after: %s%n%n", start,
-                Instant.now(), full ? "full" : "short", loadBefore, loadAverage());
-        System.out.printf("CPU: %s; %d processors.%n%n", dev.jformers.benchmarks.KernelReport.cpuModel(),
+                Instant.now(), full ? "full" : "short", loadBefore, dev.jformers.benchmarks.Machine.loadAverage());
+        System.out.printf("CPU: %s; %d processors.%n%n", dev.jformers.benchmarks.Machine.cpuModel(),
                 Runtime.getRuntime().availableProcessors());
         System.out.printf("Transparent huge pages: kernel mode `%s`; JVM forks %s; libtorch THP_MEM_ALLOC_ENABLE=%s.%n%n",
                 ForkFlags.thpMode(), ForkFlags.hugePagesOffered() ? "with " + ForkFlags.HUGE_PAGES : "without huge pages",
@@ -437,14 +437,5 @@ public final class ModelReport {
 
     private static String pct(double v) {
         return Double.isNaN(v) || Double.isInfinite(v) ? "–" : String.format(Locale.ROOT, "%.0f%%", 100 * v);
-    }
-
-    static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-            return f[0] + ", " + f[1] + ", " + f[2];
-        } catch (IOException | RuntimeException e) {
-            return "unknown";
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.jformers.benchmarks.models;
 
+import dev.jformers.benchmarks.Machine;
 import dev.jformers.core.Backends;
 import dev.jformers.models.AutoModel;
 import dev.jformers.models.AutoModelForCausalLM;
@@ -35,6 +36,7 @@ public final class WhereTimeGoes {
     }
 
     public static void main(String[] args) {
+        System.out.println(Machine.describe());
         String what = args.length > 0 ? args[0] : "bert";
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         int calls = args.length > 2 ? Integer.parseInt(args[2]) : (what.equals("gpt2") ? 3 : 30);

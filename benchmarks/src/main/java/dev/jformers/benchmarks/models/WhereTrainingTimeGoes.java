@@ -1,5 +1,6 @@
 package dev.jformers.benchmarks.models;
 
+import dev.jformers.benchmarks.Machine;
 import dev.jformers.core.Backends;
 import dev.jformers.core.Tensor;
 import dev.jformers.models.Labels;
@@ -77,6 +78,7 @@ public final class WhereTrainingTimeGoes {
     }
 
     public static void main(String[] args) {
+        System.out.println(Machine.describe());
         String scenario = args.length > 0 ? args[0] : "minilm-32x128";
         int threads = args.length > 1 ? Integer.parseInt(args[1]) : 1;
         int steps = args.length > 2 ? Integer.parseInt(args[2]) : 3;
