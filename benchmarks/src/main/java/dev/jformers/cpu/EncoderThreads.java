@@ -131,7 +131,7 @@ public final class EncoderThreads {
         return sb.toString();
     }
 
-    /** The experiment a variant's name asks for, through the backend's package-private knobs. */
+    /** The experiments a variant's name asks for ("2t+six0+chunks2"), through the backend's package-private knobs. */
     static void configure(SimdBackend simd, String variant) {
         for (String part : variant.split("\\+")) {
             switch (part) {
@@ -139,7 +139,13 @@ public final class EncoderThreads {
                 case "six0" -> simd.sixRowTileMaxRows = 0;                 // 4-row tiles only
                 case "nofuse" -> simd.fuseLayerNorm = false;                 // dense, then add + layer norm (before #20f)
                 case "pertask" -> simd.attentionHeadRuns = false;            // attention's heads claimed one by one (before #20f)
-                default -> throw new IllegalArgumentException("unknown variant part " + part);
+                default -> {
+                    if (part.startsWith("chunks")) {   // a GEMM of few row blocks in N runs of panels per thread
+                        simd.gemmChunksPerThread = Integer.parseInt(part.substring("chunks".length()));
+                    } else {
+                        throw new IllegalArgumentException("unknown variant part " + part);
+                    }
+                }
             }
         }
     }

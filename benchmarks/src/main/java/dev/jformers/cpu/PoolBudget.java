@@ -26,7 +26,8 @@ import java.util.Locale;
  *
  * <p>{@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -Djformers.cpu.poolStats=true -cp
  * benchmarks.jar dev.jformers.cpu.PoolBudget [minilm|e5|bert] [BxT] [rounds] [variant,variant]}; variants {@code 1t},
- * {@code 2t} (the defaults), {@code 2t+chunksN} (a GEMM of few row blocks in N runs of panels per thread).
+ * {@code 2t} (the defaults), and EncoderThreads' experiments ({@code 2t+chunksN}: a GEMM of few row blocks in N runs of
+ * panels per thread, …).
  */
 public final class PoolBudget {
     private PoolBudget() {
@@ -50,13 +51,7 @@ public final class PoolBudget {
         long[] helper = new long[n];
         for (int v = 0; v < n; v++) {
             SimdBackend simd = new SimdBackend(variants[v].startsWith("1t") ? 1 : 2, 0);
-            for (String part : variants[v].split("\\+")) {
-                if (part.startsWith("chunks")) {
-                    simd.gemmChunksPerThread = Integer.parseInt(part.substring("chunks".length()));
-                } else if (!part.equals("1t") && !part.equals("2t")) {
-                    throw new IllegalArgumentException("unknown variant part " + part);
-                }
-            }
+            EncoderThreads.configure(simd, variants[v]);
             java.util.Set<Long> before = helperThreads();
             PreTrainedModel model = AutoModel.fromPretrained(MavenModels.fetch(id), simd);
             model.forward(in).lastHiddenState();   // starts the helper, if any
