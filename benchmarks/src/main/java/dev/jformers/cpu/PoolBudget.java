@@ -33,6 +33,9 @@ public final class PoolBudget {
     private PoolBudget() {
     }
 
+    /** A row's columns: wall, the caller's CPU, the helper's CPU, then the pool's counters, then the two sums. */
+    private static final int FIRST_COUNTER = 3;
+
     public static void main(String[] args) {
         System.out.println(Machine.describe());
         if (!WorkerPool.STATS) {
@@ -73,22 +76,28 @@ public final class PoolBudget {
                 if (r < 0) {
                     continue;
                 }
-                long[] row = new long[stats + 5];
+                long[] row = new long[FIRST_COUNTER + stats + 3];
                 row[0] = wall;
                 row[1] = caller;
                 row[2] = helperCpu;
                 for (int i = 0; i < stats; i++) {
-                    row[3 + i] = s1[i] - s0[i];
+                    row[FIRST_COUNTER + i] = s1[i] - s0[i];
                 }
-                row[stats + 3] = caller + row[3 + 3];                  // work: the caller's CPU + the helper's tasks' CPU
-                row[stats + 4] = caller - row[3 + 2] - row[3 + 9];     // the caller's CPU outside any task: serial
+                long callerTasks = s1[WorkerPool.Stats.CALLER_TASK_CPU] - s0[WorkerPool.Stats.CALLER_TASK_CPU];
+                long helperTasks = s1[WorkerPool.Stats.HELPER_TASK_CPU] - s0[WorkerPool.Stats.HELPER_TASK_CPU];
+                long alone = s1[WorkerPool.Stats.ALONE_TASK_CPU] - s0[WorkerPool.Stats.ALONE_TASK_CPU];
+                row[FIRST_COUNTER + stats] = caller + helperTasks;                   // work: the caller's CPU + the helper's tasks'
+                long waiting = s1[WorkerPool.Stats.CALLER_WAIT] - s0[WorkerPool.Stats.CALLER_WAIT];
+                row[FIRST_COUNTER + stats + 1] = caller - callerTasks - alone;             // outside any task: serial + waiting
+                row[FIRST_COUNTER + stats + 2] = caller - callerTasks - alone - waiting;   // less the wait (spinning: CPU ≈ wall)
                 rows[v][r] = row;
             }
         }
         List<String> names = new ArrayList<>(List.of("forward, wall µs", "caller's CPU, µs", "helper thread's CPU (tasks + spinning), µs"));
         names.addAll(List.of(WorkerPool.Stats.NAMES));
         names.add("work: caller's CPU + helper's task CPU, µs");
-        names.add("caller's CPU outside any task (serial part), µs");
+        names.add("caller's CPU outside any task (serial part and waiting for the helper), µs");
+        names.add("… less the wait for the helper (serial part; quiet machine only: the wait is wall time), µs");
         System.out.printf(Locale.ROOT, "%n%s b%d×s%d, %d rounds, variants alternated: per forward, minimum / median%n%n", id, bs[0], bs[1], rounds);
         StringBuilder head = new StringBuilder("| per forward |"), rule = new StringBuilder("|---|");
         for (String v : variants) {
@@ -98,7 +107,7 @@ public final class PoolBudget {
         System.out.println(head);
         System.out.println(rule);
         for (int i = 0; i < names.size(); i++) {
-            boolean count = i == 3 || i == 4 || i == 8 || (i >= 15 && i < 3 + stats);   // counts of jobs, not times
+            boolean count = i >= FIRST_COUNTER && i < FIRST_COUNTER + stats && WorkerPool.Stats.countsJobs(i - FIRST_COUNTER);
             StringBuilder line = new StringBuilder("| ").append(names.get(i)).append(" |");
             for (int v = 0; v < n; v++) {
                 long[] col = new long[rounds];

@@ -43,7 +43,7 @@ public final class PoolHandOff {
                 long[] s1 = WorkerPool.Stats.snapshot();
                 StringBuilder arrivals = new StringBuilder();
                 if (WorkerPool.STATS) {
-                    int first = WorkerPool.Stats.NAMES.length - 4;
+                    int first = WorkerPool.Stats.ARRIVED_WITHIN_1US;
                     arrivals.append(String.format(Locale.ROOT, "; helper arrived within 1 / 1–10 / 10–100 / >100 µs: %d / %d / %d / %d jobs",
                             s1[first] - s0[first], s1[first + 1] - s0[first + 1], s1[first + 2] - s0[first + 2], s1[first + 3] - s0[first + 3]));
                 }

@@ -86,6 +86,15 @@ final class WorkerPool implements AutoCloseable {
                 "caller waiting for the helper, µs", "caller's task wall, µs", "helper's task wall, µs",
                 "jobs run alone: CPU, µs", "handed jobs: wall from publishing to joined, µs", "|caller's − helper's task wall|, µs",
                 "jobs the helper arrived at within 1 µs", "… within 1–10 µs", "… within 10–100 µs", "… after 100 µs or more"};
+        /** Indices into {@link #NAMES} and {@link #snapshot()}. */
+        static final int JOBS_HANDED = 0, JOBS_ALONE = 1, CALLER_TASK_CPU = 2, HELPER_TASK_CPU = 3, HELPER_IDLE_JOBS = 5,
+                CALLER_WAIT = 6, ALONE_TASK_CPU = 9, ARRIVED_WITHIN_1US = 12;
+
+        /** Whether counter {@code index} counts jobs (the others are times in ns). */
+        static boolean countsJobs(int index) {
+            return index == JOBS_HANDED || index == JOBS_ALONE || index == HELPER_IDLE_JOBS || index >= ARRIVED_WITHIN_1US;
+        }
+
         static final LongAdder HANDED = new LongAdder(), ALONE = new LongAdder(), CALLER_CPU = new LongAdder(),
                 HELPER_CPU = new LongAdder(), ARRIVAL = new LongAdder(), HELPER_IDLE = new LongAdder(), AWAIT = new LongAdder(),
                 CALLER_WALL = new LongAdder(), HELPER_WALL = new LongAdder(), ALONE_CPU = new LongAdder(),

@@ -43,7 +43,8 @@ class PoolDiagnosticsTest {
             assertEquals(t == 0 ? 51 : 50, runs.get(t), "task " + t);
         }
         long[] after = WorkerPool.Stats.snapshot();
-        long handed = after[0] - before[0], alone = after[1] - before[1];
+        long handed = after[WorkerPool.Stats.JOBS_HANDED] - before[WorkerPool.Stats.JOBS_HANDED];
+        long alone = after[WorkerPool.Stats.JOBS_ALONE] - before[WorkerPool.Stats.JOBS_ALONE];
         assertEquals(52, handed + alone, "every parallelFor is counted once, handed or alone");
         assertTrue(alone >= 1, "the one-task job ran alone");
     }
