@@ -78,7 +78,7 @@ public final class AttentionParts {
         for (int i = 0; i < parts.length; i++) {
             flop[i] = names[i].startsWith("Vᵀ") || names[i].startsWith("softmax") ? 0 : 2.0 * t * t * d;
         }
-        long[] best = new long[parts.length + 2];
+        long[] best = new long[parts.length + 4];
         Arrays.fill(best, Long.MAX_VALUE);
         Tensor probs = Tensor.of(p, batch, heads, t, t);
         for (int round = 0; round < rounds + 2; round++) {   // 2 rounds of warm-up
@@ -102,6 +102,17 @@ public final class AttentionParts {
                 best[parts.length] = Math.min(best[parts.length], c1 - c0);
                 best[parts.length + 1] = Math.min(best[parts.length + 1], c2 - c1);
             }
+            for (int way = 0; way < 2; way++) {   // an encoder's forward (no probabilities): blocks of a row per lane, then of 4 rows
+                backend.attentionInLanes = way == 0;
+                long c3 = cpu();
+                Tensor encoder = backend.attention(q, k, v, heads, AttentionMask.NONE, scale, false).context();
+                long c4 = cpu();
+                backend.recycle(encoder);
+                if (round >= 2) {
+                    best[parts.length + 2 + way] = Math.min(best[parts.length + 2 + way], c4 - c3);
+                }
+            }
+            backend.attentionInLanes = true;
         }
         System.out.printf(Locale.ROOT, "b%d×s%d, %d heads of d = %d, %d rounds: CPU ms of one thread over all heads (min), GFLOP/s%n",
                 batch, t, heads, d, rounds);
@@ -113,6 +124,10 @@ public final class AttentionParts {
                 8.0 * t * t * d * bhs / best[parts.length]);
         System.out.printf(Locale.ROOT, "  %-38s %8.2f ms %6.1f%n", "attention forward with probs (whole)",
                 best[parts.length + 1] / 1e6, 4.0 * t * t * d * bhs / best[parts.length + 1]);
+        System.out.printf(Locale.ROOT, "  %-38s %8.2f ms %6.1f%n", "forward, no probs: a query per lane",
+                best[parts.length + 2] / 1e6, 4.0 * t * t * d * bhs / best[parts.length + 2]);
+        System.out.printf(Locale.ROOT, "  %-38s %8.2f ms %6.1f%n", "forward, no probs: blocks of 4 rows",
+                best[parts.length + 3] / 1e6, 4.0 * t * t * d * bhs / best[parts.length + 3]);
         backend.close();
     }
 

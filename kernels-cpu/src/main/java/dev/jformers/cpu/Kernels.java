@@ -241,6 +241,35 @@ abstract class Kernels {
                                        int n, float[] c, int cOff, int ldc);
 
     /**
+     * Query rows per block of {@link #attentionBlock}: one per lane of a vector; 0 where this width has no such
+     * kernel (the scalar kernels), and attention takes its blocks of {@link #MR} rows.
+     */
+    int attentionBlockRows() {
+        return 0;
+    }
+
+    /**
+     * dst[r·cols + c] = scale · src[srcOff + r·srcStride + c] for r &lt; rows, c &lt; cols: a head's keys scaled, row-major
+     * and contiguous, as {@link #attentionBlock} reads them (not transposed).
+     */
+    void scaledCopy(float[] src, int srcOff, int srcStride, int rows, int cols, float scale, float[] dst) {
+        throw new UnsupportedOperationException("no attention blocks at " + bits() + " bits");
+    }
+
+    /**
+     * Attention for a block of up to {@link #attentionBlockRows} query rows of one head with no causal mask:
+     * context rows c[cOff + r·ldc + j] = Σ_i P[r, i]·V[i, j] for r &lt; rows, j &lt; d, where P = softmax over the
+     * {@code keys} keys of the scores Σ_t q_r[t]·kS[i·d + t] (+ bias[biasOff + i] where bias is not null); q_r at
+     * q[qOff + r·qStride], V at v[vOff + i·vStride]. The same bits as the blocks of {@link #MR} rows (scores by
+     * {@link #matMulRows} over Kᵀ scaled, then {@link #add} of the bias, {@link #softmax} of each row, P·V by
+     * {@link #matMulRows}). {@code work}: at least (d + keys + lanes)·lanes floats.
+     */
+    void attentionBlock(float[] q, int qOff, int qStride, int rows, float[] kS, int keys, int d, float[] bias,
+                        int biasOff, float[] v, int vOff, int vStride, float[] c, int cOff, int ldc, float[] work) {
+        throw new UnsupportedOperationException("no attention blocks at " + bits() + " bits");
+    }
+
+    /**
      * dst[c·ldd + r] = scale · src[srcOff + r·srcStride + c] for r < rows, c < cols: a [rows × cols]
      * block (rows strided) transposed into a row-major [cols × ldd] array, 8 source rows at a time so
      * that they stay in L1 while each destination row gets 8 consecutive floats.

@@ -1132,6 +1132,28 @@ public final class SimdBackend extends CpuBackend {
             decodingAttention(qh, kh, vh, context, ps, heads, keyMask, causal, scale, serial);
             return new AttentionOutput(context, probs);
         }
+        int lanes = kernels.attentionBlockRows();
+        if (attentionInLanes && lanes > 1 && !causal && ps == null) {
+            // An encoder's attention: per (batch, head), the keys scaled once (a plain copy, not transposed), then
+            // blocks of one query row per lane (Kernels.attentionBlock: the same bits as the blocks of 4 below).
+            forEachInRuns(batch * heads, heads, keyMask.keys, !serial, bh -> {
+                Scratch scratch = SCRATCH.get();
+                int b = bh / heads, h = bh % heads, keys = keyMask.keys[b];
+                float[] kS = scratch.get(0, keys * d);
+                float[] work = scratch.get(1, (d + keys + lanes) * lanes);
+                int qBase = (int) (qh.arrayOffset() + b * qh.stride(0) + (long) h * d), qStride = (int) qh.stride(1);
+                int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
+                int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
+                int cBase = (int) ((long) b * tq * channels + (long) h * d);
+                float[] bias = keyMask.padded[b] ? keyMask.bias : null;
+                kernels.scaledCopy(ka, kBase, kStride, keys, d, scale, kS);
+                for (int i0 = 0; i0 < tq; i0 += lanes) {
+                    kernels.attentionBlock(qa, qBase + i0 * qStride, qStride, Math.min(lanes, tq - i0), kS, keys, d,
+                            bias, b * keyMask.tk, va, vBase, vStride, ca, cBase + i0 * channels, channels, work);
+                }
+            });
+            return new AttentionOutput(context, probs);
+        }
         // Longer queries: per (batch, head), Kᵀ [d × tk] gathered once, so that blocks of 4 query rows get
         // their scores as whole vectors of keys; V read in place.
         forEachInRuns(batch * heads, heads, keyMask.keys, !serial, bh -> {
@@ -1248,6 +1270,13 @@ public final class SimdBackend extends CpuBackend {
     static int decodingChunk(int tk) {
         return Math.max(1, (tk + 15) / 16);
     }
+
+    /**
+     * Encoder attention (no causal mask, no probabilities asked for) in blocks of one query row per lane
+     * ({@link Kernels#attentionBlock}); false: blocks of {@link Kernels#MR} rows with a softmax per row, as decoders
+     * and {@code returnProbs} still take. The same bits either way. Not final, for A/B runs and tests in one process.
+     */
+    boolean attentionInLanes = true;
 
     /**
      * Attention's (batch, head) tasks in runs of neighbours ({@link #forEachInRuns}); false ({@value #FUSED_ENCODER_PROPERTY}

@@ -809,12 +809,57 @@ final class VectorKernels extends Kernels {
     private static void product(float[] a, int aOff, int rowStep, int tStep, int rows, int k, float[] b, int bOff,
                                 int ldb, int n, float[] c, int cOff, int ldc) {
         int r = 0;
+        if (rowStep == 1 && n == 2 * S.length()) {   // Aᵀ given, C two vectors wide: 8 × 2 tiles (see eightRowsTwoVectors)
+            for (; r + 8 <= rows; r += 8) {
+                eightRowsTwoVectors(a, aOff + r, tStep, k, b, bOff, ldb, c, cOff + r * ldc, ldc);
+            }
+        }
         for (; r + 4 <= rows; r += 4) {
             fourRows(a, aOff + r * rowStep, rowStep, tStep, k, b, bOff, ldb, n, c, cOff + r * ldc, ldc);
         }
         for (; r < rows; r++) {
             oneRow(a, aOff + r * rowStep, tStep, k, b, bOff, ldb, n, c, cOff + r * ldc);
         }
+    }
+
+    /**
+     * Eight rows of C = A·B, C two vectors wide, A given transposed (the 8 rows' entries of step t side by side at
+     * a[aOff + t·ts]): 16 accumulators, 2 loads of B and 8 broadcasts of consecutive floats per 16 FMAs. Attention's
+     * P·V from Pᵀ at d = 2 lanes, where the 4 × 2 tile's 8 accumulators are just as many as the FMAs' latency needs.
+     */
+    private static void eightRowsTwoVectors(float[] a, int aOff, int ts, int k, float[] b, int bOff, int ldb, float[] c,
+                                            int cOff, int ldc) {
+        VectorSpecies<Float> s = S;
+        int l = s.length();
+        FloatVector v00 = FloatVector.zero(s), v01 = v00, v10 = v00, v11 = v00, v20 = v00, v21 = v00, v30 = v00, v31 = v00;
+        FloatVector v40 = v00, v41 = v00, v50 = v00, v51 = v00, v60 = v00, v61 = v00, v70 = v00, v71 = v00;
+        for (int t = 0, ai = aOff, bi = bOff; t < k; t++, ai += ts, bi += ldb) {
+            FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
+            FloatVector x = FloatVector.broadcast(s, a[ai]);
+            v00 = b0.fma(x, v00); v01 = b1.fma(x, v01);
+            x = FloatVector.broadcast(s, a[ai + 1]);
+            v10 = b0.fma(x, v10); v11 = b1.fma(x, v11);
+            x = FloatVector.broadcast(s, a[ai + 2]);
+            v20 = b0.fma(x, v20); v21 = b1.fma(x, v21);
+            x = FloatVector.broadcast(s, a[ai + 3]);
+            v30 = b0.fma(x, v30); v31 = b1.fma(x, v31);
+            x = FloatVector.broadcast(s, a[ai + 4]);
+            v40 = b0.fma(x, v40); v41 = b1.fma(x, v41);
+            x = FloatVector.broadcast(s, a[ai + 5]);
+            v50 = b0.fma(x, v50); v51 = b1.fma(x, v51);
+            x = FloatVector.broadcast(s, a[ai + 6]);
+            v60 = b0.fma(x, v60); v61 = b1.fma(x, v61);
+            x = FloatVector.broadcast(s, a[ai + 7]);
+            v70 = b0.fma(x, v70); v71 = b1.fma(x, v71);
+        }
+        v00.intoArray(c, cOff); v01.intoArray(c, cOff + l);
+        v10.intoArray(c, cOff + ldc); v11.intoArray(c, cOff + ldc + l);
+        v20.intoArray(c, cOff + 2 * ldc); v21.intoArray(c, cOff + 2 * ldc + l);
+        v30.intoArray(c, cOff + 3 * ldc); v31.intoArray(c, cOff + 3 * ldc + l);
+        v40.intoArray(c, cOff + 4 * ldc); v41.intoArray(c, cOff + 4 * ldc + l);
+        v50.intoArray(c, cOff + 5 * ldc); v51.intoArray(c, cOff + 5 * ldc + l);
+        v60.intoArray(c, cOff + 6 * ldc); v61.intoArray(c, cOff + 6 * ldc + l);
+        v70.intoArray(c, cOff + 7 * ldc); v71.intoArray(c, cOff + 7 * ldc + l);
     }
 
     /** Four rows of C = A·B (A as in {@link #product}): 4 × 4-vector tiles (16 accumulators, 4 loads of B and 4 broadcasts per 16 FMAs), then 4 × 2, then 4 × 1 with a masked tail. */
@@ -877,6 +922,154 @@ final class VectorKernels extends Kernels {
             v1.intoArray(c, cOff + ldc + j, m);
             v2.intoArray(c, cOff + 2 * ldc + j, m);
             v3.intoArray(c, cOff + 3 * ldc + j, m);
+        }
+    }
+
+    // ---------------------------------------------------------------- attention with the queries across the lanes
+
+    @Override
+    int attentionBlockRows() {
+        return S.length();
+    }
+
+    @Override
+    void scaledCopy(float[] src, int srcOff, int srcStride, int rows, int cols, float scale, float[] dst) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(cols);
+        for (int r = 0; r < rows; r++) {
+            int from = srcOff + r * srcStride, to = r * cols, c = 0;
+            for (; c < bound; c += l) {
+                FloatVector.fromArray(s, src, from + c).mul(scale).intoArray(dst, to + c);
+            }
+            for (; c < cols; c++) {
+                dst[to + c] = scale * src[from + c];
+            }
+        }
+    }
+
+    /**
+     * The block's scores, probabilities and context with lane r of every vector holding query row r (L = lanes rows,
+     * those past {@code rows} zero queries whose results are never read): work = [Qᵀ: d × L | Sᵀ: keys × L | sums:
+     * L × L]. The scores come out as one vector of L queries per key, so the softmax takes each query's maximum and
+     * sum as lane-wise max and add over the keys — no lane reductions, and every exp of the block in one long run of
+     * independent vectors (a row of 16 keys is one vector, and its two reductions cost more than its exp). The sums
+     * keep the order of {@link #softmaxRow}'s: lane i of its running vector sums keys i, i + L, i + 2L … , the L
+     * partial sums meet in {@link #addLanes}' tree, then the keys past the last whole vector one by one — so the
+     * probabilities have the same bits as the rows'. P·V reads Pᵀ as {@link #product}'s transposed A: each step
+     * broadcasts L consecutive floats, the same FMAs in the same order as from P.
+     */
+    @Override
+    void attentionBlock(float[] q, int qOff, int qStride, int rows, float[] kS, int keys, int d, float[] bias,
+                        int biasOff, float[] v, int vOff, int vStride, float[] c, int cOff, int ldc, float[] work) {
+        int l = S.length(), sT = d * l, sums = sT + keys * l;
+        if (rows < l) {
+            java.util.Arrays.fill(work, 0, d * l, 0f);
+        }
+        transpose(q, qOff, qStride, rows, d, work, 0, l, 1f);   // Qᵀ: work[t·L + r] = q_r[t]
+        scoresInLanes(work, kS, keys, d, bias, biasOff, sT);
+        try {
+            SOFTMAX_IN_LANES[0].invokeExact(work, sT, keys, sums);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);   // the softmax throws nothing checked
+        }
+        product(work, sT, 1, l, rows, keys, v, vOff, vStride, d, c, cOff, ldc);
+    }
+
+    /**
+     * Sᵀ[i] = Σ_t Qᵀ[t]·kS[i·d + t] (+ bias[biasOff + i]) for each key i, into w[sT + i·L]: tiles of 8 keys (8
+     * accumulators, one load of Qᵀ and 8 broadcasts of scaled keys per step), then one key at a time. Each lane is one
+     * chain of FMAs over t from 0, the keys' scaled values times the queries' — the bits of {@link #fourRows} over Kᵀ.
+     */
+    private static void scoresInLanes(float[] w, float[] kS, int keys, int d, float[] bias, int biasOff, int sT) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), i = 0;
+        for (; i + 8 <= keys; i += 8) {
+            FloatVector a0 = FloatVector.zero(s), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            for (int t = 0, k = i * d; t < d; t++, k++) {
+                FloatVector x = FloatVector.fromArray(s, w, t * l);
+                a0 = x.fma(FloatVector.broadcast(s, kS[k]), a0);
+                a1 = x.fma(FloatVector.broadcast(s, kS[k + d]), a1);
+                a2 = x.fma(FloatVector.broadcast(s, kS[k + 2 * d]), a2);
+                a3 = x.fma(FloatVector.broadcast(s, kS[k + 3 * d]), a3);
+                a4 = x.fma(FloatVector.broadcast(s, kS[k + 4 * d]), a4);
+                a5 = x.fma(FloatVector.broadcast(s, kS[k + 5 * d]), a5);
+                a6 = x.fma(FloatVector.broadcast(s, kS[k + 6 * d]), a6);
+                a7 = x.fma(FloatVector.broadcast(s, kS[k + 7 * d]), a7);
+            }
+            if (bias != null) {
+                int b = biasOff + i;
+                a0 = a0.add(bias[b]); a1 = a1.add(bias[b + 1]); a2 = a2.add(bias[b + 2]); a3 = a3.add(bias[b + 3]);
+                a4 = a4.add(bias[b + 4]); a5 = a5.add(bias[b + 5]); a6 = a6.add(bias[b + 6]); a7 = a7.add(bias[b + 7]);
+            }
+            int o = sT + i * l;
+            a0.intoArray(w, o); a1.intoArray(w, o + l); a2.intoArray(w, o + 2 * l); a3.intoArray(w, o + 3 * l);
+            a4.intoArray(w, o + 4 * l); a5.intoArray(w, o + 5 * l); a6.intoArray(w, o + 6 * l); a7.intoArray(w, o + 7 * l);
+        }
+        for (; i < keys; i++) {
+            FloatVector a = FloatVector.zero(s);
+            for (int t = 0, k = i * d; t < d; t++, k++) {
+                a = FloatVector.fromArray(s, w, t * l).fma(FloatVector.broadcast(s, kS[k]), a);
+            }
+            if (bias != null) {
+                a = a.add(bias[biasOff + i]);
+            }
+            a.intoArray(w, sT + i * l);
+        }
+    }
+
+    /** {@link #softmaxInLanes} as a handle that is not a constant, compiled on its own (see {@link #softmax}). */
+    private static final MethodHandle[] SOFTMAX_IN_LANES = {staticLoop("softmaxInLanes",
+        MethodType.methodType(void.class, float[].class, int.class, int.class, int.class))};
+
+    /**
+     * Softmax over the keys of each lane of w[sT + i·L] (i &lt; keys) in place, {@link #softmaxRow}'s operations lane by
+     * lane: the maximum, e^(x − max) summed in its order (partial sums of keys ≡ lane mod L into w[sums …], their
+     * tree, then the last keys), times 1 / sum; a lane whose maximum is −∞ becomes zeros.
+     */
+    private static void softmaxInLanes(float[] w, int sT, int keys, int sums) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(keys), i = 0;
+        FloatVector m0 = FloatVector.broadcast(s, Float.NEGATIVE_INFINITY), m1 = m0;
+        for (; i + 2 <= keys; i += 2) {
+            m0 = m0.max(FloatVector.fromArray(s, w, sT + i * l));
+            m1 = m1.max(FloatVector.fromArray(s, w, sT + (i + 1) * l));
+        }
+        if (i < keys) {
+            m0 = m0.max(FloatVector.fromArray(s, w, sT + i * l));
+        }
+        FloatVector max = m0.max(m1);
+        for (int lane = 0; bound > 0 && lane < l; lane++) {   // softmaxRow's vector lane `lane`: keys lane, lane + L, …
+            FloatVector acc = FloatVector.zero(s);
+            for (int k = lane, o = sT + lane * l; k < bound; k += l, o += l * l) {
+                FloatVector e = exp(FloatVector.fromArray(s, w, o).sub(max));
+                e.intoArray(w, o);
+                acc = acc.add(e);
+            }
+            acc.intoArray(w, sums + lane * l);
+        }
+        for (int half = l / 2; bound > 0 && half > 0; half /= 2) {   // addLanes' tree: lane i + lane i + half
+            for (int j = 0; j < half; j++) {
+                FloatVector.fromArray(s, w, sums + j * l).add(FloatVector.fromArray(s, w, sums + (j + half) * l))
+                        .intoArray(w, sums + j * l);
+            }
+        }
+        FloatVector sum = bound > 0 ? FloatVector.fromArray(s, w, sums) : FloatVector.zero(s);
+        for (i = bound; i < keys; i++) {
+            FloatVector e = exp(FloatVector.fromArray(s, w, sT + i * l).sub(max));
+            e.intoArray(w, sT + i * l);
+            sum = sum.add(e);
+        }
+        FloatVector inv = FloatVector.broadcast(s, 1f).div(sum);
+        for (i = 0; i < keys; i++) {
+            FloatVector.fromArray(s, w, sT + i * l).mul(inv).intoArray(w, sT + i * l);
+        }
+        VectorMask<Float> dead = max.compare(VectorOperators.EQ, Float.NEGATIVE_INFINITY);
+        if (dead.anyTrue()) {
+            for (i = 0; i < keys; i++) {
+                FloatVector.fromArray(s, w, sT + i * l).blend(0f, dead).intoArray(w, sT + i * l);
+            }
         }
     }
 

@@ -886,6 +886,59 @@ class SimdBackendTest {
         }
     }
 
+    /**
+     * Encoder attention in blocks of one query row per lane ({@link Kernels#attentionBlock}) gives the bits of the
+     * blocks of 4 rows with a softmax per row, at every width, on 1 and 2 threads: query counts that leave a partial
+     * block, key counts past the last whole vector and past the scores' tiles of 8, odd head widths, padding (right,
+     * with holes, every key of a row), and scores large enough that a padded key's score + MASKED overflows to −∞.
+     */
+    @Test
+    void attentionInLanesGivesTheBitsOfRowBlocks() {
+        Random rnd = new Random(31);
+        int[][] shapes = {{1, 4, 4, 1, 3}, {2, 16, 16, 12, 32}, {1, 17, 17, 2, 32}, {3, 37, 37, 3, 7}, {2, 128, 128, 2, 32},
+            {1, 9, 9, 4, 64}, {2, 40, 40, 2, 19}, {1, 20, 5, 2, 8}};   // {batch, tq, tk, heads, d}
+        for (int bits : new int[] {512, 256, 128}) {
+            for (int threads : new int[] {1, 2}) {
+                try (SimdBackend lanes = new SimdBackend(threads, bits); SimdBackend rows = new SimdBackend(threads, bits)) {
+                    rows.attentionInLanes = false;
+                    for (int[] sh : shapes) {
+                        int batch = sh[0], tq = sh[1], tk = sh[2], heads = sh[3], channels = heads * sh[4];
+                        float scale = (float) (1 / Math.sqrt(sh[4]));
+                        Tensor qkv = random(rnd, 2f, batch, Math.max(tq, tk), 3 * channels);
+                        Tensor q = qkv.narrow(2, 0, channels).narrow(1, 0, tq);
+                        Tensor k = qkv.narrow(2, channels, channels).narrow(1, 0, tk);
+                        Tensor v = qkv.narrow(2, 2 * channels, channels).narrow(1, 0, tk);
+                        float[] m = paddingMask(rnd, batch, tk).toFloatArray();
+                        for (int b = 0; b < batch; b++) {   // row 1 right-padded, row 2 padded everywhere
+                            for (int j = 0; j < tk; j++) {
+                                m[b * tk + j] = b == 1 && j >= (tk + 1) / 2 ? 0f : b == 2 ? 0f : m[b * tk + j];
+                            }
+                        }
+                        String what = bits + " bits, " + threads + " threads, " + Arrays.toString(sh);
+                        for (AttentionMask mask : List.of(AttentionMask.NONE, AttentionMask.padding(Tensor.of(m, batch, tk)))) {
+                            assertTrue(Arrays.equals(rows.attention(q, k, v, heads, mask, scale, false).context().toFloatArray(),
+                                    lanes.attention(q, k, v, heads, mask, scale, false).context().toFloatArray()), what);
+                        }
+                        Tensor big = Tensor.of(random(rnd, 1f, batch, tq, channels).toFloatArray(), batch, tq, channels);
+                        float[] bq = big.toFloatArray();
+                        for (int i = 0; i < bq.length; i++) {   // scores of −1e31 and below: + MASKED overflows to −∞
+                            bq[i] = -4e31f * Math.abs(bq[i]) - 1e31f;
+                        }
+                        float[] kp = k.toFloatArray();
+                        for (int i = 0; i < kp.length; i++) {
+                            kp[i] = Math.abs(kp[i]) + 0.5f;
+                        }
+                        Tensor bigQ = Tensor.of(bq, batch, tq, channels), posK = Tensor.of(kp, batch, tk, channels);
+                        AttentionMask pad = AttentionMask.padding(Tensor.of(m, batch, tk));
+                        // row 2 (every key padded): every lane's maximum is −∞, its probabilities all 0
+                        assertTrue(Arrays.equals(rows.attention(bigQ, posK, v, heads, pad, scale, false).context().toFloatArray(),
+                                lanes.attention(bigQ, posK, v, heads, pad, scale, false).context().toFloatArray()), what + ", huge scores");
+                    }
+                }
+            }
+        }
+    }
+
     private static Tensor paddingMask(Random rnd, int batch, int keys) {
         float[] m = new float[batch * keys];
         for (int i = 0; i < m.length; i++) {
