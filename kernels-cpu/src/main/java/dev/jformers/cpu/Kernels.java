@@ -241,10 +241,15 @@ abstract class Kernels {
                                        int n, float[] c, int cOff, int ldc);
 
     /**
-     * Query rows per block of {@link #attentionBlock}: one per lane of a vector; 0 where this width has no such
-     * kernel (the scalar kernels), and attention takes its blocks of {@link #MR} rows.
+     * Query rows per block of {@link #attentionBlock}: two per lane of a vector (two vectors of queries); 0 where this
+     * width has no such kernel (the scalar kernels), and attention takes its blocks of {@link #MR} rows.
      */
     int attentionBlockRows() {
+        return 0;
+    }
+
+    /** Floats of {@link #attentionBlock}'s work array for a head of width d over {@code keys} keys. */
+    int attentionWorkFloats(int d, int keys) {
         return 0;
     }
 
@@ -262,7 +267,7 @@ abstract class Kernels {
      * {@code keys} keys of the scores Σ_t q_r[t]·kS[i·d + t] (+ bias[biasOff + i] where bias is not null); q_r at
      * q[qOff + r·qStride], V at v[vOff + i·vStride]. The same bits as the blocks of {@link #MR} rows (scores by
      * {@link #matMulRows} over Kᵀ scaled, then {@link #add} of the bias, {@link #softmax} of each row, P·V by
-     * {@link #matMulRows}). {@code work}: at least (d + keys + lanes)·lanes floats.
+     * {@link #matMulRows}). {@code work}: {@link #attentionWorkFloats} floats.
      */
     void attentionBlock(float[] q, int qOff, int qStride, int rows, float[] kS, int keys, int d, float[] bias,
                         int biasOff, float[] v, int vOff, int vStride, float[] c, int cOff, int ldc, float[] work) {

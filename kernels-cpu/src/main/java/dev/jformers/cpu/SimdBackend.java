@@ -1132,23 +1132,23 @@ public final class SimdBackend extends CpuBackend {
             decodingAttention(qh, kh, vh, context, ps, heads, keyMask, causal, scale, serial);
             return new AttentionOutput(context, probs);
         }
-        int lanes = kernels.attentionBlockRows();
-        if (attentionInLanes && lanes > 1 && !causal && ps == null) {
+        int block = kernels.attentionBlockRows();
+        if (attentionInLanes && block > 1 && !causal && ps == null) {
             // An encoder's attention: per (batch, head), the keys scaled once (a plain copy, not transposed), then
-            // blocks of one query row per lane (Kernels.attentionBlock: the same bits as the blocks of 4 below).
+            // blocks of two query rows per lane (Kernels.attentionBlock: the same bits as the blocks of 4 below).
             forEachInRuns(batch * heads, heads, keyMask.keys, !serial, bh -> {
                 Scratch scratch = SCRATCH.get();
                 int b = bh / heads, h = bh % heads, keys = keyMask.keys[b];
                 float[] kS = scratch.get(0, keys * d);
-                float[] work = scratch.get(1, (d + keys + lanes) * lanes);
+                float[] work = scratch.get(1, kernels.attentionWorkFloats(d, keys));
                 int qBase = (int) (qh.arrayOffset() + b * qh.stride(0) + (long) h * d), qStride = (int) qh.stride(1);
                 int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
                 int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
                 int cBase = (int) ((long) b * tq * channels + (long) h * d);
                 float[] bias = keyMask.padded[b] ? keyMask.bias : null;
                 kernels.scaledCopy(ka, kBase, kStride, keys, d, scale, kS);
-                for (int i0 = 0; i0 < tq; i0 += lanes) {
-                    kernels.attentionBlock(qa, qBase + i0 * qStride, qStride, Math.min(lanes, tq - i0), kS, keys, d,
+                for (int i0 = 0; i0 < tq; i0 += block) {
+                    kernels.attentionBlock(qa, qBase + i0 * qStride, qStride, Math.min(block, tq - i0), kS, keys, d,
                             bias, b * keyMask.tk, va, vBase, vStride, ca, cBase + i0 * channels, channels, work);
                 }
             });

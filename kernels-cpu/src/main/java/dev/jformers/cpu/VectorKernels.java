@@ -929,7 +929,12 @@ final class VectorKernels extends Kernels {
 
     @Override
     int attentionBlockRows() {
-        return S.length();
+        return 2 * S.length();
+    }
+
+    @Override
+    int attentionWorkFloats(int d, int keys) {
+        return (2 * d + 2 * (keys + 1) + S.length()) * S.length();
     }
 
     @Override
@@ -949,8 +954,8 @@ final class VectorKernels extends Kernels {
 
     /**
      * The block's scores, probabilities and context with lane r of every vector holding query row r (L = lanes rows,
-     * those past {@code rows} zero queries whose results are never read): work = [Qᵀ: d × L | Sᵀ: keys × L | sums:
-     * L × L]. The scores come out as one vector of L queries per key, so the softmax takes each query's maximum and
+     * those past {@code rows} zero queries whose results are never read): work = [Qᵀ: d × L | Sᵀ: keys × L | their
+     * maximum: L | sums: L × L]. The scores come out as one vector of L queries per key, so the softmax takes each query's maximum and
      * sum as lane-wise max and add over the keys — no lane reductions, and every exp of the block in one long run of
      * independent vectors (a row of 16 keys is one vector, and its two reductions cost more than its exp). The sums
      * keep the order of {@link #softmaxRow}'s: lane i of its running vector sums keys i, i + L, i + 2L … , the L
@@ -961,32 +966,117 @@ final class VectorKernels extends Kernels {
     @Override
     void attentionBlock(float[] q, int qOff, int qStride, int rows, float[] kS, int keys, int d, float[] bias,
                         int biasOff, float[] v, int vOff, int vStride, float[] c, int cOff, int ldc, float[] work) {
-        int l = S.length(), sT = d * l, sums = sT + keys * l;
-        if (rows < l) {
-            java.util.Arrays.fill(work, 0, d * l, 0f);
+        int l = S.length(), first = Math.min(rows, l), second = rows - first;
+        int qB = d * l, sA = 2 * d * l, sB = sA + (keys + 1) * l, sums = sB + (keys + 1) * l;
+        if (rows < 2 * l) {
+            java.util.Arrays.fill(work, 0, 2 * d * l, 0f);
         }
-        transpose(q, qOff, qStride, rows, d, work, 0, l, 1f);   // Qᵀ: work[t·L + r] = q_r[t]
-        scoresInLanes(work, kS, keys, d, bias, biasOff, sT);
+        transpose(q, qOff, qStride, first, d, work, 0, l, 1f);   // Qᵀ: work[t·L + r] = q_r[t]
+        if (second > 0) {
+            transpose(q, qOff + l * qStride, qStride, second, d, work, qB, l, 1f);
+            scoresInLanesTwice(work, kS, keys, d, bias, biasOff, qB, sA, sB);
+        } else {
+            scoresInLanes(work, kS, keys, d, bias, biasOff, sA);
+        }
+        softmaxThroughHandle(work, sA, keys, sums);
+        product(work, sA, 1, l, first, keys, v, vOff, vStride, d, c, cOff, ldc);
+        if (second > 0) {
+            softmaxThroughHandle(work, sB, keys, sums);
+            product(work, sB, 1, l, second, keys, v, vOff, vStride, d, c, cOff + l * ldc, ldc);
+        }
+    }
+
+    /** {@link #softmaxInLanes} through its handle (see {@link #SOFTMAX_IN_LANES}). */
+    private static void softmaxThroughHandle(float[] w, int sT, int keys, int sums) {
         try {
-            SOFTMAX_IN_LANES[0].invokeExact(work, sT, keys, sums);
+            SOFTMAX_IN_LANES[0].invokeExact(w, sT, keys, sums);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable e) {
             throw new IllegalStateException(e);   // the softmax throws nothing checked
         }
-        product(work, sT, 1, l, rows, keys, v, vOff, vStride, d, c, cOff, ldc);
     }
 
     /**
-     * Sᵀ[i] = Σ_t Qᵀ[t]·kS[i·d + t] (+ bias[biasOff + i]) for each key i, into w[sT + i·L]: tiles of 8 keys (8
-     * accumulators, one load of Qᵀ and 8 broadcasts of scaled keys per step), then one key at a time. Each lane is one
-     * chain of FMAs over t from 0, the keys' scaled values times the queries' — the bits of {@link #fourRows} over Kᵀ.
+     * {@link #scoresInLanes} for two blocks of L queries at once (Qᵀ at w[0 …] and w[qB …], scores into w[sA …] and
+     * w[sB …], each with its maximum after its keys): tiles of 8 keys × 2 vectors, so that each broadcast of a scaled key
+     * serves two FMAs — one broadcast per FMA, as a single block takes, ran the scores at about half the FMAs' peak.
+     */
+    private static void scoresInLanesTwice(float[] w, float[] kS, int keys, int d, float[] bias, int biasOff, int qB,
+                                           int sA, int sB) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), i = 0;
+        FloatVector maxA = FloatVector.broadcast(s, Float.NEGATIVE_INFINITY), maxB = maxA;
+        for (; i + 8 <= keys; i += 8) {
+            FloatVector a0 = FloatVector.zero(s), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            FloatVector b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+            for (int t = 0, k = i * d; t < d; t++, k++) {
+                FloatVector x = FloatVector.fromArray(s, w, t * l), y = FloatVector.fromArray(s, w, qB + t * l);
+                FloatVector z = FloatVector.broadcast(s, kS[k]);
+                a0 = x.fma(z, a0); b0 = y.fma(z, b0);
+                z = FloatVector.broadcast(s, kS[k + d]);
+                a1 = x.fma(z, a1); b1 = y.fma(z, b1);
+                z = FloatVector.broadcast(s, kS[k + 2 * d]);
+                a2 = x.fma(z, a2); b2 = y.fma(z, b2);
+                z = FloatVector.broadcast(s, kS[k + 3 * d]);
+                a3 = x.fma(z, a3); b3 = y.fma(z, b3);
+                z = FloatVector.broadcast(s, kS[k + 4 * d]);
+                a4 = x.fma(z, a4); b4 = y.fma(z, b4);
+                z = FloatVector.broadcast(s, kS[k + 5 * d]);
+                a5 = x.fma(z, a5); b5 = y.fma(z, b5);
+                z = FloatVector.broadcast(s, kS[k + 6 * d]);
+                a6 = x.fma(z, a6); b6 = y.fma(z, b6);
+                z = FloatVector.broadcast(s, kS[k + 7 * d]);
+                a7 = x.fma(z, a7); b7 = y.fma(z, b7);
+            }
+            if (bias != null) {
+                int b = biasOff + i;
+                a0 = a0.add(bias[b]); a1 = a1.add(bias[b + 1]); a2 = a2.add(bias[b + 2]); a3 = a3.add(bias[b + 3]);
+                a4 = a4.add(bias[b + 4]); a5 = a5.add(bias[b + 5]); a6 = a6.add(bias[b + 6]); a7 = a7.add(bias[b + 7]);
+                b0 = b0.add(bias[b]); b1 = b1.add(bias[b + 1]); b2 = b2.add(bias[b + 2]); b3 = b3.add(bias[b + 3]);
+                b4 = b4.add(bias[b + 4]); b5 = b5.add(bias[b + 5]); b6 = b6.add(bias[b + 6]); b7 = b7.add(bias[b + 7]);
+            }
+            int o = sA + i * l, p = sB + i * l;
+            a0.intoArray(w, o); a1.intoArray(w, o + l); a2.intoArray(w, o + 2 * l); a3.intoArray(w, o + 3 * l);
+            a4.intoArray(w, o + 4 * l); a5.intoArray(w, o + 5 * l); a6.intoArray(w, o + 6 * l); a7.intoArray(w, o + 7 * l);
+            b0.intoArray(w, p); b1.intoArray(w, p + l); b2.intoArray(w, p + 2 * l); b3.intoArray(w, p + 3 * l);
+            b4.intoArray(w, p + 4 * l); b5.intoArray(w, p + 5 * l); b6.intoArray(w, p + 6 * l); b7.intoArray(w, p + 7 * l);
+            maxA = maxA.max(a0.max(a1).max(a2.max(a3)).max(a4.max(a5).max(a6.max(a7))));
+            maxB = maxB.max(b0.max(b1).max(b2.max(b3)).max(b4.max(b5).max(b6.max(b7))));
+        }
+        for (; i < keys; i++) {
+            FloatVector a = FloatVector.zero(s), b = a;
+            for (int t = 0, k = i * d; t < d; t++, k++) {
+                FloatVector z = FloatVector.broadcast(s, kS[k]);
+                a = FloatVector.fromArray(s, w, t * l).fma(z, a);
+                b = FloatVector.fromArray(s, w, qB + t * l).fma(z, b);
+            }
+            if (bias != null) {
+                a = a.add(bias[biasOff + i]);
+                b = b.add(bias[biasOff + i]);
+            }
+            a.intoArray(w, sA + i * l);
+            b.intoArray(w, sB + i * l);
+            maxA = maxA.max(a);
+            maxB = maxB.max(b);
+        }
+        maxA.intoArray(w, sA + keys * l);
+        maxB.intoArray(w, sB + keys * l);
+    }
+
+    /**
+     * Sᵀ[i] = Σ_t Qᵀ[t]·kS[i·d + t] (+ bias[biasOff + i]) for each key i, into w[sT + i·L], and their lane-wise maximum
+     * into w[sT + keys·L]: tiles of 16 keys (16 accumulators, one load of Qᵀ and 16 broadcasts of scaled keys per step;
+     * 8 keys, as many accumulators as the FMAs' latency needs, measured slower), then one key at a time. Each lane is
+     * one chain of FMAs over t from 0, the keys' scaled values times the queries' — the bits of {@link #fourRows} over Kᵀ.
      */
     private static void scoresInLanes(float[] w, float[] kS, int keys, int d, float[] bias, int biasOff, int sT) {
         VectorSpecies<Float> s = S;
         int l = s.length(), i = 0;
-        for (; i + 8 <= keys; i += 8) {
+        FloatVector max = FloatVector.broadcast(s, Float.NEGATIVE_INFINITY);
+        for (; i + 16 <= keys; i += 16) {
             FloatVector a0 = FloatVector.zero(s), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+            FloatVector a8 = a0, a9 = a0, a10 = a0, a11 = a0, a12 = a0, a13 = a0, a14 = a0, a15 = a0;
             for (int t = 0, k = i * d; t < d; t++, k++) {
                 FloatVector x = FloatVector.fromArray(s, w, t * l);
                 a0 = x.fma(FloatVector.broadcast(s, kS[k]), a0);
@@ -997,15 +1087,30 @@ final class VectorKernels extends Kernels {
                 a5 = x.fma(FloatVector.broadcast(s, kS[k + 5 * d]), a5);
                 a6 = x.fma(FloatVector.broadcast(s, kS[k + 6 * d]), a6);
                 a7 = x.fma(FloatVector.broadcast(s, kS[k + 7 * d]), a7);
+                a8 = x.fma(FloatVector.broadcast(s, kS[k + 8 * d]), a8);
+                a9 = x.fma(FloatVector.broadcast(s, kS[k + 9 * d]), a9);
+                a10 = x.fma(FloatVector.broadcast(s, kS[k + 10 * d]), a10);
+                a11 = x.fma(FloatVector.broadcast(s, kS[k + 11 * d]), a11);
+                a12 = x.fma(FloatVector.broadcast(s, kS[k + 12 * d]), a12);
+                a13 = x.fma(FloatVector.broadcast(s, kS[k + 13 * d]), a13);
+                a14 = x.fma(FloatVector.broadcast(s, kS[k + 14 * d]), a14);
+                a15 = x.fma(FloatVector.broadcast(s, kS[k + 15 * d]), a15);
             }
             if (bias != null) {
                 int b = biasOff + i;
                 a0 = a0.add(bias[b]); a1 = a1.add(bias[b + 1]); a2 = a2.add(bias[b + 2]); a3 = a3.add(bias[b + 3]);
                 a4 = a4.add(bias[b + 4]); a5 = a5.add(bias[b + 5]); a6 = a6.add(bias[b + 6]); a7 = a7.add(bias[b + 7]);
+                a8 = a8.add(bias[b + 8]); a9 = a9.add(bias[b + 9]); a10 = a10.add(bias[b + 10]); a11 = a11.add(bias[b + 11]);
+                a12 = a12.add(bias[b + 12]); a13 = a13.add(bias[b + 13]); a14 = a14.add(bias[b + 14]); a15 = a15.add(bias[b + 15]);
             }
             int o = sT + i * l;
             a0.intoArray(w, o); a1.intoArray(w, o + l); a2.intoArray(w, o + 2 * l); a3.intoArray(w, o + 3 * l);
             a4.intoArray(w, o + 4 * l); a5.intoArray(w, o + 5 * l); a6.intoArray(w, o + 6 * l); a7.intoArray(w, o + 7 * l);
+            a8.intoArray(w, o + 8 * l); a9.intoArray(w, o + 9 * l); a10.intoArray(w, o + 10 * l); a11.intoArray(w, o + 11 * l);
+            a12.intoArray(w, o + 12 * l); a13.intoArray(w, o + 13 * l); a14.intoArray(w, o + 14 * l); a15.intoArray(w, o + 15 * l);
+            FloatVector m0 = a0.max(a1).max(a2.max(a3)).max(a4.max(a5).max(a6.max(a7)));
+            FloatVector m1 = a8.max(a9).max(a10.max(a11)).max(a12.max(a13).max(a14.max(a15)));
+            max = max.max(m0.max(m1));
         }
         for (; i < keys; i++) {
             FloatVector a = FloatVector.zero(s);
@@ -1016,7 +1121,9 @@ final class VectorKernels extends Kernels {
                 a = a.add(bias[biasOff + i]);
             }
             a.intoArray(w, sT + i * l);
+            max = max.max(a);
         }
+        max.intoArray(w, sT + keys * l);
     }
 
     /** {@link #softmaxInLanes} as a handle that is not a constant, compiled on its own (see {@link #softmax}). */
@@ -1031,15 +1138,7 @@ final class VectorKernels extends Kernels {
     private static void softmaxInLanes(float[] w, int sT, int keys, int sums) {
         VectorSpecies<Float> s = S;
         int l = s.length(), bound = s.loopBound(keys), i = 0;
-        FloatVector m0 = FloatVector.broadcast(s, Float.NEGATIVE_INFINITY), m1 = m0;
-        for (; i + 2 <= keys; i += 2) {
-            m0 = m0.max(FloatVector.fromArray(s, w, sT + i * l));
-            m1 = m1.max(FloatVector.fromArray(s, w, sT + (i + 1) * l));
-        }
-        if (i < keys) {
-            m0 = m0.max(FloatVector.fromArray(s, w, sT + i * l));
-        }
-        FloatVector max = m0.max(m1);
+        FloatVector max = FloatVector.fromArray(s, w, sT + keys * l);   // scoresInLanes' maximum
         for (int lane = 0; bound > 0 && lane < l; lane++) {   // softmaxRow's vector lane `lane`: keys lane, lane + L, …
             FloatVector acc = FloatVector.zero(s);
             for (int k = lane, o = sT + lane * l; k < bound; k += l, o += l * l) {
