@@ -1142,7 +1142,7 @@ final class VectorKernels extends Kernels {
         for (int lane = 0; bound > 0 && lane < l; lane++) {   // softmaxRow's vector lane `lane`: keys lane, lane + L, …
             FloatVector acc = FloatVector.zero(s);
             for (int k = lane, o = sT + lane * l; k < bound; k += l, o += l * l) {
-                FloatVector e = exp(FloatVector.fromArray(s, w, o).sub(max));
+                FloatVector e = expOfNonPositive(FloatVector.fromArray(s, w, o).sub(max));
                 e.intoArray(w, o);
                 acc = acc.add(e);
             }
@@ -1156,7 +1156,7 @@ final class VectorKernels extends Kernels {
         }
         FloatVector sum = bound > 0 ? FloatVector.fromArray(s, w, sums) : FloatVector.zero(s);
         for (i = bound; i < keys; i++) {
-            FloatVector e = exp(FloatVector.fromArray(s, w, sT + i * l).sub(max));
+            FloatVector e = expOfNonPositive(FloatVector.fromArray(s, w, sT + i * l).sub(max));
             e.intoArray(w, sT + i * l);
             sum = sum.add(e);
         }
@@ -1859,6 +1859,18 @@ final class VectorKernels extends Kernels {
     static FloatVector exp(FloatVector x) {
         VectorSpecies<Float> s = S;
         FloatVector xc = clampExp(x);
+        FloatVector k = xc.fma(LOG2E, ROUNDER);
+        FloatVector n = k.sub(ROUNDER);
+        return expReduced(n.fma(FloatVector.broadcast(s, -LN2_LO), n.fma(FloatVector.broadcast(s, -LN2_HI), xc)), k);
+    }
+
+    /**
+     * {@link #exp} for x ≤ 0 (a score minus its row's maximum): the same operations but the clamp from above, which
+     * changes nothing there (x never exceeds EXP_MAX) — one compare and one blend fewer of the 26 operations a vector.
+     */
+    static FloatVector expOfNonPositive(FloatVector x) {
+        VectorSpecies<Float> s = S;
+        FloatVector xc = x.blend(EXP_MIN, x.compare(VectorOperators.LT, EXP_MIN));
         FloatVector k = xc.fma(LOG2E, ROUNDER);
         FloatVector n = k.sub(ROUNDER);
         return expReduced(n.fma(FloatVector.broadcast(s, -LN2_LO), n.fma(FloatVector.broadcast(s, -LN2_HI), xc)), k);
