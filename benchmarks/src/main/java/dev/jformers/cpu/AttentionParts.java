@@ -15,7 +15,9 @@ import static dev.jformers.cpu.BackwardGemmParts.random;
  * The parts of {@link SimdBackend#attention} and {@link SimdBackend#attentionBackward} at a training step's
  * shapes (default all-MiniLM-L6-v2 at b32×s128: 384 heads of 128 × 128, d = 32), each over every head, timed
  * in CPU time of the calling thread (1 thread; the honest figure on a loaded machine), round after round,
- * the minimum printed. dV and dK are timed as the backend computes them now (transposed, [d × T], then
+ * the minimum printed. The forward without probabilities (an encoder's) is timed both ways: blocks of query
+ * rows in the lanes ({@link Kernels#attentionBlock}, the default) and blocks of 4 rows with a softmax per row
+ * ({@code attentionInLanes} false). dV and dK are timed as the backend computes them now (transposed, [d × T], then
  * copied into the head's columns) and as before (P or dS transposed first, then a product with n = d).
  * (In package dev.jformers.cpu to reach the kernels.)
  *
@@ -102,7 +104,7 @@ public final class AttentionParts {
                 best[parts.length] = Math.min(best[parts.length], c1 - c0);
                 best[parts.length + 1] = Math.min(best[parts.length + 1], c2 - c1);
             }
-            for (int way = 0; way < 2; way++) {   // an encoder's forward (no probabilities): blocks of a row per lane, then of 4 rows
+            for (int way = 0; way < 2; way++) {   // an encoder's forward (no probabilities): queries in lanes, 4-row blocks
                 backend.attentionInLanes = way == 0;
                 long c3 = cpu();
                 Tensor encoder = backend.attention(q, k, v, heads, AttentionMask.NONE, scale, false).context();
@@ -124,10 +126,10 @@ public final class AttentionParts {
                 8.0 * t * t * d * bhs / best[parts.length]);
         System.out.printf(Locale.ROOT, "  %-38s %8.2f ms %6.1f%n", "attention forward with probs (whole)",
                 best[parts.length + 1] / 1e6, 4.0 * t * t * d * bhs / best[parts.length + 1]);
-        System.out.printf(Locale.ROOT, "  %-38s %8.2f ms %6.1f%n", "forward, no probs: a query per lane",
-                best[parts.length + 2] / 1e6, 4.0 * t * t * d * bhs / best[parts.length + 2]);
-        System.out.printf(Locale.ROOT, "  %-38s %8.2f ms %6.1f%n", "forward, no probs: blocks of 4 rows",
-                best[parts.length + 3] / 1e6, 4.0 * t * t * d * bhs / best[parts.length + 3]);
+        System.out.printf(Locale.ROOT, "  %-38s %8.1f µs %6.1f%n", "forward, no probs: queries in lanes",
+                best[parts.length + 2] / 1e3, 4.0 * t * t * d * bhs / best[parts.length + 2]);
+        System.out.printf(Locale.ROOT, "  %-38s %8.1f µs %6.1f%n", "forward, no probs: blocks of 4 rows",
+                best[parts.length + 3] / 1e3, 4.0 * t * t * d * bhs / best[parts.length + 3]);
         backend.close();
     }
 

@@ -254,8 +254,8 @@ abstract class Kernels {
     }
 
     /**
-     * dst[r·cols + c] = scale · src[srcOff + r·srcStride + c] for r &lt; rows, c &lt; cols: a head's keys scaled, row-major
-     * and contiguous, as {@link #attentionBlock} reads them (not transposed).
+     * dst[r·cols + c] = scale · src[srcOff + r·srcStride + c] for r &lt; rows, c &lt; cols: a head's keys scaled,
+     * row-major and contiguous, as {@link #attentionBlock} reads them (not transposed).
      */
     void scaledCopy(float[] src, int srcOff, int srcStride, int rows, int cols, float scale, float[] dst) {
         throw new UnsupportedOperationException("no attention blocks at " + bits() + " bits");

@@ -809,7 +809,7 @@ final class VectorKernels extends Kernels {
     private static void product(float[] a, int aOff, int rowStep, int tStep, int rows, int k, float[] b, int bOff,
                                 int ldb, int n, float[] c, int cOff, int ldc) {
         int r = 0;
-        if (rowStep == 1 && n == 2 * S.length()) {   // Aᵀ given, C two vectors wide: 8 × 2 tiles (see eightRowsTwoVectors)
+        if (rowStep == 1 && n == 2 * S.length()) {   // Aᵀ given, C two vectors wide: 8 × 2 tiles
             for (; r + 8 <= rows; r += 8) {
                 eightRowsTwoVectors(a, aOff + r, tStep, k, b, bOff, ldb, c, cOff + r * ldc, ldc);
             }
@@ -831,8 +831,9 @@ final class VectorKernels extends Kernels {
                                             int cOff, int ldc) {
         VectorSpecies<Float> s = S;
         int l = s.length();
-        FloatVector v00 = FloatVector.zero(s), v01 = v00, v10 = v00, v11 = v00, v20 = v00, v21 = v00, v30 = v00, v31 = v00;
-        FloatVector v40 = v00, v41 = v00, v50 = v00, v51 = v00, v60 = v00, v61 = v00, v70 = v00, v71 = v00;
+        FloatVector v00 = FloatVector.zero(s), v01 = v00, v10 = v00, v11 = v00, v20 = v00, v21 = v00;
+        FloatVector v30 = v00, v31 = v00, v40 = v00, v41 = v00, v50 = v00, v51 = v00, v60 = v00, v61 = v00;
+        FloatVector v70 = v00, v71 = v00;
         for (int t = 0, ai = aOff, bi = bOff; t < k; t++, ai += ts, bi += ldb) {
             FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
             FloatVector x = FloatVector.broadcast(s, a[ai]);
@@ -953,9 +954,10 @@ final class VectorKernels extends Kernels {
     }
 
     /**
-     * The block's scores, probabilities and context with lane r of every vector holding query row r (L = lanes rows,
-     * those past {@code rows} zero queries whose results are never read): work = [Qᵀ: d × L | Sᵀ: keys × L | their
-     * maximum: L | sums: L × L]. The scores come out as one vector of L queries per key, so the softmax takes each query's maximum and
+     * The block's scores, probabilities and context with lane r of every vector holding query row r of a half-block of
+     * L = lanes rows (up to two halves; rows past {@code rows} are zero queries whose results are never read): work =
+     * [Qᵀ: 2 × d × L | Sᵀ of the first half: keys × L, then their maximum: L | the same for the second half | sums:
+     * L × L]. The scores come out as one vector of L queries per key, so the softmax takes each query's maximum and
      * sum as lane-wise max and add over the keys — no lane reductions, and every exp of the block in one long run of
      * independent vectors (a row of 16 keys is one vector, and its two reductions cost more than its exp). The sums
      * keep the order of {@link #softmaxRow}'s: lane i of its running vector sums keys i, i + L, i + 2L … , the L
@@ -999,8 +1001,9 @@ final class VectorKernels extends Kernels {
 
     /**
      * {@link #scoresInLanes} for two blocks of L queries at once (Qᵀ at w[0 …] and w[qB …], scores into w[sA …] and
-     * w[sB …], each with its maximum after its keys): tiles of 8 keys × 2 vectors, so that each broadcast of a scaled key
-     * serves two FMAs — one broadcast per FMA, as a single block takes, ran the scores at about half the FMAs' peak.
+     * w[sB …], each with its maximum after its keys): tiles of 8 keys × 2 vectors, so that each broadcast of a scaled
+     * key serves two FMAs — one broadcast per FMA, as a single block takes, ran the scores at ~150 GFLOP/s against
+     * ~210 (Zen 5, 1 thread, MiniLM's heads at s128).
      */
     private static void scoresInLanesTwice(float[] w, float[] kS, int keys, int d, float[] bias, int biasOff, int qB,
                                            int sA, int sB) {
@@ -1065,10 +1068,11 @@ final class VectorKernels extends Kernels {
     }
 
     /**
-     * Sᵀ[i] = Σ_t Qᵀ[t]·kS[i·d + t] (+ bias[biasOff + i]) for each key i, into w[sT + i·L], and their lane-wise maximum
-     * into w[sT + keys·L]: tiles of 16 keys (16 accumulators, one load of Qᵀ and 16 broadcasts of scaled keys per step;
-     * 8 keys, as many accumulators as the FMAs' latency needs, measured slower), then one key at a time. Each lane is
-     * one chain of FMAs over t from 0, the keys' scaled values times the queries' — the bits of {@link #fourRows} over Kᵀ.
+     * Sᵀ[i] = Σ_t Qᵀ[t]·kS[i·d + t] (+ bias[biasOff + i]) for each key i, into w[sT + i·L], and their lane-wise
+     * maximum into w[sT + keys·L]: tiles of 16 keys (16 accumulators, one load of Qᵀ and 16 broadcasts of scaled keys
+     * per step; 8 keys, as many accumulators as the FMAs' latency needs, measured slower), then one key at a time.
+     * Each lane is one chain of FMAs over t from 0, the keys' scaled values times the queries' — the bits of
+     * {@link #fourRows} over Kᵀ. (Blocks of a single vector of queries: short sequences.)
      */
     private static void scoresInLanes(float[] w, float[] kS, int keys, int d, float[] bias, int biasOff, int sT) {
         VectorSpecies<Float> s = S;
@@ -1100,14 +1104,18 @@ final class VectorKernels extends Kernels {
                 int b = biasOff + i;
                 a0 = a0.add(bias[b]); a1 = a1.add(bias[b + 1]); a2 = a2.add(bias[b + 2]); a3 = a3.add(bias[b + 3]);
                 a4 = a4.add(bias[b + 4]); a5 = a5.add(bias[b + 5]); a6 = a6.add(bias[b + 6]); a7 = a7.add(bias[b + 7]);
-                a8 = a8.add(bias[b + 8]); a9 = a9.add(bias[b + 9]); a10 = a10.add(bias[b + 10]); a11 = a11.add(bias[b + 11]);
-                a12 = a12.add(bias[b + 12]); a13 = a13.add(bias[b + 13]); a14 = a14.add(bias[b + 14]); a15 = a15.add(bias[b + 15]);
+                a8 = a8.add(bias[b + 8]); a9 = a9.add(bias[b + 9]);
+                a10 = a10.add(bias[b + 10]); a11 = a11.add(bias[b + 11]);
+                a12 = a12.add(bias[b + 12]); a13 = a13.add(bias[b + 13]);
+                a14 = a14.add(bias[b + 14]); a15 = a15.add(bias[b + 15]);
             }
             int o = sT + i * l;
             a0.intoArray(w, o); a1.intoArray(w, o + l); a2.intoArray(w, o + 2 * l); a3.intoArray(w, o + 3 * l);
             a4.intoArray(w, o + 4 * l); a5.intoArray(w, o + 5 * l); a6.intoArray(w, o + 6 * l); a7.intoArray(w, o + 7 * l);
-            a8.intoArray(w, o + 8 * l); a9.intoArray(w, o + 9 * l); a10.intoArray(w, o + 10 * l); a11.intoArray(w, o + 11 * l);
-            a12.intoArray(w, o + 12 * l); a13.intoArray(w, o + 13 * l); a14.intoArray(w, o + 14 * l); a15.intoArray(w, o + 15 * l);
+            a8.intoArray(w, o + 8 * l); a9.intoArray(w, o + 9 * l);
+            a10.intoArray(w, o + 10 * l); a11.intoArray(w, o + 11 * l);
+            a12.intoArray(w, o + 12 * l); a13.intoArray(w, o + 13 * l);
+            a14.intoArray(w, o + 14 * l); a15.intoArray(w, o + 15 * l);
             FloatVector m0 = a0.max(a1).max(a2.max(a3)).max(a4.max(a5).max(a6.max(a7)));
             FloatVector m1 = a8.max(a9).max(a10.max(a11)).max(a12.max(a13).max(a14.max(a15)));
             max = max.max(m0.max(m1));
@@ -1131,9 +1139,10 @@ final class VectorKernels extends Kernels {
         MethodType.methodType(void.class, float[].class, int.class, int.class, int.class))};
 
     /**
-     * Softmax over the keys of each lane of w[sT + i·L] (i &lt; keys) in place, {@link #softmaxRow}'s operations lane by
-     * lane: the maximum, e^(x − max) summed in its order (partial sums of keys ≡ lane mod L into w[sums …], their
-     * tree, then the last keys), times 1 / sum; a lane whose maximum is −∞ becomes zeros.
+     * Softmax over the keys of each lane of w[sT + i·L] (i &lt; keys) in place, {@link #softmaxRow}'s operations lane
+     * by lane: the maximum ({@link #scoresInLanes}' at w[sT + keys·L]), e^(x − max) summed in its order (partial sums
+     * of keys ≡ lane mod L into w[sums …], their tree, then the last keys), times 1 / sum; a lane whose maximum is −∞
+     * becomes zeros.
      */
     private static void softmaxInLanes(float[] w, int sT, int keys, int sums) {
         VectorSpecies<Float> s = S;

@@ -10,9 +10,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 /**
  * Attention's small products ({@link Kernels#matMulRows}, {@link Kernels#matMulTransposedRows}) at every width
  * give the bits of the plain loop — each element one chain of FMAs over t from 0 — whichever tile (4 × 4,
- * 4 × 2, masked 4 × 1, single rows; 8 × 2 for A transposed two vectors wide) computes it: row counts around 4 and 8, widths around one, two
- * and four vectors, strided operands inside larger arrays, and C written into a wider array whose other
- * columns stay untouched.
+ * 4 × 2, masked 4 × 1, single rows; 8 × 2 for A transposed two vectors wide) computes it: row counts around 4
+ * and 8, widths around one, two and four vectors, strided operands inside larger arrays, and C written into a
+ * wider array whose other columns stay untouched.
  */
 class SmallProductsTest {
     private static final Kernels PLAIN = Kernels.forBits(SimdBackend.SCALAR_BITS);
