@@ -1423,48 +1423,6 @@ final class VectorKernels extends Kernels {
         return loops;
     }
 
-    /** Each loop does the whole vectors of x[off..off+n) in place and returns how many elements it did. */
-    /**
-     * Exact GELU, {@link Kernels#gelu}: {@link Kernels#geluOfMinusAbs}'s operations lane by lane (see there for the
-     * error budget), in two passes over blocks of {@value #GELU_BLOCK} elements, each pass a method of its own called
-     * through a handle that is not a constant ({@link #GELU_PASSES}, never inlined into one another): the tail
-     * polynomial H + Hl into a scratch array, then e^(−a²/2) folded in. Written as one loop (the exp, the polynomial
-     * and 11 {@link #tailRow} calls), C2 ran out of its node budget for one compilation (NodeCountInliningCutoff)
-     * before the last tailRow calls in some compilations — PrintInlining showed it for the OSR compilations of every
-     * training process — and a call that is not inlined boxes every vector crossing it. Same operations, same bits.
-     */
-    private static int geluLoop(float[] x, int off, int n) {
-        float[] hs = GELU_SCRATCH.get();
-        if (hs == null) {
-            hs = new float[2 * GELU_BLOCK];
-            GELU_SCRATCH.set(hs);
-        }
-        int done = 0;
-        try {
-            for (int start = 0; start < n; start += GELU_BLOCK) {   // every block but the last is whole vectors
-                int len = Math.min(GELU_BLOCK, n - start);
-                GELU_PASSES[0].invokeExact(x, off + start, hs, len);
-                done = start + (int) GELU_PASSES[1].invokeExact(x, off + start, hs, len);
-            }
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
-        return done;
-    }
-
-    /** Elements per block of GELU's two passes, forward and backward: each pass's arrays stay in L1 for the next. */
-    private static final int GELU_BLOCK = 1024;
-
-    /** Each thread's H and Hl of one block of {@link #geluLoop} (no initializer: a lambda in this hidden class is avoided). */
-    private static final ThreadLocal<float[]> GELU_SCRATCH = new ThreadLocal<>();
-
-    /** {@link #geluTailLoop} and {@link #geluExpLoop}, as handles that are not constants (see {@link #ACTIVATION_LOOPS}). */
-    private static final MethodHandle[] GELU_PASSES = {
-        staticLoop("geluTailLoop", MethodType.methodType(void.class, float[].class, int.class, float[].class, int.class)),
-        staticLoop("geluExpLoop", MethodType.methodType(int.class, float[].class, int.class, float[].class, int.class))};
-
     /** A static method of this (hidden) class as a method handle. */
     private static MethodHandle staticLoop(String name, MethodType type) {
         MethodHandles.Lookup lookup = MethodHandles.lookup();   // this hidden class's, as in loops()
@@ -1475,51 +1433,70 @@ final class VectorKernels extends Kernels {
         }
     }
 
-    /** H(a) into hs[i], its low part Hl into hs[GELU_BLOCK + i], each lane with its interval's coefficients (whole vectors). */
-    private static void geluTailLoop(float[] x, int off, float[] hs, int n) {
+    /** Each loop does the whole vectors of x[off..off+n) in place and returns how many elements it did. */
+    /**
+     * Exact GELU, {@link Kernels#gelu}: {@link Kernels#geluOfMinusAbs}'s operations lane by lane (see there for the
+     * error budget), the same bits, in one pass. Three things make it cheap (0.65 → 0.45 ns an element on Zen 5, one
+     * thread, CPU time; docs/benchmarks.md):
+     * <ul>
+     * <li>the table's 11 rows are read into registers once, before the loop ({@link #TAIL_ROWS} is a static final
+     * array, not a constant to C2, and read inside the loop each row cost a load of the array, the vector and its
+     * payload per lane permutation: 0.09 ns an element);</li>
+     * <li>the lanes' interval is the row's slot itself: max(exponent bits, 124), taken modulo the table's length by
+     * the lane permutation (the rows are laid out so; no subtraction), and a is not clamped to 13.25 first: past
+     * {@link Kernels#GELU_FLUSH} GELU(−a) is −0 whatever the polynomial gave (NaN stays NaN, ±∞ gives −0 and ∞);</li>
+     * <li>one pass, not two: H and Hl stay in registers, x is read once; −2^n is built with its sign bit, and
+     * x + GELU(−a) for x ≥ 0 is one masked addition.</li>
+     * </ul>
+     * Every Vector API call is written out here, no helper of ours (a helper past C2's node budget stays a call and
+     * boxes its vectors; how-it-works §9): the loop is one compilation of ~60 vector operations, and allocated nothing
+     * where measured (0 bytes a call, OSR compilation included).
+     */
+    private static int geluLoop(float[] x, int off, int n) {
         VectorSpecies<Float> s = S;
-        for (int i = 0, bound = s.loopBound(n); i < bound; i += s.length()) {
-            FloatVector a = FloatVector.fromArray(s, x, off + i).abs();
-            a = a.blend(GELU_TAIL_MAX, a.compare(VectorOperators.GT, GELU_TAIL_MAX));
-            IntVector interval = ((IntVector) a.reinterpretAsInts()).lanewise(VectorOperators.LSHR, 23).sub(124).max(0);
-            FloatVector d = a.sub(tailRow(interval, TAIL_CENTRE));
-            FloatVector q = tailRow(interval, 0);
-            for (int row = 1; row < TAIL_DEGREE; row++) {
-                q = q.fma(d, tailRow(interval, row));
-            }
-            FloatVector c0 = tailRow(interval, TAIL_C0);
-            FloatVector sv = d.mul(q), sl = d.fma(q, sv.neg());
-            FloatVector h = c0.add(sv);
-            h.intoArray(hs, i);
-            c0.sub(h).add(sv).add(sl.add(tailRow(interval, TAIL_C0_LO))).intoArray(hs, GELU_BLOCK + i);
-        }
-    }
-
-    /** GELU in place from x and {@link #geluTailLoop}'s H, Hl: e^(−a²/2) = 2^n·e^(rh + rl) folded into H (whole vectors). */
-    private static int geluExpLoop(float[] x, int off, float[] hs, int n) {
-        VectorSpecies<Float> s = S;
+        IntVector[] t = TAIL_ROWS, u = TAIL_ROWS_HIGH;   // u: the second vector of each row, at 128 bits only
+        IntVector q0 = t[0], q1 = t[1], q2 = t[2], q3 = t[3], q4 = t[4], q5 = t[5], q6 = t[6], q7 = t[7], c0 = t[TAIL_C0],
+                c0Lo = t[TAIL_C0_LO], centre = t[TAIL_CENTRE];
+        IntVector q0h = u[0], q1h = u[1], q2h = u[2], q3h = u[3], q4h = u[4], q5h = u[5], q6h = u[6], q7h = u[7],
+                c0h = u[TAIL_C0], c0Loh = u[TAIL_C0_LO], centreh = u[TAIL_CENTRE];
+        FloatVector p0 = FloatVector.broadcast(s, EXP_P[0]), p1 = FloatVector.broadcast(s, EXP_P[1]),
+                p2 = FloatVector.broadcast(s, EXP_P[2]), p3 = FloatVector.broadcast(s, EXP_P[3]),
+                p4 = FloatVector.broadcast(s, EXP_P[4]), p5 = FloatVector.broadcast(s, EXP_P[5]);
+        FloatVector minusLn2Hi = FloatVector.broadcast(s, -LN2_HI), minusLn2Lo = FloatVector.broadcast(s, -LN2_LO);
+        boolean w = WIDE_TABLE;
         int i = 0;
         for (int bound = s.loopBound(n); i < bound; i += s.length()) {
             FloatVector v = FloatVector.fromArray(s, x, off + i);
             FloatVector a = v.abs();
-            a = a.blend(GELU_TAIL_MAX, a.compare(VectorOperators.GT, GELU_TAIL_MAX));
-            FloatVector h = FloatVector.fromArray(s, hs, i), hl = FloatVector.fromArray(s, hs, GELU_BLOCK + i);
-            // H + (H·rh + (H·(rl + r²·p(r)) + Hl))
-            FloatVector aa = a.mul(a), hi = aa.mul(-0.5f), lo = a.fma(a, aa.neg()).mul(-0.5f);
+            IntVector slot = ((IntVector) a.reinterpretAsInts()).lanewise(VectorOperators.LSHR, 23).max(FIRST_SLOT);
+            // H(a) = c0 + d·q(d), d = a − centre; H + Hl: c0's low part and d·q's rounding error (Kernels.geluOfMinusAbs)
+            FloatVector d = a.sub((w ? slot.selectFrom(centre) : slot.selectFrom(centre, centreh)).reinterpretAsFloats());
+            FloatVector q = (w ? slot.selectFrom(q0) : slot.selectFrom(q0, q0h)).reinterpretAsFloats()
+                    .fma(d, (w ? slot.selectFrom(q1) : slot.selectFrom(q1, q1h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q2) : slot.selectFrom(q2, q2h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q3) : slot.selectFrom(q3, q3h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q4) : slot.selectFrom(q4, q4h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q5) : slot.selectFrom(q5, q5h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q6) : slot.selectFrom(q6, q6h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q7) : slot.selectFrom(q7, q7h)).reinterpretAsFloats());
+            FloatVector c = (w ? slot.selectFrom(c0) : slot.selectFrom(c0, c0h)).reinterpretAsFloats();
+            FloatVector sv = d.mul(q), sl = d.fma(q, sv.neg());
+            FloatVector h = c.add(sv);
+            FloatVector hl = c.sub(h).add(sv).add(sl.add((w ? slot.selectFrom(c0Lo) : slot.selectFrom(c0Lo, c0Loh)).reinterpretAsFloats()));
+            // −a²/2 = hi + lo: t = −a/2 is exact, hi = t·a rounded, lo its rounding error (the same floats as −0.5·a·a)
+            FloatVector ta = a.mul(-0.5f);
+            FloatVector hi = ta.mul(a), lo = ta.fma(a, hi.neg());
             FloatVector k = hi.fma(LOG2E, ROUNDER);
             FloatVector nn = k.sub(ROUNDER);
-            FloatVector rh = nn.fma(FloatVector.broadcast(s, -LN2_HI), hi), rl = nn.fma(FloatVector.broadcast(s, -LN2_LO), lo);
+            FloatVector rh = nn.fma(minusLn2Hi, hi), rl = nn.fma(minusLn2Lo, lo);
             FloatVector r = rh.add(rl);
-            FloatVector p = FloatVector.broadcast(s, EXP_P[0]);
-            for (int j = 1; j < EXP_P.length; j++) {
-                p = p.fma(r, FloatVector.broadcast(s, EXP_P[j]));
-            }
+            FloatVector p = p0.fma(r, p1).fma(r, p2).fma(r, p3).fma(r, p4).fma(r, p5);
+            // H + (H·rh + (H·(rl + r²·p(r)) + Hl)), times −2^n: the biased exponent + 256 sets the sign bit
             FloatVector sum = h.add(h.fma(rh, h.fma(p.fma(r.mul(r), rl), hl)));
-            FloatVector twoToN = ((IntVector) k.reinterpretAsInts()).add(127 - ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23)
-                    .reinterpretAsFloats();
-            FloatVector m = sum.mul(twoToN).neg();
-            m = m.blend(-0f, a.compare(VectorOperators.GT, GELU_FLUSH));                   // GELU(−|x|)
-            m.blend(v.add(m), v.compare(VectorOperators.GE, 0f)).intoArray(x, off + i);
+            FloatVector minusTwoToN = ((IntVector) k.reinterpretAsInts()).add(127 + 256 - ROUNDER_BITS)
+                    .lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+            FloatVector m = sum.mul(minusTwoToN).blend(-0f, a.compare(VectorOperators.GT, GELU_FLUSH));   // GELU(−|x|)
+            m.lanewise(VectorOperators.ADD, v, v.compare(VectorOperators.GE, 0f)).intoArray(x, off + i);
         }
         return i;
     }
@@ -1631,77 +1608,53 @@ final class VectorKernels extends Kernels {
     }
 
     /**
-     * Φ(x) + x·φ(x) ({@link Kernels#derivative}) in two passes over the chunk, each a method of its own called through
-     * {@link #GELU_BACKWARD_PASSES} (never inlined into one another): first the Gaussian g = e^(−a²/2) into dx, then
-     * Φ from the forward's table and g, times dy, over it — {@link Kernels#gaussian} and {@link Kernels#normalCdf}'s
-     * operations, so the same bits as one pass. Written as one loop it boxed its vectors in some processes (453 MB of
-     * garbage and 5–12× the time per MiniLM step): C2's budget for one compilation ran out part-way through, and
-     * whether it did depended on the profile that process happened to collect (docs/benchmarks-models.md).
-     * Because the first pass writes dx before the second reads dy and x, dx must not overlap them.
+     * dx = dy·(Φ(x) + x·g), g = e^(−x²/2): {@link Kernels#derivative}'s operations ({@link Kernels#gaussian}, then
+     * {@link Kernels#normalCdf} from the forward's table, Φ(−a) = (H(a)/a)·g) lane by lane, the same bits, in one pass
+     * with the table's rows in registers as in {@link #geluLoop} (there a is clamped to 13.25: the division by a would
+     * turn a polynomial's overflow into NaN). Written out with no helper of ours, as the forward.
      */
     private static int geluBackwardLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
-        int done = 0;
-        try {
-            for (int start = 0; start < n; start += GELU_BLOCK) {   // every block but the last is whole vectors
-                int len = Math.min(GELU_BLOCK, n - start);
-                GELU_BACKWARD_PASSES[0].invokeExact(x, xOff + start, dx, dxOff + start, len);
-                done = start + (int) GELU_BACKWARD_PASSES[1].invokeExact(dy, dyOff + start, x, xOff + start, dx, dxOff + start, len);
-            }
-            return done;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** {@link #geluGaussianLoop} and {@link #geluCdfLoop}, as handles that are not constants (see {@link #ACTIVATION_LOOPS}). */
-    private static final MethodHandle[] GELU_BACKWARD_PASSES = {
-        staticLoop("geluGaussianLoop", MethodType.methodType(void.class, float[].class, int.class, float[].class, int.class, int.class)),
-        staticLoop("geluCdfLoop", MethodType.methodType(int.class, float[].class, int.class, float[].class, int.class,
-                float[].class, int.class, int.class))};
-
-    /** g[gOff + i] = e^(−a²/2), a = min(|x|, GELU_TAIL_MAX), 0 past GELU_FLUSH ({@link Kernels#gaussian}), whole vectors. */
-    private static void geluGaussianLoop(float[] x, int xOff, float[] g, int gOff, int n) {
         VectorSpecies<Float> s = S;
-        for (int i = 0, bound = s.loopBound(n); i < bound; i += s.length()) {
-            FloatVector a = FloatVector.fromArray(s, x, xOff + i).abs();
-            a = a.blend(GELU_TAIL_MAX, a.compare(VectorOperators.GT, GELU_TAIL_MAX));
-            FloatVector aa = a.mul(a), hi = aa.mul(-0.5f), lo = a.fma(a, aa.neg()).mul(-0.5f);
-            FloatVector k = hi.fma(LOG2E, ROUNDER);
-            FloatVector nn = k.sub(ROUNDER);
-            FloatVector r = nn.fma(FloatVector.broadcast(s, -LN2_LO), nn.fma(FloatVector.broadcast(s, -LN2_HI), hi).add(lo));
-            FloatVector p = FloatVector.broadcast(s, EXP_P[0]);
-            for (int j = 1; j < EXP_P.length; j++) {
-                p = p.fma(r, FloatVector.broadcast(s, EXP_P[j]));
-            }
-            FloatVector twoToN = ((IntVector) k.reinterpretAsInts()).add(127 - ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23)
-                    .reinterpretAsFloats();
-            p.fma(r.mul(r), r).add(1f).mul(twoToN).blend(0f, a.compare(VectorOperators.GT, GELU_FLUSH)).intoArray(g, gOff + i);
-        }
-    }
-
-    /**
-     * dx = dy·(Φ(x) + x·g) over the g that {@link #geluGaussianLoop} left in dx: Φ(−a) = (H(a)/a)·g
-     * ({@link Kernels#normalCdf}), whole vectors; returns how many elements it did.
-     */
-    private static int geluCdfLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
-        VectorSpecies<Float> s = S;
+        IntVector[] t = TAIL_ROWS, u = TAIL_ROWS_HIGH;   // u: the second vector of each row, at 128 bits only
+        IntVector q0 = t[0], q1 = t[1], q2 = t[2], q3 = t[3], q4 = t[4], q5 = t[5], q6 = t[6], q7 = t[7], c0 = t[TAIL_C0],
+                centre = t[TAIL_CENTRE];
+        IntVector q0h = u[0], q1h = u[1], q2h = u[2], q3h = u[3], q4h = u[4], q5h = u[5], q6h = u[6], q7h = u[7],
+                c0h = u[TAIL_C0], centreh = u[TAIL_CENTRE];
+        FloatVector p0 = FloatVector.broadcast(s, EXP_P[0]), p1 = FloatVector.broadcast(s, EXP_P[1]),
+                p2 = FloatVector.broadcast(s, EXP_P[2]), p3 = FloatVector.broadcast(s, EXP_P[3]),
+                p4 = FloatVector.broadcast(s, EXP_P[4]), p5 = FloatVector.broadcast(s, EXP_P[5]);
+        FloatVector minusLn2Hi = FloatVector.broadcast(s, -LN2_HI), minusLn2Lo = FloatVector.broadcast(s, -LN2_LO);
+        FloatVector one = FloatVector.broadcast(s, 1f);
+        boolean w = WIDE_TABLE;
         int i = 0;
         for (int bound = s.loopBound(n); i < bound; i += s.length()) {
             FloatVector v = FloatVector.fromArray(s, x, xOff + i);
             FloatVector a = v.abs();
             a = a.blend(GELU_TAIL_MAX, a.compare(VectorOperators.GT, GELU_TAIL_MAX));
-            FloatVector g = FloatVector.fromArray(s, dx, dxOff + i);
-            IntVector interval = ((IntVector) a.reinterpretAsInts()).lanewise(VectorOperators.LSHR, 23).sub(124).max(0);
-            FloatVector d = a.sub(tailRow(interval, TAIL_CENTRE));
-            FloatVector q = tailRow(interval, 0);
-            for (int row = 1; row < TAIL_DEGREE; row++) {
-                q = q.fma(d, tailRow(interval, row));
-            }
-            FloatVector ratio = d.fma(q, tailRow(interval, TAIL_C0)).div(a).blend(q, a.compare(VectorOperators.LT, 0.25f));
+            // g = e^(−a²/2), 0 past GELU_FLUSH (Kernels.gaussian)
+            FloatVector aa = a.mul(a), hi = aa.mul(-0.5f), lo = a.fma(a, aa.neg()).mul(-0.5f);
+            FloatVector k = hi.fma(LOG2E, ROUNDER);
+            FloatVector nn = k.sub(ROUNDER);
+            FloatVector r = nn.fma(minusLn2Lo, nn.fma(minusLn2Hi, hi).add(lo));
+            FloatVector p = p0.fma(r, p1).fma(r, p2).fma(r, p3).fma(r, p4).fma(r, p5);
+            FloatVector twoToN = ((IntVector) k.reinterpretAsInts()).add(127 - ROUNDER_BITS).lanewise(VectorOperators.LSHL, 23)
+                    .reinterpretAsFloats();
+            FloatVector g = p.fma(r.mul(r), r).add(one).mul(twoToN).blend(0f, a.compare(VectorOperators.GT, GELU_FLUSH));
+            // Φ(−a) = (H(a)/a)·g, H/a = q itself below 0.25 (Kernels.normalCdf)
+            IntVector slot = ((IntVector) a.reinterpretAsInts()).lanewise(VectorOperators.LSHR, 23).max(FIRST_SLOT);
+            FloatVector d = a.sub((w ? slot.selectFrom(centre) : slot.selectFrom(centre, centreh)).reinterpretAsFloats());
+            FloatVector q = (w ? slot.selectFrom(q0) : slot.selectFrom(q0, q0h)).reinterpretAsFloats()
+                    .fma(d, (w ? slot.selectFrom(q1) : slot.selectFrom(q1, q1h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q2) : slot.selectFrom(q2, q2h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q3) : slot.selectFrom(q3, q3h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q4) : slot.selectFrom(q4, q4h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q5) : slot.selectFrom(q5, q5h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q6) : slot.selectFrom(q6, q6h)).reinterpretAsFloats())
+                    .fma(d, (w ? slot.selectFrom(q7) : slot.selectFrom(q7, q7h)).reinterpretAsFloats());
+            FloatVector ratio = d.fma(q, (w ? slot.selectFrom(c0) : slot.selectFrom(c0, c0h)).reinterpretAsFloats()).div(a)
+                    .blend(q, a.compare(VectorOperators.LT, 0.25f));
             FloatVector below = ratio.mul(g);
-            FloatVector cdf = below.blend(FloatVector.broadcast(s, 1f).sub(below), v.compare(VectorOperators.GE, 0f));
+            FloatVector cdf = below.blend(one.sub(below), v.compare(VectorOperators.GE, 0f));
             FloatVector deriv = v.mul(INV_SQRT_2PI).fma(g, cdf);
             deriv.mul(FloatVector.fromArray(s, dy, dyOff + i)).intoArray(dx, dxOff + i);
         }
@@ -1921,49 +1874,34 @@ final class VectorKernels extends Kernels {
     // ---------------------------------------------------------------- GELU (erf form): Kernels' twin, lane by lane
 
     /**
-     * Row {@code row} of {@link Kernels#GELU_TAIL}, the entry of each lane's interval: a lane permutation over a
-     * vector of the row (two vectors where a vector has fewer lanes than the table has binades). Kept at most
-     * 35 bytes of bytecode (27; the two-vector case in a method of its own), so that C2 inlines it even where it
-     * does not count the call site hot (MaxInlineSize). It is inlined only while the compilation is under C2's node
-     * budget (NodeCountInliningCutoff): the loops that call it are kept short for that ({@link #geluLoop}); a call
-     * that is not inlined boxes the interval and the row, 192 bytes a vector.
+     * The rows' slot of the first interval: a lane's slot is max(exponent bits of a, 124) — 124 for a below 0.25,
+     * then one per binade — taken modulo the table's length by the lane permutation (selectFrom wraps its indices):
+     * 124 … 130 are seven different slots modulo 8, 16 or 32.
      */
-    private static FloatVector tailRow(IntVector interval, int row) {
-        return WIDE_TABLE ? interval.selectFrom(TAIL_ROWS[row]).reinterpretAsFloats() : tailRowOfTwo(interval, row);
-    }
+    private static final int FIRST_SLOT = 124;
 
-    /** {@link #tailRow} where a row takes two vectors (128 bits). */
-    private static FloatVector tailRowOfTwo(IntVector interval, int row) {
-        return interval.selectFrom(TAIL_ROWS[row], TAIL_ROWS_HIGH[row]).reinterpretAsFloats();
-    }
-
-    /** One vector holds a row of the table (at 512 and 256 bits; 128 bits takes two). */
-    private static final boolean WIDE_TABLE = S.length() >= TAIL_INTERVALS;
+    /** One vector holds a row of the table (at 512 and 256 bits; at 128 bits a row takes two vectors, 8 slots). */
+    private static final boolean WIDE_TABLE = S.length() >= 8;
 
     /**
-     * {@link Kernels#GELU_TAIL}'s rows as float bits (ints: an integer lane permutation), padded with zeros:
-     * the first vector of each row, and the second where one is not enough. Static final arrays are not
-     * constants to C2: each use loads the row from memory, an L1 hit.
+     * {@link Kernels#GELU_TAIL}'s rows as float bits (ints: an integer lane permutation), interval b in slot
+     * (FIRST_SLOT + b) mod the table's length, zeros elsewhere: the first vector of each row, and at 128 bits
+     * the second. Static final arrays are not constants to C2: the loops read the rows into locals first.
      */
     private static final IntVector[] TAIL_ROWS = tailRows(0), TAIL_ROWS_HIGH = tailRows(1);
 
     private static IntVector[] tailRows(int part) {
-        int[] table = tailTable();
+        int slots = WIDE_TABLE ? S.length() : 2 * S.length();
+        int[] table = new int[GELU_TAIL.length * 2 * S.length()];
+        for (int row = 0; row < GELU_TAIL.length; row++) {
+            for (int b = 0; b < TAIL_INTERVALS; b++) {
+                table[row * 2 * S.length() + (FIRST_SLOT + b) % slots] = Float.floatToRawIntBits(GELU_TAIL[row][b]);
+            }
+        }
         IntVector[] rows = new IntVector[GELU_TAIL.length];
         for (int row = 0; row < rows.length; row++) {
             rows[row] = IntVector.fromArray(INTS, table, (2 * row + part) * S.length());
         }
         return rows;
-    }
-
-    private static int[] tailTable() {
-        int width = 2 * S.length();
-        int[] table = new int[GELU_TAIL.length * width];
-        for (int row = 0; row < GELU_TAIL.length; row++) {
-            for (int b = 0; b < TAIL_INTERVALS; b++) {
-                table[row * width + b] = Float.floatToRawIntBits(GELU_TAIL[row][b]);
-            }
-        }
-        return table;
     }
 }
