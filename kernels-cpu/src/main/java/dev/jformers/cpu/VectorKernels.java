@@ -1480,9 +1480,8 @@ final class VectorKernels extends Kernels {
                     .fma(d, (w ? slot.selectFrom(q6) : slot.selectFrom(q6, q6h)).reinterpretAsFloats())
                     .fma(d, (w ? slot.selectFrom(q7) : slot.selectFrom(q7, q7h)).reinterpretAsFloats());
             FloatVector c = (w ? slot.selectFrom(c0) : slot.selectFrom(c0, c0h)).reinterpretAsFloats();
-            FloatVector sv = d.mul(q), sl = d.fma(q, sv.neg());
-            FloatVector h = c.add(sv);
-            FloatVector hl = c.sub(h).add(sv).add(sl.add((w ? slot.selectFrom(c0Lo) : slot.selectFrom(c0Lo, c0Loh)).reinterpretAsFloats()));
+            FloatVector h = d.fma(q, c);
+            FloatVector hl = d.fma(q, c.sub(h)).add((w ? slot.selectFrom(c0Lo) : slot.selectFrom(c0Lo, c0Loh)).reinterpretAsFloats());
             // −a²/2 = hi + lo: t = −a/2 is exact, hi = t·a rounded, lo its rounding error (the same floats as −0.5·a·a)
             FloatVector ta = a.mul(-0.5f);
             FloatVector hi = ta.mul(a), lo = ta.fma(a, hi.neg());
