@@ -1512,8 +1512,10 @@ final class VectorKernels extends Kernels {
             FloatVector xx = c.mul(c), xxl = c.fma(c, xx.neg()), m = xx.fma(c3, c1);
             FloatVector ml = xxl.fma(c3, xx.fma(c3, c1.sub(m))).add(xx.fma(FloatVector.broadcast(s, TANH_C3_LO), FloatVector.broadcast(s, TANH_C1_LO)));
             FloatVector hi = m.mul(c), lo = ml.fma(c, m.fma(c, hi.neg()));
-            // e^(hi + lo): Kernels.expOfSum and expReduced
-            FloatVector hc = hi.blend(EXP_MAX, hi.compare(VectorOperators.GT, EXP_MAX)).blend(EXP_MIN, hi.compare(VectorOperators.LT, EXP_MIN));
+            // e^(hi + lo): Kernels.expOfSum and expReduced, without expOfSum's clamp to [EXP_MIN, EXP_MAX]: x clamped
+            // to ±12 keeps |hi| ≤ 142.3, so n ≤ 206 in magnitude and both halves of 2^n are normal floats; where the
+            // clamp would act e^(hi + lo) is ∞ (hi > 89) or 0 (hi < −104) either way, and so is the result here
+            FloatVector hc = hi;
             FloatVector k = hc.add(lo).fma(LOG2E, ROUNDER);
             FloatVector nn = k.sub(ROUNDER);
             FloatVector r = nn.fma(FloatVector.broadcast(s, -LN2_LO), nn.fma(FloatVector.broadcast(s, -LN2_HI), hc).add(lo));
