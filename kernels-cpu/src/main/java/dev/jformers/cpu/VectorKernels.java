@@ -478,14 +478,20 @@ final class VectorKernels extends Kernels {
     /**
      * c[cOff + i·NR, +NR) += a[aOff, +k) · panel i, for {@code panels} panels of k rows, panel i's row t at
      * {@code b[bFirst + i·panelStride + t·NR]}. 4 vectors a row (512 bits).
+     *
+     * <p>Four rows of the panel per iteration (1 KB, 16 loads), still two accumulator sets (even t into v, odd t
+     * into w), so the sums, and the bits, are those of two rows per iteration. Why four: on Zen 5 two rows per
+     * iteration streamed 40–42 GB/s from memory where the read bandwidth loop ({@code PeakBenchmark.read}) does 45–48;
+     * four rows 44.5–45.7 (LM head 768 × 50304, c_fc, c_proj; eight rows 41–42; CPU time of one thread, one variant
+     * per JVM, weights rotated through 200 MB; docs/benchmarks-models.md, "Eleventh session").
      */
     private static void gemv4(float[] a, int aOff, int k, float[] b, int bFirst, int panelStride, int panels, float[] c, int cOff) {
         VectorSpecies<Float> s = S;
-        int l = s.length(), nr = 4 * l, kEven = k & ~1;
+        int l = s.length(), nr = 4 * l, k4 = k & ~3, kEven = k & ~1;
         for (int p = 0; p < panels; p++) {
-            int bi = bFirst + p * panelStride;
+            int bi = bFirst + p * panelStride, t = 0;
             FloatVector v0 = FloatVector.zero(s), v1 = v0, v2 = v0, v3 = v0, w0 = v0, w1 = v0, w2 = v0, w3 = v0;
-            for (int t = 0; t < kEven; t += 2, bi += 2 * nr) {
+            for (; t < k4; t += 4, bi += 4 * nr) {
                 FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
                 FloatVector y = FloatVector.broadcast(s, a[aOff + t + 1]);
                 v0 = FloatVector.fromArray(s, b, bi).fma(x, v0);
@@ -496,9 +502,33 @@ final class VectorKernels extends Kernels {
                 w1 = FloatVector.fromArray(s, b, bi + nr + l).fma(y, w1);
                 w2 = FloatVector.fromArray(s, b, bi + nr + 2 * l).fma(y, w2);
                 w3 = FloatVector.fromArray(s, b, bi + nr + 3 * l).fma(y, w3);
+                x = FloatVector.broadcast(s, a[aOff + t + 2]);
+                y = FloatVector.broadcast(s, a[aOff + t + 3]);
+                v0 = FloatVector.fromArray(s, b, bi + 2 * nr).fma(x, v0);
+                v1 = FloatVector.fromArray(s, b, bi + 2 * nr + l).fma(x, v1);
+                v2 = FloatVector.fromArray(s, b, bi + 2 * nr + 2 * l).fma(x, v2);
+                v3 = FloatVector.fromArray(s, b, bi + 2 * nr + 3 * l).fma(x, v3);
+                w0 = FloatVector.fromArray(s, b, bi + 3 * nr).fma(y, w0);
+                w1 = FloatVector.fromArray(s, b, bi + 3 * nr + l).fma(y, w1);
+                w2 = FloatVector.fromArray(s, b, bi + 3 * nr + 2 * l).fma(y, w2);
+                w3 = FloatVector.fromArray(s, b, bi + 3 * nr + 3 * l).fma(y, w3);
             }
-            if (kEven < k) {   // odd k: the last step
-                FloatVector x = FloatVector.broadcast(s, a[aOff + kEven]);
+            if (t < kEven) {   // k % 4 ≥ 2: one more pair of rows
+                FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
+                FloatVector y = FloatVector.broadcast(s, a[aOff + t + 1]);
+                v0 = FloatVector.fromArray(s, b, bi).fma(x, v0);
+                v1 = FloatVector.fromArray(s, b, bi + l).fma(x, v1);
+                v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);
+                v3 = FloatVector.fromArray(s, b, bi + 3 * l).fma(x, v3);
+                w0 = FloatVector.fromArray(s, b, bi + nr).fma(y, w0);
+                w1 = FloatVector.fromArray(s, b, bi + nr + l).fma(y, w1);
+                w2 = FloatVector.fromArray(s, b, bi + nr + 2 * l).fma(y, w2);
+                w3 = FloatVector.fromArray(s, b, bi + nr + 3 * l).fma(y, w3);
+                t += 2;
+                bi += 2 * nr;
+            }
+            if (t < k) {   // odd k: the last step
+                FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
                 v0 = FloatVector.fromArray(s, b, bi).fma(x, v0);
                 v1 = FloatVector.fromArray(s, b, bi + l).fma(x, v1);
                 v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);

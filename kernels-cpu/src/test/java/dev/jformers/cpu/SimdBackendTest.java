@@ -162,6 +162,38 @@ class SimdBackendTest {
     }
 
     /**
+     * The float32 GEMV (one row, whole panels) sums each column as two FMA chains, the even rows of the weight and the
+     * odd ones, then bias + (even + odd): exactly, whatever k's remainder by 4 (the loop takes four rows an iteration,
+     * then a pair, then an odd last row). The columns of a last, partial panel go through the tile (another order).
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void gemvSumsEachColumnAsAnEvenAndAnOddChain(SimdBackend simd) {
+        if (simd.vectorBits() == SimdBackend.SCALAR_BITS) {
+            return;   // the scalar loops' GEMV is the tile's one chain
+        }
+        Random rnd = new Random(11);
+        for (int in : new int[] {1, 2, 3, 4, 5, 6, 7, 9, 66, 131, 385, 768}) {
+            for (int out : new int[] {64, 130, 200}) {
+                Tensor x = random(rnd, 1f, 1, in), w = random(rnd, 1f, out, in), b = random(rnd, 1f, out);
+                PackedLinear packed = (PackedLinear) simd.prepareLinear(w, b, WeightLayout.OUT_IN);
+                float[] y = simd.linear(x, packed).toFloatArray(), xs = x.toFloatArray(), ws = w.toFloatArray(), bs = b.toFloatArray();
+                for (int j = 0; j < out / packed.panelWidth * packed.panelWidth; j++) {
+                    float even = 0f, odd = 0f;
+                    for (int t = 0; t < in; t++) {
+                        if (t % 2 == 0) {
+                            even = Math.fma(xs[t], ws[j * in + t], even);
+                        } else {
+                            odd = Math.fma(xs[t], ws[j * in + t], odd);
+                        }
+                    }
+                    assertEquals(bs[j] + (even + odd), y[j], simd.describe() + " 1×" + in + "→" + out + ", column " + j);
+                }
+            }
+        }
+    }
+
+    /**
      * The 6-row tiles (GEMMs of few rows) give the same bits as the 4-row tiles they replace: the same FMAs in the same
      * order for every output, whatever the rows left over, K blocks, edge panels, weight storage or threads.
      */
