@@ -83,6 +83,13 @@ public final class DecodeAttentionParts {
                 }
                 System.arraycopy(oldAcc, 0, out, 0, c);
             },
+            layer -> {   // context as decodingAttention has it: chunks of positions, the sums of 6 heads in registers
+                float[] va = v[layer].floatArray();
+                int chunk = SimdBackend.decodingChunk(positions);
+                for (int j0 = 0; j0 < positions; j0 += chunk) {
+                    kernels.chunkAxpys(p, j0, positions, Math.min(chunk, positions - j0), va, j0 * c, c, oldAcc, 0, heads, d);
+                }
+            },
             layer -> {   // context, another order (not used): head by head, accumulated in registers (matMulRows' one-row product)
                 float[] va = v[layer].floatArray();
                 for (int h = 0; h < heads; h++) {
@@ -93,7 +100,7 @@ public final class DecodeAttentionParts {
         String[] names = {"backend.attention (whole, now)", "before: 12 heads", "now: all positions",
             "before: heads 0-5 (a thread's share of 2)", "now: first half of the positions (the same)",
             "scores: dot per position and head", "softmax per head",
-            "context: axpys per position", "context, other order: matMulRows per head"};
+            "context: axpys per position", "context: chunkAxpys (chunks, registers)", "context, other order: matMulRows per head"};
         long[][] best = new long[2][parts.length];
         long[] allocated = new long[parts.length];   // bytes of one hot step, last round
         for (long[] b : best) {

@@ -323,6 +323,19 @@ abstract class Kernels {
     /** The other half: y_h += p[pOff + h·pStride] · v_h for h < heads, v_h = v[vOff + h·d …], y_h = y[yOff + h·d …]. */
     abstract void headAxpys(float[] p, int pOff, int pStride, float[] v, int vOff, float[] y, int yOff, int heads, int d);
 
+    /**
+     * A chunk of cached positions at once: y_h = Σ_j p[pOff + h·pStride + j] · v_h(j) for j &lt; count, from zero, in
+     * order of j (v_h(j) = v[vOff + j·vStride + h·d …]) — {@link #headAxpys} position by position into a zeroed row,
+     * which is what this does; a width may keep the sums in registers instead (the same FMAs in the same order).
+     */
+    void chunkAxpys(float[] p, int pOff, int pStride, int count, float[] v, int vOff, int vStride, float[] y, int yOff,
+                    int heads, int d) {
+        java.util.Arrays.fill(y, yOff, yOff + heads * d, 0f);
+        for (int j = 0; j < count; j++) {
+            headAxpys(p, pOff + j, pStride, v, vOff + j * vStride, y, yOff, heads, d);
+        }
+    }
+
     /** Σ a[aOff + i]·b[bOff + i] for i < n. */
     abstract float dot(float[] a, int aOff, float[] b, int bOff, int n);
 

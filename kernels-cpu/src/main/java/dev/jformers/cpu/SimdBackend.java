@@ -1245,10 +1245,8 @@ public final class SimdBackend extends CpuBackend {
             for (int c = t % runs * chunks / runs, c1 = (t % runs + 1) * chunks / runs; c < c1; c++) {
                 for (int i = 0; i < tq; i++) {
                     int out = ((b * tq + i) * chunks + c) * channels, pRow = (b * tq + i) * heads * tk;
-                    Arrays.fill(partial, out, out + channels, 0f);
-                    for (int j = c * chunk, end = Math.min(keys, (c + 1) * chunk); j < end; j++) {
-                        kernels.headAxpys(p, pRow + j, tk, va, vRow + j * vStride, partial, out, heads, d);
-                    }
+                    int j0 = c * chunk, count = Math.max(0, Math.min(keys, (c + 1) * chunk) - j0);
+                    kernels.chunkAxpys(p, pRow + j0, tk, count, va, vRow + j0 * vStride, vStride, partial, out, heads, d);
                 }
             }
         });

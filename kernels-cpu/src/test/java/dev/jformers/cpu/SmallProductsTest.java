@@ -49,6 +49,39 @@ class SmallProductsTest {
         }
     }
 
+    /**
+     * Decoding attention's weighted values over a chunk of positions ({@link Kernels#chunkAxpys}: at 512 bits six heads'
+     * sums in registers) give the bits of the plain loop — each element one FMA chain over the positions from zero — for
+     * head counts around the groups of six, head sizes with and without the register path, strided probabilities and
+     * values, and chunks of no position.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {512, 256, 128, SimdBackend.SCALAR_BITS})
+    void chunkAxpysEqualsThePlainLoopBitForBit(int bits) {
+        Kernels kernels = Kernels.forBits(bits);
+        Random rnd = new Random(bits + 1);
+        for (int heads : new int[] {1, 5, 6, 7, 12, 13, 16}) {
+            for (int d : new int[] {32, 64, 100}) {
+                for (int count : new int[] {0, 1, 6, 7, 10}) {
+                    int pStride = count + 3, vStride = heads * d + 5, pOff = 2, vOff = 3, yOff = 4;
+                    float[] p = random(rnd, pOff + heads * pStride), v = random(rnd, vOff + count * vStride);
+                    float[] expected = random(rnd, yOff + heads * d + 2), actual = expected.clone();
+                    for (int h = 0; h < heads; h++) {
+                        for (int i = 0; i < d; i++) {
+                            float sum = 0f;
+                            for (int j = 0; j < count; j++) {
+                                sum = Math.fma(p[pOff + h * pStride + j], v[vOff + j * vStride + h * d + i], sum);
+                            }
+                            expected[yOff + h * d + i] = sum;
+                        }
+                    }
+                    kernels.chunkAxpys(p, pOff, pStride, count, v, vOff, vStride, actual, yOff, heads, d);
+                    assertArrayEquals(expected, actual, bits + " bits, " + heads + " heads of " + d + ", " + count + " positions");
+                }
+            }
+        }
+    }
+
     private static float[] random(Random rnd, int n) {
         float[] x = new float[n];
         for (int i = 0; i < n; i++) {
