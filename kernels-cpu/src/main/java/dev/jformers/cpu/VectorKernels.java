@@ -461,8 +461,9 @@ final class VectorKernels extends Kernels {
      * A whole range of panels in one loop nest, accumulators from zero and added to y at the end: in this
      * shape the JIT streams the weight at the core's read bandwidth (measured 31–34 GB/s); the earlier
      * one-row tile, the same arithmetic called panel by panel with a {@code t + 1 < kc} loop, reached
-     * 25–26. Steps t and t+1 feed separate accumulators, so 8 (or 6) loads are in flight per iteration,
-     * which a GEMV needs to reach DRAM bandwidth (one FMA chain per vector would wait on FMA latency).
+     * 25–26. Steps t and t+1 feed separate accumulators, so 8 (or 6) loads are in flight per pair of rows,
+     * which a GEMV needs to reach DRAM bandwidth (one FMA chain per vector would wait on FMA latency); the 512-bit
+     * loop takes two such pairs an iteration ({@link #gemv4}).
      * The GEMM's tail rows (fewer than {@link #MR}) use the same loops, one panel at a time.
      */
     @Override
