@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The end-of-session quiet run behind the "quiet end-of-session runs" sections of docs/benchmarks-models.md: the GEMM
 # kernels beside the measured peak (with the default 6-row tiles and with 4-row tiles alone), the encoders against
-# ONNX Runtime, BERT-base and GPT-2 decoding against libtorch, decoding in f32/bf16/int8, and one training step against
-# libtorch. About 25 minutes on 2 cores; run it with nothing else on the machine.
+# ONNX Runtime, BERT-base and GPT-2 decoding against libtorch, decoding in f32/bf16/int8, one training step against
+# libtorch, and WhereTimeGoes (wall clock) for MiniLM, BERT-base and GPT-2. About 27 minutes on 2 cores; run it with
+# nothing else on the machine.
 #
 #   benchmarks/quiet-run.sh                 # everything, logs into benchmarks/target/quiet/
-#   benchmarks/quiet-run.sh ort decode      # some parts: build gemm gemmab ort libtorch decode train
+#   benchmarks/quiet-run.sh ort decode      # some parts: build gemm gemmab ort libtorch decode train where
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -14,7 +15,7 @@ cd "$ROOT"
 OUT="$HERE/target/quiet"
 mkdir -p "$OUT"
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(build gemm gemmab ort libtorch decode train)
+[ ${#parts[@]} -eq 0 ] && parts=(build gemm gemmab ort libtorch decode train where)
 echo "quiet-run: $(git log --oneline -1 2>/dev/null | cut -c1-80); $(uptime)"
 for part in "${parts[@]}"; do
   case "$part" in
@@ -28,7 +29,12 @@ for part in "${parts[@]}"; do
     train) env -u THP_MEM_ALLOC_ENABLE -u C10_THP_MEM_ALLOC_ENABLE DJL_OFFLINE=true PYTORCH_VERSION=2.7.1 PYTORCH_FLAVOR=cpu \
              "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -jar benchmarks/target/benchmarks.jar \
              'TrainingStepComparison' -p scenario=minilm-32x128,bert-8x128 -p threads=1,2 -f 1 -prof gc > "$OUT/train.log" 2>&1 ;;
-    *) echo "quiet-run: unknown part $part (build gemm gemmab ort libtorch decode train)" >&2; exit 2 ;;
+    where) for args in "minilm 1 200" "minilm 1 400 1x16" "minilm 2 200" "bert 1 30" "gpt2 1 6"; do   # where a forward's time goes
+             # shellcheck disable=SC2086  # args is a list of arguments on purpose
+             "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -cp benchmarks/target/benchmarks.jar \
+               dev.jformers.benchmarks.models.WhereTimeGoes $args
+           done > "$OUT/where.log" 2>&1 ;;
+    *) echo "quiet-run: unknown part $part (build gemm gemmab ort libtorch decode train where)" >&2; exit 2 ;;
   esac
   echo "quiet-run: $part done, $(uptime)"
 done
