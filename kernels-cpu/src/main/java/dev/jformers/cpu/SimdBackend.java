@@ -1135,7 +1135,8 @@ public final class SimdBackend extends CpuBackend {
         int block = kernels.attentionBlockRows();
         if (attentionInLanes && block > 1 && !causal && ps == null) {
             // An encoder's attention: per (batch, head), the keys scaled once (a plain copy, not transposed), then
-            // blocks of two query rows per lane (Kernels.attentionBlock: the same bits as the blocks of 4 below).
+            // blocks of two vectors of query rows, one row per lane (Kernels.attentionBlock: 32 rows at 512 bits;
+            // the same bits as the blocks of 4 below). kS [keys × d] row-major; work: the block's Qᵀ, Sᵀ and sums.
             forEachInRuns(batch * heads, heads, keyMask.keys, !serial, bh -> {
                 Scratch scratch = SCRATCH.get();
                 int b = bh / heads, h = bh % heads, keys = keyMask.keys[b];
@@ -1270,9 +1271,10 @@ public final class SimdBackend extends CpuBackend {
     }
 
     /**
-     * Encoder attention (no causal mask, no probabilities asked for) in blocks of one query row per lane
-     * ({@link Kernels#attentionBlock}); false: blocks of {@link Kernels#MR} rows with a softmax per row, as decoders
-     * and {@code returnProbs} still take. The same bits either way. Not final, for A/B runs and tests in one process.
+     * Encoder attention (no causal mask, no probabilities asked for) in blocks of two vectors of query rows, one row
+     * per lane ({@link Kernels#attentionBlock}); false: blocks of {@link Kernels#MR} rows with a softmax per row, as
+     * decoders and {@code returnProbs} still take. The same bits either way. Not final, for A/B runs and tests in one
+     * process.
      */
     boolean attentionInLanes = true;
 

@@ -834,8 +834,11 @@ final class VectorKernels extends Kernels {
      * C = A·B with A[r, t] at a[aOff + r·rowStep + t·tStep]: A row-major (tStep 1) or given as its transpose
      * (rowStep 1: each step t broadcasts a run of A's rows side by side). Every element of C is one chain of
      * FMAs over t from 0, whatever tile computes it, so both layouts and all tiles give the same bits.
-     * (An 8 × 2 tile for C two vectors wide — 16 accumulators as 4 × 4 — measured slower than 4 × 2 on
-     * attention's 32-wide heads, in cache and out of it.)
+     * C two vectors wide: with A row-major an 8 × 2 tile (16 accumulators as 4 × 4) measured slower than 4 × 2
+     * on attention's 32-wide heads, in cache and out of it (P·V from P, #14c); with A given transposed its 8
+     * broadcasts a step are 8 consecutive floats, and {@link #eightRowsTwoVectors} measured faster (P·V from Pᵀ in
+     * {@link #attentionBlock}, #20l). The backward's transposed products (dVᵀ = dCᵀ·P, dKᵀ = Qᵀ·dS, n = Tk)
+     * take it too where Tk is two vectors (s32 at 512 bits); not measured there.
      */
     private static void product(float[] a, int aOff, int rowStep, int tStep, int rows, int k, float[] b, int bOff,
                                 int ldb, int n, float[] c, int cOff, int ldc) {
@@ -856,7 +859,10 @@ final class VectorKernels extends Kernels {
     /**
      * Eight rows of C = A·B, C two vectors wide, A given transposed (the 8 rows' entries of step t side by side at
      * a[aOff + t·ts]): 16 accumulators, 2 loads of B and 8 broadcasts of consecutive floats per 16 FMAs. Attention's
-     * P·V from Pᵀ at d = 2 lanes, where the 4 × 2 tile's 8 accumulators are just as many as the FMAs' latency needs.
+     * P·V from Pᵀ at d = 2 lanes, where the 4 × 2 tile's 8 accumulators are just as many as the FMAs' latency needs
+     * and leave no slack: {@link #attentionBlock} at MiniLM's heads (b1 s128, 12 heads, d = 32, 1 thread, Zen 5, CPU
+     * time) 203–210 µs a call against 236–246 with 4 × 2 (docs/benchmarks.md, #20l). 19 vector registers live: at
+     * 256 bits on a core with 16 (AVX2 without AVX-512) it would spill; not measured there.
      */
     private static void eightRowsTwoVectors(float[] a, int aOff, int ts, int k, float[] b, int bOff, int ldb, float[] c,
                                             int cOff, int ldc) {
@@ -965,7 +971,7 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
-    int attentionWorkFloats(int d, int keys) {
+    int attentionWorkFloats(int d, int keys) {   // Qᵀ of two halves, Sᵀ and its maximum twice, the sums (attentionBlock)
         return (2 * d + 2 * (keys + 1) + S.length()) * S.length();
     }
 
@@ -1001,7 +1007,7 @@ final class VectorKernels extends Kernels {
                         int biasOff, float[] v, int vOff, int vStride, float[] c, int cOff, int ldc, float[] work) {
         int l = S.length(), first = Math.min(rows, l), second = rows - first;
         int qB = d * l, sA = 2 * d * l, sB = sA + (keys + 1) * l, sums = sB + (keys + 1) * l;
-        if (rows < 2 * l) {
+        if (rows < 2 * l) {   // the unused lanes compute on zero queries, not on stale floats (a −∞ or subnormal costs)
             java.util.Arrays.fill(work, 0, 2 * d * l, 0f);
         }
         transpose(q, qOff, qStride, first, d, work, 0, l, 1f);   // Qᵀ: work[t·L + r] = q_r[t]
