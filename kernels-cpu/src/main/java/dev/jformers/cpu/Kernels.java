@@ -580,8 +580,9 @@ abstract class Kernels {
 
     /**
      * The interval of a ≥ 0 by its bits: 0 below 0.25, then one per binade, the clamp landing in the last.
-     * (NaN, too; VectorKernels leaves out the upper clamp, which only NaN needs, and its lane permutation
-     * wraps the index instead: a NaN lane stays NaN whatever coefficients it gets.)
+     * (NaN, too. VectorKernels takes max(exponent bits, 124) as the row's slot and lets its lane permutation
+     * wrap it: a NaN lane stays NaN whatever coefficients it gets, and so does a lane past 13.25 in its
+     * forward, which leaves out the clamp of a; the flush to −0 replaces that lane's result.)
      */
     static int tailInterval(int bits) {
         return Math.min(TAIL_INTERVALS - 1, Math.max(0, (bits >>> 23) - 124));
@@ -612,7 +613,7 @@ abstract class Kernels {
         float d = a - GELU_TAIL[TAIL_CENTRE][interval];
         float q = tailSlope(d, interval), c0 = GELU_TAIL[TAIL_C0][interval];
         float h = Math.fma(d, q, c0), hl = Math.fma(d, q, c0 - h) + GELU_TAIL[TAIL_C0_LO][interval];
-        float aa = a * a, hi = -0.5f * aa, lo = -0.5f * Math.fma(a, a, -aa);
+        float ta = a * -0.5f, hi = ta * a, lo = Math.fma(ta, a, -hi);   // −a²/2 = hi + lo (−a/2 exact)
         float k = Math.fma(hi, LOG2E, ROUNDER);
         float n = k - ROUNDER;
         float rh = Math.fma(n, -LN2_HI, hi), rl = Math.fma(n, -LN2_LO, lo), r = rh + rl;
@@ -657,7 +658,7 @@ abstract class Kernels {
     static float gaussian(float x) {
         float a = Math.abs(x);
         a = a > GELU_TAIL_MAX ? GELU_TAIL_MAX : a;
-        float aa = a * a, hi = -0.5f * aa, lo = -0.5f * Math.fma(a, a, -aa);
+        float ta = a * -0.5f, hi = ta * a, lo = Math.fma(ta, a, -hi);   // −a²/2 = hi + lo (−a/2 exact)
         float k = Math.fma(hi, LOG2E, ROUNDER);
         float n = k - ROUNDER;
         float r = Math.fma(n, -LN2_LO, Math.fma(n, -LN2_HI, hi) + lo);

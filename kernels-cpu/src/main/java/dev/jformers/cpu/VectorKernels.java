@@ -1585,7 +1585,7 @@ final class VectorKernels extends Kernels {
             FloatVector c = (w ? slot.selectFrom(c0) : slot.selectFrom(c0, c0h)).reinterpretAsFloats();
             FloatVector h = d.fma(q, c);
             FloatVector hl = d.fma(q, c.sub(h)).add((w ? slot.selectFrom(c0Lo) : slot.selectFrom(c0Lo, c0Loh)).reinterpretAsFloats());
-            // −a²/2 = hi + lo: t = −a/2 is exact, hi = t·a rounded, lo its rounding error (the same floats as −0.5·a·a)
+            // −a²/2 = hi + lo: t = −a/2 is exact, hi = t·a rounded, lo its rounding error (Kernels.geluOfMinusAbs)
             FloatVector ta = a.mul(-0.5f);
             FloatVector hi = ta.mul(a), lo = ta.fma(a, hi.neg());
             FloatVector k = hi.fma(LOG2E, ROUNDER);
@@ -1736,7 +1736,8 @@ final class VectorKernels extends Kernels {
             FloatVector a = v.abs();
             a = a.blend(GELU_TAIL_MAX, a.compare(VectorOperators.GT, GELU_TAIL_MAX));
             // g = e^(−a²/2), 0 past GELU_FLUSH (Kernels.gaussian)
-            FloatVector aa = a.mul(a), hi = aa.mul(-0.5f), lo = a.fma(a, aa.neg()).mul(-0.5f);
+            FloatVector ta = a.mul(-0.5f);
+            FloatVector hi = ta.mul(a), lo = ta.fma(a, hi.neg());
             FloatVector k = hi.fma(LOG2E, ROUNDER);
             FloatVector nn = k.sub(ROUNDER);
             FloatVector r = nn.fma(minusLn2Lo, nn.fma(minusLn2Hi, hi).add(lo));
