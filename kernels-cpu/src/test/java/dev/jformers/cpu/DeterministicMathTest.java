@@ -237,6 +237,58 @@ class DeterministicMathTest {
     }
 
     /**
+     * The GELU loops against their scalar twins over every STRIDE-th bit pattern of all 2³² (both signs, zeros,
+     * subnormals, every binade up to ±Float.MAX_VALUE) and ±∞, NaN: mixedInputs stays below a few hundred, while
+     * the vector forward leaves out the scalar's clamp to 13.25 (its lane permutation wraps the slot of a ≥ 16 into
+     * the table's empty slots, and a² overflows to ∞ past 1.8e19; the flush to −0 must cover all of it), and
+     * −a²/2 is formed as (−a/2)·a rather than −0.5·(a·a), which differ by rounding once a² is subnormal.
+     */
+    @Test
+    void everyWidthGivesTheScalarGelusBitsOverTheWholeFloatRange() {
+        float[] x = everyStrideBitPattern();
+        float[] gelu = new float[x.length], geluTanh = new float[x.length], derivative = new float[x.length];
+        for (int i = 0; i < x.length; i++) {
+            gelu[i] = Kernels.gelu(x[i]);
+            geluTanh[i] = Kernels.geluTanh(x[i]);
+            derivative[i] = Kernels.derivative(x[i], Activation.GELU);
+        }
+        float[] ones = new float[x.length], y = new float[x.length];
+        java.util.Arrays.fill(ones, 1f);
+        for (Kernels k : ALL_WIDTHS) {
+            System.arraycopy(x, 0, y, 0, x.length);
+            k.activation(y, 0, y.length, Activation.GELU);
+            assertSameBits(gelu, y, x, k.bits() + " bits, GELU");
+            System.arraycopy(x, 0, y, 0, x.length);
+            k.activation(y, 0, y.length, Activation.GELU_TANH);
+            assertSameBits(geluTanh, y, x, k.bits() + " bits, GELU (tanh)");
+            k.activationBackward(ones, 0, x, 0, y, 0, x.length, Activation.GELU);
+            assertSameBits(derivative, y, x, k.bits() + " bits, GELU'");
+        }
+    }
+
+    /** Every STRIDE-th float bit pattern from 0 to 2³² − 1 (~2.1 M), then ±∞, ±Float.MAX_VALUE, ±Float.MIN_VALUE, NaN. */
+    static float[] everyStrideBitPattern() {
+        float[] special = {Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MAX_VALUE, -Float.MAX_VALUE,
+            Float.MIN_VALUE, -Float.MIN_VALUE, Float.NaN};
+        int n = (int) ((1L << 32) / STRIDE + 1);
+        float[] x = java.util.Arrays.copyOf(special, special.length + n);
+        for (int i = 0; i < n; i++) {
+            x[special.length + i] = Float.intBitsToFloat((int) ((long) i * STRIDE));
+        }
+        return x;
+    }
+
+    /** Bits compared with floatToIntBits (one NaN for all), naming the first input that differs. */
+    static void assertSameBits(float[] expected, float[] actual, float[] x, String what) {
+        for (int i = 0; i < x.length; i++) {
+            if (Float.floatToIntBits(expected[i]) != Float.floatToIntBits(actual[i])) {
+                assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(actual[i]), what + "(" + x[i] + ") = "
+                        + actual[i] + ", the scalar function's " + expected[i]);
+            }
+        }
+    }
+
+    /**
      * The failure this replaces: the same call before and after the JIT compiles the loop gave different
      * last bits (interpreter and C1 ran the Vector API's Java fallback, C2 Intel's SVML). A fresh loop is
      * called once cold, then often enough to be compiled, and must return the same bits each time.
