@@ -9,6 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
 import java.io.InputStream;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -330,7 +331,7 @@ abstract class Kernels {
      */
     void chunkAxpys(float[] p, int pOff, int pStride, int count, float[] v, int vOff, int vStride, float[] y, int yOff,
                     int heads, int d) {
-        java.util.Arrays.fill(y, yOff, yOff + heads * d, 0f);
+        Arrays.fill(y, yOff, yOff + heads * d, 0f);
         for (int j = 0; j < count; j++) {
             headAxpys(p, pOff + j, pStride, v, vOff + j * vStride, y, yOff, heads, d);
         }

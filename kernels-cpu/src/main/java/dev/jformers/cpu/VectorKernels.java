@@ -1223,8 +1223,10 @@ final class VectorKernels extends Kernels {
     /**
      * {@link Kernels#chunkAxpys} at 512 bits for heads of 4 vectors (GPT-2's d = 64): six heads at a time, their 24
      * sums in registers over the chunk's positions, then stored — instead of a load and a store of the row per
-     * position and head. Each lane is the same FMA chain from zero in the same order as {@link #headAxpys} gives:
-     * the same bits. The heads left after the groups of six go through the row as before.
+     * position and head (the plain loop's 4 loads of values and 4 FMAs a head and position came with 4 loads and 4
+     * stores of the partial row). Six because 24 accumulators, a broadcast and the values' loads fit the 32 vector
+     * registers; twelve heads are two groups. Each lane is the same FMA chain from zero in the same order as
+     * {@link #headAxpys} gives: the same bits. The heads left after the groups of six go through the row as before.
      */
     @Override
     void chunkAxpys(float[] p, int pOff, int pStride, int count, float[] v, int vOff, int vStride, float[] y, int yOff,
@@ -1536,11 +1538,12 @@ final class VectorKernels extends Kernels {
         }
     }
 
-    /** Each loop does the whole vectors of x[off..off+n) in place and returns how many elements it did. */
+    // Each loop does the whole vectors of x[off..off+n) in place and returns how many elements it did.
+
     /**
      * Exact GELU, {@link Kernels#gelu}: {@link Kernels#geluOfMinusAbs}'s operations lane by lane (see there for the
-     * error budget), the same bits, in one pass. Three things make it cheap (0.65 → 0.45 ns an element on Zen 5, one
-     * thread, CPU time; docs/benchmarks.md):
+     * error budget), the same bits, in one pass. Three things make it cheap (0.61–0.66 → 0.32–0.34 ns an element
+     * on Zen 5, one thread, CPU time on a loaded machine; docs/benchmarks.md, "Eleventh session"):
      * <ul>
      * <li>the table's 11 rows are read into registers once, before the loop ({@link #TAIL_ROWS} is a static final
      * array, not a constant to C2, and read inside the loop each row cost a load of the array, the vector and its
@@ -1714,8 +1717,9 @@ final class VectorKernels extends Kernels {
     /**
      * dx = dy·(Φ(x) + x·g), g = e^(−x²/2): {@link Kernels#derivative}'s operations ({@link Kernels#gaussian}, then
      * {@link Kernels#normalCdf} from the forward's table, Φ(−a) = (H(a)/a)·g) lane by lane, the same bits, in one pass
-     * with the table's rows in registers as in {@link #geluLoop} (there a is clamped to 13.25: the division by a would
-     * turn a polynomial's overflow into NaN). Written out with no helper of ours, as the forward.
+     * with the table's rows in registers as in {@link #geluLoop}. Unlike there, a is clamped to 13.25 first: at a = ∞
+     * the polynomial over a is ∞/∞ = NaN, which g = 0 does not cancel (the forward's flush replaces the whole result
+     * instead). Written out with no helper of ours, as the forward.
      */
     private static int geluBackwardLoop(float[] dy, int dyOff, float[] x, int xOff, float[] dx, int dxOff, int n) {
         VectorSpecies<Float> s = S;
