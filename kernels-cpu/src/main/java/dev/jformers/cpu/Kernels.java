@@ -614,7 +614,8 @@ abstract class Kernels {
         float d = a - GELU_TAIL[TAIL_CENTRE][interval];
         float q = tailSlope(d, interval), c0 = GELU_TAIL[TAIL_C0][interval];
         float h = Math.fma(d, q, c0), hl = Math.fma(d, q, c0 - h) + GELU_TAIL[TAIL_C0_LO][interval];
-        float ta = a * -0.5f, hi = ta * a, lo = Math.fma(ta, a, -hi);   // −a²/2 = hi + lo (−a/2 exact)
+        // −a²/2 = hi + lo (−a/2 exact but for a subnormal a, whose a² underflows anyway)
+        float ta = a * -0.5f, hi = ta * a, lo = Math.fma(ta, a, -hi);
         float k = Math.fma(hi, LOG2E, ROUNDER);
         float n = k - ROUNDER;
         float rh = Math.fma(n, -LN2_HI, hi), rl = Math.fma(n, -LN2_LO, lo), r = rh + rl;
@@ -659,7 +660,8 @@ abstract class Kernels {
     static float gaussian(float x) {
         float a = Math.abs(x);
         a = a > GELU_TAIL_MAX ? GELU_TAIL_MAX : a;
-        float ta = a * -0.5f, hi = ta * a, lo = Math.fma(ta, a, -hi);   // −a²/2 = hi + lo (−a/2 exact)
+        // −a²/2 = hi + lo (−a/2 exact but for a subnormal a, whose a² underflows anyway)
+        float ta = a * -0.5f, hi = ta * a, lo = Math.fma(ta, a, -hi);
         float k = Math.fma(hi, LOG2E, ROUNDER);
         float n = k - ROUNDER;
         float r = Math.fma(n, -LN2_LO, Math.fma(n, -LN2_HI, hi) + lo);

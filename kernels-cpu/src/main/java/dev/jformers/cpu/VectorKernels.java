@@ -1588,7 +1588,7 @@ final class VectorKernels extends Kernels {
             FloatVector c = (w ? slot.selectFrom(c0) : slot.selectFrom(c0, c0h)).reinterpretAsFloats();
             FloatVector h = d.fma(q, c);
             FloatVector hl = d.fma(q, c.sub(h)).add((w ? slot.selectFrom(c0Lo) : slot.selectFrom(c0Lo, c0Loh)).reinterpretAsFloats());
-            // −a²/2 = hi + lo: t = −a/2 is exact, hi = t·a rounded, lo its rounding error (Kernels.geluOfMinusAbs)
+            // −a²/2 = hi + lo: t = −a/2 (exact but for a subnormal a), hi = t·a rounded, lo its error (as Kernels)
             FloatVector ta = a.mul(-0.5f);
             FloatVector hi = ta.mul(a), lo = ta.fma(a, hi.neg());
             FloatVector k = hi.fma(LOG2E, ROUNDER);
