@@ -241,7 +241,7 @@ class DeterministicMathTest {
      * subnormals, every binade up to ±Float.MAX_VALUE) and ±∞, NaN: mixedInputs stays below a few hundred, while
      * the vector forward leaves out the scalar's clamp to 13.25 (its lane permutation wraps the slot of a ≥ 16 into
      * the table's empty slots, and a² overflows to ∞ past 1.8e19; the flush to −0 must cover all of it), and
-     * −a²/2 is formed as (−a/2)·a rather than −0.5·(a·a), which differ by rounding once a² is subnormal.
+     * where a² underflows (a below 1.1e−19) only the last bits of the operations' zeros and subnormals are left.
      */
     @Test
     void everyWidthGivesTheScalarGelusBitsOverTheWholeFloatRange() {
