@@ -76,7 +76,7 @@ public final class PoolBudget {
                 if (r < 0) {
                     continue;
                 }
-                long[] row = new long[FIRST_COUNTER + stats + 3];
+                long[] row = new long[FIRST_COUNTER + stats + 2];
                 row[0] = wall;
                 row[1] = caller;
                 row[2] = helperCpu;
@@ -87,17 +87,15 @@ public final class PoolBudget {
                 long helperTasks = s1[WorkerPool.Stats.HELPER_TASK_CPU] - s0[WorkerPool.Stats.HELPER_TASK_CPU];
                 long alone = s1[WorkerPool.Stats.ALONE_TASK_CPU] - s0[WorkerPool.Stats.ALONE_TASK_CPU];
                 row[FIRST_COUNTER + stats] = caller + helperTasks;                   // work: the caller's CPU + the helper's tasks'
-                long waiting = s1[WorkerPool.Stats.CALLER_WAIT] - s0[WorkerPool.Stats.CALLER_WAIT];
-                row[FIRST_COUNTER + stats + 1] = caller - callerTasks - alone;             // outside any task: serial + waiting
-                row[FIRST_COUNTER + stats + 2] = caller - callerTasks - alone - waiting;   // less the wait (spinning: CPU ≈ wall)
+                row[FIRST_COUNTER + stats + 1] = caller - callerTasks - alone;   // outside any task: serial part + waiting
                 rows[v][r] = row;
             }
         }
         List<String> names = new ArrayList<>(List.of("forward, wall µs", "caller's CPU, µs", "helper thread's CPU (tasks + spinning), µs"));
         names.addAll(List.of(WorkerPool.Stats.NAMES));
         names.add("work: caller's CPU + helper's task CPU, µs");
+        // (the wait for the helper is not subtracted: its wall time also covers tasks the caller took meanwhile)
         names.add("caller's CPU outside any task (serial part and waiting for the helper), µs");
-        names.add("… less the wait for the helper (serial part; quiet machine only: the wait is wall time), µs");
         System.out.printf(Locale.ROOT, "%n%s b%d×s%d, %d rounds, variants alternated: per forward, minimum / median%n%n", id, bs[0], bs[1], rounds);
         StringBuilder head = new StringBuilder("| per forward |"), rule = new StringBuilder("|---|");
         for (String v : variants) {

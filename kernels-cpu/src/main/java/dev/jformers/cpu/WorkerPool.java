@@ -88,7 +88,7 @@ final class WorkerPool implements AutoCloseable {
                 "jobs the helper arrived at within 1 µs", "… within 1–10 µs", "… within 10–100 µs", "… after 100 µs or more"};
         /** Indices into {@link #NAMES} and {@link #snapshot()}. */
         static final int JOBS_HANDED = 0, JOBS_ALONE = 1, CALLER_TASK_CPU = 2, HELPER_TASK_CPU = 3, HELPER_IDLE_JOBS = 5,
-                CALLER_WAIT = 6, ALONE_TASK_CPU = 9, ARRIVED_WITHIN_1US = 12;
+                ALONE_TASK_CPU = 9, ARRIVED_WITHIN_1US = 12;
 
         /** Whether counter {@code index} counts jobs (the others are times in ns). */
         static boolean countsJobs(int index) {
