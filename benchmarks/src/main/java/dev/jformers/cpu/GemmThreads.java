@@ -18,7 +18,7 @@ import java.util.Random;
  *
  * <p>{@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -cp benchmarks.jar
  * dev.jformers.cpu.GemmThreads [rows,rows,...] [layers] [rounds] [variant,variant,...]} (variants as in
- * {@link EncoderThreads#configure}).
+ * {@link EncoderThreads#configure}, and {@code +yoffN}, {@code +xwritten} below).
  */
 public final class GemmThreads {
     private GemmThreads() {
@@ -34,12 +34,17 @@ public final class GemmThreads {
         Random rnd = new Random(1);
         SimdBackend[] backends = new SimdBackend[variants.length];
         int[] yOff = new int[variants.length];   // "+yoffN": the output starts N floats into its array (cache-line alignment)
+        // "+xwritten": before each call (untimed), the input is written anew by a small GEMM on the same backend, split by
+        // panels as a model's previous operation is: each core then holds the columns it wrote of every row
+        boolean[] xWritten = new boolean[variants.length];
         for (int v = 0; v < variants.length; v++) {
             backends[v] = new SimdBackend(variants[v].startsWith("1t") ? 1 : 2, 0);
             StringBuilder rest = new StringBuilder();
             for (String part : variants[v].split("\\+")) {
                 if (part.startsWith("yoff")) {
                     yOff[v] = Integer.parseInt(part.substring(4));
+                } else if (part.equals("xwritten")) {
+                    xWritten[v] = true;
                 } else {
                     rest.append(rest.isEmpty() ? "" : "+").append(part);
                 }
@@ -53,7 +58,14 @@ public final class GemmThreads {
                         random(rnd, shapes[g][1]), WeightLayout.OUT_IN);
             }
         }
+        PackedLinear[] producers = new PackedLinear[shapes.length];
+        float[] seed = null;
+        for (int g = 0; g < shapes.length; g++) {
+            producers[g] = (PackedLinear) backends[0].prepareLinear(random(rnd, shapes[g][0] * 16).reshape(shapes[g][0], 16),
+                    random(rnd, shapes[g][0]), WeightLayout.OUT_IN);
+        }
         for (int m : ms) {
+            seed = random(rnd, m * 16).floatArray();
             float[][] x = new float[shapes.length][], y = new float[shapes.length][];
             long flopsPerLayer = 0;
             for (int g = 0; g < shapes.length; g++) {
@@ -67,6 +79,7 @@ public final class GemmThreads {
                     Arrays.fill(l, Long.MAX_VALUE);
                 }
             }
+            long[] sumAll = new long[variants.length];   // every timed call, for the mean
             long[] bestAll = new long[variants.length];
             Arrays.fill(bestAll, Long.MAX_VALUE);
             for (int round = -5; round < rounds; round++) {   // negative rounds warm up
@@ -74,11 +87,15 @@ public final class GemmThreads {
                     long all0 = System.nanoTime();
                     for (int l = 0; l < layers; l++) {
                         for (int g = 0; g < shapes.length; g++) {
+                            if (xWritten[v]) {
+                                backends[v].gemm(seed, 0, m, producers[g], x[g], 0);
+                            }
                             long t0 = System.nanoTime();
                             backends[v].gemm(x[g], 0, m, w[l][g], y[g], yOff[v]);
                             long dt = System.nanoTime() - t0;
                             if (round >= 0) {
                                 best[v][l][g] = Math.min(best[v][l][g], dt);
+                                sumAll[v] += dt;
                             }
                         }
                     }
@@ -115,8 +132,14 @@ public final class GemmThreads {
                 row.append(String.format(Locale.ROOT, " %.1f (%.0f) |", total[v] / 1e3 / layers, flopsPerLayer * layers / total[v]));
                 all.append(String.format(Locale.ROOT, " %.1f (%.0f) |", bestAll[v] / 1e3 / layers, flopsPerLayer * layers / (double) bestAll[v]));
             }
+            StringBuilder mean = new StringBuilder("| mean of all calls (µs per layer) |");
+            for (int v = 0; v < variants.length; v++) {
+                double perLayer = sumAll[v] / 1e3 / layers / rounds;
+                mean.append(String.format(Locale.ROOT, " %.1f (%.0f) |", perLayer, flopsPerLayer / perLayer / 1e3));
+            }
             System.out.println(row);
             System.out.println(all);
+            System.out.println(mean);
         }
         for (SimdBackend b : backends) {
             b.close();
