@@ -18,7 +18,7 @@ import java.util.Random;
  *
  * <p>{@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -cp benchmarks.jar
  * dev.jformers.cpu.GemmThreads [rows,rows,...] [layers] [rounds] [variant,variant,...]} (variants as in
- * {@link EncoderThreads#configure}, and {@code +yoffN}, {@code +xwritten} below).
+ * {@link EncoderThreads#configure}, and {@code +yoffN}, {@code +xwritten}, {@code +ywritten} below).
  */
 public final class GemmThreads {
     private GemmThreads() {
@@ -37,6 +37,10 @@ public final class GemmThreads {
         // "+xwritten": before each call (untimed), the input is written anew by a small GEMM on the same backend, split by
         // panels as a model's previous operation is: each core then holds the columns it wrote of every row
         boolean[] xWritten = new boolean[variants.length];
+        // "+ywritten": before each call (untimed), the output array is written by a GEMM that splits it into 64-column
+        // blocks claimed by the threads in turn, so about half its lines were last written by the other core (as an
+        // output array recycled from an earlier operation's)
+        boolean[] yWritten = new boolean[variants.length];
         for (int v = 0; v < variants.length; v++) {
             backends[v] = new SimdBackend(variants[v].startsWith("1t") ? 1 : 2, 0);
             StringBuilder rest = new StringBuilder();
@@ -45,6 +49,8 @@ public final class GemmThreads {
                     yOff[v] = Integer.parseInt(part.substring(4));
                 } else if (part.equals("xwritten")) {
                     xWritten[v] = true;
+                } else if (part.equals("ywritten")) {
+                    yWritten[v] = true;
                 } else {
                     rest.append(rest.isEmpty() ? "" : "+").append(part);
                 }
@@ -64,8 +70,12 @@ public final class GemmThreads {
             producers[g] = (PackedLinear) backends[0].prepareLinear(random(rnd, shapes[g][0] * 16).reshape(shapes[g][0], 16),
                     random(rnd, shapes[g][0]), WeightLayout.OUT_IN);
         }
+        PackedLinear yProducer = (PackedLinear) backends[0].prepareLinear(random(rnd, 64 * 16).reshape(64, 16), random(rnd, 64),
+                WeightLayout.OUT_IN);
         for (int m : ms) {
             seed = random(rnd, m * 16).floatArray();
+            int maxN = Arrays.stream(shapes).mapToInt(sh -> sh[1]).max().orElseThrow();
+            float[] ySeed = random(rnd, m * maxN / 64 * 16).floatArray();
             float[][] x = new float[shapes.length][], y = new float[shapes.length][];
             long flopsPerLayer = 0;
             for (int g = 0; g < shapes.length; g++) {
@@ -89,6 +99,9 @@ public final class GemmThreads {
                         for (int g = 0; g < shapes.length; g++) {
                             if (xWritten[v]) {
                                 backends[v].gemm(seed, 0, m, producers[g], x[g], 0);
+                            }
+                            if (yWritten[v]) {
+                                backends[v].gemm(ySeed, 0, m * shapes[g][1] / 64, yProducer, y[g], 0);
                             }
                             long t0 = System.nanoTime();
                             backends[v].gemm(x[g], 0, m, w[l][g], y[g], yOff[v]);
