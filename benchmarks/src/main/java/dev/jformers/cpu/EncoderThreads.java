@@ -32,13 +32,12 @@ public final class EncoderThreads {
 
     public static void main(String[] args) {
         System.out.println(Machine.describe());
-        String what = args.length > 0 ? args[0] : "minilm";
-        int[] bs = ModelShapes.batchSeq(args.length > 1 ? args[1] : "1x128");
-        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 40;
-        String[] variants = (args.length > 3 ? args[3] : "1t,2t").split(",");
-        String id = ModelShapes.encoder(what).name();   // minilm, e5 or bert
-        long[][] ids = ModelShapes.bertIds(bs[0], bs[1]);
-        ModelInput in = ModelInput.of(ids).withAttentionMask(ModelShapes.ones(bs[0], bs[1])).withTokenTypeIds(ModelShapes.zeros(bs[0], bs[1]));
+        EncoderArgs a = EncoderArgs.parse(args, "minilm");
+        String id = a.id();
+        int[] bs = a.batchSeq();
+        int rounds = a.rounds();
+        String[] variants = a.variants();
+        ModelInput in = a.input();
         List<TimingBackend> backends = new ArrayList<>();
         List<PreTrainedModel> models = new ArrayList<>();
         for (String v : variants) {
@@ -94,17 +93,7 @@ public final class EncoderThreads {
         }
         System.out.printf(Locale.ROOT, "%n%s b%d×s%d, %d rounds: per-call minima (wall clock, ms per forward), summed by operation%n%n",
                 id, bs[0], bs[1], rounds);
-        StringBuilder head = new StringBuilder("| operation |"), rule = new StringBuilder("|---|");
-        for (String v : variants) {
-            head.append(' ').append(v).append(" |");
-            rule.append("---:|");
-        }
-        if (n > 1) {
-            head.append(" ").append(variants[0]).append(" / each other |");
-            rule.append("---|");
-        }
-        System.out.println(head);
-        System.out.println(rule);
+        printTableHead("operation", variants, n > 1 ? variants[0] + " / each other" : null);
         for (var e : byKey.entrySet()) {
             System.out.println(row(e.getKey(), e.getValue()));
         }
@@ -129,6 +118,34 @@ public final class EncoderThreads {
             sb.append(" |");
         }
         return sb.toString();
+    }
+
+    /** The arguments the encoder tools share: {@code [minilm|e5|bert] [BxT] [rounds] [variant,variant,...]}. */
+    record EncoderArgs(String id, int[] batchSeq, int rounds, String[] variants, ModelInput input) {
+        static EncoderArgs parse(String[] args, String defaultModel) {
+            String id = ModelShapes.encoder(args.length > 0 ? args[0] : defaultModel).name();   // minilm, e5 or bert
+            int[] bs = ModelShapes.batchSeq(args.length > 1 ? args[1] : "1x128");
+            int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 40;
+            String[] variants = (args.length > 3 ? args[3] : "1t,2t").split(",");
+            ModelInput in = ModelInput.of(ModelShapes.bertIds(bs[0], bs[1])).withAttentionMask(ModelShapes.ones(bs[0], bs[1]))
+                    .withTokenTypeIds(ModelShapes.zeros(bs[0], bs[1]));
+            return new EncoderArgs(id, bs, rounds, variants, in);
+        }
+    }
+
+    /** A markdown table's header and rule: {@code first}, a right-aligned column per variant, then {@code extra} unless null. */
+    static void printTableHead(String first, String[] variants, String extra) {
+        StringBuilder head = new StringBuilder("| ").append(first).append(" |"), rule = new StringBuilder("|---|");
+        for (String v : variants) {
+            head.append(' ').append(v).append(" |");
+            rule.append("---:|");
+        }
+        if (extra != null) {
+            head.append(' ').append(extra).append(" |");
+            rule.append("---|");
+        }
+        System.out.println(head);
+        System.out.println(rule);
     }
 
     /** The experiments a variant's name asks for ("2t+six0+chunks2"), through the backend's package-private knobs. */

@@ -118,13 +118,7 @@ public final class GemmThreads {
                 }
             }
             System.out.printf(Locale.ROOT, "%nM = %d, %d layers (weights streamed), %d rounds: per-call minima, µs per layer (GFLOP/s)%n%n", m, layers, rounds);
-            StringBuilder head = new StringBuilder("| GEMM M×K×N |"), rule = new StringBuilder("|---|");
-            for (String v : variants) {
-                head.append(' ').append(v).append(" |");
-                rule.append("---:|");
-            }
-            System.out.println(head);
-            System.out.println(rule);
+            EncoderThreads.printTableHead("GEMM M×K×N", variants, null);
             double[] total = new double[variants.length];
             for (int g = 0; g < shapes.length; g++) {
                 StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "| %d×%d×%d |", m, shapes[g][0], shapes[g][1]));

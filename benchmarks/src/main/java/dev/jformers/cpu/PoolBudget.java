@@ -1,7 +1,6 @@
 package dev.jformers.cpu;
 
 import dev.jformers.benchmarks.Machine;
-import dev.jformers.benchmarks.models.ModelShapes;
 import dev.jformers.models.AutoModel;
 import dev.jformers.models.ModelInput;
 import dev.jformers.models.PreTrainedModel;
@@ -41,13 +40,12 @@ public final class PoolBudget {
         if (!WorkerPool.STATS) {
             throw new IllegalStateException("run with -D" + WorkerPool.STATS_PROPERTY + "=true");
         }
-        String what = args.length > 0 ? args[0] : "e5";
-        int[] bs = ModelShapes.batchSeq(args.length > 1 ? args[1] : "1x128");
-        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 40;
-        String[] variants = (args.length > 3 ? args[3] : "1t,2t").split(",");
-        String id = ModelShapes.encoder(what).name();   // minilm, e5 or bert
-        long[][] ids = ModelShapes.bertIds(bs[0], bs[1]);
-        ModelInput in = ModelInput.of(ids).withAttentionMask(ModelShapes.ones(bs[0], bs[1])).withTokenTypeIds(ModelShapes.zeros(bs[0], bs[1]));
+        EncoderThreads.EncoderArgs a = EncoderThreads.EncoderArgs.parse(args, "e5");
+        String id = a.id();
+        int[] bs = a.batchSeq();
+        int rounds = a.rounds();
+        String[] variants = a.variants();
+        ModelInput in = a.input();
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         int n = variants.length;
         List<PreTrainedModel> models = new ArrayList<>();
@@ -97,13 +95,7 @@ public final class PoolBudget {
         // (the wait for the helper is not subtracted: its wall time also covers tasks the caller took meanwhile)
         names.add("caller's CPU outside any task (serial part and waiting for the helper), µs");
         System.out.printf(Locale.ROOT, "%n%s b%d×s%d, %d rounds, variants alternated: per forward, minimum / median%n%n", id, bs[0], bs[1], rounds);
-        StringBuilder head = new StringBuilder("| per forward |"), rule = new StringBuilder("|---|");
-        for (String v : variants) {
-            head.append(' ').append(v).append(" |");
-            rule.append("---:|");
-        }
-        System.out.println(head);
-        System.out.println(rule);
+        EncoderThreads.printTableHead("per forward", variants, null);
         for (int i = 0; i < names.size(); i++) {
             boolean count = i >= FIRST_COUNTER && i < FIRST_COUNTER + stats && WorkerPool.Stats.countsJobs(i - FIRST_COUNTER);
             StringBuilder line = new StringBuilder("| ").append(names.get(i)).append(" |");
