@@ -1142,9 +1142,9 @@ public final class SimdBackend extends CpuBackend {
                 int b = bh / heads, h = bh % heads, keys = keyMask.keys[b];
                 float[] kS = scratch.get(0, keys * d);
                 float[] work = scratch.get(1, kernels.attentionWorkFloats(d, keys));
-                int qBase = (int) (qh.arrayOffset() + b * qh.stride(0) + (long) h * d), qStride = (int) qh.stride(1);
-                int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
-                int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
+                int qBase = headStart(qh, b, h, d), qStride = (int) qh.stride(1);
+                int kBase = headStart(kh, b, h, d), kStride = (int) kh.stride(1);
+                int vBase = headStart(vh, b, h, d), vStride = (int) vh.stride(1);
                 int cBase = (int) ((long) b * tq * channels + (long) h * d);
                 float[] bias = keyMask.padded[b] ? keyMask.bias : null;
                 kernels.scaledCopy(ka, kBase, kStride, keys, d, scale, kS);
@@ -1162,9 +1162,9 @@ public final class SimdBackend extends CpuBackend {
             float[] kT = scratch.get(0, d * tk);
             float[] p = scratch.get(1, Kernels.MR * tk);
             int b = bh / heads, h = bh % heads;
-            int qBase = (int) (qh.arrayOffset() + b * qh.stride(0) + (long) h * d), qStride = (int) qh.stride(1);
-            int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
-            int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
+            int qBase = headStart(qh, b, h, d), qStride = (int) qh.stride(1);
+            int kBase = headStart(kh, b, h, d), kStride = (int) kh.stride(1);
+            int vBase = headStart(vh, b, h, d), vStride = (int) vh.stride(1);
             int cBase = (int) ((long) b * tq * channels + (long) h * d);
             int keys = keyMask.keys[b];
             Kernels.transpose(ka, kBase, kStride, keys, d, kT, tk, scale);   // scores come out scaled
@@ -1268,6 +1268,11 @@ public final class SimdBackend extends CpuBackend {
      */
     static int decodingChunk(int tk) {
         return Math.max(1, (tk + 15) / 16);
+    }
+
+    /** Index in t's array of head h's first element in batch row b: t is [batch, tokens, heads·d], strided. */
+    private static int headStart(Tensor t, int b, int h, int d) {
+        return (int) (t.arrayOffset() + b * t.stride(0) + (long) h * d);
     }
 
     /**
@@ -1696,9 +1701,9 @@ public final class SimdBackend extends CpuBackend {
             int b = bh / heads, h = bh % heads;
             Scratch scratch = SCRATCH.get();
             float[] dS = scratch.get(0, tq * tk), dT = scratch.get(2, d * tk);   // dT: Vᵀ, dVᵀ, dKᵀ in turn
-            int qBase = (int) (qh.arrayOffset() + b * qh.stride(0) + (long) h * d), qStride = (int) qh.stride(1);
-            int kBase = (int) (kh.arrayOffset() + b * kh.stride(0) + (long) h * d), kStride = (int) kh.stride(1);
-            int vBase = (int) (vh.arrayOffset() + b * vh.stride(0) + (long) h * d), vStride = (int) vh.stride(1);
+            int qBase = headStart(qh, b, h, d), qStride = (int) qh.stride(1);
+            int kBase = headStart(kh, b, h, d), kStride = (int) kh.stride(1);
+            int vBase = headStart(vh, b, h, d), vStride = (int) vh.stride(1);
             int cBase = (int) (dch.arrayOffset() + (long) b * tq * channels + (long) h * d);
             int kvOut = b * tk * outStride + h * d, qOut = b * tq * outStride + h * d;
             int pBase = (int) (ph.arrayOffset() + (long) bh * tq * tk);
