@@ -42,6 +42,7 @@ public final class ConcurrentForwards {
             a.forward(in).lastHiddenState();
             b.forward(in).lastHiddenState();
         }
+        System.out.println(CoreToCore.probe());   // where the two vCPUs are (they move: see CoreToCore)
         for (int phase = 0; phase < phases; phase++) {
             boolean duo = phase % 2 == 1;
             long[][] cpu = new long[2][n], ratio = new long[2][n];
@@ -52,6 +53,9 @@ public final class ConcurrentForwards {
                 PreTrainedModel model = t == 0 ? a : b;
                 threads[t] = new Thread(() -> {
                     try {
+                        if (ThreadPins.wanted()) {   // -Djformers.bench.pin=true: thread t on CPU t (solo: CPU 0)
+                            ThreadPins.pin(ThreadPins.currentTid(), me);
+                        }
                         start.await();
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
@@ -77,5 +81,6 @@ public final class ConcurrentForwards {
                         duo ? "duo " : "solo", t, c[0] / 1e6, c[n / 2] / 1e6, r[n / 2] / 1000.0, r[n - 1] / 1000.0);
             }
         }
+        System.out.println(CoreToCore.probe());
     }
 }

@@ -159,6 +159,14 @@ public final class EncoderThreads {
                 default -> {
                     if (part.startsWith("chunks")) {   // a GEMM of few row blocks in N runs of panels per thread
                         simd.gemmChunksPerThread = Integer.parseInt(part.substring("chunks".length()));
+                    } else if (part.startsWith("rows")) {   // GEMMs of at least N rows (few row blocks) split by rows
+                        simd.gemmRowSplitRows = part.equals("rows") ? 0 : Integer.parseInt(part.substring("rows".length()));
+                    } else if (part.equals("panels")) {     // GEMMs of few row blocks split by panels (the former split)
+                        simd.gemmRowSplitRows = Integer.MAX_VALUE;
+                    } else if (part.equals("owned")) {      // runs of panels and of heads on their own threads (#20n)
+                        simd.ownedSplits = true;
+                    } else if (part.equals("headsplit")) {  // attention by heads even where the GEMMs split by rows
+                        simd.attentionRowSplit = false;
                     } else {
                         throw new IllegalArgumentException("unknown variant part " + part);
                     }

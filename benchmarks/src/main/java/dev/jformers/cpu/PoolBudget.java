@@ -35,7 +35,7 @@ public final class PoolBudget {
     /** A row's columns: wall, the caller's CPU, the helper's CPU, then the pool's counters, then the two sums. */
     private static final int FIRST_COUNTER = 3;
 
-    public static void main(String[] args) {
+    public static void main(String[] args) throws Exception {
         System.out.println(Machine.describe());
         if (!WorkerPool.STATS) {
             throw new IllegalStateException("run with -D" + WorkerPool.STATS_PROPERTY + "=true");
@@ -61,6 +61,10 @@ public final class PoolBudget {
             helper[v] = started.isEmpty() ? -1 : started.iterator().next();
             models.add(model);
         }
+        if (ThreadPins.wanted()) {   // -Djformers.bench.pin=true: caller on CPU 0, the helpers after it
+            ThreadPins.pinCallerAndHelpers();
+        }
+        System.out.println(CoreToCore.probe());
         int stats = WorkerPool.Stats.NAMES.length;
         long[][][] rows = new long[n][rounds][];
         for (int r = -Math.max(5, rounds / 4); r < rounds; r++) {   // negative rounds warm up
@@ -94,6 +98,36 @@ public final class PoolBudget {
         names.add("work: caller's CPU + helper's task CPU, µs");
         // (the wait for the helper is not subtracted: its wall time also covers tasks the caller took meanwhile)
         names.add("caller's CPU outside any task (serial part and waiting for the helper), µs");
+        // "clean" forwards: the helper took a task of every job and the caller waited for it under 0.5 ms in all — on a
+        // loaded machine the others are forwards in which the helper lost its core for a while (their work then holds
+        // the caller's spinning, or too little of the two cores' contention)
+        StringBuilder clean = new StringBuilder("| clean forwards (helper at every job, caller waited < 0.5 ms) |");
+        StringBuilder cleanWork = new StringBuilder("| work over the clean forwards, µs (minimum / median) |");
+        StringBuilder cleanTasks = new StringBuilder("| tasks' CPU (caller's + helper's) over the clean forwards, µs |");
+        StringBuilder allTasks = new StringBuilder("| tasks' CPU (caller's + helper's), every forward, µs (pinned: the cores' "
+                + "traffic counts whoever waits) |");
+        for (int v = 0; v < n; v++) {
+            List<long[]> ok = new ArrayList<>();
+            for (long[] row : rows[v]) {
+                if (row[FIRST_COUNTER + WorkerPool.Stats.HELPER_IDLE_JOBS] == 0 && row[FIRST_COUNTER + 6] < 500_000) {
+                    ok.add(row);
+                }
+            }
+            clean.append(' ').append(ok.size()).append(" |");
+            long[] work = ok.stream().mapToLong(r -> r[FIRST_COUNTER + stats]).sorted().toArray();
+            long[] tasks = ok.stream().mapToLong(r -> r[FIRST_COUNTER + WorkerPool.Stats.CALLER_TASK_CPU] + r[FIRST_COUNTER
+                    + WorkerPool.Stats.HELPER_TASK_CPU] + r[FIRST_COUNTER + WorkerPool.Stats.ALONE_TASK_CPU]).sorted().toArray();
+            cleanWork.append(work.length == 0 ? " – |" : String.format(Locale.ROOT, " %.1f / %.1f |", work[0] / 1e3, work[work.length / 2] / 1e3));
+            long[] every = Arrays.stream(rows[v]).mapToLong(r -> r[FIRST_COUNTER + WorkerPool.Stats.CALLER_TASK_CPU] + r[FIRST_COUNTER
+                    + WorkerPool.Stats.HELPER_TASK_CPU] + r[FIRST_COUNTER + WorkerPool.Stats.ALONE_TASK_CPU]).sorted().toArray();
+            allTasks.append(String.format(Locale.ROOT, " %.1f / %.1f |", every[0] / 1e3, every[every.length / 2] / 1e3));
+            cleanTasks.append(tasks.length == 0 ? " – |" : String.format(Locale.ROOT, " %.1f / %.1f |", tasks[0] / 1e3, tasks[tasks.length / 2] / 1e3));
+        }
+        System.out.println(clean);
+        System.out.println(cleanWork);
+        System.out.println(cleanTasks);
+        System.out.println(allTasks);
+        System.out.println(CoreToCore.probe());   // where the two vCPUs are now (they move: see CoreToCore)
         System.out.printf(Locale.ROOT, "%n%s b%d×s%d, %d rounds, variants alternated: per forward, minimum / median%n%n", id, bs[0], bs[1], rounds);
         EncoderThreads.printTableHead("per forward", variants, null);
         for (int i = 0; i < names.size(); i++) {

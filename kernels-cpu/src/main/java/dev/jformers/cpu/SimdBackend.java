@@ -169,6 +169,44 @@ public final class SimdBackend extends CpuBackend {
     /** {@link #GEMM_CHUNKS_PER_THREAD} for this backend; not final, for A/B runs in one process. */
     int gemmChunksPerThread = GEMM_CHUNKS_PER_THREAD;
 
+    /**
+     * A GEMM of at least this many rows and fewer than 4 blocks of {@value #MC} rows per thread (a 128-token forward) is
+     * split by rows between the threads — each thread whole rows (a multiple of {@link Kernels#MR}), all panels, the
+     * same thread the same rows in every call ({@link WorkerPool#parallelForEachThread}) — instead of by panels. Why:
+     * split by panels, each core writes half the columns of every row, so the next operation (which reads whole rows)
+     * fetches half its input from the other core, and a LayerNorm epilogue needs a second pass over rows after the
+     * product. Where the hypervisor puts the two vCPUs on different core complexes that fetch crosses the fabric
+     * (CoreToCore: 300 ns a round trip against 45, 46 GB/s against 104): there a 2-thread e5-small-v2 b1×s128 forward
+     * did +17–20% more work than 1 thread (docs/benchmarks-models.md, twelfth session). Split by rows, the weights stream
+     * through both cores. {@code Integer.MAX_VALUE}: never (the panel split). The system property
+     * {@value #GEMM_ROW_SPLIT_PROPERTY} overrides it.
+     */
+    static final int GEMM_ROW_SPLIT_ROWS = Integer.getInteger(SimdBackend.GEMM_ROW_SPLIT_PROPERTY, Integer.MAX_VALUE);
+
+    /** System property: the fewest rows of a GEMM split by rows between the threads (see {@link #GEMM_ROW_SPLIT_ROWS}). */
+    public static final String GEMM_ROW_SPLIT_PROPERTY = "jformers.simd.gemmRowSplitRows";
+
+    /** {@link #GEMM_ROW_SPLIT_ROWS} for this backend; not final, for A/B runs in one process. */
+    int gemmRowSplitRows = GEMM_ROW_SPLIT_ROWS;
+
+    /**
+     * An encoder's attention ({@code attentionInLanes}) split between the threads by query rows — each thread every
+     * head for its rows, the same rows as the row split of the GEMMs ({@link #gemmRowSplitRows}) — instead of by heads,
+     * when the GEMMs are split by rows at this many rows: the queries and the context rows then stay in the core that
+     * wrote or reads them next; only K and V are read half from the other core. Not final, for A/B runs in one process.
+     */
+    boolean attentionRowSplit = true;
+
+    /**
+     * True: a GEMM split into one run of panels per thread, and attention's runs of heads, hand each thread the same run
+     * in every call ({@link WorkerPool#parallelForEachThread}): the thread that wrote panels 0–8 of the fused QKV product
+     * (the queries and half the keys) then always runs heads 0–5, whose queries and keys it holds. False (the default):
+     * claimed in turn, either thread may take either run. Measured the same (e5-small-v2 b1×s128, 2 threads, tasks' CPU
+     * per forward within 0.5% either way, with the vCPUs near or far; docs/benchmarks-models.md, twelfth session), so
+     * the default stays. Not final, for A/B runs in one process.
+     */
+    boolean ownedSplits = false;
+
     /** Elements per chunk of an activation: 16 KiB, copied to the output, then done in place while in L1. */
     static final int CHUNK = 4096;
 
@@ -713,7 +751,9 @@ public final class SimdBackend extends CpuBackend {
         boolean skinny = m <= SKINNY_ROWS;
         int kc = skinny ? Math.max(1, k) : Math.min(kcBlock, Math.max(1, k));
         int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
-        int mc = skinny ? m : transposedX ? balancedRowBlock(m, threads) : MC;
+        // few row blocks: split by rows (each thread its own rows, see gemmRowSplitRows), or below by panels
+        boolean rowSplit = threads > 1 && !transposedX && gemmSplitsRows(m);
+        int mc = skinny ? m : transposedX ? balancedRowBlock(m, threads) : rowSplit ? rowSplitBlock(m, threads) : MC;
         int rowBlocks = (m + mc - 1) / mc;
         // a weight gradient's transposed A is packed block by block into strips of 6 and MR rows (see copyTransposedA)
         boolean strips = transposedX && !skinny && copyTransposedA;
@@ -723,12 +763,15 @@ public final class SimdBackend extends CpuBackend {
         // A GEMV: runs of panels, shrinking toward the end (gemvRunStarts). Few row blocks: give every thread its own
         // range of panels as well.
         int[] runStarts = threads > 1 && skinny ? w.gemvRunStarts(threads) : null;
-        int colChunks = threads == 1 ? 1
+        int colChunks = threads == 1 || rowSplit ? 1
                 : runStarts != null ? runStarts.length - 1
                 : rowBlocks < 4 * threads ? Math.min(panels, Math.max(1, gemmChunksPerThread) * threads) : 1;
         int tasks = threads == 1 ? 1 : rowBlocks * colChunks;
         int blocksPerTask = threads == 1 ? rowBlocks : 1;
-        pool.parallelFor(tasks, task -> {
+        java.util.function.IntConsumer body = task -> {
+            if (task >= tasks) {
+                return;   // row split: a thread with no rows left (fewer row blocks than threads)
+            }
             int rb0 = (task / colChunks) * blocksPerTask, cc = task % colChunks;
             int p0 = runStarts != null ? runStarts[cc] : (int) ((long) panels * cc / colChunks);
             int p1 = runStarts != null ? runStarts[cc + 1] : (int) ((long) panels * (cc + 1) / colChunks);
@@ -832,12 +875,27 @@ public final class SimdBackend extends CpuBackend {
                     normRows(norm, y, yOff, n, r0, r0 + rows);
                 }
             }
-        });
+        };
+        if (rowSplit || (ownedSplits && tasks == pool.threads() && tasks > 1)) {
+            pool.parallelForEachThread(body);   // the same rows (or panels) on the same thread in every call
+        } else {
+            pool.parallelFor(tasks, body);
+        }
         if (norm != null && colChunks > 1) {   // rows shared by panels between the threads: finish them after the product
             // on every thread (each reads half its rows from the other core's cache, where they were just written)
             int threadsForRows = (long) m * n < PARALLEL_THRESHOLD ? 1 : Math.min(m, pool.threads());
             pool.parallelFor(threadsForRows, task -> normRows(norm, y, yOff, n, m * task / threadsForRows, m * (task + 1) / threadsForRows));
         }
+    }
+
+    /**
+     * Rows per thread of a GEMM split by rows ({@link #gemmRowSplitRows}): m / threads rounded up to a multiple of
+     * {@link Kernels#MR}, so that every row is in the same kind of tile as on one thread... or in another tile whose FMAs
+     * for it are the same (the 6-row, 4-row and one-row tiles all add a row's products in K order): the same bits.
+     */
+    static int rowSplitBlock(int m, int threads) {
+        int mr = Kernels.MR;
+        return ((m + threads - 1) / threads + mr - 1) / mr * mr;
     }
 
     /**
@@ -1137,9 +1195,10 @@ public final class SimdBackend extends CpuBackend {
             // An encoder's attention: per (batch, head), the keys scaled once (a plain copy, not transposed), then
             // blocks of two vectors of query rows, one row per lane (Kernels.attentionBlock: 32 rows at 512 bits;
             // the same bits as the blocks of 4 below). kS [keys × d] row-major; work: the block's Qᵀ, Sᵀ and sums.
-            forEachInRuns(batch * heads, heads, keyMask.keys, !serial, bh -> {
+            // query rows [i0, i1) of head h of batch row b (each row in a lane of its own: any split gives the same bits)
+            HeadRows headRows = (b, h, i0, i1) -> {
                 Scratch scratch = SCRATCH.get();
-                int b = bh / heads, h = bh % heads, keys = keyMask.keys[b];
+                int keys = keyMask.keys[b];
                 float[] kS = scratch.get(0, keys * d);
                 float[] work = scratch.get(1, kernels.attentionWorkFloats(d, keys));
                 int qBase = headStart(qh, b, h, d), qStride = (int) qh.stride(1);
@@ -1148,11 +1207,26 @@ public final class SimdBackend extends CpuBackend {
                 int cBase = (int) ((long) b * tq * channels + (long) h * d);
                 float[] bias = keyMask.padded[b] ? keyMask.bias : null;
                 kernels.scaledCopy(ka, kBase, kStride, keys, d, scale, kS);
-                for (int i0 = 0; i0 < tq; i0 += block) {
-                    kernels.attentionBlock(qa, qBase + i0 * qStride, qStride, Math.min(block, tq - i0), kS, keys, d,
-                            bias, b * keyMask.tk, va, vBase, vStride, ca, cBase + i0 * channels, channels, work);
+                for (int i = i0; i < i1; i += block) {
+                    kernels.attentionBlock(qa, qBase + i * qStride, qStride, Math.min(block, i1 - i), kS, keys, d,
+                            bias, b * keyMask.tk, va, vBase, vStride, ca, cBase + i * channels, channels, work);
                 }
-            });
+            };
+            int m = batch * tq;
+            if (!serial && attentionRowSplit && gemmSplitsRows(m)) {
+                // the rows the GEMMs around give each thread (gemmRowSplitRows): every head of them, on that thread
+                int mc = rowSplitBlock(m, pool.threads());
+                pool.parallelForEachThread(part -> {
+                    int r0 = part * mc, r1 = Math.min(m, r0 + mc);
+                    for (int b = r0 / tq; b < batch && b * tq < r1; b++) {
+                        for (int h = 0; h < heads; h++) {
+                            headRows.run(b, h, Math.max(0, r0 - b * tq), Math.min(tq, r1 - b * tq));
+                        }
+                    }
+                });
+            } else {
+                forEachInRuns(batch * heads, heads, keyMask.keys, !serial, bh -> headRows.run(bh / heads, bh % heads, 0, tq));
+            }
             return new AttentionOutput(context, probs);
         }
         // Longer queries: per (batch, head), Kᵀ [d × tk] gathered once, so that blocks of 4 query rows get
@@ -1270,6 +1344,17 @@ public final class SimdBackend extends CpuBackend {
         return Math.max(1, (tk + 15) / 16);
     }
 
+    /** Query rows [i0, i1) of one head of one batch row of an encoder's attention. */
+    @FunctionalInterface
+    private interface HeadRows {
+        void run(int b, int h, int i0, int i1);
+    }
+
+    /** Whether a GEMM of m rows (X row by row) on this backend's threads is split by rows ({@link #gemmRowSplitRows}). */
+    private boolean gemmSplitsRows(int m) {
+        return pool.threads() > 1 && m > SKINNY_ROWS && (m + MC - 1) / MC < 4 * pool.threads() && m >= gemmRowSplitRows;
+    }
+
     /** Index in t's array of head h's first element in batch row b: t is [batch, tokens, heads·d], strided. */
     private static int headStart(Tensor t, int b, int h, int d) {
         return (int) (t.arrayOffset() + b * t.stride(0) + (long) h * d);
@@ -1309,11 +1394,16 @@ public final class SimdBackend extends CpuBackend {
             return;
         }
         int runs = manyRows ? rowsOfTasks : Math.min(n, pool.threads());
-        pool.parallelFor(runs, r -> {
+        java.util.function.IntConsumer run = r -> {
             for (int i = (int) ((long) n * r / runs), end = (int) ((long) n * (r + 1) / runs); i < end; i++) {
                 body.accept(i);
             }
-        });
+        };
+        if (ownedSplits && runs == pool.threads()) {
+            pool.parallelForEachThread(run);   // the same heads on the same thread in every call
+        } else {
+            pool.parallelFor(runs, run);
+        }
     }
 
     private static boolean equalKeys(int[] rowKeys, int rows) {

@@ -301,6 +301,48 @@ class SimdBackendTest {
     }
 
     /**
+     * GEMMs split by rows between the threads ({@link SimdBackend#gemmRowSplitRows}) and an encoder's attention split by
+     * query rows with them give one thread's bits: plain, GELU, add + LayerNorm, on row counts whose halves are not
+     * whole tiles or whole blocks of queries; and the runs of panels and heads handed to their own threads
+     * ({@link SimdBackend#ownedSplits}) or claimed in turn give them too.
+     */
+    @Test
+    void rowSplitAndOwnedRunsGiveOneThreadsBits() {
+        Random rnd = new Random(27);
+        try (SimdBackend one = new SimdBackend(1, 0); SimdBackend two = new SimdBackend(2, 0)) {
+            for (int[] shape : new int[][] {{128, 384, 384}, {100, 200, 450}, {37, 96, 130}, {258, 64, 192}}) {
+                int m = shape[0], in = shape[1], out = shape[2];
+                Tensor x = random(rnd, 1f, m, in), w = random(rnd, 0.05f, out, in), b = random(rnd, 0.1f, out);
+                Tensor residual = random(rnd, 1f, m, out), gamma = random(rnd, 1f, out), beta = random(rnd, 1f, out);
+                LinearWeight w1 = one.prepareLinear(w, b, WeightLayout.OUT_IN), w2 = two.prepareLinear(w, b, WeightLayout.OUT_IN);
+                float[] plain = one.linear(x, w1).toFloatArray();
+                float[] gelu = one.linear(x, w1, Activation.GELU).toFloatArray();
+                float[] normed = one.linearAddLayerNorm(x, w1, 0f, residual, gamma, beta, 1e-12f).toFloatArray();
+                for (int variant = 0; variant < 3; variant++) {
+                    two.gemmRowSplitRows = variant == 0 ? 0 : Integer.MAX_VALUE;
+                    two.ownedSplits = variant != 2;
+                    String what = Arrays.toString(shape) + ", " + (variant == 0 ? "rows" : variant == 1 ? "owned panels" : "claimed panels");
+                    assertTrue(Arrays.equals(plain, two.linear(x, w2).toFloatArray()), what);
+                    assertTrue(Arrays.equals(gelu, two.linear(x, w2, Activation.GELU).toFloatArray()), what + ", GELU");
+                    assertTrue(Arrays.equals(normed, two.linearAddLayerNorm(x, w2, 0f, residual, gamma, beta, 1e-12f).toFloatArray()),
+                            what + ", add + LayerNorm");
+                }
+            }
+            for (int[] bt : new int[][] {{1, 128}, {1, 100}, {2, 37}, {3, 40}}) {
+                int batch = bt[0], t = bt[1], heads = 6, c = 96;
+                Tensor q = random(rnd, 1f, batch, t, c), k = random(rnd, 1f, batch, t, c), v = random(rnd, 1f, batch, t, c);
+                float[] expected = one.attention(q, k, v, heads, AttentionMask.NONE, 0.25f, false).context().toFloatArray();
+                for (int variant = 0; variant < 3; variant++) {
+                    two.gemmRowSplitRows = variant == 0 ? 0 : Integer.MAX_VALUE;
+                    two.ownedSplits = variant != 2;
+                    assertTrue(Arrays.equals(expected, two.attention(q, k, v, heads, AttentionMask.NONE, 0.25f, false).context().toFloatArray()),
+                            Arrays.toString(bt) + ", variant " + variant);
+                }
+            }
+        }
+    }
+
+    /**
      * {@value SimdBackend#FUSED_ENCODER_PROPERTY}=false (for A/B runs) restores the former 2-thread encoder path — dense,
      * then add + LayerNorm; heads handed out one by one — with the same bits as the default.
      */

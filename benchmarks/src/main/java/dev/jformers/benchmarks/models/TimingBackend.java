@@ -27,7 +27,7 @@ import java.util.function.Supplier;
  */
 public final class TimingBackend implements Backend {
     /** Calls, nanoseconds and Java heap bytes allocated (by the calling thread) of one operation key. */
-    public record Cost(long calls, long nanos, long allocatedBytes, long cpuNanos) {
+    public record Cost(long calls, long nanos, long allocatedBytes, long cpuNanos, long extraNanos) {
     }
 
     private static final com.sun.management.ThreadMXBean THREADS =
@@ -57,6 +57,17 @@ public final class TimingBackend implements Backend {
         costs.clear();
     }
 
+    /** A second clock read around every timed call (null: none), such as the CPU time of another thread's tasks. */
+    private volatile java.util.function.LongSupplier extraClock;
+
+    /**
+     * Also reads {@code clock} before and after every timed call and keeps the difference ({@link Cost#extraNanos}, the
+     * trace's fourth element): for example the CPU time a CPU pool's helper spent in this call's tasks.
+     */
+    public void extraClock(java.util.function.LongSupplier clock) {
+        extraClock = clock;
+    }
+
     /** While on, every timed call also goes into a list in call order (key, nanoseconds): see {@link #takeTrace}. */
     private volatile java.util.List<Object[]> trace;
 
@@ -65,7 +76,10 @@ public final class TimingBackend implements Backend {
         trace = on ? new java.util.ArrayList<>() : null;
     }
 
-    /** The calls recorded since the last take, in order, as {key, nanoseconds}; the list starts empty again. */
+    /**
+     * The calls recorded since the last take, in order, as {key, nanoseconds, the calling thread's CPU nanoseconds,
+     * the {@link #extraClock} nanoseconds}; the list starts empty again.
+     */
     public java.util.List<Object[]> takeTrace() {
         java.util.List<Object[]> t = trace;
         trace = t == null ? null : new java.util.ArrayList<>();
@@ -75,7 +89,7 @@ public final class TimingBackend implements Backend {
     /** Costs so far, by key. */
     public Map<String, Cost> costs() {
         Map<String, Cost> out = new TreeMap<>();
-        costs.forEach((k, v) -> out.put(k, new Cost(v[0].sum(), v[1].sum(), v[2].sum(), v[3].sum())));
+        costs.forEach((k, v) -> out.put(k, new Cost(v[0].sum(), v[1].sum(), v[2].sum(), v[3].sum(), v[4].sum())));
         return out;
     }
 
@@ -83,21 +97,25 @@ public final class TimingBackend implements Backend {
         if (!enabled) {
             return op.get();
         }
+        java.util.function.LongSupplier extra = extraClock;
         long b0 = THREADS.getCurrentThreadAllocatedBytes();
+        long e0 = extra == null ? 0 : extra.getAsLong();
         long c0 = THREADS.getCurrentThreadCpuTime();
         long t0 = now();
         T result = op.get();
         long dt = now() - t0;
         long cpu = THREADS.getCurrentThreadCpuTime() - c0;
+        long extraNanos = extra == null ? 0 : extra.getAsLong() - e0;
         long bytes = THREADS.getCurrentThreadAllocatedBytes() - b0;
-        LongAdder[] a = costs.computeIfAbsent(key, k -> new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()});
+        LongAdder[] a = costs.computeIfAbsent(key, k -> new LongAdder[] {new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder(), new LongAdder()});
         a[0].increment();
         a[1].add(dt);
         a[2].add(bytes);
         a[3].add(cpu);
+        a[4].add(extraNanos);
         java.util.List<Object[]> t = trace;
         if (t != null) {
-            t.add(new Object[] {key, dt});
+            t.add(new Object[] {key, dt, cpu, extraNanos});
         }
         return result;
     }
