@@ -190,6 +190,15 @@ public final class SimdBackend extends CpuBackend {
     int gemmRowSplitRows = GEMM_ROW_SPLIT_ROWS;
 
     /**
+     * A {@link #linearAddLayerNorm} of few row blocks whose weight has at most this many bytes is split by rows between
+     * the threads ({@link #gemmRowSplitRows}'s split) whatever the other GEMMs do: each thread then normalizes its own
+     * rows in the product's epilogue, with no second pass that reads half of every row from the other core and no second
+     * hand-off; the price, each thread streaming the whole weight, is small for a small weight. 0: never. Not final,
+     * for A/B runs in one process.
+     */
+    long normRowSplitWeightBytes = 0;
+
+    /**
      * An encoder's attention ({@code attentionInLanes}) split between the threads by query rows — each thread every
      * head for its rows, the same rows as the row split of the GEMMs ({@link #gemmRowSplitRows}) — instead of by heads,
      * when the GEMMs are split by rows at this many rows: the queries and the context rows then stay in the core that
@@ -752,7 +761,8 @@ public final class SimdBackend extends CpuBackend {
         int kc = skinny ? Math.max(1, k) : Math.min(kcBlock, Math.max(1, k));
         int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
         // few row blocks: split by rows (each thread its own rows, see gemmRowSplitRows), or below by panels
-        boolean rowSplit = threads > 1 && !transposedX && gemmSplitsRows(m);
+        boolean rowSplit = threads > 1 && !transposedX && (gemmSplitsRows(m)
+                || norm != null && fewRowBlocks(m) && 4L * w.in * w.out <= normRowSplitWeightBytes);
         int mc = skinny ? m : transposedX ? balancedRowBlock(m, threads) : rowSplit ? rowSplitBlock(m, threads) : MC;
         int rowBlocks = (m + mc - 1) / mc;
         // a weight gradient's transposed A is packed block by block into strips of 6 and MR rows (see copyTransposedA)
@@ -1352,7 +1362,12 @@ public final class SimdBackend extends CpuBackend {
 
     /** Whether a GEMM of m rows (X row by row) on this backend's threads is split by rows ({@link #gemmRowSplitRows}). */
     private boolean gemmSplitsRows(int m) {
-        return pool.threads() > 1 && m > SKINNY_ROWS && (m + MC - 1) / MC < 4 * pool.threads() && m >= gemmRowSplitRows;
+        return fewRowBlocks(m) && m >= gemmRowSplitRows;
+    }
+
+    /** Whether a GEMM of m rows on this backend's threads has too few row blocks to split by them alone (a short forward). */
+    private boolean fewRowBlocks(int m) {
+        return pool.threads() > 1 && m > SKINNY_ROWS && (m + MC - 1) / MC < 4 * pool.threads();
     }
 
     /** Index in t's array of head h's first element in batch row b: t is [batch, tokens, heads·d], strided. */

@@ -304,7 +304,8 @@ class SimdBackendTest {
      * GEMMs split by rows between the threads ({@link SimdBackend#gemmRowSplitRows}) and an encoder's attention split by
      * query rows with them give one thread's bits: plain, GELU, add + LayerNorm, on row counts whose halves are not
      * whole tiles or whole blocks of queries; and the runs of panels and heads handed to their own threads
-     * ({@link SimdBackend#ownedSplits}) or claimed in turn give them too.
+     * ({@link SimdBackend#ownedSplits}) or claimed in turn give them too, as does the row split of add + LayerNorm alone
+     * ({@link SimdBackend#normRowSplitWeightBytes}).
      */
     @Test
     void rowSplitAndOwnedRunsGiveOneThreadsBits() {
@@ -318,10 +319,12 @@ class SimdBackendTest {
                 float[] plain = one.linear(x, w1).toFloatArray();
                 float[] gelu = one.linear(x, w1, Activation.GELU).toFloatArray();
                 float[] normed = one.linearAddLayerNorm(x, w1, 0f, residual, gamma, beta, 1e-12f).toFloatArray();
-                for (int variant = 0; variant < 3; variant++) {
+                for (int variant = 0; variant < 4; variant++) {
                     two.gemmRowSplitRows = variant == 0 ? 0 : Integer.MAX_VALUE;
                     two.ownedSplits = variant != 2;
-                    String what = Arrays.toString(shape) + ", " + (variant == 0 ? "rows" : variant == 1 ? "owned panels" : "claimed panels");
+                    two.normRowSplitWeightBytes = variant == 3 ? Long.MAX_VALUE : 0;
+                    String what = Arrays.toString(shape) + ", " + new String[] {"rows", "owned panels", "claimed panels",
+                            "add + LayerNorm by rows"}[variant];
                     assertTrue(Arrays.equals(plain, two.linear(x, w2).toFloatArray()), what);
                     assertTrue(Arrays.equals(gelu, two.linear(x, w2, Activation.GELU).toFloatArray()), what + ", GELU");
                     assertTrue(Arrays.equals(normed, two.linearAddLayerNorm(x, w2, 0f, residual, gamma, beta, 1e-12f).toFloatArray()),
@@ -335,6 +338,7 @@ class SimdBackendTest {
                 for (int variant = 0; variant < 3; variant++) {
                     two.gemmRowSplitRows = variant == 0 ? 0 : Integer.MAX_VALUE;
                     two.ownedSplits = variant != 2;
+                    two.normRowSplitWeightBytes = 0;
                     assertTrue(Arrays.equals(expected, two.attention(q, k, v, heads, AttentionMask.NONE, 0.25f, false).context().toFloatArray()),
                             Arrays.toString(bt) + ", variant " + variant);
                 }
