@@ -211,7 +211,7 @@ public final class SimdBackend extends CpuBackend {
      * in every call ({@link WorkerPool#parallelForEachThread}): the thread that wrote panels 0–8 of the fused QKV product
      * (the queries and half the keys) then always runs heads 0–5, whose queries and keys it holds. False (the default):
      * claimed in turn, either thread may take either run. Measured the same (e5-small-v2 b1×s128, 2 threads, tasks' CPU
-     * per forward within 0.5% either way, with the vCPUs near or far; docs/benchmarks-models.md, twelfth session), so
+     * per forward within ±0.7% in PoolBudget, ±2% in OpWork, with the vCPUs near or far; docs/benchmarks-models.md, twelfth session), so
      * the default stays. Not final, for A/B runs in one process.
      */
     boolean ownedSplits = false;
