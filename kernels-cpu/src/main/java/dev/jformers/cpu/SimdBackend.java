@@ -177,9 +177,10 @@ public final class SimdBackend extends CpuBackend {
      * fetches half its input from the other core, and a LayerNorm epilogue needs a second pass over rows after the
      * product. Where the hypervisor puts the two vCPUs on different core complexes that fetch crosses the fabric
      * (CoreToCore: 300 ns a round trip against 45, 46 GB/s against 104): there a 2-thread e5-small-v2 b1×s128 forward
-     * did +17–20% more work than 1 thread (docs/benchmarks-models.md, twelfth session). Split by rows, the weights stream
-     * through both cores. {@code Integer.MAX_VALUE}: never (the panel split). The system property
-     * {@value #GEMM_ROW_SPLIT_PROPERTY} overrides it.
+     * does 1.19–1.23× the work of 1 thread, against 1.04–1.09× when they share an L3. But split by rows, every weight
+     * streams through both cores: measured, the whole forward did 3–7% more work than split by panels with the vCPUs near
+     * and far alike (docs/benchmarks-models.md, twelfth session). So {@code Integer.MAX_VALUE} (never: the panel split),
+     * unless the system property {@value #GEMM_ROW_SPLIT_PROPERTY} says otherwise, for A/B runs.
      */
     static final int GEMM_ROW_SPLIT_ROWS = Integer.getInteger(SimdBackend.GEMM_ROW_SPLIT_PROPERTY, Integer.MAX_VALUE);
 
@@ -193,16 +194,17 @@ public final class SimdBackend extends CpuBackend {
      * A {@link #linearAddLayerNorm} of few row blocks whose weight has at most this many bytes is split by rows between
      * the threads ({@link #gemmRowSplitRows}'s split) whatever the other GEMMs do: each thread then normalizes its own
      * rows in the product's epilogue, with no second pass that reads half of every row from the other core and no second
-     * hand-off; the price, each thread streaming the whole weight, is small for a small weight. 0: never. Not final,
+     * hand-off; the price, each thread streaming the whole weight, is small for a small weight. Measured with 1 MB (the
+     * out-proj of a 384-wide encoder): −1…+1% of a 2-thread forward's work, within the noise, so 0 (never). Not final,
      * for A/B runs in one process.
      */
     long normRowSplitWeightBytes = 0;
 
     /**
-     * An encoder's attention ({@code attentionInLanes}) split between the threads by query rows — each thread every
-     * head for its rows, the same rows as the row split of the GEMMs ({@link #gemmRowSplitRows}) — instead of by heads,
-     * when the GEMMs are split by rows at this many rows: the queries and the context rows then stay in the core that
-     * wrote or reads them next; only K and V are read half from the other core. Not final, for A/B runs in one process.
+     * Where the GEMMs are split by rows ({@link #gemmRowSplitRows}), an encoder's attention ({@code attentionInLanes}) is
+     * split by query rows too — each thread every head of the rows its GEMMs compute — instead of by heads: the queries
+     * and the context rows then stay in the core that wrote them or reads them next; only K and V are read half from the
+     * other core. Not final, for A/B runs in one process.
      */
     boolean attentionRowSplit = true;
 
@@ -900,8 +902,8 @@ public final class SimdBackend extends CpuBackend {
 
     /**
      * Rows per thread of a GEMM split by rows ({@link #gemmRowSplitRows}): m / threads rounded up to a multiple of
-     * {@link Kernels#MR}, so that every row is in the same kind of tile as on one thread... or in another tile whose FMAs
-     * for it are the same (the 6-row, 4-row and one-row tiles all add a row's products in K order): the same bits.
+     * {@link Kernels#MR}. A row may then land in another kind of tile than on one thread (a 4-row tile instead of a 6-row
+     * one), but every tile adds a row's products in the same K order from the same start: the same bits.
      */
     static int rowSplitBlock(int m, int threads) {
         int mr = Kernels.MR;
