@@ -40,6 +40,11 @@ trap 'rm -rf "$RUNDIR"' EXIT
 cp "$JAR" "$RUNDIR/benchmarks.jar"
 JAR="$RUNDIR/benchmarks.jar"
 echo "compare.sh: load before: $(uptime)" >&2
+# Where the hypervisor has put the two vCPUs (CoreToCore; they move within minutes): ~45 ns a round trip when they share
+# an L3, ~300 ns when not — a 2-thread encoder forward then does 1.19–1.23× the 1-thread work instead of 1.04–1.09×
+# (docs/benchmarks-models.md, twelfth session). Printed before and after, so that 2-thread figures can be read with it.
+placement() { "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector -cp "$JAR" dev.jformers.cpu.CoreToCore probe 2>/dev/null; }
+echo "compare.sh: vCPU placement before: $(placement)" >&2
 export DJL_OFFLINE=true PYTORCH_VERSION=2.7.1 PYTORCH_FLAVOR=cpu
 # Huge pages on both sides: the JVM forks get -XX:+UseTransparentHugePages (ForkFlags, when the kernel offers
 # THP) and libtorch's CPU allocator madvises its large tensors (the variable's name changed across releases).
@@ -65,4 +70,5 @@ cd "$ROOT"   # the tokenizer benchmark finds testdata/vocab from here
   -cp "$JAR" dev.jformers.benchmarks.models.ModelReport "$MODE" ${ARGS[@]+"${ARGS[@]}"} | tee "$LOG.log"
 # The tables are everything after the line that starts "Run " (printed once the suites are done).
 sed -n '/^Run .* configuration)/,$p' "$LOG.log" > "$LOG.md"
+echo "compare.sh: vCPU placement after: $(placement)" >&2
 echo "compare.sh: load after: $(uptime); tables in $LOG.md, JMH log in $LOG.log" >&2

@@ -36,6 +36,9 @@ for part in "${parts[@]}"; do
            done > "$OUT/where.log" 2>&1 ;;
     *) echo "quiet-run: unknown part $part (build gemm gemmab ort libtorch decode train where)" >&2; exit 2 ;;
   esac
+  # where the two vCPUs are now (CoreToCore: ~45 ns near, ~300 ns far; 2-thread figures depend on it)
+  [ -f benchmarks/target/benchmarks.jar ] && echo "quiet-run: vCPU placement after $part: $("$JAVA_HOME/bin/java" \
+    --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.jformers.cpu.CoreToCore probe 2>/dev/null)"
   echo "quiet-run: $part done, $(uptime)"
 done
 echo "quiet-run: logs in $OUT"

@@ -13,13 +13,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * core complex (a shared L3) answer in about 100 ns; on two complexes the line crosses the fabric. The hypervisor may
  * place the vCPUs differently from one minute to the next, so run it next to the forwards it should explain.
  *
- * <p>{@code java -cp benchmarks.jar dev.jformers.cpu.CoreToCore [samples]}; {@link #probe} for other tools.
+ * <p>{@code java --add-modules jdk.incubator.vector -cp benchmarks.jar dev.jformers.cpu.CoreToCore [samples]}: the probe
+ * and, from each CPU, the latency of a dependent load from memory and a 256 MB read; {@code CoreToCore probe}: the
+ * probe's line alone (compare.sh and quiet-run.sh print it before and after their runs); {@link #probe} for other tools.
  */
 public final class CoreToCore {
     private CoreToCore() {
     }
 
     public static void main(String[] args) throws Exception {
+        if (args.length > 0 && args[0].equals("probe")) {   // one line, for scripts (compare.sh, quiet-run.sh)
+            System.out.println(probe());
+            return;
+        }
         System.out.println(Machine.describe());
         int samples = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         int[] chain = chain(64 << 20);   // 256 MB: a random cycle through it, far past the L3
@@ -86,7 +92,7 @@ public final class CoreToCore {
     }
 
     /** One line: the round trip of a cache line between CPUs 0 and 1, and the written-then-read rate both ways. */
-    static String probe() throws Exception {
+    public static String probe() throws Exception {
         double rt = roundTrip(2_000, 41);
         double ab = transfer(0, 1), ba = transfer(1, 0), local = transfer(0, 0);
         return String.format(Locale.ROOT, "core-to-core: round trip %.0f ns; 512 KB written on one CPU, read on the other: %.1f / %.1f GB/s "
