@@ -18,7 +18,8 @@ import java.util.Random;
  *
  * <p>{@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -cp benchmarks.jar
  * dev.jformers.cpu.GemmThreads [rows,rows,...] [layers] [rounds] [variant,variant,...]} (variants as in
- * {@link EncoderThreads#configure}, and {@code +yoffN}, {@code +xwritten}, {@code +ywritten} below).
+ * {@link EncoderThreads#configure}, and {@code +yoffN}, {@code +xwritten}, {@code +ywritten}, {@code +yshared} below);
+ * {@code -Djformers.bench.pin=true} pins the caller to CPU 0 and the helpers to CPU 1 after the warm-up.
  */
 public final class GemmThreads {
     private GemmThreads() {
@@ -41,6 +42,10 @@ public final class GemmThreads {
         // blocks claimed by the threads in turn, so about half its lines were last written by the other core (as an
         // output array recycled from an earlier operation's)
         boolean[] yWritten = new boolean[variants.length];
+        // "+yshared": before each call (untimed), both threads read the whole output array (as the next operation reads
+        // its input: every line then has a copy in each core), so that each line the GEMM writes must first be taken
+        // from the other core's cache
+        boolean[] yShared = new boolean[variants.length];
         for (int v = 0; v < variants.length; v++) {
             backends[v] = new SimdBackend(variants[v].startsWith("1t") ? 1 : 2, 0);
             StringBuilder rest = new StringBuilder();
@@ -51,6 +56,8 @@ public final class GemmThreads {
                     xWritten[v] = true;
                 } else if (part.equals("ywritten")) {
                     yWritten[v] = true;
+                } else if (part.equals("yshared")) {
+                    yShared[v] = true;
                 } else {
                     rest.append(rest.isEmpty() ? "" : "+").append(part);
                 }
@@ -93,6 +100,13 @@ public final class GemmThreads {
             long[] bestAll = new long[variants.length];
             Arrays.fill(bestAll, Long.MAX_VALUE);
             for (int round = -5; round < rounds; round++) {   // negative rounds warm up
+                if (round == 0 && ThreadPins.wanted()) {   // -Djformers.bench.pin=true: caller on CPU 0, every helper on CPU 1
+                    try {
+                        ThreadPins.pinCallerAndHelpers();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
                 for (int v = 0; v < variants.length; v++) {
                     long all0 = System.nanoTime();
                     for (int l = 0; l < layers; l++) {
@@ -102,6 +116,10 @@ public final class GemmThreads {
                             }
                             if (yWritten[v]) {
                                 backends[v].gemm(ySeed, 0, m * shapes[g][1] / 64, yProducer, y[g], 0);
+                            }
+                            if (yShared[v]) {
+                                float[] out = y[g];
+                                backends[v].pool.parallelForEachThread(t -> sink += sum(out));
                             }
                             long t0 = System.nanoTime();
                             backends[v].gemm(x[g], 0, m, w[l][g], y[g], yOff[v]);
@@ -151,6 +169,17 @@ public final class GemmThreads {
         for (SimdBackend b : backends) {
             b.close();
         }
+    }
+
+    /** Keeps {@link #sum}'s reads alive. */
+    private static volatile float sink;
+
+    private static float sum(float[] a) {
+        float s = 0;
+        for (int i = 0; i < a.length; i += 16) {   // one float a line is enough to bring every line in
+            s += a[i];
+        }
+        return s;
     }
 
     private static Tensor random(Random rnd, int n) {

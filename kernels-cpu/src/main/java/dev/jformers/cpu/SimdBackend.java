@@ -295,7 +295,7 @@ public final class SimdBackend extends CpuBackend {
     static final int BACKWARD_CHUNK = 1 << 16;
 
     private final Kernels kernels;
-    private final WorkerPool pool;
+    final WorkerPool pool;   // package-private for benchmarks (GemmThreads +yshared)
     private final int kcBlock;
     private final PackedLinear.Storage weightStorage;
 
