@@ -20,7 +20,8 @@ import java.util.Random;
  * <p>1 thread; interleaved rounds in one process, the minimum of the calling thread's CPU time per variant, so
  * it can be run on a loaded machine:
  * {@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -cp benchmarks.jar
- * dev.jformers.cpu.StreamedWeightsGemm [rows,rows,...] [layers] [rounds]}
+ * dev.jformers.cpu.StreamedWeightsGemm [rows,rows,...] [layers] [rounds] [tiles,tiles,...]} (tiles: {@code 4-row},
+ * {@code 6-row}, {@code onerow}; all three by default)
  */
 public final class StreamedWeightsGemm {
     private StreamedWeightsGemm() {
@@ -31,6 +32,10 @@ public final class StreamedWeightsGemm {
         int[] ms = Arrays.stream((args.length > 0 ? args[0] : "16,32,64,128").split(",")).mapToInt(Integer::parseInt).toArray();
         int layers = args.length > 1 ? Integer.parseInt(args[1]) : 6;
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 7;
+        // tiles: "4-row" (4-row tiles alone), "6-row" (6-row pairs, then 4-row), "onerow" (each panel block swept first
+        // by one row, then 6-row tiles: SimdBackend.sweepOneRowFirst, what the backend does for few rows when its
+        // weights stream — forced here in both columns)
+        String[] tiles = (args.length > 3 ? args[3] : "4-row,6-row,onerow").split(",");
         int[][] shapes = {{384, 1152}, {384, 384}, {384, 1536}, {1536, 384}};   // K, N
         Random rnd = new Random(1);
         ThreadMXBean bean = ManagementFactory.getThreadMXBean();
@@ -53,11 +58,15 @@ public final class StreamedWeightsGemm {
                     flops += 2L * m * shapes[g][0] * shapes[g][1] * layers;
                 }
                 int reps = Math.max(1, (int) (4e9 / flops));   // ~4 GFLOP per measurement
-                long[] best = {Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE};
+                long[] best = new long[2 * tiles.length];
+                Arrays.fill(best, Long.MAX_VALUE);
                 for (int round = 0; round <= rounds; round++) {   // round 0 warms up
-                    for (int v = 0; v < 4; v++) {
+                    for (int v = 0; v < best.length; v++) {
                         int cached = v % 2;
-                        backend.sixRowTileMaxRows = v < 2 ? 0 : Integer.MAX_VALUE;
+                        String tile = tiles[v / 2];
+                        backend.sixRowTileMaxRows = tile.equals("4-row") ? 0 : Integer.MAX_VALUE;
+                        backend.oneRowSweepMaxRows = tile.equals("onerow") ? Integer.MAX_VALUE : 0;
+                        backend.streamedWeightBytes = 0;
                         long t0 = bean.getCurrentThreadCpuTime();
                         for (int rep = 0; rep < reps; rep++) {
                             for (int l = 0; l < layers; l++) {
@@ -73,8 +82,10 @@ public final class StreamedWeightsGemm {
                         }
                     }
                 }
-                for (int v = 0; v < 4; v += 2) {
-                    System.out.printf(Locale.ROOT, "| %d | %d | %s | %.3f, %.1f | %.3f, %.1f | %.2f |%n", m, layers, v == 0 ? "4-row" : "6-row pairs, then 4-row",
+                for (int v = 0; v < best.length; v += 2) {
+                    String tile = tiles[v / 2];
+                    System.out.printf(Locale.ROOT, "| %d | %d | %s | %.3f, %.1f | %.3f, %.1f | %.2f |%n", m, layers,
+                            tile.equals("6-row") ? "6-row pairs, then 4-row" : tile.equals("onerow") ? "one row first, then 6-row" : tile,
                             best[v] / 1e6, flops / (double) best[v], best[v + 1] / 1e6, flops / (double) best[v + 1], best[v] / (double) best[v + 1]);
                 }
             }

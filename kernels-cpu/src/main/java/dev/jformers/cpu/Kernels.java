@@ -100,6 +100,14 @@ abstract class Kernels {
     }
 
     /**
+     * {@link #gemmTile} over 1 to {@link #MR} − 1 rows with the tile's arithmetic (one accumulator per output, loaded
+     * from C, the FMAs in the order of t), not the one-row loop's: the same bits as those rows get in a 4- or 6-row tile.
+     */
+    void gemmTileShort(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
+        throw new UnsupportedOperationException("no short tile at " + bits() + " bits");
+    }
+
+    /**
      * {@link #gemmTile} with A given transposed: row r, column t at {@code at[aOff + t·lda + r]} (a gradient's
      * dW = dyᵀ·x reads dy [N, out] in place, no transposed copy). Here: the block copied row-major, then
      * {@link #gemmTile}; VectorKernels reads whole 4-row tiles in place.

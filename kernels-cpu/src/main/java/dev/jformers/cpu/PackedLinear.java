@@ -124,6 +124,12 @@ final class PackedLinear implements LinearWeight {
         return runs.starts;
     }
 
+    /** Bytes of the packed weight (panels, scales and bias). */
+    long bytes() {
+        long weights = panels != null ? 4L * panels.length : halfPanels != null ? 2L * halfPanels.length : quantPanels.length + 4L * scales.length;
+        return weights + 4L * bias.length;
+    }
+
     /** Index in {@link #panels} of row t of panel p. */
     int panelRow(int p, int t) {
         return (p * in + t) * panelWidth;

@@ -240,6 +240,65 @@ public final class SimdBackend extends CpuBackend {
     int sixRowTileMaxRows = SIX_ROW_TILE_MAX_ROWS;
 
     /**
+     * GEMMs of at most this many rows whose float weights stream from memory ({@link #weightsStream}) sweep each panel
+     * block first with one row ({@link #sweepOneRowFirst}), then with the 6-row tiles. Why: that first sweep brings
+     * the block from DRAM, and how fast it streams depends on how many bytes of the panel the core has asked for ahead,
+     * which the out-of-order window sets: a 6-row sweep issues 34 instructions per 256 bytes of panel (4 loads, 6
+     * broadcasts, 24 FMAs), a 1-row sweep 9. One sweep over 400 blocks of 96 KiB in a row (Zen 5, 1 thread, CPU time):
+     * 1 row 1.65 µs a block (59 GB/s), 2 rows 2.41, 3 rows 2.39, 4 rows 3.00, 6 rows 3.08 µs (32 GB/s); in cache 0.75,
+     * 0.57, 0.68, 0.85 and 1.09 µs. So the first row costs 0.9 µs more than in cache where a 6-row sweep costs 2.0 µs
+     * more, and MiniLM's GEMMs at 16 rows ({@code StreamedWeightsGemm}, six 384-wide layers) took 2.04–2.12 ms against
+     * 2.20–2.33 (−7 to −9%); 8 rows −24%, 4 rows −29%, 20 rows −6%; 12 and 24 rows (all 6-row tiles before) gained
+     * nothing. With the weights in cache the extra sweep costs 16–30%, hence {@link #weightsStream}. The system property
+     * {@value #ONE_ROW_SWEEP_PROPERTY} overrides it (0 turns it off).
+     */
+    static final int ONE_ROW_SWEEP_MAX_ROWS = Integer.getInteger(SimdBackend.ONE_ROW_SWEEP_PROPERTY, 20);
+
+    /** System property: the most rows of a GEMM whose panel blocks are first swept by one row (see {@link #ONE_ROW_SWEEP_MAX_ROWS}). */
+    public static final String ONE_ROW_SWEEP_PROPERTY = "jformers.simd.oneRowSweepMaxRows";
+
+    /** {@link #ONE_ROW_SWEEP_MAX_ROWS} for this backend; not final, for A/B runs in one process. */
+    int oneRowSweepMaxRows = ONE_ROW_SWEEP_MAX_ROWS;
+
+    /**
+     * The bytes of weights past which this backend takes its weights to stream from memory at every use: the
+     * last-level cache's size (Linux's /sys/devices/system/cpu/cpu0/cache; 32 MiB where it cannot be read), or the
+     * system property {@value #CACHE_BYTES_PROPERTY}. A model whose weights are larger (all-MiniLM-L6-v2: 42 MB in
+     * float32) reads them all from DRAM each forward; a smaller one finds them in the L3 from the forward before.
+     */
+    static final long LAST_LEVEL_CACHE_BYTES = Long.getLong(SimdBackend.CACHE_BYTES_PROPERTY, lastLevelCacheBytes());
+
+    /** System property: the bytes of the last-level cache (see {@link #LAST_LEVEL_CACHE_BYTES}). */
+    public static final String CACHE_BYTES_PROPERTY = "jformers.simd.cacheBytes";
+
+    /** {@link #LAST_LEVEL_CACHE_BYTES} for this backend; not final, for tests and A/B runs. */
+    long streamedWeightBytes = LAST_LEVEL_CACHE_BYTES;
+
+    /** Bytes of the weights this backend has packed ({@link #prepareLinear}). */
+    private final AtomicLong packedWeightBytes = new AtomicLong();
+
+    /** Whether this backend's weights are more than the last-level cache holds, so that each use reads them from DRAM. */
+    boolean weightsStream() {
+        return packedWeightBytes.get() > streamedWeightBytes;
+    }
+
+    /** The largest cache Linux lists for CPU 0, in bytes; 32 MiB if none can be read. */
+    static long lastLevelCacheBytes() {
+        long largest = 0;
+        for (int index = 0; index < 8; index++) {
+            java.nio.file.Path size = java.nio.file.Path.of("/sys/devices/system/cpu/cpu0/cache/index" + index + "/size");
+            try {
+                String text = java.nio.file.Files.readString(size).trim().toUpperCase(Locale.ROOT);
+                long unit = text.endsWith("K") ? 1L << 10 : text.endsWith("M") ? 1L << 20 : text.endsWith("G") ? 1L << 30 : 1;
+                largest = Math.max(largest, Long.parseLong(unit == 1 ? text : text.substring(0, text.length() - 1)) * unit);
+            } catch (java.io.IOException | RuntimeException e) {
+                break;   // no such index (or not Linux)
+            }
+        }
+        return largest > 0 ? largest : 32L << 20;
+    }
+
+    /**
      * A weight gradient's GEMM (A = dyᵀ read from dy [N, out]: {@link #gemm}'s {@code transposedX}) packs each block
      * of A (kc rows of dy, the block's columns of each) into strips of {@link Kernels#MR} rows (and 6, see
      * {@link #sixRowStrips}; {@link Kernels#packTransposedA}) and runs a tile of its own over them ({@link Kernels#gemmTileStrip}). Read in
@@ -638,7 +697,9 @@ public final class SimdBackend extends CpuBackend {
 
     @Override
     public LinearWeight prepareLinear(Tensor weight, Tensor bias, WeightLayout layout) {
-        return PackedLinear.pack(weight, bias, layout, kernels.panelWidth(), pool, weightStorage);
+        PackedLinear packed = PackedLinear.pack(weight, bias, layout, kernels.panelWidth(), pool, weightStorage);
+        packedWeightBytes.addAndGet(packed.bytes());
+        return packed;
     }
 
     /** Packed into {@code previous}'s panels (its storage kept): training's re-pack after each step allocates nothing. */
@@ -772,6 +833,8 @@ public final class SimdBackend extends CpuBackend {
         // 6-row tiles where the width has them (every GEMM by default; with a row limit set, see fewRowGemms); six = a
         // number of rows no block reaches turns them off
         int six = !transposedX && sixRowTilesWarm(m) && kernels.sixRowTiles() > 0 ? kernels.sixRowTiles() : MC;
+        // few rows, float weights that stream from memory: each panel block's first sweep is one row (sweepOneRowFirst)
+        boolean oneRowFirst = six == 6 && w.panels != null && m <= oneRowSweepMaxRows && weightsStream();
         // A GEMV: runs of panels, shrinking toward the end (gemvRunStarts). Few row blocks: give every thread its own
         // range of panels as well.
         int[] runStarts = threads > 1 && skinny ? w.gemvRunStarts(threads) : null;
@@ -843,6 +906,8 @@ public final class SimdBackend extends CpuBackend {
                                 }
                             } else if (transposedX) {
                                 kernels.gemmTileTransposed(x, aBlock, m, b, bOff, kb, y, c0, n, rows);
+                            } else if (oneRowFirst) {
+                                sweepOneRowFirst(x, aBlock, k, b, bOff, kb, y, c0, n, rows);
                             } else {
                                 int r = 0;
                                 for (; r + 2 * six <= rows; r += 2 * six) {   // pairs: the rows left are those of 4-row tiles alone
@@ -908,6 +973,38 @@ public final class SimdBackend extends CpuBackend {
     static int rowSplitBlock(int m, int threads) {
         int mr = Kernels.MR;
         return ((m + threads - 1) / threads + mr - 1) / mr * mr;
+    }
+
+    /**
+     * The rows of one panel block when its weights stream from memory ({@link #ONE_ROW_SWEEP_MAX_ROWS}): row 0 alone,
+     * the sweep that brings the block in from memory, then 6-row tiles, then 4-, 3- or 2-row tiles for the rest of
+     * the rows a tile would take (rows − rows % MR), then the one-row loop for the last rows % MR, as always. Every
+     * tile gives each output the same FMAs in the same order, so the bits are those of the 6-row pairs.
+     */
+    private void sweepOneRowFirst(float[] x, int aOff, int k, float[] b, int bOff, int kb, float[] y, int cOff, int n, int rows) {
+        int tiled = rows - rows % Kernels.MR, r = 0;
+        if (tiled > 0) {
+            kernels.gemmTileShort(x, aOff, k, b, bOff, kb, y, cOff, n, 1);
+            r = 1;
+        }
+        for (; tiled - r >= 8 || tiled - r == 6; r += 6) {   // leave 2–5 or 7 rows, never 1: a one-row tile is slow
+            kernels.gemmTile6(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n);
+        }
+        if (tiled - r >= Kernels.MR) {   // 7 = 4 + 3, or 4
+            kernels.gemmTile(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, Kernels.MR);
+            r += Kernels.MR;
+        }
+        if (tiled - r == 5) {   // 5 = 3 + 2
+            kernels.gemmTileShort(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, 3);
+            r += 3;
+        }
+        if (r < tiled) {
+            kernels.gemmTileShort(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, tiled - r);
+            r = tiled;
+        }
+        if (r < rows) {   // the one-row loop
+            kernels.gemmTile(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, rows - r);
+        }
     }
 
     /**

@@ -231,6 +231,85 @@ final class VectorKernels extends Kernels {
         tile6x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
     }
 
+    @Override
+    void gemmTileShort(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
+        if (!WIDE) {
+            super.gemmTileShort(a, aOff, lda, b, bOff, kc, c, cOff, ldc, rows);
+            return;
+        }
+        switch (rows) {
+            case 1 -> tile1x4(a, aOff, b, bOff, kc, c, cOff);
+            case 2 -> tile2x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
+            case 3 -> tile3x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
+            default -> throw new IllegalArgumentException("a short tile has 1 to 3 rows, not " + rows);
+        }
+    }
+
+    /** One row × 4 vectors with the tiles' arithmetic (4 accumulators, one chain each): 9 instructions a step. */
+    private static void tile1x4(float[] a, int aOff, float[] b, int bOff, int kc, float[] c, int cOff) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = 4 * l, c0 = cOff;
+        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
+        for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
+            FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
+            v00 = FloatVector.fromArray(s, b, bi).fma(x, v00);
+            v01 = FloatVector.fromArray(s, b, bi + l).fma(x, v01);
+            v02 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v02);
+            v03 = FloatVector.fromArray(s, b, bi + 3 * l).fma(x, v03);
+        }
+        v00.intoArray(c, c0); v01.intoArray(c, c0 + l); v02.intoArray(c, c0 + 2 * l); v03.intoArray(c, c0 + 3 * l);
+    }
+
+    /** 2 rows × 4 vectors with the tiles' arithmetic: 4 loads, 2 broadcasts, 8 FMAs a step. */
+    private static void tile2x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = 4 * l;
+        int c0 = cOff, c1 = c0 + ldc;
+        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, c, c1), v11 = FloatVector.fromArray(s, c, c1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, c, c1 + 2 * l), v13 = FloatVector.fromArray(s, c, c1 + 3 * l);
+        int a0 = aOff, a1 = a0 + lda;
+        for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
+            FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
+            FloatVector b2 = FloatVector.fromArray(s, b, bi + 2 * l), b3 = FloatVector.fromArray(s, b, bi + 3 * l);
+            FloatVector x = FloatVector.broadcast(s, a[a0 + t]);
+            v00 = b0.fma(x, v00); v01 = b1.fma(x, v01); v02 = b2.fma(x, v02); v03 = b3.fma(x, v03);
+            x = FloatVector.broadcast(s, a[a1 + t]);
+            v10 = b0.fma(x, v10); v11 = b1.fma(x, v11); v12 = b2.fma(x, v12); v13 = b3.fma(x, v13);
+        }
+        v00.intoArray(c, c0); v01.intoArray(c, c0 + l); v02.intoArray(c, c0 + 2 * l); v03.intoArray(c, c0 + 3 * l);
+        v10.intoArray(c, c1); v11.intoArray(c, c1 + l); v12.intoArray(c, c1 + 2 * l); v13.intoArray(c, c1 + 3 * l);
+    }
+
+    /** 3 rows × 4 vectors with the tiles' arithmetic: 4 loads, 3 broadcasts, 12 FMAs a step. */
+    private static void tile3x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), nr = 4 * l;
+        int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc;
+        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, c, c1), v11 = FloatVector.fromArray(s, c, c1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, c, c1 + 2 * l), v13 = FloatVector.fromArray(s, c, c1 + 3 * l);
+        FloatVector v20 = FloatVector.fromArray(s, c, c2), v21 = FloatVector.fromArray(s, c, c2 + l);
+        FloatVector v22 = FloatVector.fromArray(s, c, c2 + 2 * l), v23 = FloatVector.fromArray(s, c, c2 + 3 * l);
+        int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda;
+        for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
+            FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
+            FloatVector b2 = FloatVector.fromArray(s, b, bi + 2 * l), b3 = FloatVector.fromArray(s, b, bi + 3 * l);
+            FloatVector x = FloatVector.broadcast(s, a[a0 + t]);
+            v00 = b0.fma(x, v00); v01 = b1.fma(x, v01); v02 = b2.fma(x, v02); v03 = b3.fma(x, v03);
+            x = FloatVector.broadcast(s, a[a1 + t]);
+            v10 = b0.fma(x, v10); v11 = b1.fma(x, v11); v12 = b2.fma(x, v12); v13 = b3.fma(x, v13);
+            x = FloatVector.broadcast(s, a[a2 + t]);
+            v20 = b0.fma(x, v20); v21 = b1.fma(x, v21); v22 = b2.fma(x, v22); v23 = b3.fma(x, v23);
+        }
+        v00.intoArray(c, c0); v01.intoArray(c, c0 + l); v02.intoArray(c, c0 + 2 * l); v03.intoArray(c, c0 + 3 * l);
+        v10.intoArray(c, c1); v11.intoArray(c, c1 + l); v12.intoArray(c, c1 + 2 * l); v13.intoArray(c, c1 + 3 * l);
+        v20.intoArray(c, c2); v21.intoArray(c, c2 + l); v22.intoArray(c, c2 + 2 * l); v23.intoArray(c, c2 + 3 * l);
+    }
+
     /**
      * 6 rows × 4 vectors, the GEMMs' main tile: 24 accumulators + 4 panel vectors + a broadcast = 29 of the 32
      * registers. Why it exists: on a core that issues two 512-bit FMAs a cycle (Zen 5) {@link #tile4x4}'s 8 loads per

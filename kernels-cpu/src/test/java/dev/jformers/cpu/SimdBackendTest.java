@@ -221,6 +221,56 @@ class SimdBackendTest {
     }
 
     /**
+     * Few rows whose weights stream (forced here: {@code streamedWeightBytes} = 0): each panel block swept first by one
+     * row, then 6-, 4-, 3- and 2-row tiles ({@link SimdBackend#sweepOneRowFirst}) — the same bits as the 6-row pairs
+     * (one-row tiles off), for every row count up to 21 (each remainder after the first row), K blocks, an edge panel,
+     * bf16 and int8 panels (which keep the pairs), 1 and 2 threads; and close to the scalar reference.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void oneRowFirstSweepsGiveTheBitsOfSixRowPairs(SimdBackend simd) {
+        Random rnd = new Random(29);
+        int[][] kn = {{384, 192}, {1100, 130}, {70, 64}};
+        for (PackedLinear.Storage storage : PackedLinear.Storage.values()) {
+            try (SimdBackend withStorage = new SimdBackend(simd.threads(), simd.vectorBits(), storage)) {
+                withStorage.streamedWeightBytes = 0;
+                for (int[] s : kn) {
+                    int in = s[0], out = s[1];
+                    Tensor w = random(rnd, 1f, out, in), b = random(rnd, 1f, out);
+                    LinearWeight packed = withStorage.prepareLinear(w, b, WeightLayout.OUT_IN);
+                    for (int m = 2; m <= 21; m++) {
+                        Tensor x = random(rnd, 1f, m, in);
+                        withStorage.oneRowSweepMaxRows = Integer.MAX_VALUE;
+                        Tensor oneRow = withStorage.linear(x, packed);
+                        withStorage.oneRowSweepMaxRows = 0;
+                        float[] pairs = withStorage.linear(x, packed).toFloatArray();
+                        String what = simd.describe() + " " + storage + " " + m + "×" + in + "→" + out;
+                        assertTrue(Arrays.equals(pairs, oneRow.toFloatArray()), what);
+                        if (storage == PackedLinear.Storage.F32) {
+                            assertClose(REFERENCE.linear(x, REFERENCE.prepareLinear(w, b, WeightLayout.OUT_IN)), oneRow,
+                                    1e-5 + 1e-7 * in, 1e-5, what);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** A backend takes its weights to stream once it has packed more bytes of them than {@code streamedWeightBytes}. */
+    @Test
+    void weightsStreamOncePackedWeightsPassTheCache() {
+        assertTrue(SimdBackend.lastLevelCacheBytes() > 0);
+        try (SimdBackend simd = new SimdBackend(1, 0)) {
+            simd.streamedWeightBytes = 100_000;
+            Random rnd = new Random(31);
+            simd.prepareLinear(random(rnd, 1f, 64, 300), null, WeightLayout.OUT_IN);   // 76,800 bytes + the bias
+            assertTrue(!simd.weightsStream());
+            simd.prepareLinear(random(rnd, 1f, 64, 300), null, WeightLayout.OUT_IN);
+            assertTrue(simd.weightsStream());
+        }
+    }
+
+    /**
      * The fused dense + residual + LayerNorm gives the bits of linear, then addLayerNorm: in the GEMM's epilogue where a
      * task owns whole rows (one thread, or many row blocks), after the product where the threads share the rows by
      * panels; GEMVs, row tails and edge panels included.
