@@ -157,7 +157,7 @@ public final class EncoderThreads {
                 case "nofuse" -> simd.fuseLayerNorm = false;                 // dense, then add + layer norm (before #20f)
                 case "pertask" -> simd.attentionHeadRuns = false;            // attention's heads claimed one by one (before #20f)
                 case "onerow0" -> simd.oneRowSweepMaxRows = 0;               // no one-row first sweep (before #20p)
-                case "onerow" -> simd.streamedWeightBytes = 0;               // one-row first sweeps however few the weights
+                case "onerow" -> simd.streamedWeightBytes = -1;              // one-row first sweeps however few the weights
                 default -> {
                     if (part.startsWith("chunks")) {   // a GEMM of few row blocks in N runs of panels per thread
                         simd.gemmChunksPerThread = Integer.parseInt(part.substring("chunks".length()));

@@ -5,7 +5,16 @@ import java.lang.management.ThreadMXBean;
 import java.util.Locale;
 import java.util.Random;
 
-/** Scratch: one sweep of each tile height over panel blocks streamed from DRAM (400 × kc × 64 floats) vs one block. */
+/**
+ * How fast one sweep of each register tile height reads a panel block that comes from DRAM: one sweep over each of 400
+ * panel blocks in a row (kc × 64 floats each, 38 MB at kc = 384: more than the L3, so every block streams), against
+ * the same sweeps over one block (in cache). The calling thread's CPU time, the best of 8 rounds, so it can be run on a
+ * loaded machine. The difference between the two columns is what a GEMM's first sweep of a block waits for memory
+ * ({@link SimdBackend#ONE_ROW_SWEEP_MAX_ROWS}). 512-bit tiles; "gemv4 row" is the one-row loop (two chains a column).
+ *
+ * <p>{@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -cp benchmarks.jar
+ * dev.jformers.cpu.TileStream [kc]}
+ */
 public final class TileStream {
     public static void main(String[] args) {
         int kc = args.length > 0 ? Integer.parseInt(args[0]) : 384;
