@@ -274,7 +274,10 @@ public final class SimdBackend extends CpuBackend {
     /** {@link #LAST_LEVEL_CACHE_BYTES} for this backend; not final, for tests and A/B runs. */
     long streamedWeightBytes = LAST_LEVEL_CACHE_BYTES;
 
-    /** Bytes of the weights this backend has packed ({@link #prepareLinear}). */
+    /**
+     * Bytes of the weights this backend has packed ({@link #prepareLinear}); never taken back (a backend that loads
+     * many small models one after the other ends up treating them as streamed: a few-row GEMM then pays up to 30%).
+     */
     private final AtomicLong packedWeightBytes = new AtomicLong();
 
     /** Whether this backend's weights are more than the last-level cache holds, so that each use reads them from DRAM. */
