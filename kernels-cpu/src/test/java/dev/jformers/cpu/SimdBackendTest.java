@@ -223,7 +223,7 @@ class SimdBackendTest {
     /**
      * Few rows whose weights stream (forced here: {@code streamedWeightBytes} = 0): each panel block swept first by one
      * row, then 6-, 4-, 3- and 2-row tiles ({@link SimdBackend#sweepOneRowFirst}) — the same bits as the 6-row pairs
-     * (one-row tiles off), for every row count up to 21 (each remainder after the first row), K blocks, an edge panel,
+     * (one-row tiles off), for every row count up to 33 (each remainder after the first row), K blocks, an edge panel,
      * bf16 and int8 panels (which keep the pairs), 1 and 2 threads; and close to the scalar reference.
      */
     @ParameterizedTest
@@ -238,7 +238,7 @@ class SimdBackendTest {
                     int in = s[0], out = s[1];
                     Tensor w = random(rnd, 1f, out, in), b = random(rnd, 1f, out);
                     LinearWeight packed = withStorage.prepareLinear(w, b, WeightLayout.OUT_IN);
-                    for (int m = 2; m <= 21; m++) {
+                    for (int m = 2; m <= 33; m++) {
                         Tensor x = random(rnd, 1f, m, in);
                         withStorage.oneRowSweepMaxRows = Integer.MAX_VALUE;
                         Tensor oneRow = withStorage.linear(x, packed);
