@@ -147,19 +147,25 @@ abstract class Kernels {
     }
 
     /**
-     * The GEMV of decoding (M = 1) over whole panels: y[yOff + p·NR + j] += Σ_t x[xOff + t]·B[t][p·NR + j]
-     * for panels p in [p0, p1) of a packed weight with k rows (panel p from {@code b[p·k·NR]}). Memory-bound:
-     * the weight streams through once, so all that matters is keeping enough loads in flight.
+     * The GEMV of decoding (M = 1) over whole panels: y[yOff + p·NR + j] = base[baseOff + p·NR + j] +
+     * Σ_t x[xOff + t]·B[t][p·NR + j] for panels p in [p0, p1) of a packed weight with k rows (panel p from
+     * {@code b[p·k·NR]}); base is y itself (at yOff) to accumulate, or the bias (at 0), which is then read as the sums
+     * are stored instead of copied into y first (a pass over y less: 200 KB for GPT-2's LM head every token). The
+     * same add as y = bias, then y += sums. Memory-bound: the weight streams through once, so all that matters is
+     * keeping enough loads in flight.
      */
-    void gemv(float[] x, int xOff, int k, float[] b, int p0, int p1, float[] y, int yOff) {
+    void gemv(float[] x, int xOff, int k, float[] b, int p0, int p1, float[] y, int yOff, float[] base, int baseOff) {
         int nr = panelWidth();
         for (int p = p0; p < p1; p++) {
+            if (base != y || baseOff != yOff) {
+                System.arraycopy(base, baseOff + p * nr, y, yOff + p * nr, nr);
+            }
             gemmTile(x, xOff, k, b, p * k * nr, k, y, yOff + p * nr, nr, 1);
         }
     }
 
     /** {@link #gemv} over panels kept in bfloat16 ({@link PackedLinear#halfPanels}): the same sums, half the bytes. */
-    void gemvBf16(float[] x, int xOff, int k, short[] b, int p0, int p1, float[] y, int yOff) {
+    void gemvBf16(float[] x, int xOff, int k, short[] b, int p0, int p1, float[] y, int yOff, float[] base, int baseOff) {
         int nr = panelWidth();
         for (int p = p0; p < p1; p++) {
             for (int j = 0; j < nr; j++) {
@@ -167,7 +173,7 @@ abstract class Kernels {
                 for (int t = 0, bi = p * k * nr + j; t < k; t++, bi += nr) {
                     sum = Math.fma(x[xOff + t], bf16ToFloat(b[bi]), sum);
                 }
-                y[yOff + p * nr + j] += sum;
+                y[yOff + p * nr + j] = base[baseOff + p * nr + j] + sum;
             }
         }
     }
@@ -177,7 +183,8 @@ abstract class Kernels {
      * {@link PackedLinear#QBLOCK} rows: each block's sum of x·q is multiplied by its scale row. Dequantising
      * as the weights stream in, so decoding reads one byte a weight (and 4 bytes of scale per 32).
      */
-    void gemvInt8(float[] x, int xOff, int k, byte[] q, float[] scales, int p0, int p1, float[] y, int yOff) {
+    void gemvInt8(float[] x, int xOff, int k, byte[] q, float[] scales, int p0, int p1, float[] y, int yOff, float[] base,
+                  int baseOff) {
         int nr = panelWidth(), kBlocks = (k + PackedLinear.QBLOCK - 1) / PackedLinear.QBLOCK;
         for (int p = p0; p < p1; p++) {
             for (int j = 0; j < nr; j++) {
@@ -189,7 +196,7 @@ abstract class Kernels {
                     }
                     total = Math.fma(sum, scales[(p * kBlocks + t0 / PackedLinear.QBLOCK) * nr + j], total);
                 }
-                y[yOff + p * nr + j] += total;
+                y[yOff + p * nr + j] = base[baseOff + p * nr + j] + total;
             }
         }
     }

@@ -857,8 +857,11 @@ public final class SimdBackend extends CpuBackend {
             float[] edge = null;   // the scratch tile of a panel that runs past n
             for (int rb = rb0; rb < rb0 + blocksPerTask; rb++) {
                 int r0 = rb * mc, rows = Math.min(mc, m - r0);
+                boolean gemv = rows == 1 && !transposedX;
+                // the GEMV's whole panels read the bias as they store their sums: only the columns after them need it in y
+                int biasFrom = gemv ? Math.max(col0, Math.min(p1, Math.max(p0, n / nr)) * nr) : col0;
                 for (int r = 0; r < rows && !accumulate; r++) {
-                    System.arraycopy(w.bias, col0, y, yOff + (r0 + r) * n + col0, cols);
+                    System.arraycopy(w.bias, biasFrom, y, yOff + (r0 + r) * n + biasFrom, col0 + cols - biasFrom);
                 }
                 // a weight gradient's rows in 6-row strips: in pairs (12 = lcm(6, MR) rows), so that the rows left are
                 // those of 4-row strips alone and the one-row loop gets the same rows whatever the block (same bits on
@@ -866,14 +869,16 @@ public final class SimdBackend extends CpuBackend {
                 int sixRows = strips && sixRowStrips && sixRowTileMaxRows > 0 && kernels.sixRowTiles() == 6
                         ? (rows - rows % mr) / 12 * 12 : 0;
                 int pFull = p0;   // panels before pFull are done
-                if (rows == 1 && !transposedX) {   // GEMV: whole panels in one streaming loop, the edge one below
+                if (gemv) {   // GEMV: whole panels in one streaming loop (y = bias + sums, or y += sums), the edge one below
                     pFull = Math.max(p0, Math.min(p1, n / nr));
+                    float[] base = accumulate ? y : w.bias;
+                    int baseOff = accumulate ? yOff + r0 * n : 0;
                     if (w.bf16()) {
-                        kernels.gemvBf16(x, xOff + r0 * k, k, w.halfPanels, p0, pFull, y, yOff + r0 * n);
+                        kernels.gemvBf16(x, xOff + r0 * k, k, w.halfPanels, p0, pFull, y, yOff + r0 * n, base, baseOff);
                     } else if (w.int8()) {
-                        kernels.gemvInt8(x, xOff + r0 * k, k, w.quantPanels, w.scales, p0, pFull, y, yOff + r0 * n);
+                        kernels.gemvInt8(x, xOff + r0 * k, k, w.quantPanels, w.scales, p0, pFull, y, yOff + r0 * n, base, baseOff);
                     } else {
-                        kernels.gemv(x, xOff + r0 * k, k, w.panels, p0, pFull, y, yOff + r0 * n);
+                        kernels.gemv(x, xOff + r0 * k, k, w.panels, p0, pFull, y, yOff + r0 * n, base, baseOff);
                     }
                 }
                 for (int t0 = 0; t0 < k; t0 += kc) {

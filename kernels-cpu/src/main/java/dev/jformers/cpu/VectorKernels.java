@@ -89,9 +89,9 @@ final class VectorKernels extends Kernels {
         }
         for (; r < rows; r++) {
             if (WIDE) {
-                gemv4(a, aOff + r * lda, kc, b, bOff, 0, 1, c, cOff + r * ldc);
+                gemv4(a, aOff + r * lda, kc, b, bOff, 0, 1, c, cOff + r * ldc, c, cOff + r * ldc);
             } else {
-                gemv3(a, aOff + r * lda, kc, b, bOff, 0, 1, c, cOff + r * ldc);
+                gemv3(a, aOff + r * lda, kc, b, bOff, 0, 1, c, cOff + r * ldc, c, cOff + r * ldc);
             }
         }
     }
@@ -546,18 +546,19 @@ final class VectorKernels extends Kernels {
      * The GEMM's tail rows (fewer than {@link #MR}) use the same loops, one panel at a time.
      */
     @Override
-    void gemv(float[] x, int xOff, int k, float[] b, int p0, int p1, float[] y, int yOff) {
+    void gemv(float[] x, int xOff, int k, float[] b, int p0, int p1, float[] y, int yOff, float[] base, int baseOff) {
         int nr = panelWidth();
         if (WIDE) {
-            gemv4(x, xOff, k, b, p0 * k * nr, k * nr, p1 - p0, y, yOff + p0 * nr);
+            gemv4(x, xOff, k, b, p0 * k * nr, k * nr, p1 - p0, y, yOff + p0 * nr, base, baseOff + p0 * nr);
         } else {
-            gemv3(x, xOff, k, b, p0 * k * nr, k * nr, p1 - p0, y, yOff + p0 * nr);
+            gemv3(x, xOff, k, b, p0 * k * nr, k * nr, p1 - p0, y, yOff + p0 * nr, base, baseOff + p0 * nr);
         }
     }
 
     /**
-     * c[cOff + i·NR, +NR) += a[aOff, +k) · panel i, for {@code panels} panels of k rows, panel i's row t at
-     * {@code b[bFirst + i·panelStride + t·NR]}. 4 vectors a row (512 bits).
+     * c[cOff + i·NR, +NR) = base[baseOff + i·NR, +NR) + a[aOff, +k) · panel i, for {@code panels} panels of k rows,
+     * panel i's row t at {@code b[bFirst + i·panelStride + t·NR]} (base: c itself to accumulate, or the bias). 4
+     * vectors a row (512 bits).
      *
      * <p>Four rows of the panel per iteration (1 KB, 16 loads), still two accumulator sets (even t into v, odd t
      * into w), so the sums, and the bits, are those of two rows per iteration. Why four: on Zen 5 two rows per
@@ -565,7 +566,8 @@ final class VectorKernels extends Kernels {
      * four rows 44.5–45.7 (LM head 768 × 50304, c_fc, c_proj; eight rows 41–42; CPU time of one thread, one variant
      * per JVM, weights rotated through 200 MB; docs/benchmarks-models.md, "Eleventh session").
      */
-    private static void gemv4(float[] a, int aOff, int k, float[] b, int bFirst, int panelStride, int panels, float[] c, int cOff) {
+    private static void gemv4(float[] a, int aOff, int k, float[] b, int bFirst, int panelStride, int panels, float[] c, int cOff,
+                              float[] base, int baseOff) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l, k4 = k & ~3, kEven = k & ~1;
         for (int p = 0; p < panels; p++) {
@@ -614,16 +616,17 @@ final class VectorKernels extends Kernels {
                 v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);
                 v3 = FloatVector.fromArray(s, b, bi + 3 * l).fma(x, v3);
             }
-            int o = cOff + p * nr;
-            FloatVector.fromArray(s, c, o).add(v0.add(w0)).intoArray(c, o);
-            FloatVector.fromArray(s, c, o + l).add(v1.add(w1)).intoArray(c, o + l);
-            FloatVector.fromArray(s, c, o + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
-            FloatVector.fromArray(s, c, o + 3 * l).add(v3.add(w3)).intoArray(c, o + 3 * l);
+            int o = cOff + p * nr, bo = baseOff + p * nr;
+            FloatVector.fromArray(s, base, bo).add(v0.add(w0)).intoArray(c, o);
+            FloatVector.fromArray(s, base, bo + l).add(v1.add(w1)).intoArray(c, o + l);
+            FloatVector.fromArray(s, base, bo + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
+            FloatVector.fromArray(s, base, bo + 3 * l).add(v3.add(w3)).intoArray(c, o + 3 * l);
         }
     }
 
     /** {@link #gemv4} with 3 vectors a row (the narrower species' panels). */
-    private static void gemv3(float[] a, int aOff, int k, float[] b, int bFirst, int panelStride, int panels, float[] c, int cOff) {
+    private static void gemv3(float[] a, int aOff, int k, float[] b, int bFirst, int panelStride, int panels, float[] c, int cOff,
+                              float[] base, int baseOff) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = NV * l, kEven = k & ~1;
         for (int p = 0; p < panels; p++) {
@@ -645,10 +648,10 @@ final class VectorKernels extends Kernels {
                 v1 = FloatVector.fromArray(s, b, bi + l).fma(x, v1);
                 v2 = FloatVector.fromArray(s, b, bi + 2 * l).fma(x, v2);
             }
-            int o = cOff + p * nr;
-            FloatVector.fromArray(s, c, o).add(v0.add(w0)).intoArray(c, o);
-            FloatVector.fromArray(s, c, o + l).add(v1.add(w1)).intoArray(c, o + l);
-            FloatVector.fromArray(s, c, o + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
+            int o = cOff + p * nr, bo = baseOff + p * nr;
+            FloatVector.fromArray(s, base, bo).add(v0.add(w0)).intoArray(c, o);
+            FloatVector.fromArray(s, base, bo + l).add(v1.add(w1)).intoArray(c, o + l);
+            FloatVector.fromArray(s, base, bo + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
         }
     }
 
@@ -675,16 +678,17 @@ final class VectorKernels extends Kernels {
 
     /** {@link #gemv} over bf16 panels: each load widens a vector of weights, half the bytes streamed. */
     @Override
-    void gemvBf16(float[] x, int xOff, int k, short[] b, int p0, int p1, float[] y, int yOff) {
+    void gemvBf16(float[] x, int xOff, int k, short[] b, int p0, int p1, float[] y, int yOff, float[] base, int baseOff) {
         if (WIDE) {
-            gemv4Bf16(x, xOff, k, b, p0, p1, y, yOff);
+            gemv4Bf16(x, xOff, k, b, p0, p1, y, yOff, base, baseOff);
         } else {
-            gemv3Bf16(x, xOff, k, b, p0, p1, y, yOff);
+            gemv3Bf16(x, xOff, k, b, p0, p1, y, yOff, base, baseOff);
         }
     }
 
     /** {@link #gemv4} reading bf16 panels p0..p1. */
-    private static void gemv4Bf16(float[] a, int aOff, int k, short[] b, int p0, int p1, float[] c, int cOff) {
+    private static void gemv4Bf16(float[] a, int aOff, int k, short[] b, int p0, int p1, float[] c, int cOff, float[] base,
+                                  int baseOff) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l, kEven = k & ~1;
         for (int p = p0; p < p1; p++) {
@@ -709,16 +713,17 @@ final class VectorKernels extends Kernels {
                 v2 = widen(b, bi + 2 * l).fma(x, v2);
                 v3 = widen(b, bi + 3 * l).fma(x, v3);
             }
-            int o = cOff + p * nr;
-            FloatVector.fromArray(s, c, o).add(v0.add(w0)).intoArray(c, o);
-            FloatVector.fromArray(s, c, o + l).add(v1.add(w1)).intoArray(c, o + l);
-            FloatVector.fromArray(s, c, o + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
-            FloatVector.fromArray(s, c, o + 3 * l).add(v3.add(w3)).intoArray(c, o + 3 * l);
+            int o = cOff + p * nr, bo = baseOff + p * nr;
+            FloatVector.fromArray(s, base, bo).add(v0.add(w0)).intoArray(c, o);
+            FloatVector.fromArray(s, base, bo + l).add(v1.add(w1)).intoArray(c, o + l);
+            FloatVector.fromArray(s, base, bo + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
+            FloatVector.fromArray(s, base, bo + 3 * l).add(v3.add(w3)).intoArray(c, o + 3 * l);
         }
     }
 
     /** {@link #gemv3} reading bf16 panels p0..p1 (the narrower species). */
-    private static void gemv3Bf16(float[] a, int aOff, int k, short[] b, int p0, int p1, float[] c, int cOff) {
+    private static void gemv3Bf16(float[] a, int aOff, int k, short[] b, int p0, int p1, float[] c, int cOff, float[] base,
+                                  int baseOff) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = NV * l, kEven = k & ~1;
         for (int p = p0; p < p1; p++) {
@@ -740,10 +745,10 @@ final class VectorKernels extends Kernels {
                 v1 = widen(b, bi + l).fma(x, v1);
                 v2 = widen(b, bi + 2 * l).fma(x, v2);
             }
-            int o = cOff + p * nr;
-            FloatVector.fromArray(s, c, o).add(v0.add(w0)).intoArray(c, o);
-            FloatVector.fromArray(s, c, o + l).add(v1.add(w1)).intoArray(c, o + l);
-            FloatVector.fromArray(s, c, o + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
+            int o = cOff + p * nr, bo = baseOff + p * nr;
+            FloatVector.fromArray(s, base, bo).add(v0.add(w0)).intoArray(c, o);
+            FloatVector.fromArray(s, base, bo + l).add(v1.add(w1)).intoArray(c, o + l);
+            FloatVector.fromArray(s, base, bo + 2 * l).add(v2.add(w2)).intoArray(c, o + 2 * l);
         }
     }
 
@@ -789,7 +794,8 @@ final class VectorKernels extends Kernels {
      * in {@link #gemv4}); at the end of the block their sum times the block's scale row goes into the total.
      */
     @Override
-    void gemvInt8(float[] x, int xOff, int k, byte[] q, float[] scales, int p0, int p1, float[] y, int yOff) {
+    void gemvInt8(float[] x, int xOff, int k, byte[] q, float[] scales, int p0, int p1, float[] y, int yOff, float[] base,
+                  int baseOff) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = panelWidth(), kBlocks = (k + PackedLinear.QBLOCK - 1) / PackedLinear.QBLOCK;
         FloatVector zero = FloatVector.zero(s);
@@ -830,12 +836,12 @@ final class VectorKernels extends Kernels {
                     total3 = v3.add(w3).fma(FloatVector.fromArray(s, scales, si + 3 * l), total3);
                 }
             }
-            int o = yOff + p * nr;
-            FloatVector.fromArray(s, y, o).add(total0).intoArray(y, o);
-            FloatVector.fromArray(s, y, o + l).add(total1).intoArray(y, o + l);
-            FloatVector.fromArray(s, y, o + 2 * l).add(total2).intoArray(y, o + 2 * l);
+            int o = yOff + p * nr, bo = baseOff + p * nr;
+            FloatVector.fromArray(s, base, bo).add(total0).intoArray(y, o);
+            FloatVector.fromArray(s, base, bo + l).add(total1).intoArray(y, o + l);
+            FloatVector.fromArray(s, base, bo + 2 * l).add(total2).intoArray(y, o + 2 * l);
             if (WIDE) {
-                FloatVector.fromArray(s, y, o + 3 * l).add(total3).intoArray(y, o + 3 * l);
+                FloatVector.fromArray(s, base, bo + 3 * l).add(total3).intoArray(y, o + 3 * l);
             }
         }
     }

@@ -196,6 +196,31 @@ class SimdBackendTest {
     }
 
     /**
+     * A GEMV reads the bias as it stores its sums (no copy of the bias into y first): the bits of the bias copied into
+     * y and the sums added to it after (the GEMM's accumulate form), for every weight storage, width and thread count,
+     * with whole panels, a partial last panel, odd k and a GEMV split between two threads.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void gemvReadingTheBiasGivesTheBitsOfBiasThenSums(SimdBackend simd) {
+        Random rnd = new Random(12);
+        int[][] shapes = {{1, 1}, {7, 5}, {33, 64}, {131, 200}, {385, 192}, {768, 2304}, {3072, 768}, {256, 1000}};
+        for (PackedLinear.Storage storage : PackedLinear.Storage.values()) {
+            try (SimdBackend withStorage = new SimdBackend(simd.threads(), simd.vectorBits(), storage)) {
+                for (int[] s : shapes) {
+                    int in = s[0], out = s[1];
+                    Tensor x = random(rnd, 1f, 1, in), b = random(rnd, 1f, out);
+                    PackedLinear w = (PackedLinear) withStorage.prepareLinear(random(rnd, 0.1f, out, in), b, WeightLayout.OUT_IN);
+                    float[] y = withStorage.linear(x, w).toFloatArray();
+                    float[] expected = b.toFloatArray();
+                    withStorage.gemm(x.toFloatArray(), 0, 1, w, expected, 0, true);
+                    assertTrue(Arrays.equals(expected, y), simd.describe() + " " + storage + " 1×" + in + "→" + out);
+                }
+            }
+        }
+    }
+
+    /**
      * The 6-row tiles (GEMMs of few rows) give the same bits as the 4-row tiles they replace: the same FMAs in the same
      * order for every output, whatever the rows left over, K blocks, edge panels, weight storage or threads.
      */
