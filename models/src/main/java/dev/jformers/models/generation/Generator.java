@@ -204,34 +204,7 @@ public final class Generator {
             int step = 0;
             Tensor stepIds = ids(seq, 0, promptLength);
             while (true) {
-                Tensor logits = model.nextTokenLogits(stepIds, ids(mask, 0, length), cache);   // [rows, vocab]
-                long[] next = new long[rows];
-                // plain greedy: the argmax read where the logits are (no copy of the vocabulary's scores per step)
-                float[] flat = processors.isEmpty() && !config.doSample() && logits.isContiguous() ? logits.floatArray() : null;
-                int vocab = logits.dim(1);
-                for (int r = 0; r < rows; r++) {
-                    int token;
-                    if (flat != null) {
-                        token = argmax(flat, (int) logits.arrayOffset() + r * vocab, vocab);
-                    } else {
-                        float[] scores = logits.select(0, r).toFloatArray();
-                        LogitsProcessor.applyAll(processors, seq[r], length, scores);
-                        if (config.doSample()) {
-                            LogitsProcessor.applyAll(warpers, seq[r], length, scores);
-                            token = sample(scores, random);
-                        } else {
-                            token = argmax(scores);
-                        }
-                    }
-                    next[r] = eos != null && finished[r] ? pad : token;
-                }
-                // read: the next step's LM head output reuses this array (50 257 floats a row, not allocated every token)
-                model.backend().recycle(logits);
-                for (int r = 0; r < rows; r++) {
-                    seq[r][length] = next[r];
-                    mask[r][length] = 1;
-                    finished[r] |= isEos(next[r]);
-                }
+                long[] next = searchStep(stepIds, seq, mask, finished, length, cache);
                 length++;
                 if (listener != null) {
                     listener.onStep(step, next);
@@ -243,6 +216,45 @@ public final class Generator {
                 stepIds = ids(seq, length - 1, 1);
             }
             return new Output(truncate(seq, length), null, step);
+        }
+
+        /**
+         * One step of {@link #search}: the model's logits for {@code stepIds}, each row's next token (appended to seq
+         * and mask at {@code length}), the finished rows marked; returns the new tokens. A method of its own so that
+         * the JIT compiles a step after a few generations: the loop around it runs once per generation, and stays
+         * interpreted for hundreds of them.
+         */
+        long[] searchStep(Tensor stepIds, long[][] seq, long[][] mask, boolean[] finished, int length, KVCache cache) {
+            int rows = seq.length;
+            Tensor logits = model.nextTokenLogits(stepIds, ids(mask, 0, length), cache);   // [rows, vocab]
+            long[] next = new long[rows];
+            // plain greedy: the argmax read where the logits are (no copy of the vocabulary's scores per step)
+            float[] flat = processors.isEmpty() && !config.doSample() && logits.isContiguous() ? logits.floatArray() : null;
+            int vocab = logits.dim(1);
+            for (int r = 0; r < rows; r++) {
+                int token;
+                if (flat != null) {
+                    token = argmax(flat, (int) logits.arrayOffset() + r * vocab, vocab);
+                } else {
+                    float[] scores = logits.select(0, r).toFloatArray();
+                    LogitsProcessor.applyAll(processors, seq[r], length, scores);
+                    if (config.doSample()) {
+                        LogitsProcessor.applyAll(warpers, seq[r], length, scores);
+                        token = sample(scores, random);
+                    } else {
+                        token = argmax(scores);
+                    }
+                }
+                next[r] = eos != null && finished[r] ? pad : token;
+            }
+            // read: the next step's LM head output reuses this array (50 257 floats a row, not allocated every token)
+            model.backend().recycle(logits);
+            for (int r = 0; r < rows; r++) {
+                seq[r][length] = next[r];
+                mask[r][length] = 1;
+                finished[r] |= isEos(next[r]);
+            }
+            return next;
         }
 
         /**
