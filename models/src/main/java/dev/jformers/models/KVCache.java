@@ -6,12 +6,15 @@ import dev.jformers.core.Tensor;
 
 /**
  * Keys and values of every layer for the tokens seen so far, so that each generation step only
- * computes the new token: per layer two buffers [B, capacity, C] on the backend, of which the
- * first {@link #length()} positions are filled. One cache belongs to one generation call; GPT-2
- * and the BERT-family decoders ({@code is_decoder}) use the same layout.
+ * computes the new token: per layer two buffers [B, capacity, C] on the backend (the two halves of one
+ * [2, B, capacity, C]), of which the first {@link #length()} positions are filled. One cache belongs to one
+ * generation call, which hands its memory back at the end ({@link #release}); GPT-2 and the BERT-family decoders
+ * ({@code is_decoder}) use the same layout.
  */
 public final class KVCache {
     private final Backend backend;
+    /** Per layer [2, B, capacity, C]: its keys, then its values. */
+    private final Tensor[] buffers;
     private final Tensor[] keys;
     private final Tensor[] values;
     private final int batch;
@@ -31,11 +34,29 @@ public final class KVCache {
         this.batch = batch;
         this.width = width;
         this.capacity = capacity;
+        buffers = new Tensor[layers];
         keys = new Tensor[layers];
         values = new Tensor[layers];
         for (int i = 0; i < layers; i++) {
-            keys[i] = backend.zeros(batch, capacity, width);
-            values[i] = backend.zeros(batch, capacity, width);
+            buffers[i] = backend.zeros(2, batch, capacity, width);
+            keys[i] = buffers[i].select(0, 0);
+            values[i] = buffers[i].select(0, 1);
+        }
+    }
+
+    /**
+     * Hands the cache's memory back to the backend ({@link Backend#recycle}), so that the next generation's cache
+     * reuses it instead of allocating (GPT-2 124M at 160 positions: 11.8 MB a generation, which a decoding benchmark
+     * allocated, zeroed and collected every 128 tokens, and whose fresh pages the kernel cleared). The cache and the
+     * views it returned must not be used afterwards.
+     */
+    public void release() {
+        for (Tensor b : buffers) {
+            backend.recycle(b);
+        }
+        if (scratch != null) {
+            backend.recycle(scratch);
+            scratch = null;
         }
     }
 

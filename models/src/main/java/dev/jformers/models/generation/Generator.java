@@ -192,14 +192,22 @@ public final class Generator {
             return model.newCache(rows, Math.max(capacity, 1));
         }
 
-        /** HF's greedy_search and sample. */
+        /** HF's greedy_search and sample; the cache's memory goes back to the backend at the end. */
         Output search(long[][] inputIds, long[][] attentionMask) {
+            KVCache cache = cache(inputIds.length);
+            try {
+                return search(inputIds, attentionMask, cache);
+            } finally {
+                cache.release();
+            }
+        }
+
+        Output search(long[][] inputIds, long[][] attentionMask, KVCache cache) {
             int rows = inputIds.length;
             int width = Math.max(maxLength, promptLength + 1);
             long[][] seq = widen(inputIds, width);
             long[][] mask = widen(attentionMask, width);
             boolean[] finished = new boolean[rows];
-            KVCache cache = cache(rows);
             int length = promptLength;
             int step = 0;
             Tensor stepIds = ids(seq, 0, promptLength);
@@ -262,6 +270,15 @@ public final class Generator {
          * log-probabilities; finished hypotheses are kept per prompt by {@link BeamHypotheses}.
          */
         Output beamSearch(long[][] inputIds, long[][] attentionMask, int beams, int keep) {
+            KVCache cache = cache(inputIds.length * beams);
+            try {
+                return beamSearch(inputIds, attentionMask, beams, keep, cache);
+            } finally {
+                cache.release();
+            }
+        }
+
+        Output beamSearch(long[][] inputIds, long[][] attentionMask, int beams, int keep, KVCache cache) {
             int prompts = inputIds.length;
             int rows = prompts * beams;
             int width = Math.max(maxLength, promptLength + 1);
@@ -276,7 +293,6 @@ public final class Generator {
                 hyps[b] = new BeamHypotheses(beams, config.lengthPenalty(), config.earlyStopping(), maxLength);
             }
             boolean[] done = new boolean[prompts];
-            KVCache cache = cache(rows);
             int length = promptLength;
             int step = 0;
             Tensor stepIds = ids(seq, 0, promptLength);

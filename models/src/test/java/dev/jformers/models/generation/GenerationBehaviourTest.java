@@ -56,6 +56,26 @@ class GenerationBehaviourTest {
         assertTrue(Arrays.deepEquals(generator.generate(PROMPTS, null, plain, null), generator.generate(PROMPTS, null, processed, null)));
     }
 
+    /**
+     * Each generation hands its KV cache back to the backend, and the next one's cache reuses that memory with the old
+     * keys and values still in it: only filled positions are read, so greedy and beam search repeat themselves, and
+     * a longer generation after a shorter one (another capacity) matches a fresh backend's.
+     */
+    @Test
+    void aGenerationInARecycledCacheGivesAFreshCachesTokens() {
+        GenerationConfig greedy = GenerationConfig.greedy(8, null), beams = GenerationConfig.greedy(6, null).with("num_beams", 3);
+        long[][] first = generator.generate(PROMPTS, null, greedy, null);
+        long[][] beam = generator.generate(PROMPTS, null, beams, null);
+        assertTrue(Arrays.deepEquals(first, generator.generate(PROMPTS, null, greedy, null)));
+        assertTrue(Arrays.deepEquals(beam, generator.generate(PROMPTS, null, beams, null)));
+        GenerationConfig longer = GenerationConfig.greedy(12, null);
+        long[][] recycled = generator.generate(PROMPTS, null, longer, null);
+        try (Backend fresh = Backends.create("cpu", 2)) {
+            Generator g = new Generator((CausalLM) AutoModelForCausalLM.fromPretrained(GoldenGeneration.dir().resolve("tiny-gpt2"), fresh));
+            assertTrue(Arrays.deepEquals(g.generate(PROMPTS, null, longer, null), recycled));
+        }
+    }
+
     @Test
     void samplingWithASeedRepeatsAndReturnsNumReturnSequencesRows() {
         GenerationConfig c = GenerationConfig.sampling(6, null, 7L).with("num_return_sequences", 3).with("top_k", 0);
