@@ -28,8 +28,7 @@ import java.util.Random;
  * benchmarks.jar dev.jformers.cpu.GemmSplitTimes [MxKxN] [rounds] [calls per round] [variant,variant,...]} (variants:
  * {@code panels}, the default split; {@code chunksN}, N runs of panels a thread; {@code onerow}, each panel block swept first by one row; {@code streamed}, the
  * default split over copies of the weight that stream from DRAM; {@code yoffN}, the default with Y starting N floats
- * into its array, which moves where its rows' cache lines fall against the two threads' columns; {@code own} and
- * {@code ownyoffN}, each task's boundary panels in a scratch block of its own: SimdBackend.ownBoundaryPanels)
+ * into its array, which moves where its rows' cache lines fall against the two threads' columns)
  */
 public final class GemmSplitTimes {
     private GemmSplitTimes() {
@@ -90,9 +89,7 @@ public final class GemmSplitTimes {
                     two.oneRowSweepMaxRows = variants[v].equals("onerow") ? Integer.MAX_VALUE : SimdBackend.ONE_ROW_SWEEP_MAX_ROWS;
                     two.streamedWeightBytes = variants[v].equals("onerow") ? -1 : SimdBackend.LAST_LEVEL_CACHE_BYTES;
                     long[][] perCall = perCallOf[v];
-                    String rest = variants[v].startsWith("own") ? variants[v].substring(3) : variants[v];
-                    two.ownBoundaryPanels = variants[v].startsWith("own");   // "own…": the boundary panels in the task's scratch
-                    int yOff = rest.startsWith("yoff") ? Integer.parseInt(rest.substring(4)) : 0;   // Y's start, floats
+                    int yOff = variants[v].startsWith("yoff") ? Integer.parseInt(variants[v].substring(4)) : 0;   // Y's start, floats
                     for (int c = 0; c < calls; c++) {
                         long[] s0 = WorkerPool.Stats.snapshot();
                         long w0 = System.nanoTime();

@@ -166,16 +166,6 @@ public final class SimdBackend extends CpuBackend {
     /** System property: runs of panels per thread in a multithreaded GEMM of few row blocks (default 1; see {@link #GEMM_CHUNKS_PER_THREAD}). */
     public static final String GEMM_CHUNKS_PROPERTY = "jformers.simd.gemmChunksPerThread";
 
-    /**
-     * Experiment: in a GEMM whose tasks split the panels, a task's first and last panels (whose columns share a cache line
-     * of every row with the neighbouring task's, unless Y happens to start on a line) are computed in a scratch block of
-     * the task's own and copied into Y once each is final (the first during the last K block, the last at the end: copied
-     * both at the end, the two cores wrote the shared lines at the same moment and it measured 4–5% slower far), instead
-     * of the shared lines going back and forth between the cores at the bias copy and at each tile's loads and stores.
-     * Same tiles, same FMAs: the same bits.
-     */
-    boolean ownBoundaryPanels = Boolean.parseBoolean(System.getProperty("jformers.simd.ownBoundaryPanels", "false"));
-
     /** {@link #GEMM_CHUNKS_PER_THREAD} for this backend; not final, for A/B runs in one process. */
     int gemmChunksPerThread = GEMM_CHUNKS_PER_THREAD;
 
@@ -464,7 +454,7 @@ public final class SimdBackend extends CpuBackend {
      * the largest size a thread has needed (an attention head's Kᵀ and score rows, matmul's B).
      */
     private static final class Scratch {
-        private final float[][] arrays = new float[6][];
+        private final float[][] arrays = new float[5][];
 
         float[] get(int slot, int size) {
             float[] a = arrays[slot];
@@ -870,27 +860,8 @@ public final class SimdBackend extends CpuBackend {
                 boolean gemv = rows == 1 && !transposedX;
                 // the GEMV's whole panels read the bias as they store their sums: only the columns after them need it in y
                 int biasFrom = gemv ? Math.max(col0, Math.min(p1, Math.max(p0, n / nr)) * nr) : col0;
-                // the panels whose columns meet another task's in the same cache lines of every row (see ownBoundaryPanels)
-                boolean split = ownBoundaryPanels && !gemv && !transposedX && colChunks > 1 && p0 < p1;
-                boolean ownFirst = split && cc > 0 && (p0 + 1) * nr <= n;
-                boolean ownLast = split && cc < colChunks - 1 && p1 * nr <= n && !(ownFirst && p1 - 1 == p0);
-                float[] own = ownFirst || ownLast ? SCRATCH.get().get(5, 2 * rows * nr) : null;
-                int ownFrom = ownFirst ? col0 + nr : col0, ownTo = ownLast ? p1 * nr - nr : col0 + cols;   // Y's columns in place
                 for (int r = 0; r < rows && !accumulate; r++) {
-                    if (own == null) {
-                        System.arraycopy(w.bias, biasFrom, y, yOff + (r0 + r) * n + biasFrom, col0 + cols - biasFrom);
-                    } else {
-                        System.arraycopy(w.bias, ownFrom, y, yOff + (r0 + r) * n + ownFrom, ownTo - ownFrom);
-                    }
-                }
-                for (int side = 0; side < 2 && own != null; side++) {   // the own panels start from the bias (or Y's values)
-                    int p = side == 0 ? p0 : p1 - 1;
-                    if (side == 0 ? ownFirst : ownLast) {
-                        for (int r = 0; r < rows; r++) {
-                            System.arraycopy(accumulate ? y : w.bias, accumulate ? yOff + (r0 + r) * n + p * nr : p * nr, own,
-                                    (side * rows + r) * nr, nr);
-                        }
-                    }
+                    System.arraycopy(w.bias, biasFrom, y, yOff + (r0 + r) * n + biasFrom, col0 + cols - biasFrom);
                 }
                 // a weight gradient's rows in 6-row strips: in pairs (12 = lcm(6, MR) rows), so that the rows left are
                 // those of 4-row strips alone and the one-row loop gets the same rows whatever the block (same bits on
@@ -934,14 +905,6 @@ public final class SimdBackend extends CpuBackend {
                             }
                             bOff = 0;
                         }
-                        // where the tiles write: Y in place, or this task's own copy of a boundary panel
-                        float[] cArr = y;
-                        int cBase = c0, ldc = n;
-                        if (own != null && ((ownFirst && p == p0) || (ownLast && p == p1 - 1))) {
-                            cArr = own;
-                            cBase = (p == p0 && ownFirst ? 0 : rows) * nr;
-                            ldc = nr;
-                        }
                         if ((p + 1) * nr <= n) {
                             if (strips) {
                                 for (int r = 0, h; r < rows; r += h) {
@@ -952,15 +915,15 @@ public final class SimdBackend extends CpuBackend {
                             } else if (transposedX) {
                                 kernels.gemmTileTransposed(x, aBlock, m, b, bOff, kb, y, c0, n, rows);
                             } else if (oneRowFirst && rows % 12 != 0) {   // 12, 24: 6-row pairs take every row, no gain
-                                sweepOneRowFirst(x, aBlock, k, b, bOff, kb, cArr, cBase, ldc, rows);
+                                sweepOneRowFirst(x, aBlock, k, b, bOff, kb, y, c0, n, rows);
                             } else {
                                 int r = 0;
                                 for (; r + 2 * six <= rows; r += 2 * six) {   // pairs: the rows left are those of 4-row tiles alone
-                                    kernels.gemmTile6(x, aBlock + r * k, k, b, bOff, kb, cArr, cBase + r * ldc, ldc);
-                                    kernels.gemmTile6(x, aBlock + (r + six) * k, k, b, bOff, kb, cArr, cBase + (r + six) * ldc, ldc);
+                                    kernels.gemmTile6(x, aBlock + r * k, k, b, bOff, kb, y, c0 + r * n, n);
+                                    kernels.gemmTile6(x, aBlock + (r + six) * k, k, b, bOff, kb, y, c0 + (r + six) * n, n);
                                 }
                                 for (; r < rows; r += mr) {
-                                    kernels.gemmTile(x, aBlock + r * k, k, b, bOff, kb, cArr, cBase + r * ldc, ldc, Math.min(mr, rows - r));
+                                    kernels.gemmTile(x, aBlock + r * k, k, b, bOff, kb, y, c0 + r * n, n, Math.min(mr, rows - r));
                                 }
                             }
                         } else {
@@ -986,11 +949,6 @@ public final class SimdBackend extends CpuBackend {
                                 for (int i = 0; i < tileRows; i++) {
                                     System.arraycopy(edge, i * nr, y, c0 + (r + i) * n, valid);
                                 }
-                            }
-                        }
-                        if (cArr != y && t0 + kb >= k) {   // an own panel is final: into Y now (the first one early, the last at the end)
-                            for (int r = 0; r < rows; r++) {
-                                System.arraycopy(own, cBase + r * nr, y, c0 + r * n, nr);
                             }
                         }
                     }

@@ -281,45 +281,6 @@ class SimdBackendTest {
         }
     }
 
-    /**
-     * A panel-split GEMM with each task's boundary panels in a scratch block of its own ({@code ownBoundaryPanels}): the
-     * same bits as in place, with and without an activation, a bias, accumulation, K blocks, an edge panel, one-row
-     * first sweeps, 2 to 4 runs of panels a thread.
-     */
-    @Test
-    void ownBoundaryPanelsGiveTheBitsOfPanelsInPlace() {
-        Random rnd = new Random(37);
-        int[][] shapes = {{128, 768, 768}, {16, 384, 1152}, {37, 600, 130}, {9, 100, 200}, {130, 70, 256}};
-        for (int chunks : new int[] {1, 2}) {
-            try (SimdBackend two = new SimdBackend(2, 0)) {
-                two.gemmChunksPerThread = chunks;
-                two.streamedWeightBytes = -1;   // few rows: one-row first sweeps too
-                for (int[] s : shapes) {
-                    int m = s[0], in = s[1], out = s[2];
-                    Tensor x = random(rnd, 1f, m, in);
-                    for (boolean withBias : new boolean[] {false, true}) {
-                        LinearWeight w = two.prepareLinear(random(rnd, 1f, out, in), withBias ? random(rnd, 1f, out) : null,
-                                WeightLayout.OUT_IN);
-                        for (dev.jformers.core.Activation act : new dev.jformers.core.Activation[] {null, dev.jformers.core.Activation.GELU}) {
-                            two.ownBoundaryPanels = false;
-                            float[] inPlace = two.linear(x, w, act).toFloatArray();
-                            two.ownBoundaryPanels = true;
-                            float[] own = two.linear(x, w, act).toFloatArray();
-                            assertTrue(Arrays.equals(inPlace, own), m + "×" + in + "→" + out + " chunks " + chunks + " bias " + withBias + " " + act);
-                        }
-                        float[] xs = x.toFloatArray(), y0 = random(rnd, 1f, m, out).toFloatArray();
-                        float[] a = y0.clone(), b = y0.clone();
-                        two.ownBoundaryPanels = false;
-                        two.gemm(xs, 0, m, (PackedLinear) w, a, 0, true);
-                        two.ownBoundaryPanels = true;
-                        two.gemm(xs, 0, m, (PackedLinear) w, b, 0, true);
-                        assertTrue(Arrays.equals(a, b), m + "×" + in + "→" + out + " accumulated, chunks " + chunks);
-                    }
-                }
-            }
-        }
-    }
-
     /** A backend takes its weights to stream once it has packed more bytes of them than {@code streamedWeightBytes}. */
     @Test
     void weightsStreamOncePackedWeightsPassTheCache() {
