@@ -266,7 +266,8 @@ public final class SimdBackend extends CpuBackend {
      * system property {@value #CACHE_BYTES_PROPERTY}. A model whose weights are larger (all-MiniLM-L6-v2: 42 MB in
      * float32) reads them all from DRAM each forward; a smaller one finds them in the L3 from the forward before.
      */
-    static final long LAST_LEVEL_CACHE_BYTES = Long.getLong(SimdBackend.CACHE_BYTES_PROPERTY, lastLevelCacheBytes());
+    static final long LAST_LEVEL_CACHE_BYTES = System.getProperty(SimdBackend.CACHE_BYTES_PROPERTY) != null
+            ? Long.getLong(SimdBackend.CACHE_BYTES_PROPERTY, 32L << 20) : lastLevelCacheBytes();
 
     /** System property: the bytes of the last-level cache (see {@link #LAST_LEVEL_CACHE_BYTES}). */
     public static final String CACHE_BYTES_PROPERTY = "jformers.simd.cacheBytes";
@@ -293,7 +294,7 @@ public final class SimdBackend extends CpuBackend {
             try {
                 String text = java.nio.file.Files.readString(size).trim().toUpperCase(Locale.ROOT);
                 long unit = text.endsWith("K") ? 1L << 10 : text.endsWith("M") ? 1L << 20 : text.endsWith("G") ? 1L << 30 : 1;
-                largest = Math.max(largest, Long.parseLong(unit == 1 ? text : text.substring(0, text.length() - 1)) * unit);
+                largest = Math.max(largest, Math.multiplyExact(Long.parseLong(unit == 1 ? text : text.substring(0, text.length() - 1)), unit));
             } catch (java.io.IOException | RuntimeException e) {
                 break;   // no such index (or not Linux)
             }
@@ -837,6 +838,7 @@ public final class SimdBackend extends CpuBackend {
         // number of rows no block reaches turns them off
         int six = !transposedX && sixRowTilesWarm(m) && kernels.sixRowTiles() > 0 ? kernels.sixRowTiles() : MC;
         // few rows, float weights that stream from memory: each panel block's first sweep is one row (sweepOneRowFirst)
+        // (six == 6 only where VectorKernels has its 6-row tile, which comes with gemmTileShort's 1- to 3-row tiles)
         boolean oneRowFirst = six == 6 && w.panels != null && m <= oneRowSweepMaxRows && weightsStream();
         // A GEMV: runs of panels, shrinking toward the end (gemvRunStarts). Few row blocks: give every thread its own
         // range of panels as well.
@@ -998,13 +1000,12 @@ public final class SimdBackend extends CpuBackend {
         for (; tiled - r >= 8 || tiled - r == 6; r += 6) {   // leave 2–5 or 7 rows, never 1: a one-row tile is slow
             kernels.gemmTile6(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n);
         }
-        if (tiled - r >= Kernels.MR) {   // 7 = 4 + 3, or 4
-            kernels.gemmTile(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, Kernels.MR);
-            r += Kernels.MR;
-        }
-        if (tiled - r == 5) {   // 5 = 3 + 2
+        if (tiled - r == 5) {   // 5 = 3 + 2 (not 4 + 1: a one-row tile over cached rows runs at half the FMA rate)
             kernels.gemmTileShort(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, 3);
             r += 3;
+        } else if (tiled - r >= Kernels.MR) {   // 7 = 4 + 3, or 4
+            kernels.gemmTile(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, Kernels.MR);
+            r += Kernels.MR;
         }
         if (r < tiled) {
             kernels.gemmTileShort(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, tiled - r);

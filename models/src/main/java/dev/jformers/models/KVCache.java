@@ -23,6 +23,8 @@ public final class KVCache {
     private int length;
     /** One [B, capacity, C] buffer shared by the layers while {@link #reorder} moves rows (made on first use). */
     private Tensor scratch;
+    /** Set by {@link #release}: the buffers belong to the backend's pool again. */
+    private boolean released;
 
     /**
      * @param layers   transformer layers
@@ -48,15 +50,26 @@ public final class KVCache {
      * Hands the cache's memory back to the backend ({@link Backend#recycle}), so that the next generation's cache
      * reuses it instead of allocating (GPT-2 124M at 160 positions: 11.8 MB a generation, which a decoding benchmark
      * allocated, zeroed and collected every 128 tokens, and whose fresh pages the kernel cleared). The cache and the
-     * views it returned must not be used afterwards.
+     * views it returned must not be used afterwards: append and reorder then throw, and a second release does nothing
+     * (handing an array back twice would give it to two live tensors).
      */
     public void release() {
+        if (released) {
+            return;
+        }
+        released = true;
         for (Tensor b : buffers) {
             backend.recycle(b);
         }
         if (scratch != null) {
             backend.recycle(scratch);
             scratch = null;
+        }
+    }
+
+    private void checkNotReleased() {
+        if (released) {
+            throw new IllegalStateException("KV cache used after release()");
         }
     }
 
@@ -78,6 +91,7 @@ public final class KVCache {
      * of all of them [B, length + T, C].
      */
     public Tensor[] append(int layer, Tensor k, Tensor v) {
+        checkNotReleased();
         int t = k.dim(1);
         if (length + t > capacity) {
             throw new JformersException("KV cache full: " + length + " + " + t + " positions > capacity " + capacity);
@@ -98,6 +112,7 @@ public final class KVCache {
      * index_select every step); a source row that is itself overwritten is saved in a scratch buffer first.
      */
     public void reorder(int[] source) {
+        checkNotReleased();
         if (source.length != batch) {
             throw new IllegalArgumentException("reorder: " + source.length + " rows for a cache of " + batch);
         }
@@ -119,8 +134,8 @@ public final class KVCache {
         if (scratch == null) {
             scratch = backend.zeros(batch, capacity, width);
         }
-        for (Tensor[] buffers : new Tensor[][] {keys, values}) {
-            for (Tensor layer : buffers) {
+        for (Tensor[] kv : new Tensor[][] {keys, values}) {
+            for (Tensor layer : kv) {
                 for (int s = 0; s < batch; s++) {
                     if (saved[s]) {
                         backend.copyInto(rows(layer, s), rows(scratch, s));

@@ -202,6 +202,7 @@ public final class Generator {
             }
         }
 
+        /** The search in a cache the caller owns (and releases). */
         Output search(long[][] inputIds, long[][] attentionMask, KVCache cache) {
             int rows = inputIds.length;
             int width = Math.max(maxLength, promptLength + 1);
@@ -278,6 +279,7 @@ public final class Generator {
             }
         }
 
+        /** The beam search in a cache the caller owns (and releases). */
         Output beamSearch(long[][] inputIds, long[][] attentionMask, int beams, int keep, KVCache cache) {
             int prompts = inputIds.length;
             int rows = prompts * beams;

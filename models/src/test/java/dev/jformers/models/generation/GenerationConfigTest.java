@@ -123,6 +123,34 @@ class GenerationConfigTest {
 
     /** Row i after reorder holds what row source[i] held, for cycles, duplicates and rows left in place. */
     @Test
+    void aReleasedKvCacheRefusesUseAndIsReleasedOnce() {
+        try (Backend b = Backends.create("cpu", 1)) {
+            KVCache cache = new KVCache(b, 2, 1, 3, 4);
+            Tensor kv = b.upload(Tensor.of(new float[3], 1, 1, 3));
+            cache.append(0, kv, kv);
+            cache.release();
+            cache.release();   // a second release hands nothing back again
+            assertThrows(IllegalStateException.class, () -> cache.append(1, kv, kv));
+            assertThrows(IllegalStateException.class, () -> cache.reorder(new int[] {0}));
+            // its two buffers went back once: two new caches of its size do not share an array (c's keys stay out of a's)
+            KVCache a = new KVCache(b, 2, 1, 3, 4), c = new KVCache(b, 2, 1, 3, 4);
+            for (int layer = 0; layer < 2; layer++) {
+                a.append(layer, kv, kv);
+            }
+            a.advance(1);
+            Tensor ones = b.upload(Tensor.of(new float[] {1, 1, 1}, 1, 1, 3));
+            for (int layer = 0; layer < 2; layer++) {
+                c.append(layer, ones, ones);
+            }
+            for (int layer = 0; layer < 2; layer++) {
+                Tensor[] past = a.append(layer, kv, kv);
+                assertArrayEquals(new float[3], past[0].narrow(1, 0, 1).toFloatArray(), "keys of layer " + layer);
+                assertArrayEquals(new float[3], past[1].narrow(1, 0, 1).toFloatArray(), "values of layer " + layer);
+            }
+        }
+    }
+
+    @Test
     void kvCacheReorderGathersRowsByIndex() {
         try (Backend b = Backends.create("cpu", 2)) {
             int rows = 4, width = 3, length = 2;
