@@ -241,15 +241,15 @@ public final class SimdBackend extends CpuBackend {
 
     /**
      * GEMMs of at most this many rows whose float weights stream from memory ({@link #weightsStream}) sweep each panel
-     * block first with one row ({@link #sweepOneRowFirst}), then with the 6-row tiles — except where the rows are a
-     * multiple of 12, which the 6-row pairs take whole. Why: that first sweep brings the block from DRAM, and how fast
+     * block first with one row ({@link #sweepOneRowFirst}), then with the 6-row tiles. Why: that first sweep brings the block from DRAM, and how fast
      * it streams seems to depend on how many bytes of the panel the core has asked for ahead, which the out-of-order
      * window sets: a 6-row sweep issues 34 instructions per 256 bytes of panel (4 loads, 6 broadcasts, 24 FMAs), a
      * 1-row sweep 9. One sweep over 400 blocks of 96 KiB in a row (TileStream; Zen 5, 1 thread, CPU time): 1 row
      * 1.65–1.89 µs a block (52–59 GB/s), 2 rows 2.41–2.83, 4 rows 3.00–3.55, 6 rows 3.08–3.25 µs (30–32 GB/s); in
      * cache 0.75, 0.57, 0.86 and 1.10 µs. MiniLM's GEMMs ({@code StreamedWeightsGemm}, six 384-wide layers): 16 rows
      * 2.02–2.12 ms against 2.20–2.33 (−7 to −11%); 4 rows −29%, 8 rows −24%, 20 rows −6%, 28 rows −5%, 32 rows −4%;
-     * 12 and 24 rows 0 to +4%. With the weights in cache the extra sweep costs 10–30%, hence {@link #weightsStream}.
+     * 12 rows −4 to −7%, 24 rows −1 to −3% (once the 5 rows left after the 6-row tiles went to 3 + 2-row tiles, not
+     * 4 + 1; before, 13–15 and 25–27 rows were 4–7% slower). With the weights in cache the extra sweep costs 10–30%, hence {@link #weightsStream}.
      * The system property {@value #ONE_ROW_SWEEP_PROPERTY} overrides it (0 turns it off).
      */
     static final int ONE_ROW_SWEEP_MAX_ROWS = Integer.getInteger(SimdBackend.ONE_ROW_SWEEP_PROPERTY, 32);
@@ -916,7 +916,7 @@ public final class SimdBackend extends CpuBackend {
                                 }
                             } else if (transposedX) {
                                 kernels.gemmTileTransposed(x, aBlock, m, b, bOff, kb, y, c0, n, rows);
-                            } else if (oneRowFirst && rows % 12 != 0) {   // 12, 24: 6-row pairs take every row, no gain
+                            } else if (oneRowFirst) {
                                 sweepOneRowFirst(x, aBlock, k, b, bOff, kb, y, c0, n, rows);
                             } else {
                                 int r = 0;
