@@ -860,8 +860,10 @@ public final class SimdBackend extends CpuBackend {
             for (int rb = rb0; rb < rb0 + blocksPerTask; rb++) {
                 int r0 = rb * mc, rows = Math.min(mc, m - r0);
                 boolean gemv = rows == 1 && !transposedX;
+                // GEMV: whole panels [p0, pFull) in one streaming loop below, the edge one with the tiles
+                int pFull = gemv ? Math.max(p0, Math.min(p1, n / nr)) : p0;   // panels before pFull are done
                 // the GEMV's whole panels read the bias as they store their sums: only the columns after them need it in y
-                int biasFrom = gemv ? Math.max(col0, Math.min(p1, Math.max(p0, n / nr)) * nr) : col0;
+                int biasFrom = pFull * nr;
                 for (int r = 0; r < rows && !accumulate; r++) {
                     System.arraycopy(w.bias, biasFrom, y, yOff + (r0 + r) * n + biasFrom, col0 + cols - biasFrom);
                 }
@@ -870,9 +872,7 @@ public final class SimdBackend extends CpuBackend {
                 // any thread count)
                 int sixRows = strips && sixRowStrips && sixRowTileMaxRows > 0 && kernels.sixRowTiles() == 6
                         ? (rows - rows % mr) / 12 * 12 : 0;
-                int pFull = p0;   // panels before pFull are done
-                if (gemv) {   // GEMV: whole panels in one streaming loop (y = bias + sums, or y += sums), the edge one below
-                    pFull = Math.max(p0, Math.min(p1, n / nr));
+                if (gemv) {   // y = bias + sums, or y += sums
                     float[] base = accumulate ? y : w.bias;
                     int baseOff = accumulate ? yOff + r0 * n : 0;
                     if (w.bf16()) {
