@@ -7,6 +7,7 @@ import dev.jformers.models.KVCache;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 import java.util.random.RandomGenerator;
 
 /**
@@ -194,9 +195,14 @@ public final class Generator {
 
         /** HF's greedy_search and sample; the cache's memory goes back to the backend at the end. */
         Output search(long[][] inputIds, long[][] attentionMask) {
-            KVCache cache = cache(inputIds.length);
+            return inCache(inputIds.length, cache -> search(inputIds, attentionMask, cache));
+        }
+
+        /** Runs a search in a new cache of {@code rows} rows, whose memory goes back to the backend at the end. */
+        private Output inCache(int rows, Function<KVCache, Output> search) {
+            KVCache cache = cache(rows);
             try {
-                return search(inputIds, attentionMask, cache);
+                return search.apply(cache);
             } finally {
                 cache.release();
             }
@@ -271,12 +277,7 @@ public final class Generator {
          * log-probabilities; finished hypotheses are kept per prompt by {@link BeamHypotheses}.
          */
         Output beamSearch(long[][] inputIds, long[][] attentionMask, int beams, int keep) {
-            KVCache cache = cache(inputIds.length * beams);
-            try {
-                return beamSearch(inputIds, attentionMask, beams, keep, cache);
-            } finally {
-                cache.release();
-            }
+            return inCache(inputIds.length * beams, cache -> beamSearch(inputIds, attentionMask, beams, keep, cache));
         }
 
         /** The beam search in a cache the caller owns (and releases). */
