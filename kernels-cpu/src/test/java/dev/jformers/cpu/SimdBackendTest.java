@@ -25,6 +25,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.IntConsumer;
 
 import static dev.jformers.cpu.TestTensors.assertClose;
 import static dev.jformers.cpu.TestTensors.random;
@@ -353,24 +354,35 @@ class SimdBackendTest {
      */
     @Test
     void gemmRunsOfPanelsPerThreadGiveOneThreadsBits() {
-        Random rnd = new Random(26);
         try (SimdBackend one = new SimdBackend(1, 0); SimdBackend two = new SimdBackend(2, 0)) {
-            for (int[] shape : new int[][] {{128, 384, 384}, {16, 384, 1536}, {16, 1536, 384}, {37, 200, 450}}) {
-                int m = shape[0], in = shape[1], out = shape[2];
-                Tensor x = random(rnd, 1f, m, in), w = random(rnd, 0.05f, out, in), b = random(rnd, 0.1f, out);
-                Tensor residual = random(rnd, 1f, m, out), gamma = random(rnd, 1f, out), beta = random(rnd, 1f, out);
-                LinearWeight w1 = one.prepareLinear(w, b, WeightLayout.OUT_IN), w2 = two.prepareLinear(w, b, WeightLayout.OUT_IN);
-                float[] plain = one.linear(x, w1).toFloatArray();
-                float[] gelu = one.linear(x, w1, Activation.GELU).toFloatArray();
-                float[] normed = one.linearAddLayerNorm(x, w1, 0f, residual, gamma, beta, 1e-12f).toFloatArray();
-                for (int chunks = 1; chunks <= 4; chunks++) {
-                    two.gemmChunksPerThread = chunks;
-                    String what = Arrays.toString(shape) + ", " + chunks + " runs per thread";
-                    assertTrue(Arrays.equals(plain, two.linear(x, w2).toFloatArray()), what);
-                    assertTrue(Arrays.equals(gelu, two.linear(x, w2, Activation.GELU).toFloatArray()), what + ", GELU");
-                    assertTrue(Arrays.equals(normed, two.linearAddLayerNorm(x, w2, 0f, residual, gamma, beta, 1e-12f).toFloatArray()),
-                            what + ", add + LayerNorm");
-                }
+            assertTwoThreadsGiveOneThreadsBits(one, two, new Random(26),
+                    new int[][] {{128, 384, 384}, {16, 384, 1536}, {16, 1536, 384}, {37, 200, 450}},
+                    new String[] {"1 run per thread", "2 runs per thread", "3 runs per thread", "4 runs per thread"},
+                    setting -> two.gemmChunksPerThread = setting + 1);
+        }
+    }
+
+    /**
+     * For each shape {m, in, out}: {@code two}'s plain, GELU and add + LayerNorm GEMMs under each of the settings that
+     * {@code configure} makes (by index, named in {@code settings}) give {@code one}'s bits.
+     */
+    private static void assertTwoThreadsGiveOneThreadsBits(SimdBackend one, SimdBackend two, Random rnd, int[][] shapes,
+                                                           String[] settings, IntConsumer configure) {
+        for (int[] shape : shapes) {
+            int m = shape[0], in = shape[1], out = shape[2];
+            Tensor x = random(rnd, 1f, m, in), w = random(rnd, 0.05f, out, in), b = random(rnd, 0.1f, out);
+            Tensor residual = random(rnd, 1f, m, out), gamma = random(rnd, 1f, out), beta = random(rnd, 1f, out);
+            LinearWeight w1 = one.prepareLinear(w, b, WeightLayout.OUT_IN), w2 = two.prepareLinear(w, b, WeightLayout.OUT_IN);
+            float[] plain = one.linear(x, w1).toFloatArray();
+            float[] gelu = one.linear(x, w1, Activation.GELU).toFloatArray();
+            float[] normed = one.linearAddLayerNorm(x, w1, 0f, residual, gamma, beta, 1e-12f).toFloatArray();
+            for (int setting = 0; setting < settings.length; setting++) {
+                configure.accept(setting);
+                String what = Arrays.toString(shape) + ", " + settings[setting];
+                assertTrue(Arrays.equals(plain, two.linear(x, w2).toFloatArray()), what);
+                assertTrue(Arrays.equals(gelu, two.linear(x, w2, Activation.GELU).toFloatArray()), what + ", GELU");
+                assertTrue(Arrays.equals(normed, two.linearAddLayerNorm(x, w2, 0f, residual, gamma, beta, 1e-12f).toFloatArray()),
+                        what + ", add + LayerNorm");
             }
         }
     }
@@ -386,26 +398,12 @@ class SimdBackendTest {
     void rowSplitAndOwnedRunsGiveOneThreadsBits() {
         Random rnd = new Random(27);
         try (SimdBackend one = new SimdBackend(1, 0); SimdBackend two = new SimdBackend(2, 0)) {
-            for (int[] shape : new int[][] {{128, 384, 384}, {100, 200, 450}, {37, 96, 130}, {258, 64, 192}}) {
-                int m = shape[0], in = shape[1], out = shape[2];
-                Tensor x = random(rnd, 1f, m, in), w = random(rnd, 0.05f, out, in), b = random(rnd, 0.1f, out);
-                Tensor residual = random(rnd, 1f, m, out), gamma = random(rnd, 1f, out), beta = random(rnd, 1f, out);
-                LinearWeight w1 = one.prepareLinear(w, b, WeightLayout.OUT_IN), w2 = two.prepareLinear(w, b, WeightLayout.OUT_IN);
-                float[] plain = one.linear(x, w1).toFloatArray();
-                float[] gelu = one.linear(x, w1, Activation.GELU).toFloatArray();
-                float[] normed = one.linearAddLayerNorm(x, w1, 0f, residual, gamma, beta, 1e-12f).toFloatArray();
-                for (int variant = 0; variant < 4; variant++) {
-                    two.gemmRowSplitRows = variant == 0 ? 0 : Integer.MAX_VALUE;
-                    two.ownedSplits = variant != 2;
-                    two.normRowSplitWeightBytes = variant == 3 ? Long.MAX_VALUE : 0;
-                    String what = Arrays.toString(shape) + ", " + new String[] {"rows", "owned panels", "claimed panels",
-                            "add + LayerNorm by rows"}[variant];
-                    assertTrue(Arrays.equals(plain, two.linear(x, w2).toFloatArray()), what);
-                    assertTrue(Arrays.equals(gelu, two.linear(x, w2, Activation.GELU).toFloatArray()), what + ", GELU");
-                    assertTrue(Arrays.equals(normed, two.linearAddLayerNorm(x, w2, 0f, residual, gamma, beta, 1e-12f).toFloatArray()),
-                            what + ", add + LayerNorm");
-                }
-            }
+            assertTwoThreadsGiveOneThreadsBits(one, two, rnd, new int[][] {{128, 384, 384}, {100, 200, 450}, {37, 96, 130}, {258, 64, 192}},
+                    new String[] {"rows", "owned panels", "claimed panels", "add + LayerNorm by rows"}, variant -> {
+                        two.gemmRowSplitRows = variant == 0 ? 0 : Integer.MAX_VALUE;
+                        two.ownedSplits = variant != 2;
+                        two.normRowSplitWeightBytes = variant == 3 ? Long.MAX_VALUE : 0;
+                    });
             for (int[] bt : new int[][] {{1, 128}, {1, 100}, {2, 37}, {3, 40}}) {
                 int batch = bt[0], t = bt[1], heads = 6, c = 96;
                 Tensor q = random(rnd, 1f, batch, t, c), k = random(rnd, 1f, batch, t, c), v = random(rnd, 1f, batch, t, c);
