@@ -161,17 +161,7 @@ public final class EncoderThreads {
                 default -> {
                     if (part.startsWith("chunks")) {   // a GEMM of few row blocks in N runs of panels per thread
                         simd.gemmChunksPerThread = Integer.parseInt(part.substring("chunks".length()));
-                    } else if (part.startsWith("rows")) {   // GEMMs of at least N rows (few row blocks) split by rows
-                        simd.gemmRowSplitRows = part.equals("rows") ? 0 : Integer.parseInt(part.substring("rows".length()));
-                    } else if (part.equals("panels")) {     // GEMMs of few row blocks split by panels (the former split)
-                        simd.gemmRowSplitRows = Integer.MAX_VALUE;
-                    } else if (part.startsWith("normrows")) {  // add + LayerNorm GEMMs of weights ≤ N KB split by rows
-                        simd.normRowSplitWeightBytes = 1024L * (part.equals("normrows") ? 1024 : Long.parseLong(part.substring("normrows".length())));
-                    } else if (part.equals("owned")) {      // runs of panels and of heads on their own threads (#20n)
-                        simd.ownedSplits = true;
-                    } else if (part.equals("headsplit")) {  // attention by heads even where the GEMMs split by rows
-                        simd.attentionRowSplit = false;
-                    } else {
+                    } else {   // rows, normrows, owned, headsplit: removed in the thirteenth session (measured no gain)
                         throw new IllegalArgumentException("unknown variant part " + part);
                     }
                 }

@@ -119,7 +119,7 @@ public final class GemmThreads {
                             }
                             if (yShared[v]) {
                                 float[] out = y[g];
-                                backends[v].pool.parallelForEachThread(t -> sink += sum(out));
+                                backends[v].pool.parallelFor(backends[v].pool.threads(), t -> sink += sum(out));
                             }
                             long t0 = System.nanoTime();
                             backends[v].gemm(x[g], 0, m, w[l][g], y[g], yOff[v]);

@@ -159,7 +159,9 @@ public final class SimdBackend extends CpuBackend {
      * thread one run (half the panels on 2 threads), which reads A once per thread; more runs let a thread that is
      * ahead take over work from one that started late, at the price of re-reading A from L2 per run. Not yet
      * measured against each other on a quiet machine, so the default stays the former split; the system property
-     * {@value #GEMM_CHUNKS_PROPERTY} chooses it for that comparison.
+     * {@value #GEMM_CHUNKS_PROPERTY} chooses it for that comparison. (Split by rows instead, each thread streams every
+     * weight: a 2-thread e5-small-v2 b1×s128 forward did 3–7% more work, with the two vCPUs near or far; handing each
+     * thread the same run in every call changed nothing. Neither is kept: docs/benchmarks-models.md, twelfth session.)
      */
     static final int GEMM_CHUNKS_PER_THREAD = Integer.getInteger(SimdBackend.GEMM_CHUNKS_PROPERTY, 1);
 
@@ -168,55 +170,6 @@ public final class SimdBackend extends CpuBackend {
 
     /** {@link #GEMM_CHUNKS_PER_THREAD} for this backend; not final, for A/B runs in one process. */
     int gemmChunksPerThread = GEMM_CHUNKS_PER_THREAD;
-
-    /**
-     * A GEMM of at least this many rows and fewer than 4 blocks of {@value #MC} rows per thread (a 128-token forward) is
-     * split by rows between the threads — each thread whole rows (a multiple of {@link Kernels#MR}), all panels, the
-     * same thread the same rows in every call ({@link WorkerPool#parallelForEachThread}) — instead of by panels. Why:
-     * split by panels, each core writes half the columns of every row, so the next operation (which reads whole rows)
-     * fetches half its input from the other core, and a LayerNorm epilogue needs a second pass over rows after the
-     * product. Where the hypervisor puts the two vCPUs on different core complexes that fetch crosses the fabric
-     * (CoreToCore: 300 ns a round trip against 45, 46 GB/s against 104): there a 2-thread e5-small-v2 b1×s128 forward
-     * does 1.19–1.23× the work of 1 thread, against 1.04–1.09× when they share an L3. But split by rows, every weight
-     * streams through both cores: measured, the whole forward did 3–7% more work than split by panels with the vCPUs near
-     * and far alike (docs/benchmarks-models.md, twelfth session). So {@code Integer.MAX_VALUE} (never: the panel split),
-     * unless the system property {@value #GEMM_ROW_SPLIT_PROPERTY} says otherwise, for A/B runs.
-     */
-    static final int GEMM_ROW_SPLIT_ROWS = Integer.getInteger(SimdBackend.GEMM_ROW_SPLIT_PROPERTY, Integer.MAX_VALUE);
-
-    /** System property: the fewest rows of a GEMM split by rows between the threads (see {@link #GEMM_ROW_SPLIT_ROWS}). */
-    public static final String GEMM_ROW_SPLIT_PROPERTY = "jformers.simd.gemmRowSplitRows";
-
-    /** {@link #GEMM_ROW_SPLIT_ROWS} for this backend; not final, for A/B runs in one process. */
-    int gemmRowSplitRows = GEMM_ROW_SPLIT_ROWS;
-
-    /**
-     * A {@link #linearAddLayerNorm} of few row blocks whose weight has at most this many bytes is split by rows between
-     * the threads ({@link #gemmRowSplitRows}'s split) whatever the other GEMMs do: each thread then normalizes its own
-     * rows in the product's epilogue, with no second pass that reads half of every row from the other core and no second
-     * hand-off; the price, each thread streaming the whole weight, is small for a small weight. Measured with 1 MB (the
-     * out-proj of a 384-wide encoder): −1…+1% of a 2-thread forward's work, within the noise, so 0 (never). Not final,
-     * for A/B runs in one process.
-     */
-    long normRowSplitWeightBytes = 0;
-
-    /**
-     * Where the GEMMs are split by rows ({@link #gemmRowSplitRows}), an encoder's attention ({@code attentionInLanes}) is
-     * split by query rows too — each thread every head of the rows its GEMMs compute — instead of by heads: the queries
-     * and the context rows then stay in the core that wrote them or reads them next; only K and V are read half from the
-     * other core. Not final, for A/B runs in one process.
-     */
-    boolean attentionRowSplit = true;
-
-    /**
-     * True: a GEMM split into one run of panels per thread, and attention's runs of heads, hand each thread the same run
-     * in every call ({@link WorkerPool#parallelForEachThread}): the thread that wrote panels 0–8 of the fused QKV product
-     * (the queries and half the keys) then always runs heads 0–5, whose queries and keys it holds. False (the default):
-     * claimed in turn, either thread may take either run. Measured the same (e5-small-v2 b1×s128, 2 threads, tasks' CPU
-     * per forward within ±0.7% in PoolBudget, ±2% in OpWork, with the vCPUs near or far; docs/benchmarks-models.md, twelfth session), so
-     * the default stays. Not final, for A/B runs in one process.
-     */
-    boolean ownedSplits = false;
 
     /** Elements per chunk of an activation: 16 KiB, copied to the output, then done in place while in L1. */
     static final int CHUNK = 4096;
@@ -827,10 +780,7 @@ public final class SimdBackend extends CpuBackend {
         boolean skinny = m <= SKINNY_ROWS;
         int kc = skinny ? Math.max(1, k) : Math.min(kcBlock, Math.max(1, k));
         int threads = (long) m * n * k < GEMM_PARALLEL_THRESHOLD ? 1 : pool.threads();
-        // few row blocks: split by rows (each thread its own rows, see gemmRowSplitRows), or below by panels
-        boolean rowSplit = threads > 1 && !transposedX && (gemmSplitsRows(m)
-                || norm != null && fewRowBlocks(m) && 4L * w.in * w.out <= normRowSplitWeightBytes);
-        int mc = skinny ? m : transposedX ? balancedRowBlock(m, threads) : rowSplit ? rowSplitBlock(m, threads) : MC;
+        int mc = skinny ? m : transposedX ? balancedRowBlock(m, threads) : MC;
         int rowBlocks = (m + mc - 1) / mc;
         // a weight gradient's transposed A is packed block by block into strips of 6 and MR rows (see copyTransposedA)
         boolean strips = transposedX && !skinny && copyTransposedA;
@@ -843,15 +793,12 @@ public final class SimdBackend extends CpuBackend {
         // A GEMV: runs of panels, shrinking toward the end (gemvRunStarts). Few row blocks: give every thread its own
         // range of panels as well.
         int[] runStarts = threads > 1 && skinny ? w.gemvRunStarts(threads) : null;
-        int colChunks = threads == 1 || rowSplit ? 1
+        int colChunks = threads == 1 ? 1
                 : runStarts != null ? runStarts.length - 1
                 : rowBlocks < 4 * threads ? Math.min(panels, Math.max(1, gemmChunksPerThread) * threads) : 1;
         int tasks = threads == 1 ? 1 : rowBlocks * colChunks;
         int blocksPerTask = threads == 1 ? rowBlocks : 1;
-        java.util.function.IntConsumer body = task -> {
-            if (task >= tasks) {
-                return;   // row split: a thread with no rows left (fewer row blocks than threads)
-            }
+        pool.parallelFor(tasks, task -> {
             int rb0 = (task / colChunks) * blocksPerTask, cc = task % colChunks;
             int p0 = runStarts != null ? runStarts[cc] : (int) ((long) panels * cc / colChunks);
             int p1 = runStarts != null ? runStarts[cc + 1] : (int) ((long) panels * (cc + 1) / colChunks);
@@ -962,27 +909,12 @@ public final class SimdBackend extends CpuBackend {
                     normRows(norm, y, yOff, n, r0, r0 + rows);
                 }
             }
-        };
-        if (rowSplit || (ownedSplits && tasks == pool.threads() && tasks > 1)) {
-            pool.parallelForEachThread(body);   // the same rows (or panels) on the same thread in every call
-        } else {
-            pool.parallelFor(tasks, body);
-        }
+        });
         if (norm != null && colChunks > 1) {   // rows shared by panels between the threads: finish them after the product
             // on every thread (each reads half its rows from the other core's cache, where they were just written)
             int threadsForRows = (long) m * n < PARALLEL_THRESHOLD ? 1 : Math.min(m, pool.threads());
             pool.parallelFor(threadsForRows, task -> normRows(norm, y, yOff, n, m * task / threadsForRows, m * (task + 1) / threadsForRows));
         }
-    }
-
-    /**
-     * Rows per thread of a GEMM split by rows ({@link #gemmRowSplitRows}): m / threads rounded up to a multiple of
-     * {@link Kernels#MR}. A row may then land in another kind of tile than on one thread (a 4-row tile instead of a 6-row
-     * one), but every tile adds a row's products in the same K order from the same start: the same bits.
-     */
-    static int rowSplitBlock(int m, int threads) {
-        int mr = Kernels.MR;
-        return ((m + threads - 1) / threads + mr - 1) / mr * mr;
     }
 
     /**
@@ -1313,10 +1245,9 @@ public final class SimdBackend extends CpuBackend {
             // An encoder's attention: per (batch, head), the keys scaled once (a plain copy, not transposed), then
             // blocks of two vectors of query rows, one row per lane (Kernels.attentionBlock: 32 rows at 512 bits;
             // the same bits as the blocks of 4 below). kS [keys × d] row-major; work: the block's Qᵀ, Sᵀ and sums.
-            // query rows [i0, i1) of head h of batch row b (each row in a lane of its own: any split gives the same bits)
-            HeadRows headRows = (b, h, i0, i1) -> {
+            forEachInRuns(batch * heads, heads, keyMask.keys, !serial, bh -> {
                 Scratch scratch = SCRATCH.get();
-                int keys = keyMask.keys[b];
+                int b = bh / heads, h = bh % heads, keys = keyMask.keys[b];
                 float[] kS = scratch.get(0, keys * d);
                 float[] work = scratch.get(1, kernels.attentionWorkFloats(d, keys));
                 int qBase = headStart(qh, b, h, d), qStride = (int) qh.stride(1);
@@ -1325,26 +1256,11 @@ public final class SimdBackend extends CpuBackend {
                 int cBase = (int) ((long) b * tq * channels + (long) h * d);
                 float[] bias = keyMask.padded[b] ? keyMask.bias : null;
                 kernels.scaledCopy(ka, kBase, kStride, keys, d, scale, kS);
-                for (int i = i0; i < i1; i += block) {
-                    kernels.attentionBlock(qa, qBase + i * qStride, qStride, Math.min(block, i1 - i), kS, keys, d,
-                            bias, b * keyMask.tk, va, vBase, vStride, ca, cBase + i * channels, channels, work);
+                for (int i0 = 0; i0 < tq; i0 += block) {
+                    kernels.attentionBlock(qa, qBase + i0 * qStride, qStride, Math.min(block, tq - i0), kS, keys, d,
+                            bias, b * keyMask.tk, va, vBase, vStride, ca, cBase + i0 * channels, channels, work);
                 }
-            };
-            int m = batch * tq;
-            if (!serial && attentionRowSplit && gemmSplitsRows(m)) {
-                // the rows the GEMMs around give each thread (gemmRowSplitRows): every head of them, on that thread
-                int mc = rowSplitBlock(m, pool.threads());
-                pool.parallelForEachThread(part -> {
-                    int r0 = part * mc, r1 = Math.min(m, r0 + mc);
-                    for (int b = r0 / tq; b < batch && b * tq < r1; b++) {
-                        for (int h = 0; h < heads; h++) {
-                            headRows.run(b, h, Math.max(0, r0 - b * tq), Math.min(tq, r1 - b * tq));
-                        }
-                    }
-                });
-            } else {
-                forEachInRuns(batch * heads, heads, keyMask.keys, !serial, bh -> headRows.run(bh / heads, bh % heads, 0, tq));
-            }
+            });
             return new AttentionOutput(context, probs);
         }
         // Longer queries: per (batch, head), Kᵀ [d × tk] gathered once, so that blocks of 4 query rows get
@@ -1462,22 +1378,6 @@ public final class SimdBackend extends CpuBackend {
         return Math.max(1, (tk + 15) / 16);
     }
 
-    /** Query rows [i0, i1) of one head of one batch row of an encoder's attention. */
-    @FunctionalInterface
-    private interface HeadRows {
-        void run(int b, int h, int i0, int i1);
-    }
-
-    /** Whether a GEMM of m rows (X row by row) on this backend's threads is split by rows ({@link #gemmRowSplitRows}). */
-    private boolean gemmSplitsRows(int m) {
-        return fewRowBlocks(m) && m >= gemmRowSplitRows;
-    }
-
-    /** Whether a GEMM of m rows on this backend's threads has too few row blocks to split by them alone (a short forward). */
-    private boolean fewRowBlocks(int m) {
-        return pool.threads() > 1 && m > SKINNY_ROWS && (m + MC - 1) / MC < 4 * pool.threads();
-    }
-
     /** Index in t's array of head h's first element in batch row b: t is [batch, tokens, heads·d], strided. */
     private static int headStart(Tensor t, int b, int h, int d) {
         return (int) (t.arrayOffset() + b * t.stride(0) + (long) h * d);
@@ -1517,16 +1417,11 @@ public final class SimdBackend extends CpuBackend {
             return;
         }
         int runs = manyRows ? rowsOfTasks : Math.min(n, pool.threads());
-        java.util.function.IntConsumer run = r -> {
+        pool.parallelFor(runs, r -> {
             for (int i = (int) ((long) n * r / runs), end = (int) ((long) n * (r + 1) / runs); i < end; i++) {
                 body.accept(i);
             }
-        };
-        if (ownedSplits && runs == pool.threads()) {
-            pool.parallelForEachThread(run);   // the same heads on the same thread in every call
-        } else {
-            pool.parallelFor(runs, run);
-        }
+        });
     }
 
     private static boolean equalKeys(int[] rowKeys, int rows) {

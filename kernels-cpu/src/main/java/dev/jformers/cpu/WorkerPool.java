@@ -154,7 +154,7 @@ final class WorkerPool implements AutoCloseable {
         if (helpers.length > 0 && helpers[0] == null) {
             int pool = POOL_IDS.incrementAndGet();
             for (int h = 0; h < helpers.length; h++) {
-                helpers[h] = new Helper("jformers-cpu-" + pool + "-" + (h + 1), h + 1);
+                helpers[h] = new Helper("jformers-cpu-" + pool + "-" + (h + 1));
                 helpers[h].start();
             }
             started = true;
@@ -167,28 +167,13 @@ final class WorkerPool implements AutoCloseable {
 
     /** Runs body(0) … body(tasks − 1) on up to {@code threads} threads and returns when all are done. */
     void parallelFor(int tasks, IntConsumer body) {
-        run(tasks, body, false);
-    }
-
-    /**
-     * Runs body(0) … body(threads − 1), one task per thread of the pool, and returns when all are done: body(0) on the
-     * caller and body(h) on helper h whenever it comes in time, so that consecutive calls give each thread the same part
-     * of the data (the rows it wrote in the last call are in its core's caches; {@link #parallelFor} hands tasks to
-     * whichever thread claims first). A thread that has finished its own task takes any task whose owner has not
-     * started it, so a late or busy helper delays nothing (nothing waits on an absent helper, as in parallelFor).
-     */
-    void parallelForEachThread(IntConsumer body) {
-        run(threads, body, true);
-    }
-
-    private void run(int tasks, IntConsumer body, boolean owned) {
         if (tasks <= 0) {
             return;
         }
         if (!started && helpers.length > 0 && tasks > 1) {
             startHelpers();
         }
-        Job job = new Job(jobIds.incrementAndGet(), tasks, body, Thread.currentThread(), owned && tasks <= MAX_OWNED_TASKS);
+        Job job = new Job(jobIds.incrementAndGet(), tasks, body, Thread.currentThread());
         if (STATS) {
             job.published = System.nanoTime();   // before the slot is written: a helper that takes it times its tasks
         }
@@ -198,7 +183,7 @@ final class WorkerPool implements AutoCloseable {
                 job.published = 0;   // never handed: its tasks are not timed one by one
                 cpu = Stats.MX.getCurrentThreadCpuTime();
             }
-            job.run(0);   // alone: no helpers, one task, or the helpers are busy with another caller's job
+            job.run();   // alone: no helpers, one task, or the helpers are busy with another caller's job
             if (STATS) {
                 Stats.ALONE.increment();
                 Stats.ALONE_CPU.add(Stats.MX.getCurrentThreadCpuTime() - cpu);
@@ -212,7 +197,7 @@ final class WorkerPool implements AutoCloseable {
                     LockSupport.unpark(h);
                 }
             }
-            job.run(0);
+            job.run();
             long awaitStart = STATS ? System.nanoTime() : 0;
             job.awaitAll();
             if (STATS) {
@@ -247,12 +232,9 @@ final class WorkerPool implements AutoCloseable {
 
     private final class Helper extends Thread {
         volatile boolean parked;
-        /** This helper's task in {@link #parallelForEachThread}: 1 for the first helper (the caller's is 0). */
-        private final int self;
 
-        Helper(String name, int self) {
+        Helper(String name) {
             super(name);
-            this.self = self;
             setDaemon(true);
         }
 
@@ -264,7 +246,7 @@ final class WorkerPool implements AutoCloseable {
                 Job job = slot.get();
                 if (job != null && job.id != last) {
                     last = job.id;
-                    job.run(self);
+                    job.run();
                     idleSince = System.nanoTime();
                 } else if (!spinTurn(idleSince)) {   // spun long enough: park
                     parked = true;
@@ -279,18 +261,9 @@ final class WorkerPool implements AutoCloseable {
         }
     }
 
-    /** The most tasks of a job whose tasks have owners ({@link #parallelForEachThread}): one bit each in an int. */
-    private static final int MAX_OWNED_TASKS = 31;
-
-    /**
-     * One parallelFor call: workers claim indices until none are left; the last one to finish wakes the caller. With
-     * owners (parallelForEachThread) each worker first claims the task of its own index, then any other not yet taken.
-     */
+    /** One parallelFor call: workers claim indices until none are left; the last one to finish wakes the caller. */
     private static final class Job {
         private final int tasks;
-        private final boolean owned;
-        /** Owned tasks only: bit t set once task t is taken. */
-        private final AtomicInteger taken = new AtomicInteger();
         private final IntConsumer body;
         private final Thread caller;
         private final AtomicInteger next = new AtomicInteger();
@@ -301,41 +274,21 @@ final class WorkerPool implements AutoCloseable {
         /** {@link #STATS} only (ns): when published, when the helper first ran it; task CPU and wall per side. */
         private volatile long published, helperArrived, callerCpu, helperCpu, callerWall, helperWall;
 
-        Job(long id, int tasks, IntConsumer body, Thread caller, boolean owned) {
+        Job(long id, int tasks, IntConsumer body, Thread caller) {
             this.id = id;
             this.tasks = tasks;
-            this.owned = owned;
             this.body = body;
             this.caller = caller;
         }
 
-        /** The next task for worker {@code self} (0: the caller): its own first when tasks have owners; tasks or more: none left. */
-        private int claim(int self) {
-            if (!owned) {
-                return next.getAndIncrement();
-            }
-            for (int i = 0; i < tasks; i++) {
-                // its own, then the ones after it, the caller's (0) last: the caller claims it right after publishing
-                int t = self == 0 ? i : i == tasks - 1 ? 0 : 1 + (self - 1 + i) % (tasks - 1);
-                int bit = 1 << t, seen = taken.get();
-                while ((seen & bit) == 0) {
-                    if (taken.compareAndSet(seen, seen | bit)) {
-                        return t;
-                    }
-                    seen = taken.get();
-                }
-            }
-            return tasks;
-        }
-
-        /** Claims and runs tasks until none are left; {@code self}: 0 on the caller, h on helper h. */
-        void run(int self) {
+        /** Claims and runs tasks until none are left, on the caller or a helper. */
+        void run() {
             boolean timed = STATS && published != 0;   // a handed job, counted for Stats
             boolean onCaller = timed && Thread.currentThread() == caller;
             if (timed && !onCaller) {
                 helperArrived = System.nanoTime();
             }
-            for (int t; (t = claim(self)) < tasks; ) {
+            for (int t; (t = next.getAndIncrement()) < tasks; ) {
                 try {
                     if (failure.get() != null) {
                         continue;   // a task failed: the rest are only counted as finished

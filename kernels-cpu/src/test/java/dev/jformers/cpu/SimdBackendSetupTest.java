@@ -101,39 +101,6 @@ class SimdBackendSetupTest {
         assertEquals(5, after.get());
     }
 
-    /**
-     * {@link WorkerPool#parallelForEachThread}: one task per thread, each run once (on 1, 2 and 3 threads, from a task
-     * of another job too, where it runs alone), and failures reach the caller. (Which thread runs which task is a
-     * preference, not a promise: a helper done with its own takes any task not yet started.)
-     */
-    @Test
-    void poolRunsOneTaskPerThreadEachOnce() {
-        for (int threads = 1; threads <= 3; threads++) {
-            try (WorkerPool pool = new WorkerPool(threads)) {
-                for (int call = 0; call < 200; call++) {
-                    AtomicInteger[] runs = new AtomicInteger[threads];
-                    for (int i = 0; i < threads; i++) {
-                        runs[i] = new AtomicInteger();
-                    }
-                    pool.parallelForEachThread(t -> runs[t].incrementAndGet());
-                    for (int i = 0; i < threads; i++) {
-                        assertEquals(1, runs[i].get(), threads + " threads, task " + i);
-                    }
-                }
-                AtomicInteger nested = new AtomicInteger();
-                int n = threads;
-                pool.parallelFor(4, t -> pool.parallelForEachThread(u -> nested.incrementAndGet()));   // inner calls run alone
-                assertEquals(4 * n, nested.get());
-                IllegalStateException boom = new IllegalStateException("boom");
-                assertSame(boom, assertThrows(IllegalStateException.class, () -> pool.parallelForEachThread(t -> {
-                    if (t == n - 1) {
-                        throw boom;
-                    }
-                })));
-            }
-        }
-    }
-
     @Test
     void helperThreadsAreDaemons() throws Exception {
         try (WorkerPool pool = new WorkerPool(2)) {

@@ -350,13 +350,14 @@ class SimdBackendTest {
      * A GEMM of few row blocks split into 1–4 runs of panels per thread ({@link SimdBackend#gemmChunksPerThread}, the knob
      * of {@value SimdBackend#GEMM_CHUNKS_PROPERTY} and of the benchmarks' PoolBudget) gives 1 thread's bits: each column
      * is one panel's, in the same order, whichever thread runs it — plain, with GELU and with the LayerNorm epilogue, at
-     * an encoder's 16 and 128 rows and at a tail of rows and of columns.
+     * an encoder's 16 and 128 rows, at tails of rows and of columns, and at 3 row blocks.
      */
     @Test
     void gemmRunsOfPanelsPerThreadGiveOneThreadsBits() {
         try (SimdBackend one = new SimdBackend(1, 0); SimdBackend two = new SimdBackend(2, 0)) {
             assertTwoThreadsGiveOneThreadsBits(one, two, new Random(26),
-                    new int[][] {{128, 384, 384}, {16, 384, 1536}, {16, 1536, 384}, {37, 200, 450}},
+                    new int[][] {{128, 384, 384}, {16, 384, 1536}, {16, 1536, 384}, {37, 200, 450}, {100, 200, 450},
+                            {37, 96, 130}, {258, 64, 192}},
                     new String[] {"1 run per thread", "2 runs per thread", "3 runs per thread", "4 runs per thread"},
                     setting -> two.gemmChunksPerThread = setting + 1);
         }
@@ -383,38 +384,6 @@ class SimdBackendTest {
                 assertTrue(Arrays.equals(gelu, two.linear(x, w2, Activation.GELU).toFloatArray()), what + ", GELU");
                 assertTrue(Arrays.equals(normed, two.linearAddLayerNorm(x, w2, 0f, residual, gamma, beta, 1e-12f).toFloatArray()),
                         what + ", add + LayerNorm");
-            }
-        }
-    }
-
-    /**
-     * GEMMs split by rows between the threads ({@link SimdBackend#gemmRowSplitRows}) and an encoder's attention split by
-     * query rows with them give one thread's bits: plain, GELU, add + LayerNorm, on row counts whose halves are not
-     * whole tiles or whole blocks of queries; and the runs of panels and heads handed to their own threads
-     * ({@link SimdBackend#ownedSplits}) or claimed in turn give them too, as does the row split of add + LayerNorm alone
-     * ({@link SimdBackend#normRowSplitWeightBytes}).
-     */
-    @Test
-    void rowSplitAndOwnedRunsGiveOneThreadsBits() {
-        Random rnd = new Random(27);
-        try (SimdBackend one = new SimdBackend(1, 0); SimdBackend two = new SimdBackend(2, 0)) {
-            assertTwoThreadsGiveOneThreadsBits(one, two, rnd, new int[][] {{128, 384, 384}, {100, 200, 450}, {37, 96, 130}, {258, 64, 192}},
-                    new String[] {"rows", "owned panels", "claimed panels", "add + LayerNorm by rows"}, variant -> {
-                        two.gemmRowSplitRows = variant == 0 ? 0 : Integer.MAX_VALUE;
-                        two.ownedSplits = variant != 2;
-                        two.normRowSplitWeightBytes = variant == 3 ? Long.MAX_VALUE : 0;
-                    });
-            for (int[] bt : new int[][] {{1, 128}, {1, 100}, {2, 37}, {3, 40}}) {
-                int batch = bt[0], t = bt[1], heads = 6, c = 96;
-                Tensor q = random(rnd, 1f, batch, t, c), k = random(rnd, 1f, batch, t, c), v = random(rnd, 1f, batch, t, c);
-                float[] expected = one.attention(q, k, v, heads, AttentionMask.NONE, 0.25f, false).context().toFloatArray();
-                for (int variant = 0; variant < 3; variant++) {
-                    two.gemmRowSplitRows = variant == 0 ? 0 : Integer.MAX_VALUE;
-                    two.ownedSplits = variant != 2;
-                    two.normRowSplitWeightBytes = 0;
-                    assertTrue(Arrays.equals(expected, two.attention(q, k, v, heads, AttentionMask.NONE, 0.25f, false).context().toFloatArray()),
-                            Arrays.toString(bt) + ", variant " + variant);
-                }
             }
         }
     }
