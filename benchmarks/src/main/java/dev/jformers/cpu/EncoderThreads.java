@@ -38,15 +38,9 @@ public final class EncoderThreads {
         int rounds = a.rounds();
         String[] variants = a.variants();
         ModelInput in = a.input();
-        List<TimingBackend> backends = new ArrayList<>();
-        List<PreTrainedModel> models = new ArrayList<>();
+        List<TimedModel> models = new ArrayList<>();
         for (String v : variants) {
-            SimdBackend simd = new SimdBackend(v.startsWith("1t") ? 1 : 2, 0);
-            configure(simd, v);
-            TimingBackend tb = new TimingBackend(simd);
-            tb.enable(false);
-            backends.add(tb);
-            models.add(AutoModel.fromPretrained(MavenModels.fetch(id), tb));
+            models.add(TimedModel.of(id, v));
         }
         int n = variants.length;
         long[][] best = new long[n][];
@@ -55,20 +49,12 @@ public final class EncoderThreads {
         java.util.Arrays.fill(bestForward, Long.MAX_VALUE);
         for (int round = -Math.max(5, rounds / 4); round < rounds; round++) {   // negative rounds warm up
             for (int v = 0; v < n; v++) {
-                TimingBackend tb = backends.get(v);
-                boolean measure = round >= 0;
-                tb.enable(measure);
-                tb.trace(measure);
-                long t0 = System.nanoTime();
-                models.get(v).forward(in).lastHiddenState();
-                long dt = System.nanoTime() - t0;
-                List<Object[]> trace = tb.takeTrace();
-                tb.trace(false);
-                tb.enable(false);
-                if (!measure) {
+                TimedModel.Forward f = models.get(v).forward(in, round >= 0);
+                if (round < 0) {
                     continue;
                 }
-                bestForward[v] = Math.min(bestForward[v], dt);
+                List<Object[]> trace = f.trace();
+                bestForward[v] = Math.min(bestForward[v], f.wall());
                 if (best[v] == null) {
                     best[v] = new long[trace.size()];
                     keys[v] = new String[trace.size()];
@@ -133,6 +119,35 @@ public final class EncoderThreads {
         }
     }
 
+    /** A model on a backend of its own whose calls are timed and traced while {@link #forward} measures. */
+    record TimedModel(TimingBackend timing, PreTrainedModel model) {
+        /** Model {@code id} on {@link #backend}({@code variant}), its calls not timed until a forward measures. */
+        static TimedModel of(String id, String variant) {
+            TimingBackend tb = new TimingBackend(backend(variant));
+            tb.enable(false);
+            return new TimedModel(tb, AutoModel.fromPretrained(MavenModels.fetch(id), tb));
+        }
+
+        /** One forward; when {@code measure}, every backend call timed and traced (else an empty trace, timing off). */
+        Forward forward(ModelInput in, boolean measure) {
+            timing.enable(measure);
+            timing.trace(measure);
+            long c0 = CPU.getCurrentThreadCpuTime(), w0 = System.nanoTime();
+            model.forward(in).lastHiddenState();
+            long wall = System.nanoTime() - w0, cpu = CPU.getCurrentThreadCpuTime() - c0;
+            List<Object[]> trace = timing.takeTrace();
+            timing.trace(false);
+            timing.enable(false);
+            return new Forward(trace, wall, cpu);
+        }
+
+        /** A forward's calls ({@link TimingBackend#takeTrace}), its wall time and the calling thread's CPU time, ns. */
+        record Forward(List<Object[]> trace, long wall, long cpu) {
+        }
+
+        private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+    }
+
     /** A markdown table's header and rule: {@code first}, a right-aligned column per variant, then {@code extra} unless null. */
     static void printTableHead(String first, String[] variants, String extra) {
         StringBuilder head = new StringBuilder("| ").append(first).append(" |"), rule = new StringBuilder("|---|");
@@ -148,6 +163,13 @@ public final class EncoderThreads {
         System.out.println(rule);
     }
 
+    /** The backend a variant's name asks for: 1 thread for "1t…", else 2, with its experiments ({@link #configure}). */
+    static SimdBackend backend(String variant) {
+        SimdBackend simd = new SimdBackend(variant.startsWith("1t") ? 1 : 2, 0);
+        configure(simd, variant);
+        return simd;
+    }
+
     /** The experiments a variant's name asks for ("2t+six0+chunks2"), through the backend's package-private knobs. */
     static void configure(SimdBackend simd, String variant) {
         for (String part : variant.split("\\+")) {
@@ -161,8 +183,9 @@ public final class EncoderThreads {
                 default -> {
                     if (part.startsWith("chunks")) {   // a GEMM of few row blocks in N runs of panels per thread
                         simd.gemmChunksPerThread = Integer.parseInt(part.substring("chunks".length()));
-                    } else {   // rows, normrows, owned, headsplit: removed in the thirteenth session (measured no gain)
-                        throw new IllegalArgumentException("unknown variant part " + part);
+                    } else {
+                        throw new IllegalArgumentException("unknown variant part " + part + (part.matches("rows\\d*|normrows\\d*|owned|headsplit|panels")
+                                ? ": removed with the row split and owned runs, which measured no gain (docs/benchmarks-models.md, twelfth session)" : ""));
                     }
                 }
             }

@@ -47,7 +47,6 @@ public final class GemmThreads {
         // from the other core's cache
         boolean[] yShared = new boolean[variants.length];
         for (int v = 0; v < variants.length; v++) {
-            backends[v] = new SimdBackend(variants[v].startsWith("1t") ? 1 : 2, 0);
             StringBuilder rest = new StringBuilder();
             for (String part : variants[v].split("\\+")) {
                 if (part.startsWith("yoff")) {
@@ -62,7 +61,7 @@ public final class GemmThreads {
                     rest.append(rest.isEmpty() ? "" : "+").append(part);
                 }
             }
-            EncoderThreads.configure(backends[v], rest.toString());
+            backends[v] = EncoderThreads.backend(rest.toString());
         }
         PackedLinear[][] w = new PackedLinear[layers][shapes.length];
         for (PackedLinear[] layer : w) {

@@ -1,13 +1,7 @@
 package dev.jformers.cpu;
 
 import dev.jformers.benchmarks.Machine;
-import dev.jformers.benchmarks.models.TimingBackend;
-import dev.jformers.models.AutoModel;
-import dev.jformers.models.PreTrainedModel;
-import dev.jformers.models.hub.MavenModels;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -40,23 +34,17 @@ public final class OpWork {
         EncoderThreads.EncoderArgs a = EncoderThreads.EncoderArgs.parse(args, "e5");
         String[] variants = a.variants();
         int n = variants.length, rounds = a.rounds();
-        List<TimingBackend> backends = new ArrayList<>();
-        List<PreTrainedModel> models = new ArrayList<>();
+        List<EncoderThreads.TimedModel> models = new ArrayList<>();
         for (String v : variants) {
-            SimdBackend simd = new SimdBackend(v.startsWith("1t") ? 1 : 2, 0);
-            EncoderThreads.configure(simd, v);
-            TimingBackend tb = new TimingBackend(simd);
-            tb.enable(false);
-            tb.extraClock(WorkerPool.Stats.HELPER_CPU::sum);
-            backends.add(tb);
-            models.add(AutoModel.fromPretrained(MavenModels.fetch(a.id()), tb));
-            models.getLast().forward(a.input()).lastHiddenState();   // starts the helper, if any
+            EncoderThreads.TimedModel model = EncoderThreads.TimedModel.of(a.id(), v);
+            model.timing().extraClock(WorkerPool.Stats.HELPER_CPU::sum);
+            model.forward(a.input(), false);   // starts the helper, if any
+            models.add(model);
         }
         if (ThreadPins.wanted()) {
             ThreadPins.pinCallerAndHelpers();
         }
         String placement = CoreToCore.probe();   // where the two vCPUs are (they move: see CoreToCore), before and after
-        ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         // per variant, per operation key: per round {caller CPU, helper's task CPU, wall}
         List<Map<String, long[][]>> byKey = new ArrayList<>();
         long[][] outside = new long[n][rounds], forwardWall = new long[n][rounds];
@@ -65,29 +53,20 @@ public final class OpWork {
         }
         for (int round = -Math.max(5, rounds / 4); round < rounds; round++) {   // negative rounds warm up
             for (int v = 0; v < n; v++) {
-                TimingBackend tb = backends.get(v);
-                boolean measure = round >= 0;
-                tb.enable(measure);
-                tb.trace(measure);
-                long c0 = mx.getCurrentThreadCpuTime(), w0 = System.nanoTime();
-                models.get(v).forward(a.input()).lastHiddenState();
-                long cpu = mx.getCurrentThreadCpuTime() - c0, wall = System.nanoTime() - w0;
-                List<Object[]> trace = tb.takeTrace();
-                tb.trace(false);
-                tb.enable(false);
-                if (!measure) {
+                EncoderThreads.TimedModel.Forward f = models.get(v).forward(a.input(), round >= 0);
+                if (round < 0) {
                     continue;
                 }
                 long inside = 0;
-                for (Object[] call : trace) {
+                for (Object[] call : f.trace()) {
                     long[][] k = byKey.get(v).computeIfAbsent((String) call[0], x -> new long[rounds][3]);
                     k[round][0] += (Long) call[2];
                     k[round][1] += (Long) call[3];
                     k[round][2] += (Long) call[1];
                     inside += (Long) call[2];
                 }
-                outside[v][round] = cpu - inside;
-                forwardWall[v][round] = wall;
+                outside[v][round] = f.cpu() - inside;
+                forwardWall[v][round] = f.wall();
             }
         }
         System.out.println(placement + " (before)");

@@ -51,8 +51,7 @@ public final class PoolBudget {
         List<PreTrainedModel> models = new ArrayList<>();
         long[] helper = new long[n];
         for (int v = 0; v < n; v++) {
-            SimdBackend simd = new SimdBackend(variants[v].startsWith("1t") ? 1 : 2, 0);
-            EncoderThreads.configure(simd, variants[v]);
+            SimdBackend simd = EncoderThreads.backend(variants[v]);
             java.util.Set<Long> before = helperThreads();
             PreTrainedModel model = AutoModel.fromPretrained(MavenModels.fetch(id), simd);
             model.forward(in).lastHiddenState();   // starts the helper, if any
