@@ -229,8 +229,13 @@ public final class SimdBackend extends CpuBackend {
     long streamedWeightBytes = LAST_LEVEL_CACHE_BYTES;
 
     /**
-     * Bytes of the weights this backend has packed ({@link #prepareLinear}); never taken back (a backend that loads
-     * many small models one after the other ends up treating them as streamed: a few-row GEMM then pays up to 30%).
+     * Bytes of the weights this backend has packed ({@link #prepareLinear}, and {@link #repackLinear} where it cannot
+     * reuse the previous weight's arrays). Never taken back, because nothing tells a backend that a weight is gone:
+     * {@link dev.jformers.core.LinearWeight} has no close, and closing a model closes only a backend the model created
+     * itself (AutoModels.release), whose count goes with it; a backend passed in by the caller outlives the model and
+     * its weights are left to the garbage collector. So a caller's backend that loads many small models one after the
+     * other ends up treating them as streamed (a few-row GEMM then pays up to 30%); counting down would first need a
+     * release call in {@link dev.jformers.core.Backend}.
      */
     private final AtomicLong packedWeightBytes = new AtomicLong();
 
@@ -662,8 +667,12 @@ public final class SimdBackend extends CpuBackend {
     /** Packed into {@code previous}'s panels (its storage kept): training's re-pack after each step allocates nothing. */
     @Override
     public LinearWeight repackLinear(LinearWeight previous, Tensor weight, Tensor bias, WeightLayout layout) {
-        return PackedLinear.repack(previous instanceof PackedLinear p ? p : null, weight, bias, layout,
-                kernels.panelWidth(), pool, weightStorage);
+        PackedLinear old = previous instanceof PackedLinear p ? p : null;
+        PackedLinear packed = PackedLinear.repack(old, weight, bias, layout, kernels.panelWidth(), pool, weightStorage);
+        if (packed != old) {   // packed afresh (previous of another shape, storage or backend): counted as prepareLinear does
+            packedWeightBytes.addAndGet(packed.bytes());
+        }
+        return packed;
     }
 
     @Override

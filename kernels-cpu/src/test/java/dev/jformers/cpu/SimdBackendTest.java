@@ -282,7 +282,10 @@ class SimdBackendTest {
         }
     }
 
-    /** A backend takes its weights to stream once it has packed more bytes of them than {@code streamedWeightBytes}. */
+    /**
+     * A backend takes its weights to stream once it has packed more bytes of them than {@code streamedWeightBytes}; a
+     * repack counts only the weights it cannot pack into the previous one's arrays.
+     */
     @Test
     void weightsStreamOncePackedWeightsPassTheCache() {
         assertTrue(SimdBackend.lastLevelCacheBytes() > 0);
@@ -292,6 +295,18 @@ class SimdBackendTest {
             simd.prepareLinear(random(rnd, 1f, 64, 300), null, WeightLayout.OUT_IN);   // 76,800 bytes + the bias
             assertTrue(!simd.weightsStream());
             simd.prepareLinear(random(rnd, 1f, 64, 300), null, WeightLayout.OUT_IN);
+            assertTrue(simd.weightsStream());
+        }
+        // a repack into the previous weight's arrays adds nothing; one that must pack afresh counts its bytes
+        try (SimdBackend simd = new SimdBackend(1, 0)) {
+            simd.streamedWeightBytes = 100_000;
+            Random rnd = new Random(32);
+            LinearWeight w = simd.prepareLinear(random(rnd, 1f, 64, 300), null, WeightLayout.OUT_IN);
+            for (int step = 0; step < 3; step++) {
+                assertSame(w, simd.repackLinear(w, random(rnd, 1f, 64, 300), null, WeightLayout.OUT_IN));
+            }
+            assertTrue(!simd.weightsStream());
+            assertNotSame(w, simd.repackLinear(null, random(rnd, 1f, 64, 300), null, WeightLayout.OUT_IN));
             assertTrue(simd.weightsStream());
         }
     }
