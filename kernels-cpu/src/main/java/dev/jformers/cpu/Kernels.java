@@ -364,6 +364,19 @@ abstract class Kernels {
     /** In place: (x − mean)/√(var + eps)·gamma + beta over x[off..off+n), two passes (mean, then variance). */
     abstract void layerNorm(float[] x, int off, int n, float[] gamma, float[] beta, float eps);
 
+    /**
+     * {@code rows} rows of n floats, y's from yOff and the residual's from resOff (row r at + r·n): y += the residual's
+     * row, then {@link #layerNorm} in place — {@link #add} and layerNorm row after row. (VectorKernels interleaves
+     * rows, each row getting the same operations in the same order: the same bits.)
+     */
+    void addLayerNormRows(float[] y, int yOff, float[] residual, int resOff, int n, int rows, float[] gamma, float[] beta,
+                          float eps) {
+        for (int r = 0; r < rows; r++) {
+            add(y, yOff + r * n, residual, resOff + r * n, y, yOff + r * n, n);
+            layerNorm(y, yOff + r * n, n, gamma, beta, eps);
+        }
+    }
+
     /** In place softmax of x[off..off+n); a row whose scores are all −∞ becomes zeros (as ScalarBackend). */
     abstract void softmax(float[] x, int off, int n);
 

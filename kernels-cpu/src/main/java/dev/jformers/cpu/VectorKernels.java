@@ -1509,6 +1509,97 @@ final class VectorKernels extends Kernels {
     }
 
     /**
+     * Four rows at a time, each row getting {@link #add}'s and {@link #layerNorm}'s operations in their order (the same
+     * bits): the residual added and the row summed in one pass (the mean's pass adds the sums the add pass stored, in
+     * the same order), then the four rows' deviations, then their normalization, gamma and beta read once for the four.
+     * A row alone is two chains of dependent vector adds or FMAs (its sum, its squared deviations: one accumulator
+     * each, then addLanes' tree); four rows side by side keep the adders busy while each chain waits on its latency.
+     * The rows left (fewer than four) go through add and layerNorm.
+     */
+    @Override
+    void addLayerNormRows(float[] y, int yOff, float[] residual, int resOff, int n, int rows, float[] gamma, float[] beta,
+                          float eps) {
+        int r = 0;
+        for (; r + 4 <= rows; r += 4) {
+            addLayerNorm4(y, yOff + r * n, residual, resOff + r * n, n, gamma, beta, eps);
+        }
+        super.addLayerNormRows(y, yOff + r * n, residual, resOff + r * n, n, rows - r, gamma, beta, eps);
+    }
+
+    /** {@link #addLayerNormRows} of rows y[o …], y[o + n …], y[o + 2n …], y[o + 3n …] (the residual's from ro). */
+    private static void addLayerNorm4(float[] y, int o, float[] res, int ro, int n, float[] gamma, float[] beta, float eps) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(n), i;
+        int o1 = o + n, o2 = o1 + n, o3 = o2 + n, r1 = ro + n, r2 = r1 + n, r3 = r2 + n;
+        // y += residual, and each row's sum (rowMean's order: lane-wise, then addLanes, then the tail one by one)
+        FloatVector a0 = FloatVector.zero(s), a1 = a0, a2 = a0, a3 = a0;
+        for (i = 0; i < bound; i += l) {
+            FloatVector v0 = FloatVector.fromArray(s, y, o + i).add(FloatVector.fromArray(s, res, ro + i));
+            FloatVector v1 = FloatVector.fromArray(s, y, o1 + i).add(FloatVector.fromArray(s, res, r1 + i));
+            FloatVector v2 = FloatVector.fromArray(s, y, o2 + i).add(FloatVector.fromArray(s, res, r2 + i));
+            FloatVector v3 = FloatVector.fromArray(s, y, o3 + i).add(FloatVector.fromArray(s, res, r3 + i));
+            v0.intoArray(y, o + i);
+            v1.intoArray(y, o1 + i);
+            v2.intoArray(y, o2 + i);
+            v3.intoArray(y, o3 + i);
+            a0 = a0.add(v0);
+            a1 = a1.add(v1);
+            a2 = a2.add(v2);
+            a3 = a3.add(v3);
+        }
+        float s0 = addLanes(a0), s1 = addLanes(a1), s2 = addLanes(a2), s3 = addLanes(a3);
+        for (int j = bound; j < n; j++) {
+            float v0 = y[o + j] + res[ro + j], v1 = y[o1 + j] + res[r1 + j];
+            float v2 = y[o2 + j] + res[r2 + j], v3 = y[o3 + j] + res[r3 + j];
+            y[o + j] = v0;
+            y[o1 + j] = v1;
+            y[o2 + j] = v2;
+            y[o3 + j] = v3;
+            s0 += v0;
+            s1 += v1;
+            s2 += v2;
+            s3 += v3;
+        }
+        float m0 = s0 / n, m1 = s1 / n, m2 = s2 / n, m3 = s3 / n;
+        // the squared deviations (inverseStd's order)
+        FloatVector q0 = FloatVector.zero(s), q1 = q0, q2 = q0, q3 = q0;
+        for (i = 0; i < bound; i += l) {
+            FloatVector d0 = FloatVector.fromArray(s, y, o + i).sub(m0);
+            FloatVector d1 = FloatVector.fromArray(s, y, o1 + i).sub(m1);
+            FloatVector d2 = FloatVector.fromArray(s, y, o2 + i).sub(m2);
+            FloatVector d3 = FloatVector.fromArray(s, y, o3 + i).sub(m3);
+            q0 = d0.fma(d0, q0);
+            q1 = d1.fma(d1, q1);
+            q2 = d2.fma(d2, q2);
+            q3 = d3.fma(d3, q3);
+        }
+        float sq0 = addLanes(q0), sq1 = addLanes(q1), sq2 = addLanes(q2), sq3 = addLanes(q3);
+        for (int j = bound; j < n; j++) {
+            float d0 = y[o + j] - m0, d1 = y[o1 + j] - m1, d2 = y[o2 + j] - m2, d3 = y[o3 + j] - m3;
+            sq0 += d0 * d0;
+            sq1 += d1 * d1;
+            sq2 += d2 * d2;
+            sq3 += d3 * d3;
+        }
+        float i0 = (float) (1.0 / Math.sqrt((double) (sq0 / n) + eps)), i1 = (float) (1.0 / Math.sqrt((double) (sq1 / n) + eps));
+        float i2 = (float) (1.0 / Math.sqrt((double) (sq2 / n) + eps)), i3 = (float) (1.0 / Math.sqrt((double) (sq3 / n) + eps));
+        // (x − mean)·inv, then ·gamma + beta as one FMA (layerNorm's order)
+        for (i = 0; i < bound; i += l) {
+            FloatVector g = FloatVector.fromArray(s, gamma, i), b = FloatVector.fromArray(s, beta, i);
+            FloatVector.fromArray(s, y, o + i).sub(m0).mul(i0).fma(g, b).intoArray(y, o + i);
+            FloatVector.fromArray(s, y, o1 + i).sub(m1).mul(i1).fma(g, b).intoArray(y, o1 + i);
+            FloatVector.fromArray(s, y, o2 + i).sub(m2).mul(i2).fma(g, b).intoArray(y, o2 + i);
+            FloatVector.fromArray(s, y, o3 + i).sub(m3).mul(i3).fma(g, b).intoArray(y, o3 + i);
+        }
+        for (int j = bound; j < n; j++) {
+            y[o + j] = (y[o + j] - m0) * i0 * gamma[j] + beta[j];
+            y[o1 + j] = (y[o1 + j] - m1) * i1 * gamma[j] + beta[j];
+            y[o2 + j] = (y[o2 + j] - m2) * i2 * gamma[j] + beta[j];
+            y[o3 + j] = (y[o3 + j] - m3) * i3 * gamma[j] + beta[j];
+        }
+    }
+
+    /**
      * Through a handle that is not a constant ({@link #SOFTMAX_ROW}), so that C2 compiles the row on its own and never
      * inlines it into a caller. Attention's per-head loop (two products, the mask, the copy into the probabilities)
      * inlined it wherever the loop was compiled before softmax was (PrintInlining shows softmax "already compiled

@@ -337,6 +337,37 @@ class SimdBackendTest {
     }
 
     /**
+     * {@link Kernels#addLayerNormRows} (four rows side by side in VectorKernels) gives the bits of add, then layerNorm,
+     * row after row, at every width and the scalar kernels: rows of fewer floats than a vector, with a tail, wide ones;
+     * row counts that leave 1–3 rows after the groups of four; large values (cancellation in the mean).
+     */
+    @Test
+    void addLayerNormRowsGivesTheBitsOfAddThenLayerNormRowByRow() {
+        Random rnd = new Random(29);
+        for (int bits : new int[] {512, 256, 128, SimdBackend.SCALAR_BITS}) {
+            Kernels kernels = Kernels.forBits(bits);
+            for (int n : new int[] {1, 3, 8, 16, 17, 37, 100, 384, 768}) {
+                for (int rows : new int[] {1, 2, 3, 4, 5, 7, 8, 9, 13}) {
+                    float[] y = random(rnd, 3f, rows + 1, n).toFloatArray(), res = random(rnd, 3f, rows + 2, n).toFloatArray();
+                    float[] gamma = random(rnd, 1f, n).toFloatArray(), beta = random(rnd, 1f, n).toFloatArray();
+                    if (rows % 2 == 1) {
+                        for (int i = 0; i < y.length; i++) {
+                            y[i] += 1e4f;   // a large common offset: the deviations are what is left after the mean
+                        }
+                    }
+                    float[] expected = y.clone(), actual = y.clone();
+                    for (int r = 0; r < rows; r++) {   // rows from float 1·n of y and 2·n of the residual
+                        kernels.add(expected, (r + 1) * n, res, (r + 2) * n, expected, (r + 1) * n, n);
+                        kernels.layerNorm(expected, (r + 1) * n, n, gamma, beta, 1e-12f);
+                    }
+                    kernels.addLayerNormRows(actual, n, res, 2 * n, n, rows, gamma, beta, 1e-12f);
+                    assertTrue(Arrays.equals(expected, actual), bits + " bits, n " + n + ", " + rows + " rows");
+                }
+            }
+        }
+    }
+
+    /**
      * The fused call on 1 and 2 threads for float32, bf16 and int8 panels at GEMV and small-GEMM shapes above the
      * 2-thread threshold (guided GEMV runs, then the rows normalised after the product), with a strided residual.
      */
