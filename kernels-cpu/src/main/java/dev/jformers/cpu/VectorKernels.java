@@ -1520,20 +1520,38 @@ final class VectorKernels extends Kernels {
     void addLayerNormRows(float[] y, int yOff, float[] residual, int resOff, int n, int rows, float[] gamma, float[] beta,
                           float eps) {
         int r = 0;
-        for (; r + 4 <= rows; r += 4) {
-            addLayerNorm4(y, yOff + r * n, residual, resOff + r * n, n, gamma, beta, eps);
+        if (rows >= 4) {
+            float[] stats = new float[8];   // four rows' sums, then their squared deviations' (48 bytes a call)
+            for (; r + 4 <= rows; r += 4) {
+                int o = yOff + r * n;
+                addAndSum4(y, o, residual, resOff + r * n, n, stats);
+                float m0 = stats[0] / n, m1 = stats[1] / n, m2 = stats[2] / n, m3 = stats[3] / n;
+                squares4(y, o, n, m0, m1, m2, m3, stats);
+                normalize4(y, o, n, gamma, beta, m0, m1, m2, m3, inverseStdOf(stats[4], n, eps), inverseStdOf(stats[5], n, eps),
+                        inverseStdOf(stats[6], n, eps), inverseStdOf(stats[7], n, eps));
+            }
         }
         super.addLayerNormRows(y, yOff + r * n, residual, resOff + r * n, n, rows - r, gamma, beta, eps);
     }
 
-    /** {@link #addLayerNormRows} of rows y[o …], y[o + n …], y[o + 2n …], y[o + 3n …] (the residual's from ro). */
-    private static void addLayerNorm4(float[] y, int o, float[] res, int ro, int n, float[] gamma, float[] beta, float eps) {
+    /** inverseStd's last step: 1 / sqrt(sq / n + eps), sq the squared deviations' sum. */
+    private static float inverseStdOf(float sq, int n, float eps) {
+        return (float) (1.0 / Math.sqrt((double) (sq / n) + eps));
+    }
+
+    /*
+     * The three passes of addLayerNormRows are three methods, each compiled on its own, with nothing but arrays and
+     * floats crossing their calls: written as one, C2 stopped inlining (NodeCountInliningCutoff) at the second group
+     * of addLanes calls, whose vectors were then boxed (12 KB a call of 128 rows, PrintInlining).
+     */
+
+    /** Rows y[o …], y[o + n …], y[o + 2n …], y[o + 3n …] += the residual's rows from ro; their sums into stats[0..3] (rowMean's order). */
+    private static void addAndSum4(float[] y, int o, float[] res, int ro, int n, float[] stats) {
         VectorSpecies<Float> s = S;
-        int l = s.length(), bound = s.loopBound(n), i;
+        int l = s.length(), bound = s.loopBound(n);
         int o1 = o + n, o2 = o1 + n, o3 = o2 + n, r1 = ro + n, r2 = r1 + n, r3 = r2 + n;
-        // y += residual, and each row's sum (rowMean's order: lane-wise, then addLanes, then the tail one by one)
         FloatVector a0 = FloatVector.zero(s), a1 = a0, a2 = a0, a3 = a0;
-        for (i = 0; i < bound; i += l) {
+        for (int i = 0; i < bound; i += l) {
             FloatVector v0 = FloatVector.fromArray(s, y, o + i).add(FloatVector.fromArray(s, res, ro + i));
             FloatVector v1 = FloatVector.fromArray(s, y, o1 + i).add(FloatVector.fromArray(s, res, r1 + i));
             FloatVector v2 = FloatVector.fromArray(s, y, o2 + i).add(FloatVector.fromArray(s, res, r2 + i));
@@ -1560,10 +1578,19 @@ final class VectorKernels extends Kernels {
             s2 += v2;
             s3 += v3;
         }
-        float m0 = s0 / n, m1 = s1 / n, m2 = s2 / n, m3 = s3 / n;
-        // the squared deviations (inverseStd's order)
+        stats[0] = s0;
+        stats[1] = s1;
+        stats[2] = s2;
+        stats[3] = s3;
+    }
+
+    /** The four rows' sums of squared deviations from m0 … m3 into stats[4..7] (inverseStd's order). */
+    private static void squares4(float[] y, int o, int n, float m0, float m1, float m2, float m3, float[] stats) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(n);
+        int o1 = o + n, o2 = o1 + n, o3 = o2 + n;
         FloatVector q0 = FloatVector.zero(s), q1 = q0, q2 = q0, q3 = q0;
-        for (i = 0; i < bound; i += l) {
+        for (int i = 0; i < bound; i += l) {
             FloatVector d0 = FloatVector.fromArray(s, y, o + i).sub(m0);
             FloatVector d1 = FloatVector.fromArray(s, y, o1 + i).sub(m1);
             FloatVector d2 = FloatVector.fromArray(s, y, o2 + i).sub(m2);
@@ -1581,10 +1608,19 @@ final class VectorKernels extends Kernels {
             sq2 += d2 * d2;
             sq3 += d3 * d3;
         }
-        float i0 = (float) (1.0 / Math.sqrt((double) (sq0 / n) + eps)), i1 = (float) (1.0 / Math.sqrt((double) (sq1 / n) + eps));
-        float i2 = (float) (1.0 / Math.sqrt((double) (sq2 / n) + eps)), i3 = (float) (1.0 / Math.sqrt((double) (sq3 / n) + eps));
-        // (x − mean)·inv, then ·gamma + beta as one FMA (layerNorm's order)
-        for (i = 0; i < bound; i += l) {
+        stats[4] = sq0;
+        stats[5] = sq1;
+        stats[6] = sq2;
+        stats[7] = sq3;
+    }
+
+    /** (x − mean)·inv, then ·gamma + beta as one FMA, over the four rows (layerNorm's order); gamma and beta read once. */
+    private static void normalize4(float[] y, int o, int n, float[] gamma, float[] beta, float m0, float m1, float m2, float m3,
+                                   float i0, float i1, float i2, float i3) {
+        VectorSpecies<Float> s = S;
+        int l = s.length(), bound = s.loopBound(n);
+        int o1 = o + n, o2 = o1 + n, o3 = o2 + n;
+        for (int i = 0; i < bound; i += l) {
             FloatVector g = FloatVector.fromArray(s, gamma, i), b = FloatVector.fromArray(s, beta, i);
             FloatVector.fromArray(s, y, o + i).sub(m0).mul(i0).fma(g, b).intoArray(y, o + i);
             FloatVector.fromArray(s, y, o1 + i).sub(m1).mul(i1).fma(g, b).intoArray(y, o1 + i);
