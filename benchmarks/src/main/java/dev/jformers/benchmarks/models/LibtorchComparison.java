@@ -13,6 +13,7 @@ import dev.jformers.loaders.WeightSource;
 import dev.jformers.models.AutoModel;
 import dev.jformers.models.AutoModelForCausalLM;
 import dev.jformers.models.ModelInput;
+import dev.jformers.models.ModelOutput;
 import dev.jformers.models.PreTrainedModel;
 import dev.jformers.models.generation.GenerationConfig;
 import dev.jformers.models.generation.Generator;
@@ -40,10 +41,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * jformers against libtorch 2.7.1 (through DJL, loaded fully offline from the class path) on the same
- * weights: BERT-base (Google's real uncased weights) forward at b1×s128 and b8×s128, and GPT-2 124M-shaped
+ * weights: BERT-base (Google's real uncased weights) forward, last hidden state and pooler as HF's BertModel
+ * returns them, at b1×s128 and b8×s128, and GPT-2 124M-shaped
  * greedy decoding (random weights, 32-token prompt, 128 new tokens, KV cache). The libtorch side is the
  * same forward written with libtorch's eager ops ({@link TorchBert}, {@link TorchGpt2}); the setup checks
- * both agree within 1e-3 (hidden states; GPT-2 prompt logits and the first generated tokens) before timing.
+ * both agree within 1e-3 (hidden states and pooler output; GPT-2 prompt logits and the first generated tokens)
+ * before timing.
  * One GPT-2 call is a whole generation: ms per token = score / 128.
  */
 @State(Scope.Benchmark)
@@ -127,12 +130,15 @@ public class LibtorchComparison {
             String prefix = src.contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
             torchBert = new TorchBert(new TorchWeights(manager, src, prefix), 12, 768, 12);
         }
-        float[] ours = jformersBert().toFloatArray();
-        float[] theirs;
+        ModelOutput ours = jformersBert();
+        float[] theirs, theirPooled;
         try (NDScope scope = new NDScope()) {
-            theirs = torchBert.forward(manager, ids).toFloatArray();
+            NDArray h = torchBert.forward(manager, ids);
+            theirs = h.toFloatArray();
+            theirPooled = torchBert.pool(h).toFloatArray();
         }
-        check("BERT-base " + shape + " last_hidden_state", ours, theirs);
+        check("BERT-base " + shape + " last_hidden_state", ours.get("last_hidden_state").toFloatArray(), theirs);
+        check("BERT-base " + shape + " pooler_output", ours.get("pooler_output").toFloatArray(), theirPooled);
     }
 
     private void setupGpt2() {
@@ -171,8 +177,9 @@ public class LibtorchComparison {
         }
     }
 
-    private Tensor jformersBert() {
-        return bert.forward(ModelInput.of(ids).withAttentionMask(mask).withTokenTypeIds(types)).lastHiddenState();
+    /** HF's BertModel.forward: last_hidden_state and pooler_output (the libtorch side computes both too). */
+    private ModelOutput jformersBert() {
+        return bert.forward(ModelInput.of(ids).withAttentionMask(mask).withTokenTypeIds(types));
     }
 
     @TearDown(Level.Trial)
@@ -191,7 +198,7 @@ public class LibtorchComparison {
             long[] out = generator.generate(prompt, greedy, null);
             return out[out.length - 1];
         }
-        return Float.floatToRawIntBits(jformersBert().getFloat(0, 0, 0));
+        return Float.floatToRawIntBits(jformersBert().get("pooler_output").getFloat(0, 0));
     }
 
     @Benchmark
@@ -201,8 +208,8 @@ public class LibtorchComparison {
                 long[] out = torchGpt2.generate(manager, prompt, ModelShapes.GPT2_NEW_TOKENS, null);
                 return out[out.length - 1];
             }
-            NDArray h = torchBert.forward(manager, ids);
-            return Float.floatToRawIntBits(h.toFloatArray()[0]);
+            NDArray pooled = torchBert.pool(torchBert.forward(manager, ids));
+            return Float.floatToRawIntBits(pooled.toFloatArray()[0]);
         }
     }
 }

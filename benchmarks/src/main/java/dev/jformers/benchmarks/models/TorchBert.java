@@ -19,7 +19,7 @@ import java.util.Map;
 /**
  * HF {@code BertModel.forward} (no padding: the additive mask is all zeros and is left out) written with
  * libtorch's eager ops through DJL: embedding lookups, torch.nn.functional.linear, layer_norm, softmax,
- * erf GELU, batched matmul for attention. Weights are the checkpoint's, copied once.
+ * erf GELU, batched matmul for attention; {@link #pool} is its pooler. Weights are the checkpoint's, copied once.
  */
 final class TorchBert {
     private record Layer(NDArray qW, NDArray qB, NDArray kW, NDArray kB, NDArray vW, NDArray vB, NDArray oW, NDArray oB,
@@ -27,6 +27,7 @@ final class TorchBert {
     }
 
     private final NDArray word, position, type, embLnW, embLnB;
+    private final NDArray poolerW, poolerB;   // null for a checkpoint without a pooler
     private final List<Layer> layers = new ArrayList<>();
     private final Map<String, NDArray> named = new LinkedHashMap<>();
     private final int hidden, heads;
@@ -52,6 +53,9 @@ final class TorchBert {
                     get(w, p + "output.dense.weight"), get(w, p + "output.dense.bias"),
                     get(w, p + "output.LayerNorm.weight"), get(w, p + "output.LayerNorm.bias")));
         }
+        boolean pooler = w.contains("pooler.dense.weight");   // not in weights(): the training benchmark's model has no pooler
+        poolerW = pooler ? w.get("pooler.dense.weight") : null;
+        poolerB = pooler ? w.get("pooler.dense.bias") : null;
     }
 
     private NDArray get(TorchWeights w, String name) {
@@ -100,6 +104,14 @@ final class TorchBert {
             x = layerNorm(Linear.linear(inter, l.o2W, l.o2B).head().add(attention), l.ln2W, l.ln2B);
         }
         return x;
+    }
+
+    /** HF's BertPooler: last_hidden_state [B, T, C] → pooler_output [B, C] = tanh(dense(h[:, 0])). */
+    NDArray pool(NDArray hidden) {
+        if (poolerW == null) {
+            throw new IllegalStateException("this checkpoint has no pooler.dense weights");
+        }
+        return Activation.tanh(Linear.linear(hidden.get(new NDIndex(":, 0, :")), poolerW, poolerB).head());
     }
 
     private NDArray layerNorm(NDArray x, NDArray w, NDArray b) {
