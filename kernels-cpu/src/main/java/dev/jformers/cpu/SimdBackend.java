@@ -196,16 +196,22 @@ public final class SimdBackend extends CpuBackend {
      * GEMMs of at most this many rows whose float weights stream from memory ({@link #weightsStream}) sweep each panel
      * block first with one row ({@link #sweepOneRowFirst}), then with the 6-row tiles. Why: that first sweep brings the block from DRAM, and how fast
      * it streams seems to depend on how many bytes of the panel the core has asked for ahead, which the out-of-order
-     * window sets: a 6-row sweep issues 34 instructions per 256 bytes of panel (4 loads, 6 broadcasts, 24 FMAs), a
-     * 1-row sweep 9. One sweep over 400 blocks of 96 KiB in a row (TileStream; Zen 5, 1 thread, CPU time): 1 row
+     * window sets: a 6-row sweep issues 34 instructions per 256 bytes of panel (4 loads, 6 broadcasts, 24 FMAs; ~50 in
+     * C2's code, which reloads two spilled scalars and computes six row addresses each step), a 1-row sweep 9 (~6 in
+     * C2's code, its loads folded into the FMAs, see VectorKernels.tile1x4). One sweep over 400 blocks of 96 KiB in a row (TileStream; Zen 5, 1 thread, CPU time): 1 row
      * 1.65–1.89 µs a block (52–59 GB/s), 2 rows 2.41–2.83, 4 rows 3.00–3.55, 6 rows 3.08–3.25 µs (30–32 GB/s); in
      * cache 0.75, 0.57, 0.86 and 1.10 µs. MiniLM's GEMMs ({@code StreamedWeightsGemm}, six 384-wide layers): 16 rows
      * 2.02–2.12 ms against 2.20–2.33 (−7 to −11%); 4 rows −29%, 8 rows −24%, 20 rows −6%, 28 rows −5%, 32 rows −4%;
      * 12 rows −4 to −7%, 24 rows −1 to −3% (once the 5 rows left after the 6-row tiles went to 3 + 2-row tiles, not
      * 4 + 1; before, 13–15 and 25–27 rows were 4–7% slower). With the weights in cache the extra sweep costs 10–30%, hence {@link #weightsStream}.
+     * Up to {@value #MC} rows (one row block: each panel block read from DRAM once, by its first sweep; more rows re-read
+     * each GEMM's weights from the L3 for every further row block, where one row first costs 3%): 40 rows −5%, 64 rows
+     * −3%, 100 and 128 rows −1% (StreamedWeightsGemm, alternated twice); whole forwards b1×s128 on 1 thread (WhereTimeGoes,
+     * CPU time, A B A B, loaded machine) all-MiniLM-L6-v2's GEMMs −4 to −5% (forward 13.02–13.39 against 13.52–14.17 ms),
+     * e5-small-v2's −3 to −4% (forward 26.19–27.15 against 27.08–28.10 ms). Until the thirteenth session it stopped at 32.
      * The system property {@value #ONE_ROW_SWEEP_PROPERTY} overrides it (0 turns it off).
      */
-    static final int ONE_ROW_SWEEP_MAX_ROWS = Integer.getInteger(SimdBackend.ONE_ROW_SWEEP_PROPERTY, 32);
+    static final int ONE_ROW_SWEEP_MAX_ROWS = Integer.getInteger(SimdBackend.ONE_ROW_SWEEP_PROPERTY, MC);
 
     /** System property: the most rows of a GEMM whose panel blocks are first swept by one row (see {@link #ONE_ROW_SWEEP_MAX_ROWS}). */
     public static final String ONE_ROW_SWEEP_PROPERTY = "jformers.simd.oneRowSweepMaxRows";
@@ -796,7 +802,8 @@ public final class SimdBackend extends CpuBackend {
         // 6-row tiles where the width has them (every GEMM by default; with a row limit set, see fewRowGemms); six = a
         // number of rows no block reaches turns them off
         int six = !transposedX && sixRowTilesWarm(m) && kernels.sixRowTiles() > 0 ? kernels.sixRowTiles() : MC;
-        // few rows, float weights that stream from memory: each panel block's first sweep is one row (sweepOneRowFirst)
+        // one row block (≤ MC rows), float weights that stream from memory: each panel block's first sweep is one row
+        // (sweepOneRowFirst)
         // (six == 6 only where VectorKernels has its 6-row tile, which comes with gemmTileShort's 1- to 3-row tiles)
         boolean oneRowFirst = six == 6 && w.panels != null && m <= oneRowSweepMaxRows && weightsStream();
         // A GEMV: runs of panels, shrinking toward the end (gemvRunStarts). Few row blocks: give every thread its own

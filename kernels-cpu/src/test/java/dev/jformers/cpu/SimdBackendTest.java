@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.IntConsumer;
+import java.util.stream.IntStream;
 
 import static dev.jformers.cpu.TestTensors.assertClose;
 import static dev.jformers.cpu.TestTensors.random;
@@ -249,9 +250,14 @@ class SimdBackendTest {
     /**
      * Few rows whose weights stream (forced here: {@code streamedWeightBytes} = 0): each panel block swept first by one
      * row, then 6-, 4-, 3- and 2-row tiles ({@link SimdBackend#sweepOneRowFirst}) — the same bits as the 6-row pairs
-     * (one-row tiles off), for every row count up to 33 (each remainder after the first row), K blocks, an edge panel,
-     * bf16 and int8 panels (which keep the pairs), 1 and 2 threads; and close to the scalar reference.
+     * (one-row tiles off), for every row count up to 33 (each remainder after the first row) and some up to a row block
+     * and past it, K blocks, an edge panel, bf16 and int8 panels (which keep the pairs), 1 and 2 threads; and close to
+     * the scalar reference.
      */
+    /** Row counts for {@link #oneRowFirstSweepsGiveTheBitsOfSixRowPairs}: 2–33, then up to a row block ({@value SimdBackend#MC}) and one past it. */
+    private static final int[] ONE_ROW_FIRST_ROWS = IntStream.concat(IntStream.rangeClosed(2, 33),
+            IntStream.of(47, 64, 101, 127, 128, 130)).toArray();
+
     @ParameterizedTest
     @MethodSource("backends")
     void oneRowFirstSweepsGiveTheBitsOfSixRowPairs(SimdBackend simd) {
@@ -264,7 +270,7 @@ class SimdBackendTest {
                     int in = s[0], out = s[1];
                     Tensor w = random(rnd, 1f, out, in), b = random(rnd, 1f, out);
                     LinearWeight packed = withStorage.prepareLinear(w, b, WeightLayout.OUT_IN);
-                    for (int m = 2; m <= 33; m++) {
+                    for (int m : ONE_ROW_FIRST_ROWS) {
                         Tensor x = random(rnd, 1f, m, in);
                         withStorage.oneRowSweepMaxRows = Integer.MAX_VALUE;
                         Tensor oneRow = withStorage.linear(x, packed);
