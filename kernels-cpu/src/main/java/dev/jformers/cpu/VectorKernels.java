@@ -251,8 +251,9 @@ final class VectorKernels extends Kernels {
      * that C2 folds each panel load into its FMA (x86's FMA takes its memory operand second): C2 unrolls the loop 8 steps,
      * 8 broadcasts + 32 FMAs with a memory operand + ~6 of address and loop, ~6 instructions a step against ~10 with
      * separate loads (read with benchmarks/disassembler.sh). The first sweep of a streamed block
-     * ({@link SimdBackend#ONE_ROW_SWEEP_MAX_ROWS}) then streams 3% faster (StreamOverlap sweep1 / sweep1f, 96 KiB blocks
-     * from DRAM, three processes: 1.81–1.86 against 1.88–1.91 µs a block; in cache both 0.78).
+     * ({@link SimdBackend#ONE_ROW_SWEEP_MAX_ROWS}) then streams 1–3% faster (StreamOverlap sweep1 against the separate
+     * loads, 96 KiB blocks from DRAM, five processes: 1.72–1.86 against 1.74–1.91 µs a block; in cache both 0.71–0.78);
+     * whole 16-token forwards within the noise (docs/benchmarks.md, thirteenth session, #20s).
      */
     private static void tile1x4(float[] a, int aOff, float[] b, int bOff, int kc, float[] c, int cOff) {
         VectorSpecies<Float> s = S;
