@@ -675,7 +675,7 @@ public final class SimdBackend extends CpuBackend {
     public LinearWeight repackLinear(LinearWeight previous, Tensor weight, Tensor bias, WeightLayout layout) {
         PackedLinear old = previous instanceof PackedLinear p ? p : null;
         PackedLinear packed = PackedLinear.repack(old, weight, bias, layout, kernels.panelWidth(), pool, weightStorage);
-        if (packed != old) {   // packed afresh (previous of another shape, storage or backend): counted as prepareLinear does
+        if (packed != old) {   // packed afresh (no previous, or one of another shape, panel width or storage): counted as prepareLinear does
             packedWeightBytes.addAndGet(packed.bytes());
         }
         return packed;
@@ -945,13 +945,13 @@ public final class SimdBackend extends CpuBackend {
             kernels.gemmTileShort(x, aOff, k, b, bOff, kb, y, cOff, n, 1);
             r = 1;
         }
-        for (; tiled - r >= 8 || tiled - r == 6; r += 6) {   // leave 2–5 or 7 rows, never 1: a one-row tile is slow
+        for (; tiled - r >= 8; r += 6) {   // tiled − 1 is odd (tiled: a multiple of MR = 4), so this leaves 3, 5 or 7 rows
             kernels.gemmTile6(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n);
         }
         if (tiled - r == 5) {   // 5 = 3 + 2 (not 4 + 1: a one-row tile over cached rows runs at half the FMA rate)
             kernels.gemmTileShort(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, 3);
             r += 3;
-        } else if (tiled - r >= Kernels.MR) {   // 7 = 4 + 3, or 4
+        } else if (tiled - r >= Kernels.MR) {   // 7 = 4 + 3
             kernels.gemmTile(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, Kernels.MR);
             r += Kernels.MR;
         }

@@ -247,8 +247,9 @@ final class VectorKernels extends Kernels {
 
     /**
      * One row × 4 vectors with the tiles' arithmetic (4 accumulators, one chain each). The broadcast multiplies the
-     * panel's vector ({@code x.fma(panel, acc)}, the same exact product as {@code panel.fma(x, acc)}: the same bits), so
-     * that C2 folds each panel load into its FMA (x86's FMA takes its memory operand second): C2 unrolls the loop 8 steps,
+     * panel's vector ({@code x.fma(panel, acc)}, the same exact product as {@code panel.fma(x, acc)}: the same bits, NaN
+     * payloads aside), so that C2 folds each panel load into its FMA (its match rule takes a load as the second
+     * multiplicand only): C2 unrolls the loop 8 steps,
      * 8 broadcasts + 32 FMAs with a memory operand + ~6 of address and loop, ~6 instructions a step against ~10 with
      * separate loads (read with benchmarks/disassembler.sh). The first sweep of a streamed block
      * ({@link SimdBackend#ONE_ROW_SWEEP_MAX_ROWS}) then streams 1–3% faster (StreamOverlap sweep1 against the separate
@@ -1519,8 +1520,8 @@ final class VectorKernels extends Kernels {
 
     /**
      * Four rows at a time, each row getting {@link #add}'s and {@link #layerNorm}'s operations in their order (the same
-     * bits): the residual added and the row summed in one pass (the mean's pass adds the sums the add pass stored, in
-     * the same order), then the four rows' deviations, then their normalization, gamma and beta read once for the four.
+     * bits): the residual added and the row summed in one pass (the add pass sums the values it stores, in
+     * rowMean's order), then the four rows' deviations, then their normalization, gamma and beta read once for the four.
      * A row alone is two chains of dependent vector adds or FMAs (its sum, its squared deviations: one accumulator
      * each, then addLanes' tree); four rows side by side keep the adders busy while each chain waits on its latency.
      * The rows left (fewer than four) go through add and layerNorm.

@@ -32,6 +32,7 @@ import static dev.jformers.cpu.TestTensors.assertClose;
 import static dev.jformers.cpu.TestTensors.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -247,6 +248,10 @@ class SimdBackendTest {
         }
     }
 
+    /** Row counts for {@link #oneRowFirstSweepsGiveTheBitsOfSixRowPairs}: 2–33, then up to a row block ({@value SimdBackend#MC}), and 141 = a block and 13 rows (its own one-row first sweep). */
+    private static final int[] ONE_ROW_FIRST_ROWS = IntStream.concat(IntStream.rangeClosed(2, 33),
+            IntStream.of(47, 64, 101, 127, 128, 141)).toArray();
+
     /**
      * Few rows whose weights stream (forced here: {@code streamedWeightBytes} = 0): each panel block swept first by one
      * row, then 6-, 4-, 3- and 2-row tiles ({@link SimdBackend#sweepOneRowFirst}) — the same bits as the 6-row pairs
@@ -254,10 +259,6 @@ class SimdBackendTest {
      * and past it, K blocks, an edge panel, bf16 and int8 panels (which keep the pairs), 1 and 2 threads; and close to
      * the scalar reference.
      */
-    /** Row counts for {@link #oneRowFirstSweepsGiveTheBitsOfSixRowPairs}: 2–33, then up to a row block ({@value SimdBackend#MC}) and one past it. */
-    private static final int[] ONE_ROW_FIRST_ROWS = IntStream.concat(IntStream.rangeClosed(2, 33),
-            IntStream.of(47, 64, 101, 127, 128, 130)).toArray();
-
     @ParameterizedTest
     @MethodSource("backends")
     void oneRowFirstSweepsGiveTheBitsOfSixRowPairs(SimdBackend simd) {
@@ -299,7 +300,7 @@ class SimdBackendTest {
             simd.streamedWeightBytes = 100_000;
             Random rnd = new Random(31);
             simd.prepareLinear(random(rnd, 1f, 64, 300), null, WeightLayout.OUT_IN);   // 76,800 bytes + the bias
-            assertTrue(!simd.weightsStream());
+            assertFalse(simd.weightsStream());
             simd.prepareLinear(random(rnd, 1f, 64, 300), null, WeightLayout.OUT_IN);
             assertTrue(simd.weightsStream());
         }
@@ -311,7 +312,7 @@ class SimdBackendTest {
             for (int step = 0; step < 3; step++) {
                 assertSame(w, simd.repackLinear(w, random(rnd, 1f, 64, 300), null, WeightLayout.OUT_IN));
             }
-            assertTrue(!simd.weightsStream());
+            assertFalse(simd.weightsStream());
             assertNotSame(w, simd.repackLinear(null, random(rnd, 1f, 64, 300), null, WeightLayout.OUT_IN));
             assertTrue(simd.weightsStream());
         }
