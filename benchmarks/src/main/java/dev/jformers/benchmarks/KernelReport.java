@@ -28,7 +28,7 @@ import java.util.Locale;
  * sets a JMH parameter's values, e.g. {@code -Djformers.bench.param.weights=f32,int8
  * -Djformers.bench.param.shape=1x768x50257 -Djformers.bench.param.threads=1} for GPT-2's LM-head GEMV in both
  * formats alone; a GEMV's weight GB/s and share of the read bandwidth count the bytes its format streams (int8:
- * 1 + 4/32 a weight, bf16: 2, f32: 4).
+ * 1 + 2/32 a weight, bf16: 2, f32: 4).
  */
 public final class KernelReport {
     /** The nominal FP32 FMA peak of the reference machine (2-core AMD EPYC), GFLOP/s on 1 and 2 cores. */

@@ -24,7 +24,7 @@ final class ModelOptions {
     @Option(names = "--weights", paramLabel = "DTYPE",
             description = "cpu backend: f32 | bf16 | int8 — bf16 keeps linear weights in bfloat16: half the memory, about 2×"
                     + " faster text generation, weights rounded to 3 significant digits; int8 quantises them to 8 bits with a"
-                    + " scale per 32 (Q8_0): 3.6× less memory, 3–4× faster text generation, outputs move in the 2nd–3rd digit"
+                    + " scale per 32 (Q8_0): 3.76× less memory, 3–4× faster text generation, outputs move in the 2nd–3rd digit"
                     + " (default: as the checkpoint stores them)")
     String weights;
 

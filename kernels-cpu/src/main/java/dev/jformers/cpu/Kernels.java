@@ -183,9 +183,10 @@ abstract class Kernels {
      * {@link PackedLinear#QBLOCK} rows: each block's sum of x·q is multiplied by its scale row. Dequantising
      * as the weights stream in, so decoding reads one byte a weight (and 4 bytes of scale per 32).
      */
-    void gemvInt8(float[] x, int xOff, int k, byte[] q, float[] scales, int p0, int p1, float[] y, int yOff, float[] base,
+    void gemvInt8(float[] x, int xOff, int k, byte[] q, int[] scales, int p0, int p1, float[] y, int yOff, float[] base,
                   int baseOff) {
         int nr = panelWidth(), kBlocks = (k + PackedLinear.QBLOCK - 1) / PackedLinear.QBLOCK;
+        int sr = PackedLinear.scaleInts(nr);
         for (int p = p0; p < p1; p++) {
             for (int j = 0; j < nr; j++) {
                 float total = 0f;
@@ -194,7 +195,7 @@ abstract class Kernels {
                     for (int t = t0; t < Math.min(k, t0 + PackedLinear.QBLOCK); t++) {
                         sum = Math.fma(x[xOff + t], q[(p * k + t) * nr + j], sum);
                     }
-                    total = Math.fma(sum, scales[(p * kBlocks + t0 / PackedLinear.QBLOCK) * nr + j], total);
+                    total = Math.fma(sum, PackedLinear.scale(scales, (p * kBlocks + t0 / PackedLinear.QBLOCK) * sr, j), total);
                 }
                 y[yOff + p * nr + j] = base[baseOff + p * nr + j] + total;
             }
@@ -205,10 +206,10 @@ abstract class Kernels {
      * dst[dstOff + r·NR + j] = q[qOff + r·NR + j] · scales[sOff + j] for {@code rows} panel rows that share one
      * scale row: int8 panel rows back to floats, for the GEMM's K blocks (see {@link PackedLinear#dequantise}).
      */
-    void dequantInt8(byte[] q, int qOff, float[] scales, int sOff, int rows, float[] dst, int dstOff) {
+    void dequantInt8(byte[] q, int qOff, int[] scales, int sOff, int rows, float[] dst, int dstOff) {
         int nr = panelWidth();
         for (int i = 0; i < rows * nr; i++) {
-            dst[dstOff + i] = q[qOff + i] * scales[sOff + i % nr];
+            dst[dstOff + i] = q[qOff + i] * PackedLinear.scale(scales, sOff, i % nr);
         }
     }
 

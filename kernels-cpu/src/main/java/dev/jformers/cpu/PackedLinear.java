@@ -32,13 +32,14 @@ import static dev.jformers.cpu.HostTensors.F32;
  * bf16 checkpoint computes what Hugging Face computes after upcasting it, from half the memory.
  *
  * <p>An int8 weight (only on request: {@link Storage#INT8}) keeps the same layout in {@link #quantPanels},
- * one byte a weight, with one float scale per {@value #QBLOCK} consecutive rows t of each column (the
- * input dimension, as llama.cpp's Q8_0): {@code B[t][p·NR + j] ≈ quantPanels[(p·in + t)·NR + j] ·
- * scales[(p·kBlocks + t/QBLOCK)·NR + j]}. The scales of a block form one contiguous row of NR floats, so
- * the GEMV loads them as whole vectors once per block. Symmetric: the scale is the block's largest |w|
- * divided by 127 and q = round(w / scale), so each weight is off by at most half a scale (|w|max / 254).
- * 1.125 bytes a weight in all, against 4 for float: decoding, which streams every weight once a token,
- * reads 3.6× fewer bytes.
+ * one byte a weight, with one 16-bit scale per {@value #QBLOCK} consecutive rows t of each column (the
+ * input dimension, as llama.cpp's Q8_0, which keeps a float16 scale): {@code B[t][p·NR + j] ≈
+ * quantPanels[(p·in + t)·NR + j] · scale(scales, scaleRow(p, t), j)}. The scales of a block form one
+ * contiguous row of {@link #scaleInts} ints, two scales an int, so the GEMV loads them as whole vectors once
+ * per block. Symmetric: the scale is the block's largest |w| divided by 127, rounded to 11 significant bits
+ * ({@link #scaleBits}), and q = round(w / scale), so each weight is off by at most half a scale (about
+ * |w|max / 254). 1.0625 bytes a weight in all (512 bits), against 4 for float: decoding, which streams every
+ * weight once a token, reads 3.76× fewer bytes.
  */
 final class PackedLinear implements LinearWeight {
     /** How the panels keep the weights. */
@@ -65,8 +66,13 @@ final class PackedLinear implements LinearWeight {
     final short[] halfPanels;
     /** The panels as int8 (same layout, then {@link #QUANT_PADDING} zero bytes), or null. */
     final byte[] quantPanels;
-    /** The int8 panels' scales, one row of NR per panel and block of {@value #QBLOCK} rows, or null. */
-    final float[] scales;
+    /**
+     * The int8 panels' scales as 16-bit floats, two to an int ({@link #scale}): one row of {@link #scaleInts} ints per
+     * panel and block of {@value #QBLOCK} rows, or null.
+     */
+    final int[] scales;
+    /** Ints in a row of {@link #scales}: {@link #scaleInts(int)} of the panel width. */
+    final int scaleInts;
     /** Blocks of {@value #QBLOCK} rows along the input: ⌈in / QBLOCK⌉. */
     final int kBlocks;
     final float[] bias;
@@ -93,7 +99,8 @@ final class PackedLinear implements LinearWeight {
         this.panels = storage != Storage.F32 ? null : floatPanels != null ? floatPanels : new float[(int) size];
         this.halfPanels = storage == Storage.BF16 ? new short[(int) size] : null;
         this.quantPanels = storage == Storage.INT8 ? new byte[(int) size + QUANT_PADDING] : null;
-        this.scales = storage == Storage.INT8 ? new float[panelCount * kBlocks * panelWidth] : null;
+        this.scaleInts = scaleInts(panelWidth);
+        this.scales = storage == Storage.INT8 ? new int[panelCount * kBlocks * scaleInts] : null;
         this.bias = new float[panelCount * panelWidth];
     }
 
@@ -117,7 +124,7 @@ final class PackedLinear implements LinearWeight {
     int[] gemvRunStarts(int threads) {
         GemvRuns runs = gemvRuns;
         if (runs == null || runs.threads != threads) {
-            double bytesPerWeight = int8() ? 1 + 4.0 / QBLOCK : bf16() ? 2 : 4;
+            double bytesPerWeight = int8() ? 1 + 4.0 * scaleInts / panelWidth / QBLOCK : bf16() ? 2 : 4;
             runs = new GemvRuns(threads, SimdBackend.gemvRunStarts(panelCount, (long) (bytesPerWeight * in * panelWidth), threads));
             gemvRuns = runs;
         }
@@ -147,7 +154,61 @@ final class PackedLinear implements LinearWeight {
 
     /** Index in {@link #scales} of the scale row of panel p's block that holds row t. */
     int scaleRow(int p, int t) {
-        return (p * kBlocks + t / QBLOCK) * panelWidth;
+        return (p * kBlocks + t / QBLOCK) * scaleInts;
+    }
+
+    /**
+     * Ints in a scale row of a panel of {@code nr} columns: column j's bf16 scale shares an int with column j + 16
+     * in each run of 32 columns ({@link #scaleIndex}), so a row of 64 takes 32 ints (2 bytes a scale); a panel of
+     * at most 16 columns keeps one scale an int, in its high half.
+     */
+    static int scaleInts(int nr) {
+        return nr / 32 * 16 + Math.min(nr % 32, 16);
+    }
+
+    /** Index within a scale row of the int that holds column j's scale: j's run of 32, then j mod 16. */
+    static int scaleIndex(int j) {
+        return j / 32 * 16 + j % 16;
+    }
+
+    /**
+     * Column j's scale from the scale row at {@code row}: the int's high half for the first 16 columns of each run
+     * of 32, its low half for the next 16 (every vector width's 16, 8 or 4 lanes fall within one half), decoded by
+     * {@link #scaleOf}.
+     */
+    static float scale(int[] scales, int row, int j) {
+        return scaleOf((scales[row + scaleIndex(j)] << (j & 16)) >>> 16);
+    }
+
+    /**
+     * Float bits of the 16-bit scale 0: 2^{@value #SCALE_MIN_EXPONENT}, the smallest scale. A 16-bit scale h is 6
+     * exponent bits and 10 mantissa bits, no sign (a scale is ≥ 0): the float whose bits are h·2¹³ + this — float16's
+     * 11 significant bits, over 2⁻⁴⁰ … 2²⁴ (blocks whose largest |w| is below 127·2⁻⁴⁰ take the smallest scale and
+     * stay exact to ±2⁻⁴¹; a largest |w| of 2·10⁹ or more is refused). Decoding is integer shifts and an add.
+     */
+    static final int SCALE_BIAS = (127 + PackedLinear.SCALE_MIN_EXPONENT) << 23;
+    /** The exponent of the smallest 16-bit scale. */
+    static final int SCALE_MIN_EXPONENT = -40;
+
+    /** The 16-bit scale h (0 … 0xFFFF) as a float: exact, see {@link #SCALE_BIAS}. */
+    static float scaleOf(int h) {
+        return Float.intBitsToFloat((h << 13) + SCALE_BIAS);
+    }
+
+    /**
+     * The 16-bit scale nearest {@code scale} (finite, ≥ 0; 0 for scales below 2⁻⁴⁰): 11 significant bits, so the
+     * block's largest |w| over the stored scale is at most 127·(1 + 2⁻¹¹) and rounds to ±127 — every q fits a byte.
+     */
+    static int scaleBits(float scale) {
+        int rounded = (Float.floatToRawIntBits(scale) + 0x1000) & ~0x1FFF;   // to 10 mantissa bits, half up
+        int h = (rounded - SCALE_BIAS) >> 13;
+        if (h < 0) {
+            return 0;
+        }
+        if (h > 0xFFFF) {
+            throw new JformersException("linear: int8 weights need |w| below 127 · 2^24 (about 2.1e9); got a block scale of " + scale);
+        }
+        return h;
     }
 
     /**
@@ -300,10 +361,12 @@ final class PackedLinear implements LinearWeight {
                     throw new JformersException("linear: int8 weights need finite values; this [" + out + ", " + in
                             + "] weight has " + max + " in column " + (p * nr + j));
                 }
-                float scale = max / 127;
-                scales[s + j] = scale;
+                int bits = scaleBits(max / 127);
+                float scale = scaleOf(bits);
+                int i = s + scaleIndex(j), shift = j & 16;   // the high half (shift 0) or the low half (16)
+                scales[i] = (scales[i] & ~(0xFFFF0000 >>> shift)) | (bits << (16 - shift));
                 for (int t = t0; t < t1; t++) {   // an all-zero block stores zeros (a re-pack overwrites old values)
-                    quantPanels[first + t * nr + j] = scale > 0 ? (byte) Math.round(panel[t * nr + j] / scale) : 0;
+                    quantPanels[first + t * nr + j] = (byte) Math.round(panel[t * nr + j] / scale);
                 }
             }
         }
@@ -336,6 +399,6 @@ final class PackedLinear implements LinearWeight {
         if (halfPanels != null) {
             return Kernels.bf16ToFloat(halfPanels[i]);
         }
-        return quantPanels[i] * scales[scaleRow(p, t) + j];
+        return quantPanels[i] * scale(scales, scaleRow(p, t), j);
     }
 }

@@ -65,8 +65,8 @@ public final class SimdBackend extends CpuBackend {
      * halving the weights' memory and the bytes decoding streams per token. A BF16 checkpoint is kept in
      * bf16 whatever this says — exactly, with the same results as upcasting it.
      *
-     * <p>{@code int8} quantises every linear layer's weight to int8 with a float scale per 32 input features
-     * of each output ({@link PackedLinear}): 1.125 bytes a weight, so decoding streams 3.6× fewer bytes than
+     * <p>{@code int8} quantises every linear layer's weight to int8 with a 16-bit scale per 32 input features
+     * of each output ({@link PackedLinear}): 1.0625 bytes a weight, so decoding streams 3.76× fewer bytes than
      * float; the GEMV dequantises as it reads, prefill and encoder GEMMs dequantise each panel block into a
      * float scratch block (memory stays int8). Results move in the second or third significant digit.
      */

@@ -791,10 +791,21 @@ final class VectorKernels extends Kernels {
      * byte rearranges and B2I part 0 28.9–29.9; the scales inside the byte stream 15.3–15.7; bf16 scales
      * 31.5–31.8; the block's scales loaded before its loop or a block ahead, even; a scalar touch 2–32 KB ahead
      * 19–30.
+     *
+     * <p>In C2's machine code (JDK 25, Zen 5; benchmarks/disassembler.sh) this is a 16-byte load, {@code vpmovsxbd}
+     * and {@code vcvtdq2ps} (the load is not folded into the widening); one B2F conversion compiles to the same
+     * three instructions and measured the same (thirteenth session).
      */
     private static FloatVector widen(byte[] q, int i) {
         IntVector ints = (IntVector) ByteVector.fromArray(QUARTER, q, i).convertShape(VectorOperators.B2I, INTS, 0);
         return (FloatVector) ints.convert(VectorOperators.I2F, 0);
+    }
+
+    /** The 16-bit scales of columns c..c+lanes (8 or 4 lanes) of a scale row as floats ({@link PackedLinear#scale}). */
+    private static FloatVector narrowScales(int[] scales, int row, int c) {
+        return IntVector.fromArray(INTS, scales, row + PackedLinear.scaleIndex(c)).lanewise(VectorOperators.LSHL, c & 16)
+                .lanewise(VectorOperators.LSHR, 3).lanewise(VectorOperators.AND, 0xFFFF << 13).add(PackedLinear.SCALE_BIAS)
+                .reinterpretAsFloats();
     }
 
     /**
@@ -802,20 +813,26 @@ final class VectorKernels extends Kernels {
      * below ({@link #WIDE} is a constant, so the JIT drops the fourth where it is unused). Within a block of
      * {@link PackedLinear#QBLOCK} rows, steps t and t+1 feed separate accumulators (v, w: loads in flight, as
      * in {@link #gemv4}); at the end of the block their sum times the block's scale row goes into the total.
+     *
+     * <p>The pair loop runs while {@code t < tEven}: written as {@code t + 1 < t1} C2 did not take it for a counted
+     * loop, and its machine code checked x's and q's bounds and polled for a safepoint every two rows, reloading
+     * array bases it had spilled (seen with benchmarks/disassembler.sh; counted: +10% from L2, even from memory).
+     * Per two rows it is now 2 broadcasts, 8 loads, 8 widenings, 8 conversions, 8 FMAs and 3 loop instructions.
      */
     @Override
-    void gemvInt8(float[] x, int xOff, int k, byte[] q, float[] scales, int p0, int p1, float[] y, int yOff, float[] base,
+    void gemvInt8(float[] x, int xOff, int k, byte[] q, int[] scales, int p0, int p1, float[] y, int yOff, float[] base,
                   int baseOff) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = panelWidth(), kBlocks = (k + PackedLinear.QBLOCK - 1) / PackedLinear.QBLOCK;
+        int sr = PackedLinear.scaleInts(nr);
         FloatVector zero = FloatVector.zero(s);
         for (int p = p0; p < p1; p++) {
-            int qi = p * k * nr, si = p * kBlocks * nr;
+            int qi = p * k * nr, si = p * kBlocks * sr;
             FloatVector total0 = zero, total1 = zero, total2 = zero, total3 = zero;
-            for (int t0 = 0; t0 < k; t0 += PackedLinear.QBLOCK, si += nr) {
-                int t1 = Math.min(k, t0 + PackedLinear.QBLOCK), t = t0;
+            for (int t0 = 0; t0 < k; t0 += PackedLinear.QBLOCK, si += sr) {
+                int t1 = Math.min(k, t0 + PackedLinear.QBLOCK), tEven = t0 + ((t1 - t0) & ~1), t = t0;
                 FloatVector v0 = zero, v1 = zero, v2 = zero, v3 = zero, w0 = zero, w1 = zero, w2 = zero, w3 = zero;
-                for (; t + 1 < t1; t += 2, qi += 2 * nr) {
+                for (; t < tEven; t += 2, qi += 2 * nr) {
                     FloatVector a = FloatVector.broadcast(s, x[xOff + t]);
                     FloatVector b = FloatVector.broadcast(s, x[xOff + t + 1]);
                     v0 = widen(q, qi).fma(a, v0);
@@ -839,11 +856,23 @@ final class VectorKernels extends Kernels {
                     }
                     qi += nr;
                 }
-                total0 = v0.add(w0).fma(FloatVector.fromArray(s, scales, si), total0);
-                total1 = v1.add(w1).fma(FloatVector.fromArray(s, scales, si + l), total1);
-                total2 = v2.add(w2).fma(FloatVector.fromArray(s, scales, si + 2 * l), total2);
-                if (WIDE) {
-                    total3 = v3.add(w3).fma(FloatVector.fromArray(s, scales, si + 3 * l), total3);
+                // The block's 16-bit scales (PackedLinear.scale), decoded here rather than in a helper method: C2
+                // stops inlining helpers at NodeCountInliningCutoff, and the last ones parsed were left as calls
+                // that box their vectors (seen in PrintInlining and the machine code).
+                if (WIDE) {   // ints si.. hold columns 0-15 (high halves) and 16-31 (low), si + 16.. 32-47 and 48-63
+                    IntVector s01 = IntVector.fromArray(INTS, scales, si), s23 = IntVector.fromArray(INTS, scales, si + l);
+                    total0 = v0.add(w0).fma(s01.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.LSHL, 13)
+                            .add(PackedLinear.SCALE_BIAS).reinterpretAsFloats(), total0);
+                    total1 = v1.add(w1).fma(s01.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.LSHR, 3)
+                            .add(PackedLinear.SCALE_BIAS).reinterpretAsFloats(), total1);
+                    total2 = v2.add(w2).fma(s23.lanewise(VectorOperators.LSHR, 16).lanewise(VectorOperators.LSHL, 13)
+                            .add(PackedLinear.SCALE_BIAS).reinterpretAsFloats(), total2);
+                    total3 = v3.add(w3).fma(s23.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.LSHR, 3)
+                            .add(PackedLinear.SCALE_BIAS).reinterpretAsFloats(), total3);
+                } else {   // 8 or 4 lanes: the vector of columns c.. lies within one half of the ints at scaleIndex(c)
+                    total0 = v0.add(w0).fma(narrowScales(scales, si, 0), total0);
+                    total1 = v1.add(w1).fma(narrowScales(scales, si, l), total1);
+                    total2 = v2.add(w2).fma(narrowScales(scales, si, 2 * l), total2);
                 }
             }
             int o = yOff + p * nr, bo = baseOff + p * nr;
@@ -857,10 +886,12 @@ final class VectorKernels extends Kernels {
     }
 
     @Override
-    void dequantInt8(byte[] q, int qOff, float[] scales, int sOff, int rows, float[] dst, int dstOff) {
+    void dequantInt8(byte[] q, int qOff, int[] scales, int sOff, int rows, float[] dst, int dstOff) {
         int l = S.length(), nr = panelWidth();
         for (int j = 0; j < nr; j += l) {
-            FloatVector scale = FloatVector.fromArray(S, scales, sOff + j);
+            IntVector bits = IntVector.fromArray(INTS, scales, sOff + PackedLinear.scaleIndex(j));
+            FloatVector scale = bits.lanewise(VectorOperators.LSHL, j & 16).lanewise(VectorOperators.LSHR, 3)
+                    .lanewise(VectorOperators.AND, 0xFFFF << 13).add(PackedLinear.SCALE_BIAS).reinterpretAsFloats();
             for (int r = 0; r < rows; r++) {
                 widen(q, qOff + r * nr + j).mul(scale).intoArray(dst, dstOff + r * nr + j);
             }

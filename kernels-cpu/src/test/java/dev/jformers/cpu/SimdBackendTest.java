@@ -22,9 +22,11 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
@@ -564,9 +566,10 @@ class SimdBackendTest {
     }
 
     /**
-     * Q8_0 round trip: per column and block of 32 input rows, the scale is the block's max |w| / 127 and every
-     * weight comes back within half a scale (the rounding of q = round(w / scale); float rounding adds ~1e-7
-     * relative). Shapes whose in is not a multiple of 32 (a short last block), an all-zero block, outliers.
+     * Q8_0 round trip: per column and block of 32 input rows, the scale is the block's max |w| / 127 rounded to 11
+     * significant bits (a 16-bit scale, within 2⁻¹¹ of it) and every weight comes back within half that scale (the
+     * rounding of q = round(w / scale); float rounding adds ~1e-7 relative), the block's largest |w| as ±127.
+     * Shapes whose in is not a multiple of 32 (a short last block), an all-zero block, outliers.
      */
     @ParameterizedTest
     @MethodSource("int8Backends")
@@ -589,15 +592,58 @@ class SimdBackendTest {
                     for (int t = t0; t < Math.min(in, t0 + PackedLinear.QBLOCK); t++) {
                         max = Math.max(max, Math.abs(w[n * in + t]));
                     }
-                    assertEquals(max / 127, packed.scales[packed.scaleRow(p, t0) + j], 0f, "scale of column " + n + " block " + t0);
+                    float scale = PackedLinear.scale(packed.scales, packed.scaleRow(p, t0), j);
+                    String what = "scale of column " + n + " block " + t0;
+                    assertEquals(PackedLinear.scaleOf(PackedLinear.scaleBits(max / 127)), scale, 0f, what);
+                    assertTrue(max == 0 || Math.abs(scale - max / 127) <= max / 127 * 0x1p-11f, what + ": " + scale + " for max " + max);
                     for (int t = t0; t < Math.min(in, t0 + PackedLinear.QBLOCK); t++) {
                         float err = Math.abs(packed.weightAt(p, t, j) - w[n * in + t]);
-                        assertTrue(err <= max / 254 * (1 + 1e-6f), "w[" + n + "][" + t + "] = " + w[n * in + t] + " came back as "
+                        assertTrue(err <= scale / 2 * (1 + 1e-6f), "w[" + n + "][" + t + "] = " + w[n * in + t] + " came back as "
                                 + packed.weightAt(p, t, j) + " (block max " + max + ")");
+                        if (Math.abs(w[n * in + t]) == max && max > 0) {
+                            int q = packed.quantPanels[packed.panelRow(p, t) + j];
+                            assertEquals(127, Math.abs(q), "the block's largest |w| as q");
+                        }
                     }
                 }
             }
         }
+    }
+
+    /**
+     * The 16-bit scales two to an int: column j of a scale row in int j / 32 · 16 + j mod 16, the high half for the
+     * first 16 of each run of 32 columns and the low half for the next 16 — every column of every panel width its own
+     * half, the row no longer than it needs. And the 16-bit scale itself: 11 significant bits rounded to nearest,
+     * 2⁻⁴⁰ … 2²⁴, scales below the range at the smallest one, above it refused.
+     */
+    @Test
+    void int8ScalesAreSixteenBitsTwoToAnInt() {
+        for (int nr : new int[] {8, 12, 24, 64, 96}) {
+            int ints = PackedLinear.scaleInts(nr);
+            assertEquals(nr <= 16 ? nr : nr / 32 * 16 + Math.min(nr % 32, 16), ints);
+            Set<Integer> halves = new HashSet<>();
+            int[] row = new int[ints];
+            for (int j = 0; j < nr; j++) {
+                int i = PackedLinear.scaleIndex(j);
+                assertTrue(i >= 0 && i < ints && halves.add(2 * i + (j & 16) / 16), "nr " + nr + " column " + j);
+                row[i] |= PackedLinear.scaleBits(j + 1f) << (16 - (j & 16));
+            }
+            for (int j = 0; j < nr; j++) {
+                assertEquals(j + 1f, PackedLinear.scale(row, 0, j), "nr " + nr + " column " + j);
+            }
+        }
+        assertEquals(1f, PackedLinear.scaleOf(PackedLinear.scaleBits(1f)));
+        assertEquals(1f, PackedLinear.scaleOf(PackedLinear.scaleBits(Math.nextUp(1f))));
+        assertEquals(1f, PackedLinear.scaleOf(PackedLinear.scaleBits(1f + 0x1p-11f - 0x1p-20f)));
+        assertEquals(1f + 0x1p-10f, PackedLinear.scaleOf(PackedLinear.scaleBits(1f + 0x1p-11f)));
+        assertEquals(2f, PackedLinear.scaleOf(PackedLinear.scaleBits(Math.nextDown(2f))));
+        assertEquals(0.1f, PackedLinear.scaleOf(PackedLinear.scaleBits(0.1f)), 0.1f * 0x1p-11f);
+        assertEquals(0x1p-40f, PackedLinear.scaleOf(PackedLinear.scaleBits(0f)));
+        assertEquals(0x1p-40f, PackedLinear.scaleOf(PackedLinear.scaleBits(1e-20f)));
+        assertEquals(0x1p-40f, PackedLinear.scaleOf(0));
+        assertEquals(0x1p23f * (2 - 0x1p-10f), PackedLinear.scaleOf(0xFFFF));
+        assertEquals(0xFFFF, PackedLinear.scaleBits(0x1p23f * (2 - 0x1p-10f)));
+        assertThrows(JformersException.class, () -> PackedLinear.scaleBits(0x1p24f));
     }
 
     /**

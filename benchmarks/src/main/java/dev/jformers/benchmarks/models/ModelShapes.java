@@ -61,12 +61,12 @@ public final class ModelShapes {
         return bytesPerWeight(weights) * (GPT2_LAYERS * perLayer + (long) GPT2_VOCAB * c);
     }
 
-    /** Bytes a linear layer's weight takes as {@code jformers.cpu.weights} keeps it: f32 4, bf16 2, int8 1 + a 4-byte scale per 32. */
+    /** Bytes a linear layer's weight takes as {@code jformers.cpu.weights} keeps it: f32 4, bf16 2, int8 1 + a 2-byte scale per 32. */
     public static double bytesPerWeight(String weights) {
         return switch (weights) {
             case "f32" -> 4;
             case "bf16" -> 2;
-            case "int8" -> 1 + 4.0 / 32;
+            case "int8" -> 1 + 2.0 / 32;
             default -> throw new IllegalArgumentException("f32, bf16 or int8, not " + weights);
         };
     }
