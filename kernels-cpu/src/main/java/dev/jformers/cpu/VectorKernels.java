@@ -1313,10 +1313,28 @@ final class VectorKernels extends Kernels {
         VectorSpecies<Float> s = S;
         int l = s.length(), bound = s.loopBound(keys), i = 0;
         FloatVector max = FloatVector.fromArray(s, w, sT + keys * l);   // scoresInLanes' maximum
+        // expOfNonPositive's operations written out (the same bits), its polynomial's coefficients read into registers
+        // once: through the helper, C2 broadcast the six EXP_P elements from the array again for every vector and did
+        // not unroll the loop (37 instructions and a safepoint poll a vector); so, unrolled four times, ~33 and one poll
+        // per four (benchmarks/disassembler.sh; AttentionParts 1 128 12 32: −2 to −9 µs of ~170, docs/benchmarks.md)
+        FloatVector p0 = FloatVector.broadcast(s, EXP_P[0]), p1 = FloatVector.broadcast(s, EXP_P[1]),
+                p2 = FloatVector.broadcast(s, EXP_P[2]), p3 = FloatVector.broadcast(s, EXP_P[3]),
+                p4 = FloatVector.broadcast(s, EXP_P[4]), p5 = FloatVector.broadcast(s, EXP_P[5]);
+        IntVector bias = IntVector.broadcast(INTS, 127);
         for (int lane = 0; bound > 0 && lane < l; lane++) {   // softmaxRow's vector lane `lane`: keys lane, lane + L, …
             FloatVector acc = FloatVector.zero(s);
             for (int k = lane, o = sT + lane * l; k < bound; k += l, o += l * l) {
-                FloatVector e = expOfNonPositive(FloatVector.fromArray(s, w, o).sub(max));
+                FloatVector x = FloatVector.fromArray(s, w, o).sub(max);
+                FloatVector xc = x.blend(EXP_MIN, x.compare(VectorOperators.LT, EXP_MIN));
+                FloatVector kk = xc.fma(LOG2E, ROUNDER);
+                FloatVector n = kk.sub(ROUNDER);
+                FloatVector r = n.fma(FloatVector.broadcast(s, -LN2_LO), n.fma(FloatVector.broadcast(s, -LN2_HI), xc));
+                FloatVector p = p0.fma(r, p1).fma(r, p2).fma(r, p3).fma(r, p4).fma(r, p5);
+                FloatVector ee = p.fma(r.mul(r), r).add(1f);
+                IntVector ni = ((IntVector) kk.reinterpretAsInts()).sub(ROUNDER_BITS), n1 = ni.lanewise(VectorOperators.ASHR, 1);
+                FloatVector scale1 = n1.add(bias).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+                FloatVector scale2 = ni.sub(n1).add(bias).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
+                FloatVector e = ee.mul(scale1).mul(scale2);
                 e.intoArray(w, o);
                 acc = acc.add(e);
             }
