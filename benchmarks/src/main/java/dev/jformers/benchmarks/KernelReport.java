@@ -130,6 +130,27 @@ public final class KernelReport {
                     memoryBound ? String.format(Locale.ROOT, "%.1f", gbs) : "–",
                     withPeak(recycledGflops, memoryBound ? Double.NaN : peak[threads]), withPeak(kernelGflops, peak[threads])));
         }
+        // GemmKernelBenchmark cases run without their GemmBenchmark partner (e.g. quiet-run.sh's 'GemmKernelBenchmark|PeakBenchmark')
+        List<RunResult> kernelOnly = gemmKernel.stream().filter(g -> Double.isNaN(gflops(gemm, g.getParams().getParam("shape"),
+                Integer.parseInt(g.getParams().getParam("threads")), weightsOf(g), 1))).toList();
+        if (!kernelOnly.isEmpty()) {
+            out.append("\n| GEMM kernel alone (output preallocated) M×K×N | threads | weight copies | % of measured peak | µs/call | GFLOP/s |\n");
+            out.append("|---|---:|---:|---:|---:|---:|\n");
+            for (RunResult r : kernelOnly) {
+                String shape = r.getParams().getParam("shape");
+                int threads = Integer.parseInt(r.getParams().getParam("threads"));
+                double flops = 2;
+                for (String d : shape.split("x")) {
+                    flops *= Double.parseDouble(d);
+                }
+                double percentPerOp = 100 * flops / 1e9 / peak[threads];
+                String share = !(peak[threads] > 0) ? "– (peak not measured)" : Drift.drifting(r) ? Drift.range(r, "%.0f%%", percentPerOp)
+                        : String.format(Locale.ROOT, "%.1f%%", r.getPrimaryResult().getScore() * percentPerOp);
+                String copies = r.getParams().getParam("weightCopies");
+                out.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %.1f |%n", shape.replace("x", "×"), threads,
+                        copies == null ? "1" : copies, share, microseconds(r), r.getPrimaryResult().getScore() * flops / 1e9));
+            }
+        }
         out.append("\n| op | threads | µs/call | GB/s (read + write) | µs/call of it allocating the output |\n");
         out.append("|---|---:|---:|---:|---:|\n");
         for (RunResult r : rowOps) {

@@ -181,7 +181,7 @@ abstract class Kernels {
     /**
      * {@link #gemv} over int8 panels ({@link PackedLinear#quantPanels}) with one scale per column and block of
      * {@link PackedLinear#QBLOCK} rows: each block's sum of x·q is multiplied by its scale row. Dequantising
-     * as the weights stream in, so decoding reads one byte a weight (and 4 bytes of scale per 32).
+     * as the weights stream in, so decoding reads one byte a weight (and a 16-bit scale per 32).
      */
     void gemvInt8(float[] x, int xOff, int k, byte[] q, int[] scales, int p0, int p1, float[] y, int yOff, float[] base,
                   int baseOff) {
@@ -203,7 +203,7 @@ abstract class Kernels {
     }
 
     /**
-     * dst[dstOff + r·NR + j] = q[qOff + r·NR + j] · scales[sOff + j] for {@code rows} panel rows that share one
+     * dst[dstOff + r·NR + j] = q[qOff + r·NR + j] · {@link PackedLinear#scale}(scales, sOff, j) for {@code rows} panel rows that share one
      * scale row: int8 panel rows back to floats, for the GEMM's K blocks (see {@link PackedLinear#dequantise}).
      */
     void dequantInt8(byte[] q, int qOff, int[] scales, int sOff, int rows, float[] dst, int dstOff) {
@@ -517,6 +517,12 @@ abstract class Kernels {
     /** Cephes' expf polynomial: e^r ≈ 1 + r + r²·P(r) on |r| ≤ ln2/2, highest power first. */
     static final float[] EXP_P = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
         1.6666665459e-1f, 5.0000001201e-1f};
+
+    static {   // the exp is written out with p0 … p5 in softmaxInLanes, geluLoop and geluBackwardLoop (VectorKernels)
+        if (EXP_P.length != 6) {
+            throw new AssertionError("VectorKernels' written-out exps assume six EXP_P coefficients");
+        }
+    }
 
     /**
      * e^x within 1 ulp of the correctly rounded result (tested over [−105, 89] in DeterministicMathTest),

@@ -158,7 +158,7 @@ final class PackedLinear implements LinearWeight {
     }
 
     /**
-     * Ints in a scale row of a panel of {@code nr} columns: column j's bf16 scale shares an int with column j + 16
+     * Ints in a scale row of a panel of {@code nr} columns: column j's 16-bit scale ({@link #scaleOf}) shares an int with column j + 16
      * in each run of 32 columns ({@link #scaleIndex}), so a row of 64 takes 32 ints (2 bytes a scale); a panel of
      * at most 16 columns keeps one scale an int, in its high half.
      */
@@ -184,9 +184,11 @@ final class PackedLinear implements LinearWeight {
      * Float bits of the 16-bit scale 0: 2^{@value #SCALE_MIN_EXPONENT}, the smallest scale. A 16-bit scale h is 6
      * exponent bits and 10 mantissa bits, no sign (a scale is ≥ 0): the float whose bits are h·2¹³ + this — float16's
      * 11 significant bits, over 2⁻⁴⁰ … 2²⁴ (blocks whose largest |w| is below 127·2⁻⁴⁰ take the smallest scale and
-     * stay exact to ±2⁻⁴¹; a largest |w| of 2·10⁹ or more is refused). Decoding is integer shifts and an add.
+     * stay exact to ±2⁻⁴¹; a block whose largest |w| is 127·2²⁴·(1 − 2⁻¹²) ≈ 2.13·10⁹ or more is refused). Decoding is integer shifts and an add.
      */
     static final int SCALE_BIAS = (127 + PackedLinear.SCALE_MIN_EXPONENT) << 23;
+    /** The smallest scale that rounds past the largest 16-bit scale (2²⁴ − 2¹³): 2²⁴ − 2¹², refused. */
+    static final float MAX_SCALE = 16773120f;
     /** The exponent of the smallest 16-bit scale. */
     static final int SCALE_MIN_EXPONENT = -40;
 
@@ -347,7 +349,10 @@ final class PackedLinear implements LinearWeight {
         }
     }
 
-    /** Q8_0: per column j and block of {@value #QBLOCK} rows, scale = max |w| / 127 and q = round(w / scale). */
+    /**
+     * Q8_0: per column j and block of {@value #QBLOCK} rows, scale = max |w| / 127 rounded to 16 bits ({@link #scaleBits})
+     * and q = round(w / scale).
+     */
     private void quantise(int p, float[] panel) {
         int nr = panelWidth, first = panelRow(p, 0);
         for (int t0 = 0; t0 < in; t0 += QBLOCK) {
@@ -360,6 +365,10 @@ final class PackedLinear implements LinearWeight {
                 if (!Float.isFinite(max)) {
                     throw new JformersException("linear: int8 weights need finite values; this [" + out + ", " + in
                             + "] weight has " + max + " in column " + (p * nr + j));
+                }
+                if (max / 127 >= MAX_SCALE) {
+                    throw new JformersException("linear: int8 weights need |w| below about 2.13e9 (127 · 2^24); this [" + out
+                            + ", " + in + "] weight has " + max + " in column " + (p * nr + j));
                 }
                 int bits = scaleBits(max / 127);
                 float scale = scaleOf(bits);

@@ -66,8 +66,9 @@ public final class SimdBackend extends CpuBackend {
      * bf16 whatever this says — exactly, with the same results as upcasting it.
      *
      * <p>{@code int8} quantises every linear layer's weight to int8 with a 16-bit scale per 32 input features
-     * of each output ({@link PackedLinear}): 1.0625 bytes a weight, so decoding streams 3.76× fewer bytes than
-     * float; the GEMV dequantises as it reads, prefill and encoder GEMMs dequantise each panel block into a
+     * of each output ({@link PackedLinear}): 1.0625 bytes a weight with 512-bit vectors (two scales to an int; 1.083 at
+     * 256 bits, 1.125 at 128 bits and in the scalar kernels, whose narrow panels keep one scale an int), so decoding
+     * streams 3.76× fewer bytes than float; the GEMV dequantises as it reads, prefill and encoder GEMMs dequantise each panel block into a
      * float scratch block (memory stays int8). Results move in the second or third significant digit.
      */
     public static final String WEIGHTS_PROPERTY = "jformers.cpu.weights";

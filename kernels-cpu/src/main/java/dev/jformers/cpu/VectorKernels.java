@@ -801,8 +801,8 @@ final class VectorKernels extends Kernels {
         return (FloatVector) ints.convert(VectorOperators.I2F, 0);
     }
 
-    /** The 16-bit scales of columns c..c+lanes (8 or 4 lanes) of a scale row as floats ({@link PackedLinear#scale}). */
-    private static FloatVector narrowScales(int[] scales, int row, int c) {
+    /** The 16-bit scales of columns c..c+lanes (any width's lanes lie in one half of the ints) as floats ({@link PackedLinear#scale}). */
+    private static FloatVector scalesOf(int[] scales, int row, int c) {
         return IntVector.fromArray(INTS, scales, row + PackedLinear.scaleIndex(c)).lanewise(VectorOperators.LSHL, c & 16)
                 .lanewise(VectorOperators.LSHR, 3).lanewise(VectorOperators.AND, 0xFFFF << 13).add(PackedLinear.SCALE_BIAS)
                 .reinterpretAsFloats();
@@ -870,9 +870,9 @@ final class VectorKernels extends Kernels {
                     total3 = v3.add(w3).fma(s23.lanewise(VectorOperators.LSHL, 16).lanewise(VectorOperators.LSHR, 3)
                             .add(PackedLinear.SCALE_BIAS).reinterpretAsFloats(), total3);
                 } else {   // 8 or 4 lanes: the vector of columns c.. lies within one half of the ints at scaleIndex(c)
-                    total0 = v0.add(w0).fma(narrowScales(scales, si, 0), total0);
-                    total1 = v1.add(w1).fma(narrowScales(scales, si, l), total1);
-                    total2 = v2.add(w2).fma(narrowScales(scales, si, 2 * l), total2);
+                    total0 = v0.add(w0).fma(scalesOf(scales, si, 0), total0);
+                    total1 = v1.add(w1).fma(scalesOf(scales, si, l), total1);
+                    total2 = v2.add(w2).fma(scalesOf(scales, si, 2 * l), total2);
                 }
             }
             int o = yOff + p * nr, bo = baseOff + p * nr;
@@ -889,9 +889,7 @@ final class VectorKernels extends Kernels {
     void dequantInt8(byte[] q, int qOff, int[] scales, int sOff, int rows, float[] dst, int dstOff) {
         int l = S.length(), nr = panelWidth();
         for (int j = 0; j < nr; j += l) {
-            IntVector bits = IntVector.fromArray(INTS, scales, sOff + PackedLinear.scaleIndex(j));
-            FloatVector scale = bits.lanewise(VectorOperators.LSHL, j & 16).lanewise(VectorOperators.LSHR, 3)
-                    .lanewise(VectorOperators.AND, 0xFFFF << 13).add(PackedLinear.SCALE_BIAS).reinterpretAsFloats();
+            FloatVector scale = scalesOf(scales, sOff, j);
             for (int r = 0; r < rows; r++) {
                 widen(q, qOff + r * nr + j).mul(scale).intoArray(dst, dstOff + r * nr + j);
             }

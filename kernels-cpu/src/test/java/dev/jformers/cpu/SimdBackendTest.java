@@ -579,7 +579,7 @@ class SimdBackendTest {
             int in = s[0], out = s[1];
             float[] w = random(rnd, 1f, out, in).toFloatArray();
             w[3 % w.length] = 40f;                        // an outlier: its block gets a coarse scale, the others don't
-            for (int t = 0; t < Math.min(in, 32); t++) {   // column 1's first block all zero: scale 0, no division by it
+            for (int t = 0; t < Math.min(in, 32); t++) {   // column 1's first block all zero: the smallest scale (2⁻⁴⁰), q = 0
                 w[Math.min(1, out - 1) * in + t] = out > 1 ? 0f : w[t];
             }
             Tensor weight = Tensor.of(w, out, in);
@@ -644,6 +644,35 @@ class SimdBackendTest {
         assertEquals(0x1p23f * (2 - 0x1p-10f), PackedLinear.scaleOf(0xFFFF));
         assertEquals(0xFFFF, PackedLinear.scaleBits(0x1p23f * (2 - 0x1p-10f)));
         assertThrows(JformersException.class, () -> PackedLinear.scaleBits(0x1p24f));
+        assertEquals(0xFFFF, PackedLinear.scaleBits(Math.nextDown(PackedLinear.MAX_SCALE)));
+        assertThrows(JformersException.class, () -> PackedLinear.scaleBits(PackedLinear.MAX_SCALE));
+    }
+
+    /**
+     * Packing int8 weights at the ends of the scales' range: tiny blocks (1e-12, subnormals) take the smallest scale
+     * and stay within half of it; a block of |w| up to 2.05e9 packs; one of 2.14e9 is refused, naming the weight's
+     * shape and column.
+     */
+    @Test
+    void int8PackingAtTheEndsOfTheScaleRange() {
+        try (SimdBackend simd = backendWith(SimdBackend.WEIGHTS_PROPERTY, "int8", 1)) {
+            float[] w = new float[3 * 64];   // [3, 64]: rows 0, 1, 2 are output columns 0, 1, 2
+            for (int t = 0; t < 64; t++) {
+                w[t] = 1e-12f * (t % 7 - 3);
+                w[64 + t] = t == 5 ? Float.MIN_VALUE : 0f;
+                w[128 + t] = 2.05e9f * (t % 2 == 0 ? 1 : -1) * (t + 1) / 64;
+            }
+            float[] x = new float[64];
+            x[10] = 1f;   // y_j = w[j, 10] (+ the int8 error)
+            float[] y = simd.linear(Tensor.of(x, 1, 64), simd.prepareLinear(Tensor.of(w, 3, 64), null, WeightLayout.OUT_IN)).toFloatArray();
+            assertEquals(w[10], y[0], 0x1p-41f);
+            assertEquals(0f, y[1]);
+            assertEquals(w[128 + 10], y[2], Math.abs(w[128 + 63]) / 254 * 1.001f);
+            w[128 + 63] = 2.14e9f;
+            JformersException e = assertThrows(JformersException.class,
+                    () -> simd.prepareLinear(Tensor.of(w, 3, 64), null, WeightLayout.OUT_IN));
+            assertTrue(e.getMessage().contains("[3, 64]") && e.getMessage().contains("column 2"), e.getMessage());
+        }
     }
 
     /**

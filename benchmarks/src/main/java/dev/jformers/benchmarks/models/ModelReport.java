@@ -249,7 +249,7 @@ public final class ModelReport {
                 + "(prompt %d, %d new tokens, KV cache; jformers only)%n%n"
                 + "Each call is timed in two parts: the prompt pass (time to the first token: the %d-token forward, the LM head "
                 + "of its last row, the argmax) and the %d one-token steps after it (ms per new token). GB/s = weight bytes per "
-                + "token (float32 4 bytes a weight, bf16 2, int8 1 + a 4-byte scale per 32) / ms per new token; %% of the read "
+                + "token (float32 4 bytes a weight, bf16 2, int8 1 + a 2-byte scale per 32) / ms per new token; %% of the read "
                 + "bandwidth on the same number of threads measured in the same fork right before and after each iteration "
                 + "(SameRunBandwidth; PeakBenchmark's figure of this run where that is missing). The whole call / %d (the prompt "
                 + "spread over the new tokens) is in the last columns.%n%n",
@@ -265,6 +265,9 @@ public final class ModelReport {
             double f32Step = stepMillis(f32Run);
             for (String weights : List.of("f32", "bf16", "int8")) {
                 RunResult run = find(results, "generate", "weights", weights, "threads", threads);
+                if (run == null && !failed(results, weights, threads)) {
+                    continue;   // not asked for (-p weights=… / threads=…)
+                }
                 double whole = score(results, "generate", "weights", weights, "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
                 double step = stepMillis(run);
                 double bytes = ModelShapes.gpt2WeightBytesPerToken(weights), gbs = bytes / step / 1e6;
@@ -282,6 +285,14 @@ public final class ModelReport {
     /** A DecodeBenchmark run's ms per one-token step (its PromptAndSteps counters), NaN when missing. */
     private static double stepMillis(RunResult r) {
         return secondary(r, "stepNanos") / secondary(r, "steps") / 1e6;
+    }
+
+    /**
+     * Whether a missing decode case failed rather than was left out: other cases with its weight format and with its
+     * thread count ran (a run of {@code -p weights=f32,int8} has no bf16 at all, which is not a failure).
+     */
+    private static boolean failed(Collection<RunResult> results, String weights, String threads) {
+        return find(results, "generate", "weights", weights) != null && find(results, "generate", "threads", threads) != null;
     }
 
     /** A secondary result's score (an aux counter: the sum over the measured iterations), NaN when missing. */

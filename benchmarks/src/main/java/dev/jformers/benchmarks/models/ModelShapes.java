@@ -53,7 +53,7 @@ public final class ModelShapes {
 
     /**
      * {@link #gpt2WeightBytesPerToken()} with the weights kept as {@code jformers.cpu.weights} says: f32 4 bytes a
-     * weight, bf16 2, int8 1 plus a 4-byte scale per 32 weights.
+     * weight, bf16 2, int8 1 plus a 2-byte scale per 32 weights (see {@link #bytesPerWeight}).
      */
     public static double gpt2WeightBytesPerToken(String weights) {
         long c = GPT2_HIDDEN;
@@ -61,7 +61,11 @@ public final class ModelShapes {
         return bytesPerWeight(weights) * (GPT2_LAYERS * perLayer + (long) GPT2_VOCAB * c);
     }
 
-    /** Bytes a linear layer's weight takes as {@code jformers.cpu.weights} keeps it: f32 4, bf16 2, int8 1 + a 2-byte scale per 32. */
+    /**
+     * Bytes a linear layer's weight takes as {@code jformers.cpu.weights} keeps it: f32 4, bf16 2, int8 1 + a 2-byte
+     * scale per 32 — with 512-bit vectors, as the benchmarks run on this machine; at 256 bits int8 takes 1.083, at
+     * 128 bits 1.125 (SimdBackend's Javadoc).
+     */
     public static double bytesPerWeight(String weights) {
         return switch (weights) {
             case "f32" -> 4;
