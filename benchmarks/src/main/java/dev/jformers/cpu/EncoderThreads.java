@@ -176,8 +176,9 @@ public final class EncoderThreads {
             switch (part) {
                 case "1t", "2t" -> { }
                 case "six0" -> simd.sixRowTileMaxRows = 0;                 // 4-row tiles only
-                case "nofuse" -> simd.fuseLayerNorm = false;                 // dense, then add + layer norm (before #20f)
-                case "pertask" -> simd.attentionHeadRuns = false;            // attention's heads claimed one by one (before #20f)
+                case "nofuse", "pertask" -> throw new IllegalArgumentException("variant part " + part
+                        + ": removed with jformers.simd.fusedEncoder in the thirteenth session, the pre-#20f encoder path that measured"
+                        + " 1-2% slower (docs/benchmarks.md, \"#20f\")");
                 case "onerow0" -> simd.oneRowSweepMaxRows = 0;               // no one-row first sweep (before #20p)
                 case "onerow" -> simd.streamedWeightBytes = -1;              // one-row first sweeps however few the weights
                 default -> {

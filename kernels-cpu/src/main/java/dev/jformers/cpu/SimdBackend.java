@@ -300,21 +300,6 @@ public final class SimdBackend extends CpuBackend {
     private final AtomicLong fewRowGemms = new AtomicLong(), manyRowGemms = new AtomicLong();
 
     /**
-     * System property: {@code false} runs {@link #linearAddLayerNorm} as linear, then addLayerNorm (as before #20f), and
-     * hands attention's heads out one at a time (see {@link #attentionHeadRuns}): the former 2-thread encoder forward, for
-     * A/B runs on a quiet machine. Same bits either way.
-     */
-    public static final String FUSED_ENCODER_PROPERTY = "jformers.simd.fusedEncoder";
-
-    /** {@link #linearAddLayerNorm} fused with the product (false: linear, then addLayerNorm); not final, for A/B runs in one process. */
-    boolean fuseLayerNorm = fusedEncoder();
-
-    /** What {@value #FUSED_ENCODER_PROPERTY} asks for: true unless it says false. */
-    static boolean fusedEncoder() {
-        return !"false".equalsIgnoreCase(System.getProperty(FUSED_ENCODER_PROPERTY, "true").trim());
-    }
-
-    /**
      * Elements per call of an activation's backward kernel, so that a thread's share (millions of elements) is not
      * one call: a loop that runs that long is compiled on-stack (OSR) while the call is still running, a second
      * compilation of its own. (This did not cause GELU's backward to box its vectors in some processes, as was once
@@ -718,9 +703,6 @@ public final class SimdBackend extends CpuBackend {
     @Override
     public Tensor linearAddLayerNorm(Tensor x, LinearWeight lw, float dropout, Tensor residual, Tensor weight, Tensor bias,
                                      float eps) {
-        if (!fuseLayerNorm) {
-            return addLayerNorm(linear(x, lw), residual, weight, bias, eps);
-        }
         PackedLinear w = packedHere(lw);
         int[] outShape = linearOutputShape(x, w);
         if (!Arrays.equals(outShape, residual.shape())) {
@@ -1420,12 +1402,6 @@ public final class SimdBackend extends CpuBackend {
     boolean attentionInLanes = true;
 
     /**
-     * Attention's (batch, head) tasks in runs of neighbours ({@link #forEachInRuns}); false ({@value #FUSED_ENCODER_PROPERTY}
-     * = false): one task each, claimed in turn (the former split). Not final, for A/B runs in one process.
-     */
-    boolean attentionHeadRuns = fusedEncoder();
-
-    /**
      * body(0) … body(n − 1), split between the threads when {@code parallel}: in contiguous runs, one per thread — or one
      * per batch row of {@code perRow} tasks when there are at least twice as many rows as threads (claimed in turn, so a
      * thread that is ahead takes more). Why runs: neighbouring heads write neighbouring columns of each context row, and
@@ -1440,7 +1416,7 @@ public final class SimdBackend extends CpuBackend {
     private void forEachInRuns(int n, int perRow, int[] rowKeys, boolean parallel, java.util.function.IntConsumer body) {
         int rowsOfTasks = n / perRow;
         boolean manyRows = rowsOfTasks >= 2 * pool.threads();
-        if (!parallel || !attentionHeadRuns || (!manyRows && !equalKeys(rowKeys, rowsOfTasks))) {
+        if (!parallel || (!manyRows && !equalKeys(rowKeys, rowsOfTasks))) {
             pool.forEach(n, parallel, body);
             return;
         }

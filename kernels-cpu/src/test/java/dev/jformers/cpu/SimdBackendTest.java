@@ -444,31 +444,32 @@ class SimdBackendTest {
     }
 
     /**
-     * {@value SimdBackend#FUSED_ENCODER_PROPERTY}=false (for A/B runs) restores the former 2-thread encoder path — dense,
-     * then add + LayerNorm; heads handed out one by one — with the same bits as the default.
+     * The encoder path gives the bits of the plain operations: dense + add + LayerNorm in one call (1 and 2 threads) those
+     * of linear, then the backend's addLayerNorm; attention on 2 threads, its heads in runs of neighbours (rows of equal
+     * lengths) or claimed one by one (padded rows of unequal lengths), those of 1 thread.
      */
     @Test
-    void fusedEncoderPropertyRestoresTheFormerPathWithTheSameBits() {
-        SimdBackend former = backendWith(SimdBackend.FUSED_ENCODER_PROPERTY, "false", 2);
-        try (former; SimdBackend fused = new SimdBackend(2, 0)) {
-            assertTrue(!former.fuseLayerNorm && !former.attentionHeadRuns && fused.fuseLayerNorm && fused.attentionHeadRuns);
+    void encoderPathGivesTheBitsOfThePlainOperations() {
+        try (SimdBackend one = new SimdBackend(1, 0); SimdBackend two = new SimdBackend(2, 0)) {
             Random rnd = new Random(24);
             Tensor x = random(rnd, 1f, 128, 96), residual = random(rnd, 1f, 128, 192), gamma = random(rnd, 1f, 192), beta = random(rnd, 1f, 192);
             Tensor w = random(rnd, 1f, 192, 96), b = random(rnd, 1f, 192);
-            assertTrue(Arrays.equals(
-                    former.linearAddLayerNorm(x, former.prepareLinear(w, b, WeightLayout.OUT_IN), 0f, residual, gamma, beta, 1e-5f).toFloatArray(),
-                    fused.linearAddLayerNorm(x, fused.prepareLinear(w, b, WeightLayout.OUT_IN), 0f, residual, gamma, beta, 1e-5f).toFloatArray()));
+            for (SimdBackend simd : List.of(one, two)) {   // 1 thread: rows normalized in the epilogue; 2: after the product
+                LinearWeight packed = simd.prepareLinear(w, b, WeightLayout.OUT_IN);
+                assertTrue(Arrays.equals(simd.addLayerNorm(simd.linear(x, packed), residual, gamma, beta, 1e-5f).toFloatArray(),
+                        simd.linearAddLayerNorm(x, packed, 0f, residual, gamma, beta, 1e-5f).toFloatArray()), simd.describe());
+            }
             Tensor q = random(rnd, 1f, 3, 40, 96), k = random(rnd, 1f, 3, 40, 96), v = random(rnd, 1f, 3, 40, 96);
-            assertTrue(Arrays.equals(former.attention(q, k, v, 6, AttentionMask.NONE, 0.25f, false).context().toFloatArray(),
-                    fused.attention(q, k, v, 6, AttentionMask.NONE, 0.25f, false).context().toFloatArray()));
-            // rows of unequal lengths (padding): the heads are claimed one by one again, same bits
+            assertTrue(Arrays.equals(one.attention(q, k, v, 6, AttentionMask.NONE, 0.25f, false).context().toFloatArray(),
+                    two.attention(q, k, v, 6, AttentionMask.NONE, 0.25f, false).context().toFloatArray()));
+            // rows of unequal lengths (padding): the heads are claimed one by one, same bits
             float[] pad = new float[3 * 40];
             for (int i = 0; i < pad.length; i++) {
                 pad[i] = i % 40 < (i < 40 ? 40 : i < 80 ? 9 : 25) ? 1f : 0f;
             }
             AttentionMask padding = AttentionMask.padding(Tensor.of(pad, 3, 40));
-            assertTrue(Arrays.equals(former.attention(q, k, v, 6, padding, 0.25f, false).context().toFloatArray(),
-                    fused.attention(q, k, v, 6, padding, 0.25f, false).context().toFloatArray()));
+            assertTrue(Arrays.equals(one.attention(q, k, v, 6, padding, 0.25f, false).context().toFloatArray(),
+                    two.attention(q, k, v, 6, padding, 0.25f, false).context().toFloatArray()));
         }
     }
 
