@@ -663,12 +663,24 @@ class SimdBackendTest {
                 w[64 + t] = t == 5 ? Float.MIN_VALUE : 0f;
                 w[128 + t] = 2.05e9f * (t % 2 == 0 ? 1 : -1) * (t + 1) / 64;
             }
+            LinearWeight packed = simd.prepareLinear(Tensor.of(w, 3, 64), null, WeightLayout.OUT_IN);
+            float[] identity = new float[64 * 64];   // x = I: y[t, j] = w[j, t] as stored, every weight (the dequantising GEMM)
+            for (int t = 0; t < 64; t++) {
+                identity[t * 64 + t] = 1f;
+            }
+            float[] y = simd.linear(Tensor.of(identity, 64, 64), packed).toFloatArray();
+            float half = Math.abs(w[128 + 63]) / 254 * 1.001f;   // half the largest block's scale
+            for (int t = 0; t < 64; t++) {
+                assertEquals(w[t], y[t * 3], 0x1p-41f, "1e-12 block, row " + t);
+                assertEquals(w[64 + t], y[t * 3 + 1], 0x1p-41f, "subnormal block, row " + t);
+                assertEquals(w[128 + t], y[t * 3 + 2], half, "2.05e9 block, row " + t);
+            }
+            assertEquals(3 * 0x1p-40f, y[13 * 3]);   // 3e-12 is 3 of the smallest scale (not rounded to 0)
             float[] x = new float[64];
-            x[10] = 1f;   // y_j = w[j, 10] (+ the int8 error)
-            float[] y = simd.linear(Tensor.of(x, 1, 64), simd.prepareLinear(Tensor.of(w, 3, 64), null, WeightLayout.OUT_IN)).toFloatArray();
-            assertEquals(w[10], y[0], 0x1p-41f);
-            assertEquals(0f, y[1]);
-            assertEquals(w[128 + 10], y[2], Math.abs(w[128 + 63]) / 254 * 1.001f);
+            x[13] = 1f;   // the GEMV (m = 1): y_j = w[j, 13] as stored
+            float[] gemv = simd.linear(Tensor.of(x, 1, 64), packed).toFloatArray();
+            assertEquals(y[13 * 3], gemv[0]);
+            assertEquals(w[128 + 13], gemv[2], half);
             w[128 + 63] = 2.14e9f;
             JformersException e = assertThrows(JformersException.class,
                     () -> simd.prepareLinear(Tensor.of(w, 3, 64), null, WeightLayout.OUT_IN));

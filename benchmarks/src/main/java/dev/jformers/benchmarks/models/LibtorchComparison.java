@@ -128,7 +128,7 @@ public class LibtorchComparison {
         bert = AutoModel.fromPretrained(dir, backend);
         try (WeightSource src = Checkpoints.open(dir)) {
             String prefix = src.contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
-            torchBert = new TorchBert(new TorchWeights(manager, src, prefix), 12, 768, 12);
+            torchBert = new TorchBert(new TorchWeights(manager, src, prefix), 12, 768, 12, true);
         }
         ModelOutput ours = jformersBert();
         float[] theirs, theirPooled;

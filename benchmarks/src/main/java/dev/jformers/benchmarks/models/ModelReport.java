@@ -111,7 +111,7 @@ public final class ModelReport {
         System.out.printf("Transparent huge pages: kernel mode `%s`; JVM forks %s; libtorch THP_MEM_ALLOC_ENABLE=%s.%n%n",
                 ForkFlags.thpMode(), ForkFlags.hugePagesOffered() ? "with " + ForkFlags.HUGE_PAGES : "without huge pages",
                 System.getenv().getOrDefault("THP_MEM_ALLOC_ENABLE", "unset"));
-        System.out.print(markdown(results));
+        System.out.print(markdown(results, params));
     }
 
     /** Score (ms per call) of one benchmark method with the given parameters, NaN when it did not run. */
@@ -141,7 +141,8 @@ public final class ModelReport {
         return results.stream().anyMatch(r -> r.getParams().getBenchmark().contains("." + benchmarkClass + "."));
     }
 
-    static String markdown(Collection<RunResult> results) {
+    /** The tables of a run; {@code params} are the -p values asked for (the decode table has a row for each). */
+    static String markdown(Collection<RunResult> results, java.util.Map<String, String[]> params) {
         StringBuilder out = new StringBuilder();
         // The machine's bounds measured in this run by PeakBenchmark (always included; NaN when it failed).
         double[] peak = {Double.NaN, Double.NaN, Double.NaN}, bandwidth = {Double.NaN, Double.NaN, Double.NaN};
@@ -217,7 +218,8 @@ public final class ModelReport {
             out.append('\n');
         }
         if (ran(results, "DecodeBenchmark")) {
-            out.append(decodeTable(results, bandwidth));
+            out.append(decodeTable(results, bandwidth, params.getOrDefault("weights", new String[] {"f32", "bf16", "int8"}),
+                    params.getOrDefault("threads", new String[] {"1", "2"})));
         }
         if (ran(results, "Int8MiniLmComparison")) {
             out.append(int8MiniLmTable(results));
@@ -242,9 +244,11 @@ public final class ModelReport {
 
     /**
      * GPT-2 decoding by weight format (DecodeBenchmark): the prompt pass and the one-token steps after it timed apart
-     * within the same calls; the steps' weight bytes against the measured bandwidth.
+     * within the same calls; the steps' weight bytes against the measured bandwidth. A row for every format and thread
+     * count asked for ({@code -p weights=…}, {@code -p threads=…}; DecodeBenchmark's own values otherwise): "failed" where
+     * the case did not run; the speed-up columns "–" where float32 was not asked for.
      */
-    static String decodeTable(Collection<RunResult> results, double[] bandwidth) {
+    static String decodeTable(Collection<RunResult> results, double[] bandwidth, String[] askedWeights, String[] askedThreads) {
         StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "### GPT-2 124M-shaped greedy decoding by weight format "
                 + "(prompt %d, %d new tokens, KV cache; jformers only)%n%n"
                 + "Each call is timed in two parts: the prompt pass (time to the first token: the %d-token forward, the LM head "
@@ -259,24 +263,22 @@ public final class ModelReport {
                 + "| % of measured read bandwidth | speed-up over float32 | prompt pass (time to first token), ms "
                 + "| whole call / 128, ms | speed-up over float32, whole call |\n");
         out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        for (String threads : List.of("1", "2")) {
+        boolean f32Asked = List.of(askedWeights).contains("f32");
+        for (String threads : askedThreads) {
             RunResult f32Run = find(results, "generate", "weights", "f32", "threads", threads);
             double f32Whole = score(results, "generate", "weights", "f32", "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
             double f32Step = stepMillis(f32Run);
-            for (String weights : List.of("f32", "bf16", "int8")) {
+            for (String weights : askedWeights) {
                 RunResult run = find(results, "generate", "weights", weights, "threads", threads);
-                if (run == null && !failed(results, weights, threads)) {
-                    continue;   // not asked for (-p weights=… / threads=…)
-                }
                 double whole = score(results, "generate", "weights", weights, "threads", threads) / ModelShapes.GPT2_NEW_TOKENS;
                 double step = stepMillis(run);
                 double bytes = ModelShapes.gpt2WeightBytesPerToken(weights), gbs = bytes / step / 1e6;
                 double sameRun = run == null ? Double.NaN : PeakBenchmark.sameRunGigabytesPerSecond(run);
                 double bound = Double.isNaN(sameRun) ? bandwidth[Integer.parseInt(threads)] : sameRun;
-                out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.0f | %s | %s | %s | %s× | %s | %s | %s× |%n", weights, threads,
+                out.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.0f | %s | %s | %s | %s | %s | %s | %s |%n", weights, threads,
                         f2(step), f1(1e3 / step), bytes / 1e6, f1(gbs), Double.isNaN(sameRun) ? "–" : f1(sameRun), pct(gbs / bound),
-                        f2(f32Step / step), f1(secondary(run, "promptNanos") / secondary(run, "generations") / 1e6), f2(whole),
-                        f2(f32Whole / whole)));
+                        f32Asked ? f2(f32Step / step) + "×" : "–", f1(secondary(run, "promptNanos") / secondary(run, "generations") / 1e6),
+                        f2(whole), f32Asked ? f2(f32Whole / whole) + "×" : "–"));
             }
         }
         return out.append('\n').toString();
@@ -285,14 +287,6 @@ public final class ModelReport {
     /** A DecodeBenchmark run's ms per one-token step (its PromptAndSteps counters), NaN when missing. */
     private static double stepMillis(RunResult r) {
         return secondary(r, "stepNanos") / secondary(r, "steps") / 1e6;
-    }
-
-    /**
-     * Whether a missing decode case failed rather than was left out: other cases with its weight format and with its
-     * thread count ran (a run of {@code -p weights=f32,int8} has no bf16 at all, which is not a failure).
-     */
-    private static boolean failed(Collection<RunResult> results, String weights, String threads) {
-        return find(results, "generate", "weights", weights) != null && find(results, "generate", "threads", threads) != null;
     }
 
     /** A secondary result's score (an aux counter: the sum over the measured iterations), NaN when missing. */

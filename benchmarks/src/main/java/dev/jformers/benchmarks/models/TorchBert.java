@@ -27,13 +27,18 @@ final class TorchBert {
     }
 
     private final NDArray word, position, type, embLnW, embLnB;
-    private final NDArray poolerW, poolerB;   // null for a checkpoint without a pooler
+    private final NDArray poolerW, poolerB;   // null unless asked for (the training benchmark keeps its own, as parameters)
     private final List<Layer> layers = new ArrayList<>();
     private final Map<String, NDArray> named = new LinkedHashMap<>();
     private final int hidden, heads;
     private final float eps = 1e-12f;
 
     TorchBert(TorchWeights w, int layerCount, int hidden, int heads) {
+        this(w, layerCount, hidden, heads, false);
+    }
+
+    /** With {@code pooler}, also the checkpoint's pooler.dense weights, for {@link #pool}. */
+    TorchBert(TorchWeights w, int layerCount, int hidden, int heads, boolean pooler) {
         this.hidden = hidden;
         this.heads = heads;
         word = get(w, "embeddings.word_embeddings.weight");
@@ -53,7 +58,7 @@ final class TorchBert {
                     get(w, p + "output.dense.weight"), get(w, p + "output.dense.bias"),
                     get(w, p + "output.LayerNorm.weight"), get(w, p + "output.LayerNorm.bias")));
         }
-        boolean pooler = w.contains("pooler.dense.weight");   // not in weights(): the training benchmark's model has no pooler
+        // not in weights(): those are the training benchmark's parameters, and it holds the pooler as its own
         poolerW = pooler ? w.get("pooler.dense.weight") : null;
         poolerB = pooler ? w.get("pooler.dense.bias") : null;
     }
@@ -109,7 +114,7 @@ final class TorchBert {
     /** HF's BertPooler: last_hidden_state [B, T, C] → pooler_output [B, C] = tanh(dense(h[:, 0])). */
     NDArray pool(NDArray hidden) {
         if (poolerW == null) {
-            throw new IllegalStateException("this checkpoint has no pooler.dense weights");
+            throw new IllegalStateException("this TorchBert was built without its pooler");
         }
         return Activation.tanh(Linear.linear(hidden.get(new NDIndex(":, 0, :")), poolerW, poolerB).head());
     }

@@ -18,10 +18,6 @@ final class TorchWeights {
         this.prefix = prefix;
     }
 
-    boolean contains(String name) {
-        return source.contains(prefix + name);
-    }
-
     /** The tensor {@code prefix + name}, float32, its own shape. */
     NDArray get(String name) {
         Tensor t = source.get(prefix + name);
