@@ -7,6 +7,7 @@
 #
 #   benchmarks/quiet-run.sh                 # everything, logs into benchmarks/target/quiet/
 #   benchmarks/quiet-run.sh ort decode      # some parts: build gemm gemmab ort libtorch decode train where
+# (gemm also runs the encoders' own GEMM shapes on 1 thread: gemm-encoder-shapes.log)
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -20,7 +21,10 @@ echo "quiet-run: $(git log --oneline -1 2>/dev/null | cut -c1-80); $(uptime)"
 for part in "${parts[@]}"; do
   case "$part" in
     build) ./mvnw -B -q -pl benchmarks -am package -DskipTests ;;
-    gemm) benchmarks/run.sh 'GemmKernelBenchmark|PeakBenchmark' > "$OUT/gemm.log" 2>&1 ;;
+    gemm) benchmarks/run.sh 'GemmKernelBenchmark|PeakBenchmark' > "$OUT/gemm.log" 2>&1
+          # the encoders' own GEMM shapes (MiniLM/e5: 384 wide; BERT-base's QKV), 1 thread: what a forward's GEMMs can reach
+          JFORMERS_PROPS="-Djformers.bench.param.shape=128x384x1152,128x384x384,128x384x1536,128x1536x384,128x768x2304 -Djformers.bench.param.threads=1" \
+            benchmarks/run.sh 'GemmKernelBenchmark|PeakBenchmark' > "$OUT/gemm-encoder-shapes.log" 2>&1 ;;
     gemmab) JFORMERS_PROPS="-Djformers.simd.sixRowTileMaxRows=0" benchmarks/run.sh 'GemmKernelBenchmark|PeakBenchmark' \
               > "$OUT/gemm-four-row-tiles.log" 2>&1 ;;
     ort) NO_BUILD=1 benchmarks/compare.sh --short 'OnnxRuntimeComparison' > "$OUT/ort.log" 2>&1 ;;
