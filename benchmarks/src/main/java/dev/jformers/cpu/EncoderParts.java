@@ -26,7 +26,7 @@ import static dev.jformers.cpu.BackwardGemmParts.random;
  * <p>{@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -cp benchmarks.jar
  * dev.jformers.cpu.EncoderParts [minilm|bert] [seq] [rounds] [layers]} (minilm: C 384, FFN 1536, 12 heads; bert: C 768,
  * FFN 3072, 12 heads; e5-small-v2 has MiniLM's layer); {@code -Djformers.bench.parts=0,10,16} runs only those parts
- * (0 is the peak, needed for the % column; 16 and 17 are 10 and 11 with the LayerNorm row after row, as before #20t)
+ * (0 is the peak, needed for the % column)
  */
 public final class EncoderParts {
     private EncoderParts() {
@@ -66,8 +66,8 @@ public final class EncoderParts {
             // parts: 0 peak; 1-4 GEMMs streamed (each layer's weights); 5-8 in cache (layer 0's); 9 linear+GELU cached,
             // 10 linear+add+LN (FFN out) cached, 11 linear+add+LN (attn out) cached, 12 attention, 13 layerNorm + add alone,
             // 14 GELU alone; 15 a whole layer (its five calls, each layer's weights)
-            String[] names = new String[18];
-            double[] flops = new double[18];
+            String[] names = new String[16];
+            double[] flops = new double[16];
             names[0] = "FMA peak (12 chains)";
             flops[0] = 12.0 * 2 * S.length() * (1 << 16);
             for (int g = 0; g < 4; g++) {
@@ -86,10 +86,6 @@ public final class EncoderParts {
             names[13] = "addLayerNorm " + t + "×" + c + " alone";
             names[14] = "GELU " + t + "×" + f + " alone (activation call)";
             names[15] = "a whole layer (5 calls), streamed";
-            names[16] = "linear+add+LayerNorm (FFN out), in cache, rows one by one (before #20t)";
-            flops[16] = flops[8];
-            names[17] = "linear+add+LayerNorm (attn out), in cache, rows one by one (before #20t)";
-            flops[17] = flops[6];
             flops[15] = flops[1] + flops[2] + flops[3] + flops[4] + flops[12];
             long[] best = new long[names.length];
             Arrays.fill(best, Long.MAX_VALUE);
@@ -102,7 +98,11 @@ public final class EncoderParts {
             if (only != null) {
                 Arrays.fill(run, false);
                 for (String i : only.split(",")) {
-                    run[Integer.parseInt(i)] = true;
+                    int part = Integer.parseInt(i.trim());
+                    if (part < 0 || part >= names.length) {   // 16 and 17 (LayerNorm row after row) went with normRowsInterleaved
+                        throw new IllegalArgumentException("no part " + part + ": parts are 0-" + (names.length - 1));
+                    }
+                    run[part] = true;
                 }
             }
             for (int round = 0; round < rounds + 2; round++) {
@@ -121,12 +121,6 @@ public final class EncoderParts {
                             case 10 -> backend.recycle(backend.linearAddLayerNorm(h, w[0][3], 0f, x, gamma, beta, 1e-12f));
                             case 11 -> backend.recycle(backend.linearAddLayerNorm(x, w[0][1], 0f, x, gamma, beta, 1e-12f));
                             case 12 -> backend.recycle(backend.attention(q, k, v, heads, AttentionMask.NONE, scale, false).context());
-                            case 16, 17 -> {
-                                backend.normRowsInterleaved = false;
-                                backend.recycle(p == 16 ? backend.linearAddLayerNorm(h, w[0][3], 0f, x, gamma, beta, 1e-12f)
-                                        : backend.linearAddLayerNorm(x, w[0][1], 0f, x, gamma, beta, 1e-12f));
-                                backend.normRowsInterleaved = true;
-                            }
                             case 13 -> backend.recycle(backend.addLayerNorm(x, x, gamma, beta, 1e-12f));
                             case 14 -> {
                                 System.arraycopy(h.floatArray(), 0, hf.floatArray(), 0, t * f);

@@ -1008,25 +1008,14 @@ public final class SimdBackend extends CpuBackend {
     /** Calls after which both counts of {@link #sixRowTilesWarm} are halved. */
     private static final long SIX_ROW_COUNT_WINDOW = 1 << 16;
 
-    /** Rows [r0, r1) of Y: + the residual's row, then LayerNorm in place (addLayerNorm's kernels in its order). */
-    private void normRows(RowNorm norm, float[] y, int yOff, int n, int r0, int r1) {
-        if (normRowsInterleaved) {
-            kernels.addLayerNormRows(y, yOff + r0 * n, norm.residual(), norm.residualOff() + r0 * n, n, r1 - r0,
-                    norm.gamma(), norm.beta(), norm.eps());
-            return;
-        }
-        for (int r = r0; r < r1; r++) {
-            int row = yOff + r * n;
-            kernels.add(y, row, norm.residual(), norm.residualOff() + r * n, y, row, n);
-            kernels.layerNorm(y, row, n, norm.gamma(), norm.beta(), norm.eps());
-        }
-    }
-
     /**
-     * {@link #normRows} through {@link Kernels#addLayerNormRows} (four rows side by side at a time; same bits), or
-     * false: add and layerNorm row after row, as before #20t. Not final, for A/B runs in one process.
+     * Rows [r0, r1) of Y: + the residual's row, then LayerNorm in place — {@link Kernels#addLayerNormRows}, four rows
+     * side by side, each with addLayerNorm's kernels' operations in their order (the same bits).
      */
-    boolean normRowsInterleaved = true;
+    private void normRows(RowNorm norm, float[] y, int yOff, int n, int r0, int r1) {
+        kernels.addLayerNormRows(y, yOff + r0 * n, norm.residual(), norm.residualOff() + r0 * n, n, r1 - r0,
+                norm.gamma(), norm.beta(), norm.eps());
+    }
 
     /**
      * Where the runs of a GEMV over {@code panels} panels of {@code panelBytes} bytes each start on {@code threads}
