@@ -1136,9 +1136,9 @@ final class VectorKernels extends Kernels {
         if (rows < 2 * l) {   // the unused lanes compute on zero queries, not on stale floats (a −∞ or subnormal costs)
             java.util.Arrays.fill(work, 0, 2 * d * l, 0f);
         }
-        transpose(q, qOff, qStride, first, d, work, 0, l, 1f);   // Qᵀ: work[t·L + r] = q_r[t]
+        transposeQ(q, qOff, qStride, first, d, work, 0);   // Qᵀ: work[t·L + r] = q_r[t]
         if (second > 0) {
-            transpose(q, qOff + l * qStride, qStride, second, d, work, qB, l, 1f);
+            transposeQ(q, qOff + l * qStride, qStride, second, d, work, qB);
             scoresInLanesTwice(work, kS, keys, d, bias, biasOff, qB, sA, sB);
         } else {
             scoresInLanes(work, kS, keys, d, bias, biasOff, sA);
@@ -1148,6 +1148,116 @@ final class VectorKernels extends Kernels {
         if (second > 0) {
             softmaxThroughHandle(work, sB, keys, sums);
             product(work, sB, 1, l, second, keys, v, vOff, vStride, d, c, cOff + l * ldc, ldc);
+        }
+    }
+
+    /** {@link #transposeQ}'s index vectors at 512 bits: stage m's two selects of rows r and r + m (lanes of b from 16). */
+    private static final IntVector[] TRANSPOSE_16 = transposeIndexes();
+
+    private static IntVector[] transposeIndexes() {
+        if (INTS.length() != 16) {
+            return null;
+        }
+        IntVector[] out = new IntVector[8];
+        for (int st = 0, m = 8; m > 0; st++, m /= 2) {
+            int[] lo = new int[16], hi = new int[16];
+            for (int lane = 0; lane < 16; lane++) {
+                boolean left = lane % (2 * m) < m;
+                lo[lane] = left ? lane : 16 + lane - m;
+                hi[lane] = left ? lane + m : 16 + lane;
+            }
+            out[2 * st] = IntVector.fromArray(INTS, lo, 0);
+            out[2 * st + 1] = IntVector.fromArray(INTS, hi, 0);
+        }
+        return out;
+    }
+
+    /**
+     * Qᵀ of a half-block for {@link #attentionBlock}: w[wOff + t·L + r] = q[qOff + r·qStride + t] for r &lt; rows, t &lt; d
+     * (lanes r ≥ rows left as they are, zero). At 512 bits, 16 query rows × 16 columns at a time are loaded as 16
+     * vectors and transposed in registers — four stages, each swapping the off-diagonal blocks of m × m (m = 8, 4, 2,
+     * 1) by two-vector lane selects (vpermt2d), 64 selects, 16 loads and 16 stores instead of 256 scalar loads and
+     * stores; rows past {@code rows} are zero vectors. The columns past the last 16 and every other width go through
+     * {@link Kernels#transpose}. A copy: the same bits.
+     */
+    private static void transposeQ(float[] q, int qOff, int qStride, int rows, int d, float[] w, int wOff) {
+        VectorSpecies<Float> s = S;
+        int t0 = 0;
+        if (s.length() == 16) {
+            IntVector[] ix = TRANSPOSE_16;
+            IntVector i8l = ix[0], i8h = ix[1], i4l = ix[2], i4h = ix[3], i2l = ix[4], i2h = ix[5], i1l = ix[6], i1h = ix[7];
+            IntVector zero = IntVector.zero(INTS);
+            for (; t0 + 16 <= d; t0 += 16) {
+                int o = qOff + t0;
+                IntVector r0 = 0 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 0 * qStride).reinterpretAsInts() : zero;
+                IntVector r1 = 1 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 1 * qStride).reinterpretAsInts() : zero;
+                IntVector r2 = 2 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 2 * qStride).reinterpretAsInts() : zero;
+                IntVector r3 = 3 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 3 * qStride).reinterpretAsInts() : zero;
+                IntVector r4 = 4 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 4 * qStride).reinterpretAsInts() : zero;
+                IntVector r5 = 5 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 5 * qStride).reinterpretAsInts() : zero;
+                IntVector r6 = 6 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 6 * qStride).reinterpretAsInts() : zero;
+                IntVector r7 = 7 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 7 * qStride).reinterpretAsInts() : zero;
+                IntVector r8 = 8 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 8 * qStride).reinterpretAsInts() : zero;
+                IntVector r9 = 9 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 9 * qStride).reinterpretAsInts() : zero;
+                IntVector r10 = 10 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 10 * qStride).reinterpretAsInts() : zero;
+                IntVector r11 = 11 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 11 * qStride).reinterpretAsInts() : zero;
+                IntVector r12 = 12 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 12 * qStride).reinterpretAsInts() : zero;
+                IntVector r13 = 13 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 13 * qStride).reinterpretAsInts() : zero;
+                IntVector r14 = 14 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 14 * qStride).reinterpretAsInts() : zero;
+                IntVector r15 = 15 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 15 * qStride).reinterpretAsInts() : zero;
+                { IntVector a = r0, b = r8; r0 = i8l.selectFrom(a, b); r8 = i8h.selectFrom(a, b); }
+                { IntVector a = r1, b = r9; r1 = i8l.selectFrom(a, b); r9 = i8h.selectFrom(a, b); }
+                { IntVector a = r2, b = r10; r2 = i8l.selectFrom(a, b); r10 = i8h.selectFrom(a, b); }
+                { IntVector a = r3, b = r11; r3 = i8l.selectFrom(a, b); r11 = i8h.selectFrom(a, b); }
+                { IntVector a = r4, b = r12; r4 = i8l.selectFrom(a, b); r12 = i8h.selectFrom(a, b); }
+                { IntVector a = r5, b = r13; r5 = i8l.selectFrom(a, b); r13 = i8h.selectFrom(a, b); }
+                { IntVector a = r6, b = r14; r6 = i8l.selectFrom(a, b); r14 = i8h.selectFrom(a, b); }
+                { IntVector a = r7, b = r15; r7 = i8l.selectFrom(a, b); r15 = i8h.selectFrom(a, b); }
+                { IntVector a = r0, b = r4; r0 = i4l.selectFrom(a, b); r4 = i4h.selectFrom(a, b); }
+                { IntVector a = r1, b = r5; r1 = i4l.selectFrom(a, b); r5 = i4h.selectFrom(a, b); }
+                { IntVector a = r2, b = r6; r2 = i4l.selectFrom(a, b); r6 = i4h.selectFrom(a, b); }
+                { IntVector a = r3, b = r7; r3 = i4l.selectFrom(a, b); r7 = i4h.selectFrom(a, b); }
+                { IntVector a = r8, b = r12; r8 = i4l.selectFrom(a, b); r12 = i4h.selectFrom(a, b); }
+                { IntVector a = r9, b = r13; r9 = i4l.selectFrom(a, b); r13 = i4h.selectFrom(a, b); }
+                { IntVector a = r10, b = r14; r10 = i4l.selectFrom(a, b); r14 = i4h.selectFrom(a, b); }
+                { IntVector a = r11, b = r15; r11 = i4l.selectFrom(a, b); r15 = i4h.selectFrom(a, b); }
+                { IntVector a = r0, b = r2; r0 = i2l.selectFrom(a, b); r2 = i2h.selectFrom(a, b); }
+                { IntVector a = r1, b = r3; r1 = i2l.selectFrom(a, b); r3 = i2h.selectFrom(a, b); }
+                { IntVector a = r4, b = r6; r4 = i2l.selectFrom(a, b); r6 = i2h.selectFrom(a, b); }
+                { IntVector a = r5, b = r7; r5 = i2l.selectFrom(a, b); r7 = i2h.selectFrom(a, b); }
+                { IntVector a = r8, b = r10; r8 = i2l.selectFrom(a, b); r10 = i2h.selectFrom(a, b); }
+                { IntVector a = r9, b = r11; r9 = i2l.selectFrom(a, b); r11 = i2h.selectFrom(a, b); }
+                { IntVector a = r12, b = r14; r12 = i2l.selectFrom(a, b); r14 = i2h.selectFrom(a, b); }
+                { IntVector a = r13, b = r15; r13 = i2l.selectFrom(a, b); r15 = i2h.selectFrom(a, b); }
+                { IntVector a = r0, b = r1; r0 = i1l.selectFrom(a, b); r1 = i1h.selectFrom(a, b); }
+                { IntVector a = r2, b = r3; r2 = i1l.selectFrom(a, b); r3 = i1h.selectFrom(a, b); }
+                { IntVector a = r4, b = r5; r4 = i1l.selectFrom(a, b); r5 = i1h.selectFrom(a, b); }
+                { IntVector a = r6, b = r7; r6 = i1l.selectFrom(a, b); r7 = i1h.selectFrom(a, b); }
+                { IntVector a = r8, b = r9; r8 = i1l.selectFrom(a, b); r9 = i1h.selectFrom(a, b); }
+                { IntVector a = r10, b = r11; r10 = i1l.selectFrom(a, b); r11 = i1h.selectFrom(a, b); }
+                { IntVector a = r12, b = r13; r12 = i1l.selectFrom(a, b); r13 = i1h.selectFrom(a, b); }
+                { IntVector a = r14, b = r15; r14 = i1l.selectFrom(a, b); r15 = i1h.selectFrom(a, b); }
+                int to = wOff + t0 * 16;
+                r0.reinterpretAsFloats().intoArray(w, to + 0);
+                r1.reinterpretAsFloats().intoArray(w, to + 16);
+                r2.reinterpretAsFloats().intoArray(w, to + 32);
+                r3.reinterpretAsFloats().intoArray(w, to + 48);
+                r4.reinterpretAsFloats().intoArray(w, to + 64);
+                r5.reinterpretAsFloats().intoArray(w, to + 80);
+                r6.reinterpretAsFloats().intoArray(w, to + 96);
+                r7.reinterpretAsFloats().intoArray(w, to + 112);
+                r8.reinterpretAsFloats().intoArray(w, to + 128);
+                r9.reinterpretAsFloats().intoArray(w, to + 144);
+                r10.reinterpretAsFloats().intoArray(w, to + 160);
+                r11.reinterpretAsFloats().intoArray(w, to + 176);
+                r12.reinterpretAsFloats().intoArray(w, to + 192);
+                r13.reinterpretAsFloats().intoArray(w, to + 208);
+                r14.reinterpretAsFloats().intoArray(w, to + 224);
+                r15.reinterpretAsFloats().intoArray(w, to + 240);
+            }
+        }
+        if (t0 < d) {
+            transpose(q, qOff + t0, qStride, rows, d - t0, w, wOff + t0 * s.length(), s.length(), 1f);
         }
     }
 
@@ -1318,7 +1428,12 @@ final class VectorKernels extends Kernels {
         FloatVector p0 = FloatVector.broadcast(s, EXP_P[0]), p1 = FloatVector.broadcast(s, EXP_P[1]),
                 p2 = FloatVector.broadcast(s, EXP_P[2]), p3 = FloatVector.broadcast(s, EXP_P[3]),
                 p4 = FloatVector.broadcast(s, EXP_P[4]), p5 = FloatVector.broadcast(s, EXP_P[5]);
-        IntVector bias = IntVector.broadcast(INTS, 127);
+        // 2^n applied as 2^(n + 64)·2^−64 (one integer add and shift, not expReduced's halves n1, n − n1: five integer
+        // operations): n ≥ −151 here (x ≤ 0, clamped to −104), so 2^(n + 64) is a normal float, ee·2^(n + 64) is exact
+        // and the one rounding is the last product's, where expReduced's also is (ee·2^n1 exact, then ·2^(n − n1)):
+        // the same bits for every x ≤ 0
+        IntVector bias = IntVector.broadcast(INTS, 127 + 64 - ROUNDER_BITS);
+        FloatVector twoToMinus64 = FloatVector.broadcast(s, 0x1p-64f);
         for (int lane = 0; bound > 0 && lane < l; lane++) {   // softmaxRow's vector lane `lane`: keys lane, lane + L, …
             FloatVector acc = FloatVector.zero(s);
             for (int k = lane, o = sT + lane * l; k < bound; k += l, o += l * l) {
@@ -1329,10 +1444,9 @@ final class VectorKernels extends Kernels {
                 FloatVector r = n.fma(FloatVector.broadcast(s, -LN2_LO), n.fma(FloatVector.broadcast(s, -LN2_HI), xc));
                 FloatVector p = p0.fma(r, p1).fma(r, p2).fma(r, p3).fma(r, p4).fma(r, p5);
                 FloatVector ee = p.fma(r.mul(r), r).add(1f);
-                IntVector ni = ((IntVector) kk.reinterpretAsInts()).sub(ROUNDER_BITS), n1 = ni.lanewise(VectorOperators.ASHR, 1);
-                FloatVector scale1 = n1.add(bias).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-                FloatVector scale2 = ni.sub(n1).add(bias).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-                FloatVector e = ee.mul(scale1).mul(scale2);
+                FloatVector scale = ((IntVector) kk.reinterpretAsInts()).add(bias).lanewise(VectorOperators.LSHL, 23)
+                        .reinterpretAsFloats();
+                FloatVector e = ee.mul(scale).mul(twoToMinus64);
                 e.intoArray(w, o);
                 acc = acc.add(e);
             }
