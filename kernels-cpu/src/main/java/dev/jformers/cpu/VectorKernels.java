@@ -1174,37 +1174,38 @@ final class VectorKernels extends Kernels {
 
     /**
      * Qᵀ of a half-block for {@link #attentionBlock}: w[wOff + t·L + r] = q[qOff + r·qStride + t] for r &lt; rows, t &lt; d
-     * (lanes r ≥ rows left as they are, zero). At 512 bits, 16 query rows × 16 columns at a time are loaded as 16
-     * vectors and transposed in registers — four stages, each swapping the off-diagonal blocks of m × m (m = 8, 4, 2,
-     * 1) by two-vector lane selects (vpermt2d), 64 selects, 16 loads and 16 stores instead of 256 scalar loads and
-     * stores; rows past {@code rows} are zero vectors. The columns past the last 16 and every other width go through
+     * (lanes r ≥ rows left as they are, zero). At 512 bits with a whole half-block (16 rows), 16 rows × 16 columns at a
+     * time are loaded as 16 vectors and transposed in registers — four stages, each swapping the off-diagonal blocks of
+     * m × m (m = 8, 4, 2, 1) by two-vector lane selects (vpermi2d), 64 selects, 16 loads and 16 stores instead of 256
+     * scalar loads and stores. The columns past the last 16, a partial half-block and every other width go through
      * {@link Kernels#transpose}. A copy: the same bits.
      */
     private static void transposeQ(float[] q, int qOff, int qStride, int rows, int d, float[] w, int wOff) {
         VectorSpecies<Float> s = S;
         int t0 = 0;
-        if (s.length() == 16) {
+        if (s.length() == 16 && rows == 16) {
             IntVector[] ix = TRANSPOSE_16;
             IntVector i8l = ix[0], i8h = ix[1], i4l = ix[2], i4h = ix[3], i2l = ix[4], i2h = ix[5], i1l = ix[6], i1h = ix[7];
-            IntVector zero = IntVector.zero(INTS);
             for (; t0 + 16 <= d; t0 += 16) {
                 int o = qOff + t0;
-                IntVector r0 = 0 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 0 * qStride).reinterpretAsInts() : zero;
-                IntVector r1 = 1 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 1 * qStride).reinterpretAsInts() : zero;
-                IntVector r2 = 2 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 2 * qStride).reinterpretAsInts() : zero;
-                IntVector r3 = 3 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 3 * qStride).reinterpretAsInts() : zero;
-                IntVector r4 = 4 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 4 * qStride).reinterpretAsInts() : zero;
-                IntVector r5 = 5 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 5 * qStride).reinterpretAsInts() : zero;
-                IntVector r6 = 6 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 6 * qStride).reinterpretAsInts() : zero;
-                IntVector r7 = 7 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 7 * qStride).reinterpretAsInts() : zero;
-                IntVector r8 = 8 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 8 * qStride).reinterpretAsInts() : zero;
-                IntVector r9 = 9 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 9 * qStride).reinterpretAsInts() : zero;
-                IntVector r10 = 10 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 10 * qStride).reinterpretAsInts() : zero;
-                IntVector r11 = 11 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 11 * qStride).reinterpretAsInts() : zero;
-                IntVector r12 = 12 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 12 * qStride).reinterpretAsInts() : zero;
-                IntVector r13 = 13 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 13 * qStride).reinterpretAsInts() : zero;
-                IntVector r14 = 14 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 14 * qStride).reinterpretAsInts() : zero;
-                IntVector r15 = 15 < rows ? (IntVector) FloatVector.fromArray(s, q, o + 15 * qStride).reinterpretAsInts() : zero;
+                IntVector r0 = (IntVector) FloatVector.fromArray(s, q, o + 0 * qStride).reinterpretAsInts();
+                IntVector r1 = (IntVector) FloatVector.fromArray(s, q, o + 1 * qStride).reinterpretAsInts();
+                IntVector r2 = (IntVector) FloatVector.fromArray(s, q, o + 2 * qStride).reinterpretAsInts();
+                IntVector r3 = (IntVector) FloatVector.fromArray(s, q, o + 3 * qStride).reinterpretAsInts();
+                IntVector r4 = (IntVector) FloatVector.fromArray(s, q, o + 4 * qStride).reinterpretAsInts();
+                IntVector r5 = (IntVector) FloatVector.fromArray(s, q, o + 5 * qStride).reinterpretAsInts();
+                IntVector r6 = (IntVector) FloatVector.fromArray(s, q, o + 6 * qStride).reinterpretAsInts();
+                IntVector r7 = (IntVector) FloatVector.fromArray(s, q, o + 7 * qStride).reinterpretAsInts();
+                IntVector r8 = (IntVector) FloatVector.fromArray(s, q, o + 8 * qStride).reinterpretAsInts();
+                IntVector r9 = (IntVector) FloatVector.fromArray(s, q, o + 9 * qStride).reinterpretAsInts();
+                IntVector r10 = (IntVector) FloatVector.fromArray(s, q, o + 10 * qStride).reinterpretAsInts();
+                IntVector r11 = (IntVector) FloatVector.fromArray(s, q, o + 11 * qStride).reinterpretAsInts();
+                IntVector r12 = (IntVector) FloatVector.fromArray(s, q, o + 12 * qStride).reinterpretAsInts();
+                IntVector r13 = (IntVector) FloatVector.fromArray(s, q, o + 13 * qStride).reinterpretAsInts();
+                IntVector r14 = (IntVector) FloatVector.fromArray(s, q, o + 14 * qStride).reinterpretAsInts();
+                IntVector r15 = (IntVector) FloatVector.fromArray(s, q, o + 15 * qStride).reinterpretAsInts();
+                // stage m = 8 over all 16 rows; then rows 0–7 and 8–15 are independent: each half finished and stored
+                // before the other (16 rows, 6 indexes and a pair in flight: fewer registers spilled)
                 { IntVector a = r0, b = r8; r0 = i8l.selectFrom(a, b); r8 = i8h.selectFrom(a, b); }
                 { IntVector a = r1, b = r9; r1 = i8l.selectFrom(a, b); r9 = i8h.selectFrom(a, b); }
                 { IntVector a = r2, b = r10; r2 = i8l.selectFrom(a, b); r10 = i8h.selectFrom(a, b); }
@@ -1213,31 +1214,19 @@ final class VectorKernels extends Kernels {
                 { IntVector a = r5, b = r13; r5 = i8l.selectFrom(a, b); r13 = i8h.selectFrom(a, b); }
                 { IntVector a = r6, b = r14; r6 = i8l.selectFrom(a, b); r14 = i8h.selectFrom(a, b); }
                 { IntVector a = r7, b = r15; r7 = i8l.selectFrom(a, b); r15 = i8h.selectFrom(a, b); }
+                int to = wOff + t0 * 16;
                 { IntVector a = r0, b = r4; r0 = i4l.selectFrom(a, b); r4 = i4h.selectFrom(a, b); }
                 { IntVector a = r1, b = r5; r1 = i4l.selectFrom(a, b); r5 = i4h.selectFrom(a, b); }
                 { IntVector a = r2, b = r6; r2 = i4l.selectFrom(a, b); r6 = i4h.selectFrom(a, b); }
                 { IntVector a = r3, b = r7; r3 = i4l.selectFrom(a, b); r7 = i4h.selectFrom(a, b); }
-                { IntVector a = r8, b = r12; r8 = i4l.selectFrom(a, b); r12 = i4h.selectFrom(a, b); }
-                { IntVector a = r9, b = r13; r9 = i4l.selectFrom(a, b); r13 = i4h.selectFrom(a, b); }
-                { IntVector a = r10, b = r14; r10 = i4l.selectFrom(a, b); r14 = i4h.selectFrom(a, b); }
-                { IntVector a = r11, b = r15; r11 = i4l.selectFrom(a, b); r15 = i4h.selectFrom(a, b); }
                 { IntVector a = r0, b = r2; r0 = i2l.selectFrom(a, b); r2 = i2h.selectFrom(a, b); }
                 { IntVector a = r1, b = r3; r1 = i2l.selectFrom(a, b); r3 = i2h.selectFrom(a, b); }
                 { IntVector a = r4, b = r6; r4 = i2l.selectFrom(a, b); r6 = i2h.selectFrom(a, b); }
                 { IntVector a = r5, b = r7; r5 = i2l.selectFrom(a, b); r7 = i2h.selectFrom(a, b); }
-                { IntVector a = r8, b = r10; r8 = i2l.selectFrom(a, b); r10 = i2h.selectFrom(a, b); }
-                { IntVector a = r9, b = r11; r9 = i2l.selectFrom(a, b); r11 = i2h.selectFrom(a, b); }
-                { IntVector a = r12, b = r14; r12 = i2l.selectFrom(a, b); r14 = i2h.selectFrom(a, b); }
-                { IntVector a = r13, b = r15; r13 = i2l.selectFrom(a, b); r15 = i2h.selectFrom(a, b); }
                 { IntVector a = r0, b = r1; r0 = i1l.selectFrom(a, b); r1 = i1h.selectFrom(a, b); }
                 { IntVector a = r2, b = r3; r2 = i1l.selectFrom(a, b); r3 = i1h.selectFrom(a, b); }
                 { IntVector a = r4, b = r5; r4 = i1l.selectFrom(a, b); r5 = i1h.selectFrom(a, b); }
                 { IntVector a = r6, b = r7; r6 = i1l.selectFrom(a, b); r7 = i1h.selectFrom(a, b); }
-                { IntVector a = r8, b = r9; r8 = i1l.selectFrom(a, b); r9 = i1h.selectFrom(a, b); }
-                { IntVector a = r10, b = r11; r10 = i1l.selectFrom(a, b); r11 = i1h.selectFrom(a, b); }
-                { IntVector a = r12, b = r13; r12 = i1l.selectFrom(a, b); r13 = i1h.selectFrom(a, b); }
-                { IntVector a = r14, b = r15; r14 = i1l.selectFrom(a, b); r15 = i1h.selectFrom(a, b); }
-                int to = wOff + t0 * 16;
                 r0.reinterpretAsFloats().intoArray(w, to + 0);
                 r1.reinterpretAsFloats().intoArray(w, to + 16);
                 r2.reinterpretAsFloats().intoArray(w, to + 32);
@@ -1246,6 +1235,18 @@ final class VectorKernels extends Kernels {
                 r5.reinterpretAsFloats().intoArray(w, to + 80);
                 r6.reinterpretAsFloats().intoArray(w, to + 96);
                 r7.reinterpretAsFloats().intoArray(w, to + 112);
+                { IntVector a = r8, b = r12; r8 = i4l.selectFrom(a, b); r12 = i4h.selectFrom(a, b); }
+                { IntVector a = r9, b = r13; r9 = i4l.selectFrom(a, b); r13 = i4h.selectFrom(a, b); }
+                { IntVector a = r10, b = r14; r10 = i4l.selectFrom(a, b); r14 = i4h.selectFrom(a, b); }
+                { IntVector a = r11, b = r15; r11 = i4l.selectFrom(a, b); r15 = i4h.selectFrom(a, b); }
+                { IntVector a = r8, b = r10; r8 = i2l.selectFrom(a, b); r10 = i2h.selectFrom(a, b); }
+                { IntVector a = r9, b = r11; r9 = i2l.selectFrom(a, b); r11 = i2h.selectFrom(a, b); }
+                { IntVector a = r12, b = r14; r12 = i2l.selectFrom(a, b); r14 = i2h.selectFrom(a, b); }
+                { IntVector a = r13, b = r15; r13 = i2l.selectFrom(a, b); r15 = i2h.selectFrom(a, b); }
+                { IntVector a = r8, b = r9; r8 = i1l.selectFrom(a, b); r9 = i1h.selectFrom(a, b); }
+                { IntVector a = r10, b = r11; r10 = i1l.selectFrom(a, b); r11 = i1h.selectFrom(a, b); }
+                { IntVector a = r12, b = r13; r12 = i1l.selectFrom(a, b); r13 = i1h.selectFrom(a, b); }
+                { IntVector a = r14, b = r15; r14 = i1l.selectFrom(a, b); r15 = i1h.selectFrom(a, b); }
                 r8.reinterpretAsFloats().intoArray(w, to + 128);
                 r9.reinterpretAsFloats().intoArray(w, to + 144);
                 r10.reinterpretAsFloats().intoArray(w, to + 160);
