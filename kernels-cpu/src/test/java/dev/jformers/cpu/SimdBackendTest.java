@@ -1162,7 +1162,9 @@ class SimdBackendTest {
     void attentionInLanesGivesTheBitsOfRowBlocks() {
         int[][] shapes = {{1, 4, 4, 1, 3}, {2, 16, 16, 12, 32}, {1, 17, 17, 2, 32}, {3, 37, 37, 3, 7}, {2, 128, 128, 2, 32},
             {1, 9, 9, 4, 64}, {2, 40, 40, 2, 19}, {1, 20, 5, 2, 8}, {2, 33, 70, 2, 16}, {3, 6, 70, 1, 16},
-            {3, 50, 50, 2, 8}};   // {batch, tq, tk, heads, d}
+            {3, 50, 50, 2, 8}, {1, 48, 40, 2, 64}, {2, 64, 23, 1, 35}};   // {batch, tq, tk, heads, d}
+        // (tq 48 and 64: whole half-blocks of 16 rows at 512 bits, whose Qᵀ is transposed in registers 16 columns at a
+        // time, with d = 35 a 3-column tail; a block of 16 rows, its second half empty)
         Map<String, float[]> oneThread = new HashMap<>();
         for (int bits : new int[] {512, 256, 128}) {
             for (int threads : new int[] {1, 2}) {
@@ -1208,6 +1210,40 @@ class SimdBackendTest {
                         assertTrue(Arrays.equals(rows.attention(bigQ, posK, v, heads, pad, scale, false).context().toFloatArray(),
                                 lanes.attention(bigQ, posK, v, heads, pad, scale, false).context().toFloatArray()), what + ", huge scores");
                     }
+                }
+            }
+        }
+    }
+
+    /**
+     * The probabilities themselves, lanes against row blocks, down to subnormal ones and past exp's clamp: V = I makes
+     * the context P exactly (each output is one FMA of p by 1 among zeros), and query r's scores are −(1 + r/32)·2.3·j
+     * for key j, from 0 to −216 (softmaxInLanes applies 2^n as 2^(n + 64)·2^−64, expReduced as two halves).
+     */
+    @Test
+    void attentionInLanesGivesTheRowsProbabilitiesDownToSubnormalOnes() {
+        int tq = 64, keys = 48, d = keys;
+        float[] q = new float[tq * d], k = new float[keys * d], v = new float[keys * d];
+        for (int r = 0; r < tq; r++) {
+            q[r * d] = 1f + r / 32f;
+        }
+        for (int j = 0; j < keys; j++) {
+            k[j * d] = -2.3f * j;
+            v[j * d + j] = 1f;
+        }
+        Tensor tQ = Tensor.of(q, 1, tq, d), tK = Tensor.of(k, 1, keys, d), tV = Tensor.of(v, 1, keys, d);
+        for (int bits : new int[] {512, 256, 128}) {
+            try (SimdBackend lanes = new SimdBackend(1, bits); SimdBackend rows = new SimdBackend(1, bits)) {
+                rows.attentionInLanes = false;
+                float[] p = lanes.attention(tQ, tK, tV, 1, AttentionMask.NONE, 1f, false).context().toFloatArray();
+                float[] expected = rows.attention(tQ, tK, tV, 1, AttentionMask.NONE, 1f, false).context().toFloatArray();
+                int subnormal = 0;
+                for (float x : p) {
+                    subnormal += x > 0f && x < Float.MIN_NORMAL ? 1 : 0;
+                }
+                assertTrue(subnormal > 100, subnormal + " subnormal probabilities");
+                for (int i = 0; i < p.length; i++) {
+                    assertEquals(Float.floatToIntBits(expected[i]), Float.floatToIntBits(p[i]), bits + " bits, at " + i);
                 }
             }
         }
