@@ -108,6 +108,28 @@ abstract class Kernels {
     }
 
     /**
+     * {@link #gemmTile6} whose accumulators start from {@code init[initOff + r·initLd + j]} instead of C's values (a
+     * GEMM's first K block starts from the bias: initLd = 0), then written to C: the sums of copying those rows into C
+     * first, without the copy. Where a width has 6-row tiles (VectorKernels at 512 bits), as the next two.
+     */
+    void gemmTile6From(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd,
+                       float[] c, int cOff, int ldc) {
+        throw new UnsupportedOperationException("no 6-row tile at " + bits() + " bits");
+    }
+
+    /** {@link #gemmTileShort} starting from {@code init}, as {@link #gemmTile6From}. */
+    void gemmTileShortFrom(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd,
+                           float[] c, int cOff, int ldc, int rows) {
+        throw new UnsupportedOperationException("no short tile at " + bits() + " bits");
+    }
+
+    /** {@link #gemmTile} (4-row tiles, then the one-row loop) starting from {@code init}, as {@link #gemmTile6From}. */
+    void gemmTileFrom(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd,
+                      float[] c, int cOff, int ldc, int rows) {
+        throw new UnsupportedOperationException("no tile from an initial block at " + bits() + " bits");
+    }
+
+    /**
      * {@link #gemmTile} with A given transposed: row r, column t at {@code at[aOff + t·lda + r]} (a gradient's
      * dW = dyᵀ·x reads dy [N, out] in place, no transposed copy). Here: the block copied row-major, then
      * {@link #gemmTile}; VectorKernels reads whole 4-row tiles in place.

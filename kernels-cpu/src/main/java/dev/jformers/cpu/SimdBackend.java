@@ -220,6 +220,9 @@ public final class SimdBackend extends CpuBackend {
     /** {@link #ONE_ROW_SWEEP_MAX_ROWS} for this backend; not final, for A/B runs in one process. */
     int oneRowSweepMaxRows = ONE_ROW_SWEEP_MAX_ROWS;
 
+    /** A/B (#20x): the first K block's tiles start from the bias instead of a copy of it in Y. */
+    boolean biasInTiles = Boolean.parseBoolean(System.getProperty("jformers.simd.biasInTiles", "true"));
+
     /**
      * The bytes of weights past which this backend takes its weights to stream from memory at every use: the
      * last-level cache's size (Linux's /sys/devices/system/cpu/cpu0/cache; 32 MiB where it cannot be read), or the
@@ -789,6 +792,8 @@ public final class SimdBackend extends CpuBackend {
         // (sweepOneRowFirst)
         // (six == 6 only where VectorKernels has its 6-row tile, which comes with gemmTileShort's 1- to 3-row tiles)
         boolean oneRowFirst = six == 6 && w.panels != null && m <= oneRowSweepMaxRows && weightsStream();
+        // the first K block's tiles start from the bias (gemmTile6From …): no copy of it into Y before them
+        boolean biasTiles = biasInTiles && six == 6 && !accumulate;
         // A GEMV: runs of panels, shrinking toward the end (gemvRunStarts). Few row blocks: give every thread its own
         // range of panels as well.
         int[] runStarts = threads > 1 && skinny ? w.gemvRunStarts(threads) : null;
@@ -810,6 +815,9 @@ public final class SimdBackend extends CpuBackend {
                 int pFull = gemv ? Math.max(p0, Math.min(p1, n / nr)) : p0;   // panels before pFull are done
                 // the GEMV's whole panels read the bias as they store their sums: only the columns after them need it in y
                 int biasFrom = pFull * nr;
+                if (biasTiles && !gemv) {   // only the edge panel's columns (past the last whole panel) need it in y
+                    biasFrom = Math.max(col0, Math.min(p1, n / nr) * nr);
+                }
                 for (int r = 0; r < rows && !accumulate; r++) {
                     System.arraycopy(w.bias, biasFrom, y, yOff + (r0 + r) * n + biasFrom, col0 + cols - biasFrom);
                 }
@@ -853,6 +861,10 @@ public final class SimdBackend extends CpuBackend {
                             }
                             bOff = 0;
                         }
+                        // where this K block's tiles start: Y's block, or the bias (the first K block, biasTiles)
+                        boolean fromBias = biasTiles && t0 == 0;
+                        float[] init = fromBias ? w.bias : y;
+                        int initOff = fromBias ? p * nr : c0, initLd = fromBias ? 0 : n;
                         if ((p + 1) * nr <= n) {
                             if (strips) {
                                 for (int r = 0, h; r < rows; r += h) {
@@ -863,7 +875,18 @@ public final class SimdBackend extends CpuBackend {
                             } else if (transposedX) {
                                 kernels.gemmTileTransposed(x, aBlock, m, b, bOff, kb, y, c0, n, rows);
                             } else if (oneRowFirst) {
-                                sweepOneRowFirst(x, aBlock, k, b, bOff, kb, y, c0, n, rows);
+                                sweepOneRowFirst(x, aBlock, k, b, bOff, kb, init, initOff, initLd, y, c0, n, rows);
+                            } else if (biasTiles) {   // six == 6: the same tiles as below, from init
+                                int r = 0;
+                                for (; r + 2 * six <= rows; r += 2 * six) {
+                                    kernels.gemmTile6From(x, aBlock + r * k, k, b, bOff, kb, init, initOff + r * initLd, initLd, y, c0 + r * n, n);
+                                    kernels.gemmTile6From(x, aBlock + (r + six) * k, k, b, bOff, kb, init, initOff + (r + six) * initLd,
+                                            initLd, y, c0 + (r + six) * n, n);
+                                }
+                                for (; r < rows; r += mr) {
+                                    kernels.gemmTileFrom(x, aBlock + r * k, k, b, bOff, kb, init, initOff + r * initLd, initLd, y, c0 + r * n, n,
+                                            Math.min(mr, rows - r));
+                                }
                             } else {
                                 int r = 0;
                                 for (; r + 2 * six <= rows; r += 2 * six) {   // pairs: the rows left are those of 4-row tiles alone
@@ -920,30 +943,32 @@ public final class SimdBackend extends CpuBackend {
      * The rows of one panel block when its weights stream from memory ({@link #ONE_ROW_SWEEP_MAX_ROWS}): row 0 alone,
      * the sweep that brings the block in from memory, then 6-row tiles, then 4-, 3- or 2-row tiles for the rest of
      * the rows a tile would take (rows − rows % MR), then the one-row loop for the last rows % MR, as always. Every
-     * tile gives each output the same FMAs in the same order, so the bits are those of the 6-row pairs.
+     * tile gives each output the same FMAs in the same order, so the bits are those of the 6-row pairs. The tiles
+     * start from {@code init} (row r at init[initOff + r·initLd]): Y's block, or the bias in a GEMM's first K block.
      */
-    private void sweepOneRowFirst(float[] x, int aOff, int k, float[] b, int bOff, int kb, float[] y, int cOff, int n, int rows) {
+    private void sweepOneRowFirst(float[] x, int aOff, int k, float[] b, int bOff, int kb, float[] init, int initOff, int initLd,
+                                  float[] y, int cOff, int n, int rows) {
         int tiled = rows - rows % Kernels.MR, r = 0;
         if (tiled > 0) {
-            kernels.gemmTileShort(x, aOff, k, b, bOff, kb, y, cOff, n, 1);
+            kernels.gemmTileShortFrom(x, aOff, k, b, bOff, kb, init, initOff, initLd, y, cOff, n, 1);
             r = 1;
         }
         for (; tiled - r >= 8; r += 6) {   // tiled − 1 is odd (tiled: a multiple of MR = 4), so this leaves 3, 5 or 7 rows
-            kernels.gemmTile6(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n);
+            kernels.gemmTile6From(x, aOff + r * k, k, b, bOff, kb, init, initOff + r * initLd, initLd, y, cOff + r * n, n);
         }
         if (tiled - r == 5) {   // 5 = 3 + 2 (not 4 + 1: a one-row tile over cached rows runs at half the FMA rate)
-            kernels.gemmTileShort(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, 3);
+            kernels.gemmTileShortFrom(x, aOff + r * k, k, b, bOff, kb, init, initOff + r * initLd, initLd, y, cOff + r * n, n, 3);
             r += 3;
         } else if (tiled - r >= Kernels.MR) {   // 7 = 4 + 3
-            kernels.gemmTile(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, Kernels.MR);
+            kernels.gemmTileFrom(x, aOff + r * k, k, b, bOff, kb, init, initOff + r * initLd, initLd, y, cOff + r * n, n, Kernels.MR);
             r += Kernels.MR;
         }
         if (r < tiled) {
-            kernels.gemmTileShort(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, tiled - r);
+            kernels.gemmTileShortFrom(x, aOff + r * k, k, b, bOff, kb, init, initOff + r * initLd, initLd, y, cOff + r * n, n, tiled - r);
             r = tiled;
         }
         if (r < rows) {   // the one-row loop
-            kernels.gemmTile(x, aOff + r * k, k, b, bOff, kb, y, cOff + r * n, n, rows - r);
+            kernels.gemmTileFrom(x, aOff + r * k, k, b, bOff, kb, init, initOff + r * initLd, initLd, y, cOff + r * n, n, rows - r);
         }
     }
 

@@ -82,7 +82,7 @@ final class VectorKernels extends Kernels {
         int r = 0;
         for (; r + MR <= rows; r += MR) {
             if (WIDE) {
-                tile4x4(a, aOff + r * lda, lda, b, bOff, kc, c, cOff + r * ldc, ldc);
+                tile4x4(a, aOff + r * lda, lda, b, bOff, kc, c, cOff + r * ldc, ldc, c, cOff + r * ldc, ldc);
             } else {
                 tile4x3(a, aOff + r * lda, lda, b, bOff, kc, c, cOff + r * ldc, ldc);
             }
@@ -185,18 +185,19 @@ final class VectorKernels extends Kernels {
      * {@link #fourRows} has the same block over a strided B starting from zero; one method for both (stride
      * and start as parameters) measured 11% slower on GEMM 1024³ (43.4 vs 48.7 ops/s), so they stay two.
      */
-    private static void tile4x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+    private static void tile4x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] ci, int ciOff, int cild, float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l;
         int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
-        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
-        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
-        FloatVector v10 = FloatVector.fromArray(s, c, c1), v11 = FloatVector.fromArray(s, c, c1 + l);
-        FloatVector v12 = FloatVector.fromArray(s, c, c1 + 2 * l), v13 = FloatVector.fromArray(s, c, c1 + 3 * l);
-        FloatVector v20 = FloatVector.fromArray(s, c, c2), v21 = FloatVector.fromArray(s, c, c2 + l);
-        FloatVector v22 = FloatVector.fromArray(s, c, c2 + 2 * l), v23 = FloatVector.fromArray(s, c, c2 + 3 * l);
-        FloatVector v30 = FloatVector.fromArray(s, c, c3), v31 = FloatVector.fromArray(s, c, c3 + l);
-        FloatVector v32 = FloatVector.fromArray(s, c, c3 + 2 * l), v33 = FloatVector.fromArray(s, c, c3 + 3 * l);
+        int i0 = ciOff, i1 = i0 + cild, i2 = i1 + cild, i3 = i2 + cild;
+        FloatVector v00 = FloatVector.fromArray(s, ci, i0), v01 = FloatVector.fromArray(s, ci, i0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, ci, i0 + 2 * l), v03 = FloatVector.fromArray(s, ci, i0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, ci, i1), v11 = FloatVector.fromArray(s, ci, i1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, ci, i1 + 2 * l), v13 = FloatVector.fromArray(s, ci, i1 + 3 * l);
+        FloatVector v20 = FloatVector.fromArray(s, ci, i2), v21 = FloatVector.fromArray(s, ci, i2 + l);
+        FloatVector v22 = FloatVector.fromArray(s, ci, i2 + 2 * l), v23 = FloatVector.fromArray(s, ci, i2 + 3 * l);
+        FloatVector v30 = FloatVector.fromArray(s, ci, i3), v31 = FloatVector.fromArray(s, ci, i3 + l);
+        FloatVector v32 = FloatVector.fromArray(s, ci, i3 + 2 * l), v33 = FloatVector.fromArray(s, ci, i3 + 3 * l);
         int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
         // bi is a second induction variable, not bOff + t·nr: measured 2–5% faster (the JIT's loop shape)
         for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
@@ -228,7 +229,48 @@ final class VectorKernels extends Kernels {
             super.gemmTile6(a, aOff, lda, b, bOff, kc, c, cOff, ldc);   // throws: no 6-row tile at this width
             return;
         }
-        tile6x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
+        tile6x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc, c, cOff, ldc);
+    }
+
+    @Override
+    void gemmTile6From(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd,
+                       float[] c, int cOff, int ldc) {
+        if (!WIDE) {
+            super.gemmTile6From(a, aOff, lda, b, bOff, kc, init, initOff, initLd, c, cOff, ldc);   // throws
+            return;
+        }
+        tile6x4(a, aOff, lda, b, bOff, kc, init, initOff, initLd, c, cOff, ldc);
+    }
+
+    @Override
+    void gemmTileShortFrom(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd,
+                           float[] c, int cOff, int ldc, int rows) {
+        if (!WIDE) {
+            super.gemmTileShortFrom(a, aOff, lda, b, bOff, kc, init, initOff, initLd, c, cOff, ldc, rows);   // throws
+            return;
+        }
+        switch (rows) {
+            case 1 -> tile1x4(a, aOff, b, bOff, kc, init, initOff, c, cOff);
+            case 2 -> tile2x4(a, aOff, lda, b, bOff, kc, init, initOff, initLd, c, cOff, ldc);
+            case 3 -> tile3x4(a, aOff, lda, b, bOff, kc, init, initOff, initLd, c, cOff, ldc);
+            default -> throw new IllegalArgumentException("a short tile has 1 to 3 rows, not " + rows);
+        }
+    }
+
+    @Override
+    void gemmTileFrom(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd,
+                      float[] c, int cOff, int ldc, int rows) {
+        if (!WIDE) {
+            super.gemmTileFrom(a, aOff, lda, b, bOff, kc, init, initOff, initLd, c, cOff, ldc, rows);   // throws
+            return;
+        }
+        int r = 0;
+        for (; r + MR <= rows; r += MR) {
+            tile4x4(a, aOff + r * lda, lda, b, bOff, kc, init, initOff + r * initLd, initLd, c, cOff + r * ldc, ldc);
+        }
+        for (; r < rows; r++) {
+            gemv4(a, aOff + r * lda, kc, b, bOff, 0, 1, c, cOff + r * ldc, init, initOff + r * initLd);
+        }
     }
 
     @Override
@@ -238,9 +280,9 @@ final class VectorKernels extends Kernels {
             return;
         }
         switch (rows) {
-            case 1 -> tile1x4(a, aOff, b, bOff, kc, c, cOff);
-            case 2 -> tile2x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
-            case 3 -> tile3x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc);
+            case 1 -> tile1x4(a, aOff, b, bOff, kc, c, cOff, c, cOff);
+            case 2 -> tile2x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc, c, cOff, ldc);
+            case 3 -> tile3x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc, c, cOff, ldc);
             default -> throw new IllegalArgumentException("a short tile has 1 to 3 rows, not " + rows);
         }
     }
@@ -256,11 +298,11 @@ final class VectorKernels extends Kernels {
      * loads, 96 KiB blocks from DRAM, five processes: 1.72–1.86 against 1.74–1.91 µs a block; in cache both 0.71–0.78);
      * whole 16-token forwards within the noise (docs/benchmarks.md, thirteenth session, #20s).
      */
-    private static void tile1x4(float[] a, int aOff, float[] b, int bOff, int kc, float[] c, int cOff) {
+    private static void tile1x4(float[] a, int aOff, float[] b, int bOff, int kc, float[] ci, int ciOff, float[] c, int cOff) {
         VectorSpecies<Float> s = S;
-        int l = s.length(), nr = 4 * l, c0 = cOff;
-        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
-        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
+        int l = s.length(), nr = 4 * l, c0 = cOff, i0 = ciOff;
+        FloatVector v00 = FloatVector.fromArray(s, ci, i0), v01 = FloatVector.fromArray(s, ci, i0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, ci, i0 + 2 * l), v03 = FloatVector.fromArray(s, ci, i0 + 3 * l);
         for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
             FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
             v00 = x.fma(FloatVector.fromArray(s, b, bi), v00);
@@ -272,14 +314,15 @@ final class VectorKernels extends Kernels {
     }
 
     /** 2 rows × 4 vectors with the tiles' arithmetic: 4 loads, 2 broadcasts, 8 FMAs a step. */
-    private static void tile2x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+    private static void tile2x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] ci, int ciOff, int cild, float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l;
         int c0 = cOff, c1 = c0 + ldc;
-        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
-        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
-        FloatVector v10 = FloatVector.fromArray(s, c, c1), v11 = FloatVector.fromArray(s, c, c1 + l);
-        FloatVector v12 = FloatVector.fromArray(s, c, c1 + 2 * l), v13 = FloatVector.fromArray(s, c, c1 + 3 * l);
+        int i0 = ciOff, i1 = i0 + cild;
+        FloatVector v00 = FloatVector.fromArray(s, ci, i0), v01 = FloatVector.fromArray(s, ci, i0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, ci, i0 + 2 * l), v03 = FloatVector.fromArray(s, ci, i0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, ci, i1), v11 = FloatVector.fromArray(s, ci, i1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, ci, i1 + 2 * l), v13 = FloatVector.fromArray(s, ci, i1 + 3 * l);
         int a0 = aOff, a1 = a0 + lda;
         for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
             FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
@@ -294,16 +337,17 @@ final class VectorKernels extends Kernels {
     }
 
     /** 3 rows × 4 vectors with the tiles' arithmetic: 4 loads, 3 broadcasts, 12 FMAs a step. */
-    private static void tile3x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+    private static void tile3x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] ci, int ciOff, int cild, float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l;
         int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc;
-        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
-        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
-        FloatVector v10 = FloatVector.fromArray(s, c, c1), v11 = FloatVector.fromArray(s, c, c1 + l);
-        FloatVector v12 = FloatVector.fromArray(s, c, c1 + 2 * l), v13 = FloatVector.fromArray(s, c, c1 + 3 * l);
-        FloatVector v20 = FloatVector.fromArray(s, c, c2), v21 = FloatVector.fromArray(s, c, c2 + l);
-        FloatVector v22 = FloatVector.fromArray(s, c, c2 + 2 * l), v23 = FloatVector.fromArray(s, c, c2 + 3 * l);
+        int i0 = ciOff, i1 = i0 + cild, i2 = i1 + cild;
+        FloatVector v00 = FloatVector.fromArray(s, ci, i0), v01 = FloatVector.fromArray(s, ci, i0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, ci, i0 + 2 * l), v03 = FloatVector.fromArray(s, ci, i0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, ci, i1), v11 = FloatVector.fromArray(s, ci, i1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, ci, i1 + 2 * l), v13 = FloatVector.fromArray(s, ci, i1 + 3 * l);
+        FloatVector v20 = FloatVector.fromArray(s, ci, i2), v21 = FloatVector.fromArray(s, ci, i2 + l);
+        FloatVector v22 = FloatVector.fromArray(s, ci, i2 + 2 * l), v23 = FloatVector.fromArray(s, ci, i2 + 3 * l);
         int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda;
         for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
             FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
@@ -329,22 +373,23 @@ final class VectorKernels extends Kernels {
      * here — while the other sweeps find it in L2. Six rows per sweep ask for 256 bytes per 24 FMAs, and 16 rows
      * take 6 + 6 + 4. Each C element gets the same FMAs in the same order as in {@link #tile4x4}: the same bits.
      */
-    private static void tile6x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
+    private static void tile6x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] ci, int ciOff, int cild, float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l;
         int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
-        FloatVector v00 = FloatVector.fromArray(s, c, c0), v01 = FloatVector.fromArray(s, c, c0 + l);
-        FloatVector v02 = FloatVector.fromArray(s, c, c0 + 2 * l), v03 = FloatVector.fromArray(s, c, c0 + 3 * l);
-        FloatVector v10 = FloatVector.fromArray(s, c, c1), v11 = FloatVector.fromArray(s, c, c1 + l);
-        FloatVector v12 = FloatVector.fromArray(s, c, c1 + 2 * l), v13 = FloatVector.fromArray(s, c, c1 + 3 * l);
-        FloatVector v20 = FloatVector.fromArray(s, c, c2), v21 = FloatVector.fromArray(s, c, c2 + l);
-        FloatVector v22 = FloatVector.fromArray(s, c, c2 + 2 * l), v23 = FloatVector.fromArray(s, c, c2 + 3 * l);
-        FloatVector v30 = FloatVector.fromArray(s, c, c3), v31 = FloatVector.fromArray(s, c, c3 + l);
-        FloatVector v32 = FloatVector.fromArray(s, c, c3 + 2 * l), v33 = FloatVector.fromArray(s, c, c3 + 3 * l);
-        FloatVector v40 = FloatVector.fromArray(s, c, c4), v41 = FloatVector.fromArray(s, c, c4 + l);
-        FloatVector v42 = FloatVector.fromArray(s, c, c4 + 2 * l), v43 = FloatVector.fromArray(s, c, c4 + 3 * l);
-        FloatVector v50 = FloatVector.fromArray(s, c, c5), v51 = FloatVector.fromArray(s, c, c5 + l);
-        FloatVector v52 = FloatVector.fromArray(s, c, c5 + 2 * l), v53 = FloatVector.fromArray(s, c, c5 + 3 * l);
+        int i0 = ciOff, i1 = i0 + cild, i2 = i1 + cild, i3 = i2 + cild, i4 = i3 + cild, i5 = i4 + cild;
+        FloatVector v00 = FloatVector.fromArray(s, ci, i0), v01 = FloatVector.fromArray(s, ci, i0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, ci, i0 + 2 * l), v03 = FloatVector.fromArray(s, ci, i0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, ci, i1), v11 = FloatVector.fromArray(s, ci, i1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, ci, i1 + 2 * l), v13 = FloatVector.fromArray(s, ci, i1 + 3 * l);
+        FloatVector v20 = FloatVector.fromArray(s, ci, i2), v21 = FloatVector.fromArray(s, ci, i2 + l);
+        FloatVector v22 = FloatVector.fromArray(s, ci, i2 + 2 * l), v23 = FloatVector.fromArray(s, ci, i2 + 3 * l);
+        FloatVector v30 = FloatVector.fromArray(s, ci, i3), v31 = FloatVector.fromArray(s, ci, i3 + l);
+        FloatVector v32 = FloatVector.fromArray(s, ci, i3 + 2 * l), v33 = FloatVector.fromArray(s, ci, i3 + 3 * l);
+        FloatVector v40 = FloatVector.fromArray(s, ci, i4), v41 = FloatVector.fromArray(s, ci, i4 + l);
+        FloatVector v42 = FloatVector.fromArray(s, ci, i4 + 2 * l), v43 = FloatVector.fromArray(s, ci, i4 + 3 * l);
+        FloatVector v50 = FloatVector.fromArray(s, ci, i5), v51 = FloatVector.fromArray(s, ci, i5 + l);
+        FloatVector v52 = FloatVector.fromArray(s, ci, i5 + 2 * l), v53 = FloatVector.fromArray(s, ci, i5 + 3 * l);
         int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
         for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
             FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);

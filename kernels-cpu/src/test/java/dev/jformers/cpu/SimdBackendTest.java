@@ -292,6 +292,41 @@ class SimdBackendTest {
     }
 
     /**
+     * The first K block's tiles start from the bias ({@code biasInTiles}, {@link Kernels#gemmTile6From} and the 4-, 3-,
+     * 2- and 1-row tiles and the one-row loop from it) instead of from a copy of the bias in Y: the same bits, for 1–33
+     * rows and some up to two row blocks, one and three K blocks, an edge panel (whose columns still take the copy),
+     * weights in cache (6-row pairs) and streamed (one row first), bf16 and int8 panels, every width and thread count.
+     */
+    @ParameterizedTest
+    @MethodSource("backends")
+    void biasInTilesGivesTheBitsOfTheBiasCopiedIntoY(SimdBackend simd) {
+        Random rnd = new Random(31);
+        int[][] kn = {{384, 192}, {1100, 130}, {70, 64}, {33, 17}};
+        int[] rows = IntStream.concat(IntStream.rangeClosed(1, 33), IntStream.of(47, 64, 101, 128, 141, 257)).toArray();
+        for (PackedLinear.Storage storage : PackedLinear.Storage.values()) {
+            try (SimdBackend withStorage = new SimdBackend(simd.threads(), simd.vectorBits(), storage)) {
+                for (long streamed : new long[]{0, Long.MAX_VALUE}) {
+                    withStorage.streamedWeightBytes = streamed;
+                    for (int[] s : kn) {
+                        int in = s[0], out = s[1];
+                        Tensor w = random(rnd, 1f, out, in), b = random(rnd, 1f, out);
+                        LinearWeight packed = withStorage.prepareLinear(w, b, WeightLayout.OUT_IN);
+                        for (int m : rows) {
+                            Tensor x = random(rnd, 1f, m, in);
+                            withStorage.biasInTiles = true;
+                            float[] fromBias = withStorage.linear(x, packed).toFloatArray();
+                            withStorage.biasInTiles = false;
+                            float[] copied = withStorage.linear(x, packed).toFloatArray();
+                            assertTrue(Arrays.equals(copied, fromBias), simd.describe() + " " + storage + " streamed "
+                                    + (streamed == 0) + " " + m + "×" + in + "→" + out);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * A backend takes its weights to stream once it has packed more bytes of them than {@code streamedWeightBytes}; a
      * repack counts only the weights it cannot pack into the previous one's arrays.
      */
