@@ -34,11 +34,15 @@ public final class GemmTileAB {
         String[] variants = (args.length > 1 ? args[1] : "base,biasInTiles").split(",");
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 20;
         int copies = Integer.getInteger("jformers.bench.copies", 1);
+        // -Djformers.bench.linear=true: backend.linear(x, w) and its output recycled, as a forward calls it (Y a
+        // recycled array, not the one written by the call before)
+        boolean linear = Boolean.getBoolean("jformers.bench.linear");
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         try (SimdBackend backend = new SimdBackend(1, 0)) {
             Random rnd = new Random(42);
             PackedLinear[][] w = new PackedLinear[shapes.length][copies];
             float[][] x = new float[shapes.length][], y = new float[shapes.length][];
+            Tensor[] xt = new Tensor[shapes.length];
             int[][] mkn = new int[shapes.length][];
             for (int i = 0; i < shapes.length; i++) {
                 String[] p = shapes[i].split("x");
@@ -47,7 +51,8 @@ public final class GemmTileAB {
                 for (int c = 0; c < copies; c++) {
                     w[i][c] = (PackedLinear) backend.prepareLinear(random(rnd, n, k), random(rnd, n), WeightLayout.OUT_IN);
                 }
-                x[i] = random(rnd, m, k).floatArray();
+                xt[i] = random(rnd, m, k);
+                x[i] = xt[i].floatArray();
                 y[i] = new float[m * n];
             }
             long[][] best = new long[shapes.length][variants.length];
@@ -66,7 +71,11 @@ public final class GemmTileAB {
                         backend.gemm(x[i], 0, mkn[i][0], w[i][copies - 1], y[i], 0);   // untimed: the shape's data warm
                         long t0 = mx.getCurrentThreadCpuTime();
                         for (int r = 0; r < reps; r++) {
-                            backend.gemm(x[i], 0, mkn[i][0], w[i][r % copies], y[i], 0);
+                            if (linear) {
+                                backend.recycle(backend.linear(xt[i], w[i][r % copies]));
+                            } else {
+                                backend.gemm(x[i], 0, mkn[i][0], w[i][r % copies], y[i], 0);
+                            }
                         }
                         long t = (mx.getCurrentThreadCpuTime() - t0) / reps;
                         if (round >= 3) best[i][v] = Math.min(best[i][v], t);
@@ -75,7 +84,7 @@ public final class GemmTileAB {
             }
             double peak = 12.0 * 2 * S.length() * (1 << 16) / bestPeak;
             System.out.printf(Locale.ROOT, "1 thread, CPU time, best of %d rounds, %s; peak %.1f GFLOP/s%n", rounds,
-                    copies == 1 ? "weights in cache" : copies + " weight copies (streamed)", peak);
+                    (copies == 1 ? "weights in cache" : copies + " weight copies (streamed)") + (linear ? ", linear (recycled outputs)" : ""), peak);
             for (int i = 0; i < shapes.length; i++) {
                 StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%-14s", shapes[i]));
                 double flops = 2.0 * mkn[i][0] * mkn[i][1] * mkn[i][2];

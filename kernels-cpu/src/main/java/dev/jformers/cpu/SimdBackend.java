@@ -220,8 +220,22 @@ public final class SimdBackend extends CpuBackend {
     /** {@link #ONE_ROW_SWEEP_MAX_ROWS} for this backend; not final, for A/B runs in one process. */
     int oneRowSweepMaxRows = ONE_ROW_SWEEP_MAX_ROWS;
 
-    /** A/B (#20x): the first K block's tiles start from the bias instead of a copy of it in Y. */
-    boolean biasInTiles = Boolean.parseBoolean(System.getProperty("jformers.simd.biasInTiles", "true"));
+    /**
+     * Whether a GEMM's first K block starts its tiles from the bias ({@link Kernels#gemmTile6From} and the shorter
+     * tiles' and one-row loop's From forms, init row stride 0) instead of from a copy of the bias written into Y
+     * before the tiles: the same sums (bias + Σ in the order of t), one pass over Y less. Where the width has 6-row
+     * tiles (512 bits); elsewhere, and for a panel that runs past the output's width, the copy stays. Measured (#20x,
+     * 1 thread, CPU time, in one process alternated with the copy; docs/benchmarks.md, fourteenth session): MiniLM's
+     * GEMMs as a forward calls them (linear, recycled outputs, weights streamed) −1.7 to −2.2% (QKV, attention output,
+     * FFN in), FFN out ±0. The system property {@value #BIAS_IN_TILES_PROPERTY} = false turns it off (A/B).
+     */
+    static final boolean BIAS_IN_TILES = Boolean.parseBoolean(System.getProperty(SimdBackend.BIAS_IN_TILES_PROPERTY, "true"));
+
+    /** System property: whether the first K block's tiles start from the bias (see {@link #BIAS_IN_TILES}). */
+    public static final String BIAS_IN_TILES_PROPERTY = "jformers.simd.biasInTiles";
+
+    /** {@link #BIAS_IN_TILES} for this backend; not final, for A/B runs in one process. */
+    boolean biasInTiles = BIAS_IN_TILES;
 
     /**
      * The bytes of weights past which this backend takes its weights to stream from memory at every use: the
@@ -793,7 +807,8 @@ public final class SimdBackend extends CpuBackend {
         // (six == 6 only where VectorKernels has its 6-row tile, which comes with gemmTileShort's 1- to 3-row tiles)
         boolean oneRowFirst = six == 6 && w.panels != null && m <= oneRowSweepMaxRows && weightsStream();
         // the first K block's tiles start from the bias (gemmTile6From …): no copy of it into Y before them
-        boolean biasTiles = biasInTiles && six == 6 && !accumulate;
+        // (k > 0: with no K block the copy is all of Y)
+        boolean biasTiles = biasInTiles && six == 6 && !accumulate && k > 0;
         // A GEMV: runs of panels, shrinking toward the end (gemvRunStarts). Few row blocks: give every thread its own
         // range of panels as well.
         int[] runStarts = threads > 1 && skinny ? w.gemvRunStarts(threads) : null;

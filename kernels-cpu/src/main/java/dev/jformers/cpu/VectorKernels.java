@@ -372,6 +372,13 @@ final class VectorKernels extends Kernels {
      * bring it from memory at 256 bytes per 16 FMAs — about twice what DRAM gives one core
      * here — while the other sweeps find it in L2. Six rows per sweep ask for 256 bytes per 24 FMAs, and 16 rows
      * take 6 + 6 + 4. Each C element gets the same FMAs in the same order as in {@link #tile4x4}: the same bits.
+     * Like every tile here it starts from {@code ci} (row r at ci[ciOff + r·cild]) and stores into c: C itself, or the
+     * bias in a GEMM's first K block ({@link #gemmTile6From}, cild = 0), which spares the copy of the bias into Y.
+     * Read in the machine code (benchmarks/disassembler.sh, fourteenth session): ~50 instructions a step for 24 FMAs
+     * (a {@code lea} per row of A, the panel array and offset reloaded from the stack); a 6-row tile over A copied to
+     * rows a constant apart (one index, constant displacements) let C2 hoist the six broadcasts and spill an
+     * accumulator to the stack every step (75–78% of the peak against 94–96% in GEMMs of 128 rows), a 5-row one was
+     * clean (~34 instructions for 20 FMAs) and still 6–11% slower (4 panel loads per 20 FMAs): this one stays.
      */
     private static void tile6x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] ci, int ciOff, int cild, float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
