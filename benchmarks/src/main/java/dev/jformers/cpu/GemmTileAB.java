@@ -16,7 +16,11 @@ import java.util.Random;
  * {@link SimdBackend#gemm} on 1 thread at the encoders' shapes, with and without the bias read by the first K block's tiles (#20x: {@code base}, {@code biasInTiles})
  * alternated call after call in one process, each against the FMA peak measured in the same rounds; the calling
  * thread's CPU time (so it can run on a loaded machine), the minimum per variant and shape. Weights in cache (one
- * copy) or streamed ({@code -Djformers.bench.copies=N}: N copies cycled, past the L3).
+ * copy) or streamed ({@code -Djformers.bench.copies=N}: N copies cycled, past the L3); {@code gemm} into one
+ * preallocated Y, or ({@code -Djformers.bench.linear=true}) {@code linear} with its output recycled, as a forward
+ * calls it. Each timed variant is preceded by one untimed call and the variants take turns at going first (without
+ * that the first variant after another shape paid its cold caches: 3–6%). Findings: docs/benchmarks.md, fourteenth
+ * session (#20x).
  *
  * <p>{@code java --add-modules jdk.incubator.vector -cp benchmarks.jar dev.jformers.cpu.GemmTileAB
  * [MxKxN,...] [variant,...] [rounds]}

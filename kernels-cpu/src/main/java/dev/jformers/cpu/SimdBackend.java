@@ -225,9 +225,10 @@ public final class SimdBackend extends CpuBackend {
      * tiles' and one-row loop's From forms, init row stride 0) instead of from a copy of the bias written into Y
      * before the tiles: the same sums (bias + Σ in the order of t), one pass over Y less. Where the width has 6-row
      * tiles (512 bits); elsewhere, and for a panel that runs past the output's width, the copy stays. Measured (#20x,
-     * 1 thread, CPU time, in one process alternated with the copy; docs/benchmarks.md, fourteenth session): MiniLM's
-     * GEMMs as a forward calls them (linear, recycled outputs, weights streamed) −1.7 to −2.2% (QKV, attention output,
-     * FFN in), FFN out ±0. The system property {@value #BIAS_IN_TILES_PROPERTY} = false turns it off (A/B).
+     * 1 thread, CPU time, alternated with the copy in one process, three processes; docs/benchmarks.md, fourteenth
+     * session): MiniLM's GEMMs as a forward calls them (linear, recycled outputs, weights streamed) 0 to −4% (QKV,
+     * attention output, FFN in), FFN out −0.6 to −2.9%; BERT-base's +0.6 to −3.6%. The system property
+     * {@value #BIAS_IN_TILES_PROPERTY} = false turns it off (A/B).
      */
     static final boolean BIAS_IN_TILES = Boolean.parseBoolean(System.getProperty(SimdBackend.BIAS_IN_TILES_PROPERTY, "true"));
 

@@ -377,8 +377,8 @@ final class VectorKernels extends Kernels {
      * Read in the machine code (benchmarks/disassembler.sh, fourteenth session): ~50 instructions a step for 24 FMAs
      * (a {@code lea} per row of A, the panel array and offset reloaded from the stack); a 6-row tile over A copied to
      * rows a constant apart (one index, constant displacements) let C2 hoist the six broadcasts and spill an
-     * accumulator to the stack every step (75–78% of the peak against 94–96% in GEMMs of 128 rows), a 5-row one was
-     * clean (~34 instructions for 20 FMAs) and still 6–11% slower (4 panel loads per 20 FMAs): this one stays.
+     * accumulator to the stack every step (74–77% of the peak against 90–95% in GEMMs of 128 rows), a 5-row one was
+     * clean (~34 instructions for 20 FMAs) and still 11–14% slower (4 panel loads per 20 FMAs): this one stays.
      */
     private static void tile6x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] ci, int ciOff, int cild, float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
