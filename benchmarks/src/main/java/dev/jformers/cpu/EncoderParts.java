@@ -20,7 +20,8 @@ import static dev.jformers.cpu.BackwardGemmParts.random;
  * Where an encoder layer's time goes on 1 thread, each part against the FMA peak measured in the same process: the four
  * GEMMs alone (each layer's own weights, streamed from memory as a model's are, and one layer's weights over and over,
  * in cache), the same products with their epilogues as a model calls them (linear + GELU, linear + residual +
- * LayerNorm), the attention, and the whole layer's five calls in a row (random weights of the model's shapes). CPU time
+ * LayerNorm), the attention, and the whole layer's five calls in a row (random weights of the model's shapes; part 16:
+ * the same with the bias copied into Y before the tiles, {@code biasInTiles} off, for an A/B in one process). CPU time
  * of the calling thread, parts interleaved round after round, the minimum per part: fit for a loaded machine.
  *
  * <p>{@code java --add-modules jdk.incubator.vector -XX:+UseTransparentHugePages -cp benchmarks.jar
@@ -65,9 +66,10 @@ public final class EncoderParts {
             float scale = (float) (1 / Math.sqrt(d));
             // parts: 0 peak; 1-4 GEMMs streamed (each layer's weights); 5-8 in cache (layer 0's); 9 linear+GELU cached,
             // 10 linear+add+LN (FFN out) cached, 11 linear+add+LN (attn out) cached, 12 attention, 13 layerNorm + add alone,
-            // 14 GELU alone; 15 a whole layer (its five calls, each layer's weights)
-            String[] names = new String[16];
-            double[] flops = new double[16];
+            // 14 GELU alone; 15 a whole layer (its five calls, each layer's weights); 16 the same with the bias copied
+            // into Y before each GEMM's tiles (biasInTiles off: part 15's A/B in the same process)
+            String[] names = new String[17];
+            double[] flops = new double[17];
             names[0] = "FMA peak (12 chains)";
             flops[0] = 12.0 * 2 * S.length() * (1 << 16);
             for (int g = 0; g < 4; g++) {
@@ -87,6 +89,8 @@ public final class EncoderParts {
             names[14] = "GELU " + t + "×" + f + " alone (activation call)";
             names[15] = "a whole layer (5 calls), streamed";
             flops[15] = flops[1] + flops[2] + flops[3] + flops[4] + flops[12];
+            names[16] = "a whole layer, the bias copied into Y (biasInTiles off)";
+            flops[16] = flops[15];
             long[] best = new long[names.length];
             Arrays.fill(best, Long.MAX_VALUE);
             float sink = 0;
@@ -111,7 +115,7 @@ public final class EncoderParts {
                         continue;
                     }
                     long c0 = cpu();
-                    int reps = p >= 1 && p <= 4 || p == 15 ? layers : 1;   // streamed: once over every layer
+                    int reps = p >= 1 && p <= 4 || p >= 15 ? layers : 1;   // streamed: once over every layer
                     for (int l = 0; l < reps; l++) {
                         switch (p) {
                             case 0 -> sink += fma(1e-7f);
@@ -126,7 +130,8 @@ public final class EncoderParts {
                                 System.arraycopy(h.floatArray(), 0, hf.floatArray(), 0, t * f);
                                 backend.recycle(backend.activation(hf, Activation.GELU));
                             }
-                            case 15 -> {   // a layer as BertLayer calls it
+                            case 15, 16 -> {   // a layer as BertLayer calls it
+                                backend.biasInTiles = p == 15 && SimdBackend.BIAS_IN_TILES;
                                 Tensor y = backend.linear(x, w[l][0]);
                                 Tensor ctx = backend.attention(y.narrow(2, 0, c), y.narrow(2, c, c), y.narrow(2, 2 * c, c), heads,
                                         AttentionMask.NONE, scale, false).context();
@@ -136,6 +141,7 @@ public final class EncoderParts {
                                 for (Tensor z : new Tensor[] {y, ctx, a, hh, o}) {
                                     backend.recycle(z);
                                 }
+                                backend.biasInTiles = SimdBackend.BIAS_IN_TILES;
                             }
                             default -> throw new IllegalStateException("part " + p);
                         }

@@ -227,7 +227,8 @@ public final class SimdBackend extends CpuBackend {
      * tiles (512 bits); elsewhere, and for a panel that runs past the output's width, the copy stays. Measured (#20x,
      * 1 thread, CPU time, alternated with the copy in one process, three processes; docs/benchmarks.md, fourteenth
      * session): MiniLM's GEMMs as a forward calls them (linear, recycled outputs, weights streamed) 0 to −4% (QKV,
-     * attention output, FFN in), FFN out −0.6 to −2.9%; BERT-base's +0.6 to −3.6%. The system property
+     * attention output, FFN in), FFN out −0.6 to −2.9%; BERT-base's +0.6 to −3.6%; a whole MiniLM layer −0.7 to −1.6%,
+     * BERT-base's −0.4 to −0.7% (EncoderParts parts 15 and 16, five and two processes). The system property
      * {@value #BIAS_IN_TILES_PROPERTY} = false turns it off (A/B).
      */
     static final boolean BIAS_IN_TILES = Boolean.parseBoolean(System.getProperty(SimdBackend.BIAS_IN_TILES_PROPERTY, "true"));
