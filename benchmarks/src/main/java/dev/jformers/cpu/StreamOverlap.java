@@ -130,7 +130,7 @@ public final class StreamOverlap {
                             case "sweep" -> {
                                 switch (var) {
                                     case "sweep1" -> oneRow(kr, a, b, off, 0, KC, c);
-                                    case "sweep6" -> kr.gemmTile6(a, 0, KC, b, off, KC, c, 0, NR);
+                                    case "sweep6" -> kr.gemmTile6From(a, 0, KC, b, off, KC, c, 0, NR, c, 0, NR);
                                     default -> throw new IllegalArgumentException(var);
                                 }
                             }
@@ -153,7 +153,7 @@ public final class StreamOverlap {
 
     /** Row 0 (the backend's one-row tile) over K steps [k0, k0 + kb) of the block at {@code off}. */
     private static void oneRow(Kernels kr, float[] a, float[] b, int off, int k0, int kb, float[] c) {
-        kr.gemmTileShort(a, k0, KC, b, off + k0 * NR, kb, c, 0, NR, 1);
+        kr.gemmTileShortFrom(a, k0, KC, b, off + k0 * NR, kb, c, 0, NR, c, 0, NR, 1);
     }
 
     /** Rows 1–15 as 6 + 6 + 3-row tiles over K steps [k0, k0 + kb). */
@@ -165,9 +165,9 @@ public final class StreamOverlap {
     private static void restTile(Kernels kr, float[] a, float[] b, int off, int k0, int kb, float[] c, int i) {
         int r = 1 + 6 * i;
         if (i < 2) {
-            kr.gemmTile6(a, r * KC + k0, KC, b, off + k0 * NR, kb, c, r * NR, NR);
+            kr.gemmTile6From(a, r * KC + k0, KC, b, off + k0 * NR, kb, c, r * NR, NR, c, r * NR, NR);
         } else {
-            kr.gemmTileShort(a, r * KC + k0, KC, b, off + k0 * NR, kb, c, r * NR, NR, 3);
+            kr.gemmTileShortFrom(a, r * KC + k0, KC, b, off + k0 * NR, kb, c, r * NR, NR, c, r * NR, NR, 3);
         }
     }
 

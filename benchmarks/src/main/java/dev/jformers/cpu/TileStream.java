@@ -38,10 +38,10 @@ public final class TileStream {
                     for (int rep = 0; rep < 3; rep++) {
                         for (int q = 0; q < blocks; q++) {
                             int off = cached == 1 ? 0 : q * blk;
-                            if (h == 6) kr.gemmTile6(a, 0, kc, b, off, kc, c, 0, 64);
+                            if (h == 6) kr.gemmTile6From(a, 0, kc, b, off, kc, c, 0, 64, c, 0, 64);
                             else if (h == 4) kr.gemmTile(a, 0, kc, b, off, kc, c, 0, 64, 4);
                             else if (h == 0) kr.gemmTile(a, 0, kc, b, off, kc, c, 0, 64, 1);
-                            else kr.gemmTileShort(a, 0, kc, b, off, kc, c, 0, 64, h);
+                            else kr.gemmTileShortFrom(a, 0, kc, b, off, kc, c, 0, 64, c, 0, 64, h);
                         }
                     }
                     long t = (mx.getCurrentThreadCpuTime() - t0) / 3 / blocks;

@@ -86,38 +86,27 @@ abstract class Kernels {
      */
     abstract void gemmTile(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows);
 
-    /** Rows of {@link #gemmTile6}'s tile: 6 where this width has one, else 0 (the GEMM then uses {@link #gemmTile} alone). */
+    /** Rows of {@link #gemmTile6From}'s tile: 6 where this width has one, else 0 (the GEMM then uses {@link #gemmTile} alone). */
     int sixRowTiles() {
         return 0;
     }
 
     /**
-     * {@link #gemmTile} over 6 rows (one whole panel), with the same sums in the same order: the GEMMs' main tile
-     * where a width has it (see VectorKernels).
-     */
-    void gemmTile6(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
-        throw new UnsupportedOperationException("no 6-row tile at " + bits() + " bits");
-    }
-
-    /**
-     * {@link #gemmTile} over 1 to {@link #MR} − 1 rows with the tile's arithmetic (one accumulator per output, loaded
-     * from C, the FMAs in the order of t), not the one-row loop's: the same bits as those rows get in a 4- or 6-row tile.
-     */
-    void gemmTileShort(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
-        throw new UnsupportedOperationException("no short tile at " + bits() + " bits");
-    }
-
-    /**
-     * {@link #gemmTile6} whose accumulators start from {@code init[initOff + r·initLd + j]} instead of C's values (a
-     * GEMM's first K block starts from the bias: initLd = 0), then written to C: the sums of copying those rows into C
-     * first, without the copy. Where a width has 6-row tiles (VectorKernels at 512 bits), as the next two.
+     * {@link #gemmTile} over 6 rows (one whole panel), with the same sums in the same order: the GEMMs' main tile where
+     * a width has it (VectorKernels at 512 bits, as the next two). Its accumulators start from
+     * {@code init[initOff + r·initLd + j]} — C itself (init = c, initOff = cOff, initLd = ldc), or in a GEMM's first
+     * K block the bias (initLd = 0) — and are written to C: the sums of copying those rows into C first, without the copy.
      */
     void gemmTile6From(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd,
                        float[] c, int cOff, int ldc) {
         throw new UnsupportedOperationException("no 6-row tile at " + bits() + " bits");
     }
 
-    /** {@link #gemmTileShort} starting from {@code init}, as {@link #gemmTile6From}. */
+    /**
+     * 1 to {@link #MR} − 1 rows with the tile's arithmetic (one accumulator per output, the FMAs in the order of t), not
+     * the one-row loop's: the same bits as those rows get in a 4- or 6-row tile; starting from {@code init}, as
+     * {@link #gemmTile6From}.
+     */
     void gemmTileShortFrom(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd,
                            float[] c, int cOff, int ldc, int rows) {
         throw new UnsupportedOperationException("no short tile at " + bits() + " bits");

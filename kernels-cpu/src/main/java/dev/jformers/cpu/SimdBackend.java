@@ -177,7 +177,7 @@ public final class SimdBackend extends CpuBackend {
 
     /**
      * GEMMs of at most this many rows (by default every GEMM) sweep each panel with 6-row tiles
-     * ({@link Kernels#gemmTile6}), in pairs, before the 4-row ones: same bits, fewer loads and bytes per FMA. Why: on
+     * ({@link Kernels#gemmTile6From}), in pairs, before the 4-row ones: same bits, fewer loads and bytes per FMA. Why: on
      * few rows the sweep that streams a panel from memory asks a third fewer bytes per FMA (how-it-works §9); on a
      * core that issues two 512-bit FMAs a cycle (Zen 5) the 4 × 4 tile's 8 loads per 16 FMAs hold the FMA units back
      * on every GEMM — BackwardGemmParts, 1 thread, 1024 rows: 768 → 3072 191 → 225 GFLOP/s, 3072 → 768 180 → 228
@@ -766,8 +766,9 @@ public final class SimdBackend extends CpuBackend {
      * Y[m, out] = X[m, in] · B + bias, X and Y row-major arrays from {@code xOff} / {@code yOff},
      * computed in place: the register tile reads A straight from X's rows and accumulates into Y.
      *
-     * <p>Loops, outermost first: task (block of {@value #MC} rows × a range of panels) → bias into its
-     * Y block → K block of kc → panel (its kc × NR block, in L2) → register tile down the rows (the
+     * <p>Loops, outermost first: task (block of {@value #MC} rows × a range of panels) → the bias into its
+     * Y block (with 6-row tiles only the edge panel's columns: the first K block's tiles start from the bias, see
+     * {@link #BIAS_IN_TILES}) → K block of kc → panel (its kc × NR block, in L2) → register tile down the rows (the
      * A block, MC × kc, stays in L2 across the panels). A panel that runs past {@code out} (the last
      * one, when NR doesn't divide it) goes through a scratch tile, so no write leaves the row.
      */
@@ -806,7 +807,7 @@ public final class SimdBackend extends CpuBackend {
         int six = !transposedX && sixRowTilesWarm(m) && kernels.sixRowTiles() > 0 ? kernels.sixRowTiles() : MC;
         // one row block (≤ MC rows), float weights that stream from memory: each panel block's first sweep is one row
         // (sweepOneRowFirst)
-        // (six == 6 only where VectorKernels has its 6-row tile, which comes with gemmTileShort's 1- to 3-row tiles)
+        // (six == 6 only where VectorKernels has its 6-row tile, which comes with gemmTileShortFrom's 1- to 3-row tiles)
         boolean oneRowFirst = six == 6 && w.panels != null && m <= oneRowSweepMaxRows && weightsStream();
         // the first K block's tiles start from the bias (gemmTile6From …): no copy of it into Y before them
         // (k > 0: with no K block the copy is all of Y)
@@ -893,7 +894,7 @@ public final class SimdBackend extends CpuBackend {
                                 kernels.gemmTileTransposed(x, aBlock, m, b, bOff, kb, y, c0, n, rows);
                             } else if (oneRowFirst) {
                                 sweepOneRowFirst(x, aBlock, k, b, bOff, kb, init, initOff, initLd, y, c0, n, rows);
-                            } else if (biasTiles) {   // six == 6: the same tiles as below, from init
+                            } else if (six == 6) {   // 6-row tiles in pairs (the rows left are those of 4-row tiles alone), from init
                                 int r = 0;
                                 for (; r + 2 * six <= rows; r += 2 * six) {
                                     kernels.gemmTile6From(x, aBlock + r * k, k, b, bOff, kb, init, initOff + r * initLd, initLd, y, c0 + r * n, n);
@@ -904,13 +905,8 @@ public final class SimdBackend extends CpuBackend {
                                     kernels.gemmTileFrom(x, aBlock + r * k, k, b, bOff, kb, init, initOff + r * initLd, initLd, y, c0 + r * n, n,
                                             Math.min(mr, rows - r));
                                 }
-                            } else {
-                                int r = 0;
-                                for (; r + 2 * six <= rows; r += 2 * six) {   // pairs: the rows left are those of 4-row tiles alone
-                                    kernels.gemmTile6(x, aBlock + r * k, k, b, bOff, kb, y, c0 + r * n, n);
-                                    kernels.gemmTile6(x, aBlock + (r + six) * k, k, b, bOff, kb, y, c0 + (r + six) * n, n);
-                                }
-                                for (; r < rows; r += mr) {
+                            } else {   // 4-row tiles (no 6-row tile at this width, or 6-row tiles off: sixRowTileMaxRows), from Y
+                                for (int r = 0; r < rows; r += mr) {
                                     kernels.gemmTile(x, aBlock + r * k, k, b, bOff, kb, y, c0 + r * n, n, Math.min(mr, rows - r));
                                 }
                             }

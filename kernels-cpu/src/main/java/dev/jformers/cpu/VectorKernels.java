@@ -185,19 +185,19 @@ final class VectorKernels extends Kernels {
      * {@link #fourRows} has the same block over a strided B starting from zero; one method for both (stride
      * and start as parameters) measured 11% slower on GEMM 1024³ (43.4 vs 48.7 ops/s), so they stay two.
      */
-    private static void tile4x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] ci, int ciOff, int cild, float[] c, int cOff, int ldc) {
+    private static void tile4x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd, float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l;
         int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
-        int i0 = ciOff, i1 = i0 + cild, i2 = i1 + cild, i3 = i2 + cild;
-        FloatVector v00 = FloatVector.fromArray(s, ci, i0), v01 = FloatVector.fromArray(s, ci, i0 + l);
-        FloatVector v02 = FloatVector.fromArray(s, ci, i0 + 2 * l), v03 = FloatVector.fromArray(s, ci, i0 + 3 * l);
-        FloatVector v10 = FloatVector.fromArray(s, ci, i1), v11 = FloatVector.fromArray(s, ci, i1 + l);
-        FloatVector v12 = FloatVector.fromArray(s, ci, i1 + 2 * l), v13 = FloatVector.fromArray(s, ci, i1 + 3 * l);
-        FloatVector v20 = FloatVector.fromArray(s, ci, i2), v21 = FloatVector.fromArray(s, ci, i2 + l);
-        FloatVector v22 = FloatVector.fromArray(s, ci, i2 + 2 * l), v23 = FloatVector.fromArray(s, ci, i2 + 3 * l);
-        FloatVector v30 = FloatVector.fromArray(s, ci, i3), v31 = FloatVector.fromArray(s, ci, i3 + l);
-        FloatVector v32 = FloatVector.fromArray(s, ci, i3 + 2 * l), v33 = FloatVector.fromArray(s, ci, i3 + 3 * l);
+        int i0 = initOff, i1 = i0 + initLd, i2 = i1 + initLd, i3 = i2 + initLd;
+        FloatVector v00 = FloatVector.fromArray(s, init, i0), v01 = FloatVector.fromArray(s, init, i0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, init, i0 + 2 * l), v03 = FloatVector.fromArray(s, init, i0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, init, i1), v11 = FloatVector.fromArray(s, init, i1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, init, i1 + 2 * l), v13 = FloatVector.fromArray(s, init, i1 + 3 * l);
+        FloatVector v20 = FloatVector.fromArray(s, init, i2), v21 = FloatVector.fromArray(s, init, i2 + l);
+        FloatVector v22 = FloatVector.fromArray(s, init, i2 + 2 * l), v23 = FloatVector.fromArray(s, init, i2 + 3 * l);
+        FloatVector v30 = FloatVector.fromArray(s, init, i3), v31 = FloatVector.fromArray(s, init, i3 + l);
+        FloatVector v32 = FloatVector.fromArray(s, init, i3 + 2 * l), v33 = FloatVector.fromArray(s, init, i3 + 3 * l);
         int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
         // bi is a second induction variable, not bOff + t·nr: measured 2–5% faster (the JIT's loop shape)
         for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
@@ -221,15 +221,6 @@ final class VectorKernels extends Kernels {
     @Override
     int sixRowTiles() {
         return WIDE ? 6 : 0;
-    }
-
-    @Override
-    void gemmTile6(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc) {
-        if (!WIDE) {
-            super.gemmTile6(a, aOff, lda, b, bOff, kc, c, cOff, ldc);   // throws: no 6-row tile at this width
-            return;
-        }
-        tile6x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc, c, cOff, ldc);
     }
 
     @Override
@@ -273,20 +264,6 @@ final class VectorKernels extends Kernels {
         }
     }
 
-    @Override
-    void gemmTileShort(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
-        if (!WIDE) {
-            super.gemmTileShort(a, aOff, lda, b, bOff, kc, c, cOff, ldc, rows);
-            return;
-        }
-        switch (rows) {
-            case 1 -> tile1x4(a, aOff, b, bOff, kc, c, cOff, c, cOff);
-            case 2 -> tile2x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc, c, cOff, ldc);
-            case 3 -> tile3x4(a, aOff, lda, b, bOff, kc, c, cOff, ldc, c, cOff, ldc);
-            default -> throw new IllegalArgumentException("a short tile has 1 to 3 rows, not " + rows);
-        }
-    }
-
     /**
      * One row × 4 vectors with the tiles' arithmetic (4 accumulators, one chain each). The broadcast multiplies the
      * panel's vector ({@code x.fma(panel, acc)}, the same exact product as {@code panel.fma(x, acc)}: the same bits, NaN
@@ -298,11 +275,11 @@ final class VectorKernels extends Kernels {
      * loads, 96 KiB blocks from DRAM, five processes: 1.72–1.86 against 1.74–1.91 µs a block; in cache both 0.71–0.78);
      * whole 16-token forwards within the noise (docs/benchmarks.md, thirteenth session, #20s).
      */
-    private static void tile1x4(float[] a, int aOff, float[] b, int bOff, int kc, float[] ci, int ciOff, float[] c, int cOff) {
+    private static void tile1x4(float[] a, int aOff, float[] b, int bOff, int kc, float[] init, int initOff, float[] c, int cOff) {
         VectorSpecies<Float> s = S;
-        int l = s.length(), nr = 4 * l, c0 = cOff, i0 = ciOff;
-        FloatVector v00 = FloatVector.fromArray(s, ci, i0), v01 = FloatVector.fromArray(s, ci, i0 + l);
-        FloatVector v02 = FloatVector.fromArray(s, ci, i0 + 2 * l), v03 = FloatVector.fromArray(s, ci, i0 + 3 * l);
+        int l = s.length(), nr = 4 * l, c0 = cOff, i0 = initOff;
+        FloatVector v00 = FloatVector.fromArray(s, init, i0), v01 = FloatVector.fromArray(s, init, i0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, init, i0 + 2 * l), v03 = FloatVector.fromArray(s, init, i0 + 3 * l);
         for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
             FloatVector x = FloatVector.broadcast(s, a[aOff + t]);
             v00 = x.fma(FloatVector.fromArray(s, b, bi), v00);
@@ -314,15 +291,15 @@ final class VectorKernels extends Kernels {
     }
 
     /** 2 rows × 4 vectors with the tiles' arithmetic: 4 loads, 2 broadcasts, 8 FMAs a step. */
-    private static void tile2x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] ci, int ciOff, int cild, float[] c, int cOff, int ldc) {
+    private static void tile2x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd, float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l;
         int c0 = cOff, c1 = c0 + ldc;
-        int i0 = ciOff, i1 = i0 + cild;
-        FloatVector v00 = FloatVector.fromArray(s, ci, i0), v01 = FloatVector.fromArray(s, ci, i0 + l);
-        FloatVector v02 = FloatVector.fromArray(s, ci, i0 + 2 * l), v03 = FloatVector.fromArray(s, ci, i0 + 3 * l);
-        FloatVector v10 = FloatVector.fromArray(s, ci, i1), v11 = FloatVector.fromArray(s, ci, i1 + l);
-        FloatVector v12 = FloatVector.fromArray(s, ci, i1 + 2 * l), v13 = FloatVector.fromArray(s, ci, i1 + 3 * l);
+        int i0 = initOff, i1 = i0 + initLd;
+        FloatVector v00 = FloatVector.fromArray(s, init, i0), v01 = FloatVector.fromArray(s, init, i0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, init, i0 + 2 * l), v03 = FloatVector.fromArray(s, init, i0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, init, i1), v11 = FloatVector.fromArray(s, init, i1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, init, i1 + 2 * l), v13 = FloatVector.fromArray(s, init, i1 + 3 * l);
         int a0 = aOff, a1 = a0 + lda;
         for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
             FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
@@ -337,17 +314,17 @@ final class VectorKernels extends Kernels {
     }
 
     /** 3 rows × 4 vectors with the tiles' arithmetic: 4 loads, 3 broadcasts, 12 FMAs a step. */
-    private static void tile3x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] ci, int ciOff, int cild, float[] c, int cOff, int ldc) {
+    private static void tile3x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd, float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l;
         int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc;
-        int i0 = ciOff, i1 = i0 + cild, i2 = i1 + cild;
-        FloatVector v00 = FloatVector.fromArray(s, ci, i0), v01 = FloatVector.fromArray(s, ci, i0 + l);
-        FloatVector v02 = FloatVector.fromArray(s, ci, i0 + 2 * l), v03 = FloatVector.fromArray(s, ci, i0 + 3 * l);
-        FloatVector v10 = FloatVector.fromArray(s, ci, i1), v11 = FloatVector.fromArray(s, ci, i1 + l);
-        FloatVector v12 = FloatVector.fromArray(s, ci, i1 + 2 * l), v13 = FloatVector.fromArray(s, ci, i1 + 3 * l);
-        FloatVector v20 = FloatVector.fromArray(s, ci, i2), v21 = FloatVector.fromArray(s, ci, i2 + l);
-        FloatVector v22 = FloatVector.fromArray(s, ci, i2 + 2 * l), v23 = FloatVector.fromArray(s, ci, i2 + 3 * l);
+        int i0 = initOff, i1 = i0 + initLd, i2 = i1 + initLd;
+        FloatVector v00 = FloatVector.fromArray(s, init, i0), v01 = FloatVector.fromArray(s, init, i0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, init, i0 + 2 * l), v03 = FloatVector.fromArray(s, init, i0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, init, i1), v11 = FloatVector.fromArray(s, init, i1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, init, i1 + 2 * l), v13 = FloatVector.fromArray(s, init, i1 + 3 * l);
+        FloatVector v20 = FloatVector.fromArray(s, init, i2), v21 = FloatVector.fromArray(s, init, i2 + l);
+        FloatVector v22 = FloatVector.fromArray(s, init, i2 + 2 * l), v23 = FloatVector.fromArray(s, init, i2 + 3 * l);
         int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda;
         for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
             FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
@@ -372,31 +349,32 @@ final class VectorKernels extends Kernels {
      * bring it from memory at 256 bytes per 16 FMAs — about twice what DRAM gives one core
      * here — while the other sweeps find it in L2. Six rows per sweep ask for 256 bytes per 24 FMAs, and 16 rows
      * take 6 + 6 + 4. Each C element gets the same FMAs in the same order as in {@link #tile4x4}: the same bits.
-     * Like every tile here it starts from {@code ci} (row r at ci[ciOff + r·cild]) and stores into c: C itself, or the
-     * bias in a GEMM's first K block ({@link #gemmTile6From}, cild = 0), which spares the copy of the bias into Y.
+     * Like the other 512-bit tiles (tile1x4 … tile4x4) it starts from {@code init} (row r at init[initOff + r·initLd])
+     * and stores into c: C itself, or the bias in a GEMM's first K block ({@link #gemmTile6From}, initLd = 0), which spares
+     * the copy of the bias into Y.
      * Read in the machine code (benchmarks/disassembler.sh, fourteenth session): ~50 instructions a step for 24 FMAs
      * (a {@code lea} per row of A, the panel array and offset reloaded from the stack); a 6-row tile over A copied to
      * rows a constant apart (one index, constant displacements) let C2 hoist the six broadcasts and spill an
      * accumulator to the stack every step (74–77% of the peak against 90–95% in GEMMs of 128 rows), a 5-row one was
      * clean (~34 instructions for 20 FMAs) and still 11–14% slower (4 panel loads per 20 FMAs): this one stays.
      */
-    private static void tile6x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] ci, int ciOff, int cild, float[] c, int cOff, int ldc) {
+    private static void tile6x4(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] init, int initOff, int initLd, float[] c, int cOff, int ldc) {
         VectorSpecies<Float> s = S;
         int l = s.length(), nr = 4 * l;
         int c0 = cOff, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc, c4 = c3 + ldc, c5 = c4 + ldc;
-        int i0 = ciOff, i1 = i0 + cild, i2 = i1 + cild, i3 = i2 + cild, i4 = i3 + cild, i5 = i4 + cild;
-        FloatVector v00 = FloatVector.fromArray(s, ci, i0), v01 = FloatVector.fromArray(s, ci, i0 + l);
-        FloatVector v02 = FloatVector.fromArray(s, ci, i0 + 2 * l), v03 = FloatVector.fromArray(s, ci, i0 + 3 * l);
-        FloatVector v10 = FloatVector.fromArray(s, ci, i1), v11 = FloatVector.fromArray(s, ci, i1 + l);
-        FloatVector v12 = FloatVector.fromArray(s, ci, i1 + 2 * l), v13 = FloatVector.fromArray(s, ci, i1 + 3 * l);
-        FloatVector v20 = FloatVector.fromArray(s, ci, i2), v21 = FloatVector.fromArray(s, ci, i2 + l);
-        FloatVector v22 = FloatVector.fromArray(s, ci, i2 + 2 * l), v23 = FloatVector.fromArray(s, ci, i2 + 3 * l);
-        FloatVector v30 = FloatVector.fromArray(s, ci, i3), v31 = FloatVector.fromArray(s, ci, i3 + l);
-        FloatVector v32 = FloatVector.fromArray(s, ci, i3 + 2 * l), v33 = FloatVector.fromArray(s, ci, i3 + 3 * l);
-        FloatVector v40 = FloatVector.fromArray(s, ci, i4), v41 = FloatVector.fromArray(s, ci, i4 + l);
-        FloatVector v42 = FloatVector.fromArray(s, ci, i4 + 2 * l), v43 = FloatVector.fromArray(s, ci, i4 + 3 * l);
-        FloatVector v50 = FloatVector.fromArray(s, ci, i5), v51 = FloatVector.fromArray(s, ci, i5 + l);
-        FloatVector v52 = FloatVector.fromArray(s, ci, i5 + 2 * l), v53 = FloatVector.fromArray(s, ci, i5 + 3 * l);
+        int i0 = initOff, i1 = i0 + initLd, i2 = i1 + initLd, i3 = i2 + initLd, i4 = i3 + initLd, i5 = i4 + initLd;
+        FloatVector v00 = FloatVector.fromArray(s, init, i0), v01 = FloatVector.fromArray(s, init, i0 + l);
+        FloatVector v02 = FloatVector.fromArray(s, init, i0 + 2 * l), v03 = FloatVector.fromArray(s, init, i0 + 3 * l);
+        FloatVector v10 = FloatVector.fromArray(s, init, i1), v11 = FloatVector.fromArray(s, init, i1 + l);
+        FloatVector v12 = FloatVector.fromArray(s, init, i1 + 2 * l), v13 = FloatVector.fromArray(s, init, i1 + 3 * l);
+        FloatVector v20 = FloatVector.fromArray(s, init, i2), v21 = FloatVector.fromArray(s, init, i2 + l);
+        FloatVector v22 = FloatVector.fromArray(s, init, i2 + 2 * l), v23 = FloatVector.fromArray(s, init, i2 + 3 * l);
+        FloatVector v30 = FloatVector.fromArray(s, init, i3), v31 = FloatVector.fromArray(s, init, i3 + l);
+        FloatVector v32 = FloatVector.fromArray(s, init, i3 + 2 * l), v33 = FloatVector.fromArray(s, init, i3 + 3 * l);
+        FloatVector v40 = FloatVector.fromArray(s, init, i4), v41 = FloatVector.fromArray(s, init, i4 + l);
+        FloatVector v42 = FloatVector.fromArray(s, init, i4 + 2 * l), v43 = FloatVector.fromArray(s, init, i4 + 3 * l);
+        FloatVector v50 = FloatVector.fromArray(s, init, i5), v51 = FloatVector.fromArray(s, init, i5 + l);
+        FloatVector v52 = FloatVector.fromArray(s, init, i5 + 2 * l), v53 = FloatVector.fromArray(s, init, i5 + 3 * l);
         int a0 = aOff, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda;
         for (int t = 0, bi = bOff; t < kc; t++, bi += nr) {
             FloatVector b0 = FloatVector.fromArray(s, b, bi), b1 = FloatVector.fromArray(s, b, bi + l);
@@ -1257,7 +1235,8 @@ final class VectorKernels extends Kernels {
                 IntVector r14 = (IntVector) FloatVector.fromArray(s, q, o + 14 * qStride).reinterpretAsInts();
                 IntVector r15 = (IntVector) FloatVector.fromArray(s, q, o + 15 * qStride).reinterpretAsInts();
                 // stage m = 8 over all 16 rows; then rows 0–7 and 8–15 are independent: each half finished and stored
-                // before the other (16 rows, 6 indexes and a pair in flight: fewer registers spilled)
+                // before the other (meant to keep fewer rows live; measured no faster than the stages in order, and
+                // C2 still spills some rows — kept as the order the tests cover)
                 { IntVector a = r0, b = r8; r0 = i8l.selectFrom(a, b); r8 = i8h.selectFrom(a, b); }
                 { IntVector a = r1, b = r9; r1 = i8l.selectFrom(a, b); r9 = i8h.selectFrom(a, b); }
                 { IntVector a = r2, b = r10; r2 = i8l.selectFrom(a, b); r10 = i8h.selectFrom(a, b); }
@@ -1482,7 +1461,7 @@ final class VectorKernels extends Kernels {
                 p2 = FloatVector.broadcast(s, EXP_P[2]), p3 = FloatVector.broadcast(s, EXP_P[3]),
                 p4 = FloatVector.broadcast(s, EXP_P[4]), p5 = FloatVector.broadcast(s, EXP_P[5]);
         // 2^n applied as 2^(n + 64)·2^−64 (one integer add and shift, not expReduced's halves n1, n − n1: five integer
-        // operations): n ≥ −151 here (x ≤ 0, clamped to −104), so 2^(n + 64) is a normal float, ee·2^(n + 64) is exact
+        // operations): n ≥ −150 here (x ≤ 0, clamped to −104), so 2^(n + 64) is a normal float, ee·2^(n + 64) is exact
         // and the one rounding is the last product's, where expReduced's also is (ee·2^n1 exact, then ·2^(n − n1)):
         // the same bits for every x ≤ 0
         IntVector bias = IntVector.broadcast(INTS, 127 + 64 - ROUNDER_BITS);

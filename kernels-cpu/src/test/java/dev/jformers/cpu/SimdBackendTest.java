@@ -295,7 +295,9 @@ class SimdBackendTest {
      * The first K block's tiles start from the bias ({@code biasInTiles}, {@link Kernels#gemmTile6From} and the 4-, 3-,
      * 2- and 1-row tiles and the one-row loop from it) instead of from a copy of the bias in Y: the same bits, for 1–33
      * rows and some up to two row blocks, one and three K blocks, an edge panel (whose columns still take the copy),
-     * weights in cache (6-row pairs) and streamed (one row first), bf16 and int8 panels, every width and thread count.
+     * weights in cache (6-row pairs) and streamed (one row first), bf16 and int8 panels, 1 and 2 threads. Only the 512-bit
+     * backends take the bias into their tiles (it needs the 6-row tile's family); at the other widths the test checks that
+     * the switch changes nothing.
      */
     @ParameterizedTest
     @MethodSource("backends")
@@ -1253,7 +1255,7 @@ class SimdBackendTest {
     /**
      * The probabilities themselves, lanes against row blocks, down to subnormal ones and past exp's clamp: V = I makes
      * the context P exactly (each output is one FMA of p by 1 among zeros), and query r's scores are −(1 + r/32)·2.3·j
-     * for key j, from 0 to −216 (softmaxInLanes applies 2^n as 2^(n + 64)·2^−64, expReduced as two halves).
+     * for key j, from 0 to −321 (softmaxInLanes applies 2^n as 2^(n + 64)·2^−64, expReduced as two halves).
      */
     @Test
     void attentionInLanesGivesTheRowsProbabilitiesDownToSubnormalOnes() {
