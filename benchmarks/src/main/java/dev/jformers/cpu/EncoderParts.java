@@ -103,7 +103,9 @@ public final class EncoderParts {
                 Arrays.fill(run, false);
                 for (String i : only.split(",")) {
                     int part = Integer.parseInt(i.trim());
-                    if (part < 0 || part >= names.length) {   // 16 and 17 (LayerNorm row after row) went with normRowsInterleaved
+                    // (the old parts 16 and 17, LayerNorm row after row, went with normRowsInterleaved; 16 is now
+                    // part 15 with the bias copied, #20x)
+                    if (part < 0 || part >= names.length) {
                         throw new IllegalArgumentException("no part " + part + ": parts are 0-" + (names.length - 1));
                     }
                     run[part] = true;

@@ -13,8 +13,8 @@ import java.util.Locale;
 import java.util.Random;
 
 /**
- * {@link SimdBackend#gemm} on 1 thread at the encoders' shapes, with and without the bias read by the first K block's tiles (#20x: {@code base}, {@code biasInTiles})
- * alternated call after call in one process, each against the FMA peak measured in the same rounds; the calling
+ * {@link SimdBackend#gemm} on 1 thread at the encoders' shapes, with the bias copied into Y before the tiles
+ * ({@code base}) and read by the first K block's tiles ({@code biasInTiles}, #20x), alternated call after call in one process, each against the FMA peak measured in the same rounds; the calling
  * thread's CPU time (so it can run on a loaded machine), the minimum per variant and shape. Weights in cache (one
  * copy) or streamed ({@code -Djformers.bench.copies=N}: N copies cycled, past the L3); {@code gemm} into one
  * preallocated Y, or ({@code -Djformers.bench.linear=true}) {@code linear} with its output recycled, as a forward

@@ -225,7 +225,8 @@ public final class SimdBackend extends CpuBackend {
      * Whether a GEMM's first K block starts its tiles from the bias ({@link Kernels#gemmTile6From} and the shorter
      * tiles' and one-row loop's From forms, init row stride 0) instead of from a copy of the bias written into Y
      * before the tiles: the same sums (bias + Σ in the order of t), one pass over Y less. Where the width has 6-row
-     * tiles (512 bits); elsewhere, and for a panel that runs past the output's width, the copy stays. Measured (#20x,
+     * tiles (512 bits) and they are on ({@link #SIX_ROW_TILE_MAX_ROWS}); elsewhere, and for a panel that runs past the
+     * output's width, the copy stays. Measured (#20x,
      * 1 thread, CPU time, alternated with the copy in one process, three processes; docs/benchmarks.md, fourteenth
      * session): MiniLM's GEMMs as a forward calls them (linear, recycled outputs, weights streamed) 0 to −4% (QKV,
      * attention output, FFN in), FFN out −0.6 to −2.9%; BERT-base's +0.6 to −3.6%; a whole MiniLM layer −0.7 to −1.6%,

@@ -1460,10 +1460,10 @@ final class VectorKernels extends Kernels {
         FloatVector p0 = FloatVector.broadcast(s, EXP_P[0]), p1 = FloatVector.broadcast(s, EXP_P[1]),
                 p2 = FloatVector.broadcast(s, EXP_P[2]), p3 = FloatVector.broadcast(s, EXP_P[3]),
                 p4 = FloatVector.broadcast(s, EXP_P[4]), p5 = FloatVector.broadcast(s, EXP_P[5]);
-        // 2^n applied as 2^(n + 64)·2^−64 (one integer add and shift, not expReduced's halves n1, n − n1: five integer
-        // operations): n ≥ −150 here (x ≤ 0, clamped to −104), so 2^(n + 64) is a normal float, ee·2^(n + 64) is exact
-        // and the one rounding is the last product's, where expReduced's also is (ee·2^n1 exact, then ·2^(n − n1)):
-        // the same bits for every x ≤ 0
+        // 2^n applied as 2^(n + 64)·2^−64 (one integer add and shift, not expReduced's halves n1, n − n1: seven integer
+        // operations in the source): n ≥ −150 here (x ≤ 0, clamped to −104), so 2^(n + 64) is a normal float,
+        // ee·2^(n + 64) is exact and the one rounding is the last product's, where expReduced's also is (ee·2^n1 exact,
+        // then ·2^(n − n1)): the same bits for every x ≤ 0
         IntVector bias = IntVector.broadcast(INTS, 127 + 64 - ROUNDER_BITS);
         FloatVector twoToMinus64 = FloatVector.broadcast(s, 0x1p-64f);
         for (int lane = 0; bound > 0 && lane < l; lane++) {   // softmaxRow's vector lane `lane`: keys lane, lane + L, …

@@ -227,7 +227,9 @@ class SimdBackendTest {
 
     /**
      * The 6-row tiles (GEMMs of few rows) give the same bits as the 4-row tiles they replace: the same FMAs in the same
-     * order for every output, whatever the rows left over, K blocks, edge panels, weight storage or threads.
+     * order for every output, whatever the rows left over, K blocks, edge panels, weight storage or threads. At 512 bits
+     * this also checks the bias read by the first K block's tiles (on with the 6-row tiles) against the 4-row tiles
+     * from the bias copied into Y (sixRowTileMaxRows = 0 turns both off).
      */
     @ParameterizedTest
     @MethodSource("backends")
@@ -294,7 +296,8 @@ class SimdBackendTest {
     /**
      * The first K block's tiles start from the bias ({@code biasInTiles}, {@link Kernels#gemmTile6From} and the 4-, 3-,
      * 2- and 1-row tiles and the one-row loop from it) instead of from a copy of the bias in Y: the same bits, for 1–33
-     * rows and some up to two row blocks, one and three K blocks, an edge panel (whose columns still take the copy),
+     * rows and some past a row block (257: a third block of one row, a GEMV, whose edge panel takes the copy), one and
+     * three K blocks, an edge panel (whose columns still take the copy),
      * weights in cache (6-row pairs) and streamed (one row first), bf16 and int8 panels, 1 and 2 threads. Only the 512-bit
      * backends take the bias into their tiles (it needs the 6-row tile's family); at the other widths the test checks that
      * the switch changes nothing.
