@@ -39,7 +39,8 @@ import static dev.jformers.cpu.HostTensors.F32;
  *       {@link #gemm} for the loops) that works in place on the input's and output's arrays. Tasks are
  *       blocks of {@value #MC} rows × a range of weight panels; a 6-row register tile (at 512 bits; 4-row
  *       tiles for the rows left and at other widths) sweeps down the rows along one panel's K block (in L2)
- *       and accumulates into the output, the first K block starting from the bias. Inputs of at most
+ *       and accumulates into the output (at 512 bits the first K block starts from the bias, not from a
+ *       copy of it in the output). Inputs of at most
  *       {@value #SKINNY_ROWS} rows (decoding) skip K blocking and split the panels between the threads,
  *       so a GEMV streams the weight exactly once. Weights may be kept in bfloat16
  *       ({@value #WEIGHTS_PROPERTY}, or a BF16 checkpoint), widened to float as they are read.</li>
