@@ -79,20 +79,16 @@ final class VectorKernels extends Kernels {
 
     @Override
     void gemmTile(float[] a, int aOff, int lda, float[] b, int bOff, int kc, float[] c, int cOff, int ldc, int rows) {
+        if (WIDE) {   // the 512-bit tiles starting from C itself
+            gemmTileFrom(a, aOff, lda, b, bOff, kc, c, cOff, ldc, c, cOff, ldc, rows);
+            return;
+        }
         int r = 0;
         for (; r + MR <= rows; r += MR) {
-            if (WIDE) {
-                tile4x4(a, aOff + r * lda, lda, b, bOff, kc, c, cOff + r * ldc, ldc, c, cOff + r * ldc, ldc);
-            } else {
-                tile4x3(a, aOff + r * lda, lda, b, bOff, kc, c, cOff + r * ldc, ldc);
-            }
+            tile4x3(a, aOff + r * lda, lda, b, bOff, kc, c, cOff + r * ldc, ldc);
         }
         for (; r < rows; r++) {
-            if (WIDE) {
-                gemv4(a, aOff + r * lda, kc, b, bOff, 0, 1, c, cOff + r * ldc, c, cOff + r * ldc);
-            } else {
-                gemv3(a, aOff + r * lda, kc, b, bOff, 0, 1, c, cOff + r * ldc, c, cOff + r * ldc);
-            }
+            gemv3(a, aOff + r * lda, kc, b, bOff, 0, 1, c, cOff + r * ldc, c, cOff + r * ldc);
         }
     }
 
@@ -1236,7 +1232,7 @@ final class VectorKernels extends Kernels {
                 IntVector r15 = (IntVector) FloatVector.fromArray(s, q, o + 15 * qStride).reinterpretAsInts();
                 // stage m = 8 over all 16 rows; then rows 0–7 and 8–15 are independent: each half finished and stored
                 // before the other (meant to keep fewer rows live; measured no faster than the stages in order, and
-                // C2 still spills some rows — kept as the order the tests cover)
+                // C2 still spills some rows)
                 { IntVector a = r0, b = r8; r0 = i8l.selectFrom(a, b); r8 = i8h.selectFrom(a, b); }
                 { IntVector a = r1, b = r9; r1 = i8l.selectFrom(a, b); r9 = i8h.selectFrom(a, b); }
                 { IntVector a = r2, b = r10; r2 = i8l.selectFrom(a, b); r10 = i8h.selectFrom(a, b); }
